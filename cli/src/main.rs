@@ -1,0 +1,145 @@
+//! `palmkit`: the desktop QA tool. Runs a whole enrollment against an embedded reference
+//! server (`demo`), runs that server alone (`serve`), and checks a running server through
+//! the pinned client (`health`). Later verbs analyze frames and images.
+
+mod demo;
+mod progress;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use palmkit_core::{ServiceClient, ServiceConfig};
+
+/// PalmKit desktop QA tool.
+///
+/// PalmKit is the shared core of a pay-by-palm enrollment app. This tool runs the same core
+/// the iPhone and Android apps use, against the reference enrollment server, so QA can see
+/// every step of an enrollment on a desktop.
+///
+/// New here? Run `palmkit demo`: it needs no set-up.
+#[derive(Parser)]
+#[command(name = "palmkit", version, propagate_version = true)]
+struct Cli {
+    /// Show the server's and the core's logs (info level; RUST_LOG overrides).
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a whole enrollment, step by step, against a reference server started in this
+    /// process on a free 127.0.0.1 port with a throw-away data directory.
+    Demo,
+    /// Run the reference enrollment server until Ctrl-C or SIGTERM.
+    ///
+    /// On first start it makes a development CA, a server certificate, an HPKE service key
+    /// and a SQLite database in the data directory, and reuses them after. It writes
+    /// `client-config.json` there: everything a client needs to reach and trust it.
+    Serve {
+        /// Data directory (created if missing).
+        #[arg(long, default_value = "palmkit-data")]
+        data_dir: PathBuf,
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        /// Only prepare the data directory (CA, keys, database), then exit.
+        #[arg(long)]
+        init_only: bool,
+    },
+    /// Check a running server through the pinned client.
+    Health {
+        /// The client configuration written by `palmkit serve` (in its data directory).
+        #[arg(long, default_value = "palmkit-data/client-config.json")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo => demo::run().await,
+            Command::Serve {
+                data_dir,
+                listen,
+                init_only,
+            } => serve(data_dir, listen, init_only).await,
+            Command::Health { config } => health(config).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if verbose { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn serve(data_dir: PathBuf, listen: SocketAddr, init_only: bool) -> Result<(), String> {
+    if init_only {
+        let dir = palmkit_server::init_data_dir(&data_dir).map_err(|e| e.to_string())?;
+        println!("Data directory ready: {}", dir.root.display());
+        println!("  CA certificate: {}", dir.pki.ca_path.display());
+        println!("  service key:    {}", dir.key.id);
+        return Ok(());
+    }
+    let spinner =
+        progress::spinner("Starting the reference server (first start makes its CA and keys)");
+    let server = palmkit_server::start(palmkit_server::ServerOptions::new(&data_dir, listen))
+        .await
+        .map_err(|e| e.to_string())?;
+    spinner.finish_and_clear();
+    println!("PalmKit reference server listening on {}", server.base_url);
+    println!("  data directory: {}", server.data_dir.display());
+    println!("  CA certificate: {}", server.ca_path.display());
+    println!("  client config:  {}", server.client_config_path.display());
+    println!("  service key:    {}", server.client_config.service_key.id);
+    println!("Press Ctrl-C to stop.");
+    palmkit_server::shutdown_signal().await;
+    println!("Stopping (waiting for requests in flight)...");
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn health(config_path: PathBuf) -> Result<(), String> {
+    let text = std::fs::read_to_string(&config_path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (start `palmkit serve` first, or pass --config)",
+            config_path.display()
+        )
+    })?;
+    let config = ServiceConfig::from_json(&text).map_err(|e| e.to_string())?;
+    let client = ServiceClient::new(&config).map_err(|e| e.to_string())?;
+    let health = client.health().await.map_err(|e| e.to_string())?;
+    println!(
+        "{}: healthy (version {}, service key {}), pinned TLS verified",
+        config.base_url, health.version, health.current_key_id
+    );
+    Ok(())
+}

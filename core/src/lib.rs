@@ -1,0 +1,35 @@
+//! PalmKit core: the shared library behind the iOS and Android enrollment apps and the
+//! desktop QA tools.
+//!
+//! Everything that is not UI or camera hardware lives here, so every platform behaves the
+//! same. The crate knows nothing of UniFFI (that is `palmkit-ffi`) and starts no async
+//! runtime of its own: network calls are `async` and run on the caller's tokio runtime.
+//!
+//! Start with [`config::ServiceConfig`] (where the service is and how it is pinned) and
+//! [`service::ServiceClient`] (the calls to the enrollment service). Errors are described
+//! in [`error`].
+//!
+//! Capabilities still to be built live in their own modules, each saying what it will own:
+//! [`frame`], [`vision`], [`quality`], [`liveness`], [`account`], [`payment`], [`upload`],
+//! [`enrollment`].
+
+pub mod account;
+pub mod config;
+pub mod enrollment;
+pub mod error;
+pub mod frame;
+pub mod liveness;
+pub mod net;
+pub mod payment;
+pub mod protocol;
+pub mod quality;
+pub mod service;
+pub mod upload;
+pub mod vision;
+
+pub use config::{ServiceConfig, ServiceKey, TrustAnchors};
+pub use error::{Error, ErrorKind};
+pub use service::ServiceClient;
+
+/// The version of this core, sent to the service in the `User-Agent`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,306 @@
+//! The HTTP face of the service: routes, the JSON error contract, limits and logs.
+//!
+//! Every failure answers `{"error": CODE, "message": TEXT}` with a fitting status, whether
+//! it comes from a handler, an extractor (bad JSON, wrong content type, body over the
+//! limit), the router (unknown route, wrong method) or a layer (timeout): [`json_errors`]
+//! rewrites any non-JSON error answer. Request logs name method, path, status and time,
+//! never the query string or a body, which may one day carry codes or tokens.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use palmkit_core::protocol::{ApiError, Enrollment, EnrollmentState, Hand, Health, NewEnrollment};
+use rusqlite::OptionalExtension as _;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::db::{Db, DbError};
+
+/// Request limits.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest JSON request body.
+    pub max_body_bytes: usize,
+    /// Longest a request may take, reading the body included.
+    pub request_timeout: Duration,
+    /// Requests served at once; more wait.
+    pub max_concurrent: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent: 256,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    db: Db,
+    current_key_id: String,
+}
+
+impl AppState {
+    /// State over an open database and the id of the current service key.
+    pub fn new(db: Db, current_key_id: String) -> Self {
+        Self { db, current_key_id }
+    }
+}
+
+/// The service's routes with all layers.
+pub fn router(state: AppState, limits: &Limits) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/enrollments", post(create_enrollment))
+        .route("/v1/enrollments/{id}", get(get_enrollment))
+        .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiFailure::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(log_requests))
+        .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent))
+        .with_state(state)
+}
+
+/// An error answer: status, stable code and message.
+#[derive(Debug)]
+pub struct ApiFailure {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiFailure {
+    /// An error answer.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let body = ApiError {
+            error: self.code.to_string(),
+            message: self.message,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<DbError> for ApiFailure {
+    fn from(e: DbError) -> Self {
+        // The detail goes to the log only: it may name tables or paths.
+        tracing::error!(error = %e, "database error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
+    }
+}
+
+/// `Json<T>` whose rejections answer in the JSON error format.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiFailure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let code = match &rejection {
+                    JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+                    JsonRejection::JsonSyntaxError(_) => "invalid_json",
+                    JsonRejection::JsonDataError(_) => "invalid_request",
+                    _ if status == StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                    _ => "bad_request",
+                };
+                Err(ApiFailure::new(status, code, rejection.body_text()))
+            }
+        }
+    }
+}
+
+/// Rewrites error answers that are not JSON (from the router or a layer) into the JSON
+/// error format, keeping their status and headers such as `Allow`.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let code = match status {
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::NOT_FOUND => "not_found",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = status.canonical_reason().unwrap_or("error").to_string();
+    let fresh = ApiFailure::new(status, code, message).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, fresh.into_body())
+}
+
+/// One log line per request: method, path (no query), status, milliseconds.
+async fn log_requests(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let response = next.run(req).await;
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiFailure> {
+    state
+        .db
+        .call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "health check: database unavailable");
+            ApiFailure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "database unavailable",
+            )
+        })?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        current_key_id: state.current_key_id.clone(),
+    }))
+}
+
+async fn create_enrollment(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewEnrollment>,
+) -> Result<(StatusCode, Json<Enrollment>), ApiFailure> {
+    let hands = body.hands;
+    if hands.is_empty() || hands.len() > 2 || (hands.len() == 2 && hands[0] == hands[1]) {
+        return Err(ApiFailure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "`hands` must name the left hand, the right hand, or both, each once",
+        ));
+    }
+    let id = new_id("enr")?;
+    let hands_json = serde_json::to_string(&hands).unwrap_or_default();
+    let row_id = id.clone();
+    let created_at = state
+        .db
+        .call(move |c| {
+            Ok(c.query_row(
+                "INSERT INTO enrollments (id, state, hands, created_at)
+                 VALUES (?1, 'draft', ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+                 RETURNING created_at",
+                rusqlite::params![row_id, hands_json],
+                |r| r.get::<_, String>(0),
+            )?)
+        })
+        .await?;
+    tracing::info!(enrollment = %id, "draft enrollment created");
+    Ok((
+        StatusCode::CREATED,
+        Json(Enrollment {
+            id,
+            state: EnrollmentState::Draft,
+            hands,
+            created_at,
+        }),
+    ))
+}
+
+async fn get_enrollment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Enrollment>, ApiFailure> {
+    let row = state
+        .db
+        .call(move |c| {
+            Ok(c.query_row(
+                "SELECT id, state, hands, created_at FROM enrollments WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?)
+        })
+        .await?;
+    let Some((id, state_text, hands, created_at)) = row else {
+        return Err(ApiFailure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such enrollment",
+        ));
+    };
+    let state = serde_json::from_value::<EnrollmentState>(serde_json::Value::String(state_text))
+        .map_err(|e| DbError::Task(format!("stored state: {e}")))?;
+    let hands = serde_json::from_str::<Vec<Hand>>(&hands)
+        .map_err(|e| DbError::Task(format!("stored hands: {e}")))?;
+    Ok(Json(Enrollment {
+        id,
+        state,
+        hands,
+        created_at,
+    }))
+}
+
+/// A random id with a readable prefix, e.g. `enr-1f0c…` (128 random bits).
+fn new_id(prefix: &str) -> Result<String, ApiFailure> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| DbError::Task(format!("no randomness: {e}")))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{prefix}-{hex}"))
+}

@@ -1,0 +1,237 @@
+//! palmkit-server: the reference enrollment service the core talks to.
+//!
+//! A real service, not a mock: HTTPS with rustls behind a development CA made on first
+//! start ([`pki`]), SQLite in WAL mode with migrations ([`db`]), the service's HPKE keys
+//! ([`keys`]), JSON errors for every failure, request limits and timeouts, request logs
+//! without query strings ([`http`]), and graceful shutdown.
+//!
+//! [`start`] runs it on a tokio runtime and returns a [`RunningServer`] that knows its
+//! address and the [`ServiceConfig`] a client needs to trust it. `palmkit serve` and
+//! `palmkit demo` are thin wrappers around it.
+
+pub mod db;
+pub mod http;
+pub mod keys;
+pub mod pki;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use palmkit_core::config::{ServiceConfig, ServiceKey, TrustAnchors};
+
+/// The OAuth client id the reference server knows the app by.
+pub const APP_CLIENT_ID: &str = "palmkit-app";
+/// The app's redirect URI (a private-use scheme, RFC 8252 §7.1).
+pub const APP_REDIRECT_URI: &str = "com.palmkit.app:/oauth2redirect";
+/// Name of the client configuration file written into the data directory.
+pub const CLIENT_CONFIG_FILE: &str = "client-config.json";
+
+/// How long a graceful shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Where and how to run the server.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Data directory: TLS material, SQLite database, client configuration.
+    pub data_dir: PathBuf,
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Limits applied to every request.
+    pub limits: http::Limits,
+}
+
+impl ServerOptions {
+    /// Options with default limits.
+    pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            listen,
+            limits: http::Limits::default(),
+        }
+    }
+}
+
+/// Anything that stops the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory or a file in it could not be read or written.
+    #[error("data directory {path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The TLS material could not be made or loaded.
+    #[error("TLS set-up: {0}")]
+    Tls(String),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Db(#[from] db::DbError),
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
+    move |source| StartError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Prepares a data directory (TLS material, database, service key) without serving.
+/// Returns the paths of what is there. Idempotent: existing material is reused.
+pub fn init_data_dir(data_dir: &Path) -> Result<DataDir, StartError> {
+    std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
+    let pki = pki::DevPki::load_or_create(&data_dir.join("tls"))?;
+    let db = db::Db::open(&data_dir.join("palmkit.sqlite3"))?;
+    let key = keys::current_or_create(&db)?;
+    Ok(DataDir {
+        root: data_dir.to_path_buf(),
+        pki,
+        db,
+        key,
+    })
+}
+
+/// A prepared data directory.
+pub struct DataDir {
+    /// The folder.
+    pub root: PathBuf,
+    /// The development CA and server certificate.
+    pub pki: pki::DevPki,
+    /// The open database.
+    pub db: db::Db,
+    /// The service key new uploads are sealed to.
+    pub key: keys::PublicServiceKey,
+}
+
+impl DataDir {
+    /// The configuration a client needs to reach and trust a server at `base_url`.
+    pub fn client_config(&self, base_url: &str) -> ServiceConfig {
+        ServiceConfig {
+            base_url: base_url.to_string(),
+            trust: TrustAnchors {
+                ca_pem: Some(self.pki.ca_pem.clone()),
+                // Pin the CA key and the leaf key: the CA pin survives a re-issued leaf.
+                spki_sha256: vec![self.pki.ca_spki_pin.clone(), self.pki.leaf_spki_pin.clone()],
+            },
+            client_id: APP_CLIENT_ID.to_string(),
+            redirect_uri: APP_REDIRECT_URI.to_string(),
+            service_key: ServiceKey {
+                id: self.key.id.clone(),
+                public_key: self.key.public_key_b64.clone(),
+            },
+        }
+    }
+}
+
+/// A server that is accepting connections.
+pub struct RunningServer {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// `https://ADDR/`.
+    pub base_url: String,
+    /// What a client needs to trust it (also written to `client_config_path`).
+    pub client_config: ServiceConfig,
+    /// Where the client configuration was written.
+    pub client_config_path: PathBuf,
+    /// Where the CA certificate is.
+    pub ca_path: PathBuf,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    handle: axum_server::Handle<SocketAddr>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Prepares the data directory and starts serving. Returns once the socket is bound.
+pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> {
+    let dir = options.data_dir.clone();
+    let data = tokio::task::spawn_blocking(move || init_data_dir(&dir))
+        .await
+        .map_err(|e| StartError::Tls(format!("initialisation task failed: {e}")))??;
+
+    let listener =
+        std::net::TcpListener::bind(options.listen).map_err(|source| StartError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| StartError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: options.listen,
+        source,
+    })?;
+    let base_url = format!("https://{addr}/");
+    let client_config = data.client_config(&base_url);
+    let client_config_path = data.root.join(CLIENT_CONFIG_FILE);
+    std::fs::write(&client_config_path, client_config.to_json())
+        .map_err(io_err(&client_config_path))?;
+
+    let tls = axum_server::tls_rustls::RustlsConfig::from_config(data.pki.server_config()?);
+    let state = http::AppState::new(data.db.clone(), data.key.id.clone());
+    let app = http::router(state, &options.limits);
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, tls)
+        .map_err(|source| StartError::Bind {
+            addr: options.listen,
+            source,
+        })?
+        .handle(handle.clone());
+    let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    tracing::info!(%addr, data_dir = %data.root.display(), "palmkit-server listening");
+    Ok(RunningServer {
+        addr,
+        base_url,
+        client_config,
+        client_config_path,
+        ca_path: data.pki.ca_path.clone(),
+        data_dir: data.root,
+        handle,
+        task,
+    })
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets requests in flight finish (up to 10 s), and waits.
+    pub async fn shutdown(self) {
+        self.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
+        if let Ok(Err(e)) = self.task.await {
+            tracing::warn!(error = %e, "server ended with an error");
+        }
+        tracing::info!("palmkit-server stopped");
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
