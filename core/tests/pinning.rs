@@ -1,0 +1,211 @@
+//! The pinned client against real TLS servers on 127.0.0.1: the reference server, and
+//! hostile servers that hold the right certificate but answer badly.
+
+use std::net::SocketAddr;
+
+use base64::Engine as _;
+use palmkit_core::error::{Error, ErrorKind, NetworkFailure, TrustFailure};
+use palmkit_core::{ServiceClient, ServiceConfig};
+use palmkit_server::{RunningServer, ServerOptions};
+
+async fn server_on(addr: &str) -> (tempfile::TempDir, RunningServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let listen: SocketAddr = addr.parse().unwrap();
+    let server = palmkit_server::start(ServerOptions::new(dir.path(), listen))
+        .await
+        .unwrap();
+    (dir, server)
+}
+
+async fn health_of(config: &ServiceConfig) -> Result<(), Error> {
+    ServiceClient::new(config)?.health().await.map(|_| ())
+}
+
+fn other_ca_pem() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    palmkit_server::init_data_dir(dir.path())
+        .unwrap()
+        .pki
+        .ca_pem
+}
+
+#[tokio::test]
+async fn pinned_client_passes_health_check() {
+    let (_dir, server) = server_on("127.0.0.1:0").await;
+    let health = ServiceClient::new(&server.client_config)
+        .unwrap()
+        .health()
+        .await
+        .unwrap();
+    assert_eq!(health.status, "ok");
+    assert_eq!(health.current_key_id, server.client_config.service_key.id);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn another_ca_is_refused_as_unknown_issuer() {
+    let (_dir, server) = server_on("127.0.0.1:0").await;
+    let mut config = server.client_config.clone();
+    config.trust.ca_pem = Some(other_ca_pem());
+    let err = health_of(&config).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Untrusted(TrustFailure::UnknownIssuer)),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::UntrustedServer);
+    assert!(!err.is_retryable());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn right_ca_with_wrong_spki_pin_is_refused_as_pin_mismatch() {
+    let (_dir, server) = server_on("127.0.0.1:0").await;
+    let mut config = server.client_config.clone();
+    config.trust.spki_sha256 = vec![base64::engine::general_purpose::STANDARD.encode([0u8; 32])];
+    let err = health_of(&config).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Untrusted(TrustFailure::PinMismatch)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("pinned public key"), "{err}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn either_the_ca_pin_or_the_leaf_pin_alone_is_enough() {
+    let (_dir, server) = server_on("127.0.0.1:0").await;
+    for pin in server.client_config.trust.spki_sha256.clone() {
+        let mut config = server.client_config.clone();
+        config.trust.spki_sha256 = vec![pin];
+        health_of(&config).await.unwrap();
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn spki_pin_without_ca_uses_public_roots_and_refuses_the_dev_ca() {
+    let (_dir, server) = server_on("127.0.0.1:0").await;
+    let mut config = server.client_config.clone();
+    config.trust.ca_pem = None;
+    let err = health_of(&config).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Untrusted(TrustFailure::UnknownIssuer)),
+        "{err:?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn certificate_for_another_host_is_refused() {
+    // The certificate names 127.0.0.1, localhost and ::1, not 127.0.0.2.
+    let (_dir, server) = server_on("127.0.0.2:0").await;
+    let err = health_of(&server.client_config).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Untrusted(TrustFailure::WrongHost)),
+        "{err:?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn stopped_server_is_a_retryable_connect_failure() {
+    let (_dir, server) = server_on("127.0.0.1:0").await;
+    let config = server.client_config.clone();
+    server.shutdown().await;
+    let err = health_of(&config).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Network {
+                kind: NetworkFailure::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn unknown_enrollment_is_a_typed_service_error() {
+    let (_dir, server) = server_on("127.0.0.1:0").await;
+    let client = ServiceClient::new(&server.client_config).unwrap();
+    let err = client.enrollment("enr-00").await.unwrap_err();
+    match &err {
+        Error::Service { status, code, .. } => {
+            assert_eq!(*status, 404);
+            assert_eq!(code, "not_found");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.kind(), ErrorKind::Rejected);
+    // An id that would change the request path is refused before any request.
+    assert!(matches!(
+        client.enrollment("../healthz").await,
+        Err(Error::Protocol(_))
+    ));
+    server.shutdown().await;
+}
+
+/// A server with the reference server's certificate whose `/healthz` answers `body`.
+async fn hostile(
+    status: u16,
+    body: &'static [u8],
+) -> (
+    tempfile::TempDir,
+    ServiceConfig,
+    axum_server::Handle<SocketAddr>,
+) {
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    let dir = tempfile::tempdir().unwrap();
+    let data = palmkit_server::init_data_dir(dir.path()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = data.client_config(&format!("https://{addr}/"));
+    let tls = axum_server::tls_rustls::RustlsConfig::from_config(data.pki.server_config().unwrap());
+    let app = axum::Router::new().route(
+        "/healthz",
+        get(move || async move { (StatusCode::from_u16(status).unwrap(), body) }),
+    );
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, tls)
+        .unwrap()
+        .handle(handle.clone());
+    tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    (dir, config, handle)
+}
+
+#[tokio::test]
+async fn hostile_answers_are_typed_errors() {
+    static HUGE: [u8; 2 * 1024 * 1024] = [b' '; 2 * 1024 * 1024];
+    let cases: [(u16, &'static [u8], ErrorKind); 5] = [
+        (200, b"<html>not json</html>", ErrorKind::Protocol),
+        (200, br#"{"status":"ok"}"#, ErrorKind::Protocol),
+        (200, &HUGE, ErrorKind::Protocol),
+        (503, b"upstream down", ErrorKind::ServiceUnavailable),
+        (400, br#"{"error":"x","message":"y"}"#, ErrorKind::Rejected),
+    ];
+    for (status, body, kind) in cases {
+        let (_dir, config, handle) = hostile(status, body).await;
+        let err = health_of(&config).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "status {status}: {err:?}");
+        handle.shutdown();
+    }
+}
+
+#[tokio::test]
+async fn unhealthy_status_is_not_a_pass() {
+    let (_dir, config, handle) = hostile(
+        200,
+        br#"{"status":"degraded","version":"9","current_key_id":"k"}"#,
+    )
+    .await;
+    let err = health_of(&config).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Service { code, .. } if code == "unhealthy"),
+        "{err:?}"
+    );
+    handle.shutdown();
+}
