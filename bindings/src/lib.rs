@@ -1,1 +1,172 @@
+//! palmkit-ffi: the UniFFI facade the Swift and Kotlin shells call.
+//!
+//! Thin on purpose: it converts between FFI records and core types and maps the core's
+//! rich [`palmkit_core::Error`] to the small [`PalmKitError`], whose variants say what the
+//! app should do. No logic lives here; every behaviour is tested in `palmkit-core`.
+//!
+//! Async exports run on UniFFI's tokio support; the core starts no runtime of its own.
 
+use std::sync::Arc;
+
+use palmkit_core::error::ErrorKind;
+
+uniffi::setup_scaffolding!();
+
+/// Where the enrollment service is and how it is pinned (see `palmkit_core::config`).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct ServiceConfig {
+    /// `https://` base URL of the service.
+    pub base_url: String,
+    /// PEM of the only CA certificates to trust, or none for the public web roots.
+    pub ca_pem: Option<String>,
+    /// Base64 SHA-256 SPKI pins; one presented certificate must match when not empty.
+    pub spki_sha256: Vec<String>,
+    /// OAuth client id of the app.
+    pub client_id: String,
+    /// OAuth redirect URI of the app.
+    pub redirect_uri: String,
+    /// Id of the service's HPKE key.
+    pub service_key_id: String,
+    /// The service's X25519 public key, base64url without padding.
+    pub service_public_key: String,
+}
+
+impl From<ServiceConfig> for palmkit_core::ServiceConfig {
+    fn from(c: ServiceConfig) -> Self {
+        Self {
+            base_url: c.base_url,
+            trust: palmkit_core::TrustAnchors {
+                ca_pem: c.ca_pem,
+                spki_sha256: c.spki_sha256,
+            },
+            client_id: c.client_id,
+            redirect_uri: c.redirect_uri,
+            service_key: palmkit_core::ServiceKey {
+                id: c.service_key_id,
+                public_key: c.service_public_key,
+            },
+        }
+    }
+}
+
+impl From<palmkit_core::ServiceConfig> for ServiceConfig {
+    fn from(c: palmkit_core::ServiceConfig) -> Self {
+        Self {
+            base_url: c.base_url,
+            ca_pem: c.trust.ca_pem,
+            spki_sha256: c.trust.spki_sha256,
+            client_id: c.client_id,
+            redirect_uri: c.redirect_uri,
+            service_key_id: c.service_key.id,
+            service_public_key: c.service_key.public_key,
+        }
+    }
+}
+
+/// What went wrong, grouped by what the app should do about it. `reason` is safe to log
+/// and to show to a tester; it never holds a secret.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum PalmKitError {
+    /// The app's service configuration is wrong: a build problem; report it.
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig {
+        /// Which field and why.
+        reason: String,
+    },
+    /// The server is not the pinned service. Do not retry; the network may be hostile.
+    #[error("untrusted server: {reason}")]
+    UntrustedServer {
+        /// Why the certificate was refused.
+        reason: String,
+    },
+    /// No network or no answer: retry when connectivity returns.
+    #[error("offline: {reason}")]
+    Offline {
+        /// What failed.
+        reason: String,
+    },
+    /// The service is down or overloaded: retry later.
+    #[error("service unavailable: {reason}")]
+    ServiceUnavailable {
+        /// The service's explanation.
+        reason: String,
+    },
+    /// The service refused the request; retrying it unchanged will not help.
+    #[error("rejected: {reason}")]
+    Rejected {
+        /// The service's explanation.
+        reason: String,
+    },
+    /// The service answered outside the protocol: report it.
+    #[error("unexpected answer: {reason}")]
+    Unexpected {
+        /// What was wrong with the answer.
+        reason: String,
+    },
+}
+
+impl From<palmkit_core::Error> for PalmKitError {
+    fn from(e: palmkit_core::Error) -> Self {
+        let reason = e.to_string();
+        match e.kind() {
+            ErrorKind::InvalidConfig => Self::InvalidConfig { reason },
+            ErrorKind::UntrustedServer => Self::UntrustedServer { reason },
+            ErrorKind::Offline => Self::Offline { reason },
+            ErrorKind::ServiceUnavailable => Self::ServiceUnavailable { reason },
+            ErrorKind::Rejected => Self::Rejected { reason },
+            ErrorKind::Protocol => Self::Unexpected { reason },
+        }
+    }
+}
+
+/// Parses the JSON configuration document (`client-config.json` of `palmkit serve`, or
+/// the one shipped in the app bundle) and checks every field.
+#[uniffi::export]
+pub fn parse_service_config(json: String) -> Result<ServiceConfig, PalmKitError> {
+    let config = palmkit_core::ServiceConfig::from_json(&json).map_err(palmkit_core::Error::from)?;
+    config.validate().map_err(palmkit_core::Error::from)?;
+    Ok(config.into())
+}
+
+/// The service's answer to a health check.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct HealthReport {
+    /// `"ok"`.
+    pub status: String,
+    /// The service's version.
+    pub version: String,
+    /// Id of the key new uploads are sealed to.
+    pub current_key_id: String,
+}
+
+/// The app's handle on the core, made once at start-up from the service configuration.
+#[derive(uniffi::Object)]
+pub struct PalmKit {
+    service: palmkit_core::ServiceClient,
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl PalmKit {
+    /// Validates the configuration and prepares the pinned client (no network yet).
+    #[uniffi::constructor]
+    pub fn new(config: ServiceConfig) -> Result<Arc<Self>, PalmKitError> {
+        let service = palmkit_core::ServiceClient::new(&config.into())?;
+        Ok(Arc::new(Self { service }))
+    }
+
+    /// Checks over pinned TLS that the service is reachable and healthy.
+    pub async fn health(&self) -> Result<HealthReport, PalmKitError> {
+        let h = self.service.health().await?;
+        Ok(HealthReport {
+            status: h.status,
+            version: h.version,
+            current_key_id: h.current_key_id,
+        })
+    }
+}
+
+/// The core's version.
+#[uniffi::export]
+pub fn core_version() -> String {
+    palmkit_core::VERSION.to_string()
+}

@@ -115,16 +115,29 @@ async fn serve(data_dir: PathBuf, listen: SocketAddr, init_only: bool) -> Result
         .await
         .map_err(|e| e.to_string())?;
     spinner.finish_and_clear();
-    println!("PalmKit reference server listening on {}", server.base_url);
-    println!("  data directory: {}", server.data_dir.display());
-    println!("  CA certificate: {}", server.ca_path.display());
-    println!("  client config:  {}", server.client_config_path.display());
-    println!("  service key:    {}", server.client_config.service_key.id);
-    println!("Press Ctrl-C to stop.");
+    say(&format!(
+        "PalmKit reference server listening on {}\n  data directory: {}\n  CA certificate: {}\n  \
+         client config:  {}\n  service key:    {}\nPress Ctrl-C to stop.",
+        server.base_url,
+        server.data_dir.display(),
+        server.ca_path.display(),
+        server.client_config_path.display(),
+        server.client_config.service_key.id
+    ));
     palmkit_server::shutdown_signal().await;
-    println!("Stopping (waiting for requests in flight)...");
+    say("Stopping (waiting for requests in flight)...");
     server.shutdown().await;
     Ok(())
+}
+
+/// Prints a line for whoever started the server. A long-running server must not die
+/// because its stdout was closed (a harness that stopped reading), so write errors are
+/// ignored rather than panicking like `println!`.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
 }
 
 async fn health(config_path: PathBuf) -> Result<(), String> {

@@ -1,1 +1,97 @@
-fn main() {}
+//! `cargo xtask`: PalmKit's build and test tasks, in Rust rather than a pile of shell.
+//!
+//! - `demo`: builds and runs `palmkit demo`.
+//! - `test`: every test: Rust, then the generated Kotlin on the JVM, then the generated
+//!   Swift on Linux; installs the tools those need on first use (see `tools`).
+//! - `setup`: only the tool installs.
+//! - `bindings`: generates Kotlin and Swift into `bindings/generated/` (git-ignored).
+//! - `test-rust`, `test-kotlin`, `test-swift`: one part of `test`.
+//! - `size`: release size of the FFI library for x86_64 and aarch64 Linux.
+//!
+//! Tools are cached outside the clone, in `$PALMKIT_CACHE` (default `~/.cache/palmkit`).
+
+mod bindings;
+mod harness;
+mod kotlin;
+mod size;
+mod swift;
+mod tools;
+mod util;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  demo         build and run `palmkit demo` (a whole enrollment against an embedded server)
+  test         every test: Rust, generated Kotlin (JVM), generated Swift (Linux)
+  setup        install the tools the tests need (apt packages, Kotlin compiler, Swift chroot)
+  bindings     generate Kotlin and Swift bindings into bindings/generated/
+  test-rust    cargo test for the whole workspace
+  test-kotlin  generated Kotlin bindings against a real `palmkit serve`
+  test-swift   generated Swift bindings against a real `palmkit serve`
+  size         release size of the FFI library, x86_64 and aarch64 Linux
+
+environment:
+  PALMKIT_CACHE   where tools are cached (default ~/.cache/palmkit)";
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let started = Instant::now();
+    let result = match task.as_str() {
+        "demo" => util::cargo(&["run", "--quiet", "-p", "palmkit-cli", "--", "demo"]),
+        "test" => test_all(),
+        "setup" => tools::setup_all().map(|_| ()),
+        "bindings" => bindings::generate().map(|_| ()),
+        "test-rust" => test_rust(),
+        "test-kotlin" => kotlin::test().map(|_| ()),
+        "test-swift" => swift::test().map(|_| ()),
+        "size" => size::report(),
+        "" | "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => Err(format!("unknown task {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "\nxtask {task} failed after {:.0} s: {e}",
+                started.elapsed().as_secs_f64()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test_rust() -> Result<(), String> {
+    util::cargo(&["test", "--workspace", "--quiet"])
+}
+
+/// Every test, in order of cost; stops at the first failing part.
+fn test_all() -> Result<(), String> {
+    let mut timings = Vec::new();
+    let stage = Instant::now();
+    tools::setup_all()?;
+    timings.push(("tool set-up", stage.elapsed(), String::new()));
+
+    let stage = Instant::now();
+    test_rust()?;
+    timings.push(("Rust tests", stage.elapsed(), String::new()));
+
+    let stage = Instant::now();
+    let kotlin = kotlin::test()?;
+    timings.push(("Kotlin tests", stage.elapsed(), kotlin.to_string()));
+
+    let stage = Instant::now();
+    let swift = swift::test()?;
+    timings.push(("Swift tests", stage.elapsed(), swift.to_string()));
+
+    println!("\nAll tests passed:");
+    for (name, took, detail) in timings {
+        println!("  {name:<12} {:>6.1} s  {detail}", took.as_secs_f64());
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+import Foundation
+import XCTest
+
+@testable import PalmKit
+
+/// The generated Swift bindings against a real `palmkit serve` on 127.0.0.1, started by
+/// `cargo xtask test-swift`, which passes its client configuration in PALMKIT_TEST_CONFIG
+/// and another data directory's CA certificate in PALMKIT_TEST_OTHER_CA.
+final class ServiceHealthTests: XCTestCase {
+    private func env(_ name: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name] else {
+            throw XCTSkip("\(name) is not set: run this through `cargo xtask test-swift`")
+        }
+        return value
+    }
+
+    private func config() throws -> ServiceConfig {
+        let json = try String(contentsOfFile: try env("PALMKIT_TEST_CONFIG"), encoding: .utf8)
+        return try parseServiceConfig(json: json)
+    }
+
+    func testHealthCheckPassesOverPinnedTls() async throws {
+        let config = try config()
+        let kit = try PalmKit(config: config)
+        let health = try await kit.health()
+        XCTAssertEqual(health.status, "ok")
+        XCTAssertEqual(health.currentKeyId, config.serviceKeyId)
+        XCTAssertEqual(health.version, coreVersion())
+    }
+
+    func testAnotherCaIsRefusedAsUntrusted() async throws {
+        var config = try config()
+        config.caPem = try String(contentsOfFile: try env("PALMKIT_TEST_OTHER_CA"), encoding: .utf8)
+        let kit = try PalmKit(config: config)
+        do {
+            _ = try await kit.health()
+            XCTFail("a client pinned to another CA reached the server")
+        } catch PalmKitError.UntrustedServer(let reason) {
+            XCTAssertTrue(reason.contains("not issued by the pinned CA"), reason)
+        }
+    }
+
+    func testWrongSpkiPinIsRefusedAsUntrusted() async throws {
+        var config = try config()
+        config.spkiSha256 = [Data(count: 32).base64EncodedString()]
+        let kit = try PalmKit(config: config)
+        do {
+            _ = try await kit.health()
+            XCTFail("a client with a wrong SPKI pin reached the server")
+        } catch PalmKitError.UntrustedServer(let reason) {
+            XCTAssertTrue(reason.contains("pinned public key"), reason)
+        }
+    }
+
+    func testUnpinnedConfigIsRefusedBeforeAnyRequest() throws {
+        var config = try config()
+        config.caPem = nil
+        config.spkiSha256 = []
+        XCTAssertThrowsError(try PalmKit(config: config)) { error in
+            guard case PalmKitError.InvalidConfig = error else {
+                return XCTFail("expected InvalidConfig, got \(error)")
+            }
+        }
+    }
+}

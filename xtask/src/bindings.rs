@@ -1,0 +1,46 @@
+//! Generates the Kotlin and Swift bindings from the built FFI library (library mode, with
+//! the in-repo `uniffi-bindgen` pinned to the same UniFFI version), into
+//! `bindings/generated/{kotlin,swift}`. Never committed.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::util;
+
+/// What was generated, and where the host library is.
+pub struct Generated {
+    /// Root of the generated Kotlin sources.
+    pub kotlin_dir: PathBuf,
+    /// Folder with `PalmKit.swift`, `PalmKitFFI.h`, `PalmKitFFI.modulemap`.
+    pub swift_dir: PathBuf,
+    /// Folder with the debug `libpalmkit_ffi.so` and `.a`.
+    pub lib_dir: PathBuf,
+}
+
+/// Builds the FFI library and the bindgen, then generates both languages.
+pub fn generate() -> Result<Generated, String> {
+    util::cargo(&["build", "--quiet", "-p", "palmkit-ffi", "-p", "palmkit-cli"])?;
+    let lib_dir = util::target_dir().join("debug");
+    let out = util::root().join("bindings/generated");
+    let kotlin_dir = out.join("kotlin");
+    let swift_dir = out.join("swift");
+    for dir in [&kotlin_dir, &swift_dir] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    for (language, dir) in [("kotlin", &kotlin_dir), ("swift", &swift_dir)] {
+        util::run(
+            Command::new(lib_dir.join("uniffi-bindgen"))
+                .args(["generate", "--library"])
+                .arg(lib_dir.join("libpalmkit_ffi.so"))
+                .args(["--language", language, "--no-format", "--config"])
+                .arg(util::root().join("uniffi.toml"))
+                .arg("--out-dir")
+                .arg(dir),
+        )?;
+    }
+    Ok(Generated {
+        kotlin_dir,
+        swift_dir,
+        lib_dir,
+    })
+}

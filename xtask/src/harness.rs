@@ -1,0 +1,75 @@
+//! The test harness's reference server: a real `palmkit serve` process on a free
+//! 127.0.0.1 port with a fresh data directory, plus a second data directory whose CA the
+//! tests use as "another CA". Stopped with SIGTERM (graceful shutdown) when dropped.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use crate::util;
+
+/// A running `palmkit serve` for the binding tests.
+pub struct TestServer {
+    child: Child,
+    /// The client configuration it wrote.
+    pub config_path: PathBuf,
+    /// The CA certificate of a different data directory.
+    pub other_ca_path: PathBuf,
+    work: PathBuf,
+}
+
+impl TestServer {
+    /// Starts the server (the CLI must already be built) and waits until it listens.
+    pub fn start(name: &str) -> Result<Self, String> {
+        let work = util::target_dir().join("xtask").join(name);
+        let _ = std::fs::remove_dir_all(&work);
+        let palmkit = util::target_dir().join("debug/palmkit");
+        let other = work.join("other-data");
+        util::capture(
+            Command::new(&palmkit)
+                .args(["serve", "--init-only", "--data-dir"])
+                .arg(&other),
+        )?;
+        let data = work.join("data");
+        let mut child = Command::new(&palmkit)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start palmkit serve: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout from palmkit serve")?;
+        let mut first = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first)
+            .map_err(|e| format!("reading palmkit serve output: {e}"))?;
+        if !first.contains("listening on") {
+            let _ = child.kill();
+            return Err(format!("palmkit serve did not start: {first:?}"));
+        }
+        println!("test server: {}", first.trim());
+        Ok(Self {
+            child,
+            config_path: data.join("client-config.json"),
+            other_ca_path: other.join("tls/ca.pem"),
+            work,
+        })
+    }
+
+    /// Environment the Kotlin and Swift tests read.
+    pub fn env(&self) -> [(&'static str, String); 2] {
+        [
+            ("PALMKIT_TEST_CONFIG", self.config_path.display().to_string()),
+            ("PALMKIT_TEST_OTHER_CA", self.other_ca_path.display().to_string()),
+        ]
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.work);
+    }
+}

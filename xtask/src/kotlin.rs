@@ -1,0 +1,103 @@
+//! The generated Kotlin bindings on the JVM (JNA), with JUnit 4, against a real
+//! `palmkit serve`: compiles the generated sources, the module's own sources and its tests
+//! with `kotlinc`, then runs every test class found under `src/test/kotlin`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{bindings, harness, tools, util};
+
+const MODULE: &str = "android/palmkit";
+const JARS: &[&str] = &["jna.jar", "junit4.jar", "hamcrest-core.jar"];
+
+/// Runs the Kotlin tests; returns how many ran.
+pub fn test() -> Result<usize, String> {
+    tools::ensure_apt(&["libjna-java", "junit4"])?;
+    let kotlin = tools::kotlin_home()?;
+    let generated = bindings::generate()?;
+    let module = util::root().join(MODULE);
+
+    let mut classpath: Vec<PathBuf> = JARS.iter().map(|j| Path::new("/usr/share/java").join(j)).collect();
+    classpath.push(kotlin.join("lib/kotlinx-coroutines-core-jvm.jar"));
+    classpath.push(kotlin.join("lib/kotlin-test.jar"));
+
+    let mut sources = vec![generated.kotlin_dir.clone()];
+    for dir in ["src/main/kotlin", "src/test/kotlin"] {
+        if module.join(dir).exists() {
+            sources.push(module.join(dir));
+        }
+    }
+    let out = util::target_dir().join("xtask/kotlin-classes");
+    let _ = std::fs::remove_dir_all(&out);
+    util::run(
+        Command::new(kotlin.join("bin/kotlinc"))
+            .args(["-nowarn", "-jvm-target", "17", "-cp"])
+            .arg(join(&classpath))
+            .arg("-d")
+            .arg(&out)
+            .args(&sources),
+    )?;
+
+    let classes = test_classes(&module.join("src/test/kotlin"))?;
+    if classes.is_empty() {
+        return Err("no Kotlin test classes found".into());
+    }
+    let server = harness::TestServer::start("kotlin")?;
+    let mut runtime = classpath.clone();
+    runtime.push(out.clone());
+    runtime.push(kotlin.join("lib/kotlin-stdlib.jar"));
+    let output = Command::new("java")
+        .arg(format!("-Djna.library.path={}", generated.lib_dir.display()))
+        .arg("-cp")
+        .arg(join(&runtime))
+        .arg("org.junit.runner.JUnitCore")
+        .args(&classes)
+        .envs(server.env())
+        .output()
+        .map_err(|e| format!("cannot run java: {e}"))?;
+    drop(server);
+    let text = String::from_utf8_lossy(&output.stdout);
+    print!("{text}");
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    // JUnitCore ends with "OK (N tests)" or "Tests run: N,  Failures: M".
+    let count = text
+        .lines()
+        .find_map(|l| l.strip_prefix("OK ("))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<usize>().ok());
+    match (output.status.success(), count) {
+        (true, Some(n)) if n > 0 => {
+            println!("Kotlin: {n} tests executed, 0 failed");
+            Ok(n)
+        }
+        _ => Err("Kotlin tests failed (see the JUnit report above)".into()),
+    }
+}
+
+fn join(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Fully qualified names of the `*Test.kt` classes under `dir` (one class per file).
+fn test_classes(dir: &Path) -> Result<Vec<String>, String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n.to_string_lossy().ends_with("Test.kt")) {
+                let rel = path.strip_prefix(dir).map_err(|e| e.to_string())?;
+                let name = rel.with_extension("").to_string_lossy().replace('/', ".");
+                found.push(name);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}

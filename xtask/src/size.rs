@@ -1,0 +1,48 @@
+//! The release size of the FFI library the phones would ship: x86_64 Linux, and
+//! aarch64 Linux as a proxy for arm64 phones (linked with Debian's cross gcc; the Android
+//! NDK and Xcode linkers are not available here).
+
+use std::process::Command;
+
+use crate::{tools, util};
+
+const AARCH64: &str = "aarch64-unknown-linux-gnu";
+
+/// Builds both release libraries and prints their sizes.
+pub fn report() -> Result<(), String> {
+    tools::ensure_apt(&["gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"])?;
+    let installed = util::capture(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if !String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == AARCH64) {
+        util::run(Command::new("rustup").args(["target", "add", AARCH64]))?;
+    }
+    util::cargo(&["build", "--release", "--quiet", "-p", "palmkit-ffi", "--lib"])?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    util::run(
+        Command::new(cargo)
+            .current_dir(util::root())
+            .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc")
+            .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc")
+            .env("AR_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-ar")
+            .args(["build", "--release", "--quiet", "-p", "palmkit-ffi", "--lib", "--target", AARCH64]),
+    )?;
+    let target = util::target_dir();
+    println!("\nRelease FFI library (opt-level s, LTO, 1 codegen unit, stripped):");
+    for (label, dir) in [
+        ("x86_64-unknown-linux-gnu", target.join("release")),
+        (AARCH64, target.join(AARCH64).join("release")),
+    ] {
+        let size = |name: &str| {
+            std::fs::metadata(dir.join(name))
+                .map(|m| m.len())
+                .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+        };
+        let so = size("libpalmkit_ffi.so")?;
+        let a = size("libpalmkit_ffi.a")?;
+        println!(
+            "  {label:<26} cdylib {:>6.2} MiB   staticlib {:>6.2} MiB",
+            so as f64 / 1048576.0,
+            a as f64 / 1048576.0
+        );
+    }
+    Ok(())
+}
