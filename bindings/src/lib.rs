@@ -123,7 +123,8 @@ impl From<palmkit_core::Error> for PalmKitError {
 /// the one shipped in the app bundle) and checks every field.
 #[uniffi::export]
 pub fn parse_service_config(json: String) -> Result<ServiceConfig, PalmKitError> {
-    let config = palmkit_core::ServiceConfig::from_json(&json).map_err(palmkit_core::Error::from)?;
+    let config =
+        palmkit_core::ServiceConfig::from_json(&json).map_err(palmkit_core::Error::from)?;
     config.validate().map_err(palmkit_core::Error::from)?;
     Ok(config.into())
 }

@@ -58,8 +58,14 @@ impl TestServer {
     /// Environment the Kotlin and Swift tests read.
     pub fn env(&self) -> [(&'static str, String); 2] {
         [
-            ("PALMKIT_TEST_CONFIG", self.config_path.display().to_string()),
-            ("PALMKIT_TEST_OTHER_CA", self.other_ca_path.display().to_string()),
+            (
+                "PALMKIT_TEST_CONFIG",
+                self.config_path.display().to_string(),
+            ),
+            (
+                "PALMKIT_TEST_OTHER_CA",
+                self.other_ca_path.display().to_string(),
+            ),
         ]
     }
 }

@@ -17,7 +17,10 @@ pub fn test() -> Result<usize, String> {
     let generated = bindings::generate()?;
     let module = util::root().join(MODULE);
 
-    let mut classpath: Vec<PathBuf> = JARS.iter().map(|j| Path::new("/usr/share/java").join(j)).collect();
+    let mut classpath: Vec<PathBuf> = JARS
+        .iter()
+        .map(|j| Path::new("/usr/share/java").join(j))
+        .collect();
     classpath.push(kotlin.join("lib/kotlinx-coroutines-core-jvm.jar"));
     classpath.push(kotlin.join("lib/kotlin-test.jar"));
 
@@ -47,7 +50,10 @@ pub fn test() -> Result<usize, String> {
     runtime.push(out.clone());
     runtime.push(kotlin.join("lib/kotlin-stdlib.jar"));
     let output = Command::new("java")
-        .arg(format!("-Djna.library.path={}", generated.lib_dir.display()))
+        .arg(format!(
+            "-Djna.library.path={}",
+            generated.lib_dir.display()
+        ))
         .arg("-cp")
         .arg(join(&runtime))
         .arg("org.junit.runner.JUnitCore")
@@ -91,7 +97,10 @@ fn test_classes(dir: &Path) -> Result<Vec<String>, String> {
             let path = entry.map_err(|e| e.to_string())?.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.file_name().is_some_and(|n| n.to_string_lossy().ends_with("Test.kt")) {
+            } else if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().ends_with("Test.kt"))
+            {
                 let rel = path.strip_prefix(dir).map_err(|e| e.to_string())?;
                 let name = rel.with_extension("").to_string_lossy().replace('/', ".");
                 found.push(name);

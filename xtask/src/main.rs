@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         "test" => test_all(),
         "setup" => tools::setup_all().map(|_| ()),
         "bindings" => bindings::generate().map(|_| ()),
-        "test-rust" => test_rust(),
+        "test-rust" => test_rust().map(|_| ()),
         "test-kotlin" => kotlin::test().map(|_| ()),
         "test-swift" => swift::test().map(|_| ()),
         "size" => size::report(),
@@ -66,8 +66,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn test_rust() -> Result<(), String> {
-    util::cargo(&["test", "--workspace", "--quiet"])
+/// `cargo test` for the workspace; returns how many tests passed.
+fn test_rust() -> Result<usize, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["test", "--workspace"]).current_dir(util::root());
+    let passed = util::run_counting_tests(&mut cmd)?;
+    println!("Rust: {passed} tests passed");
+    Ok(passed)
 }
 
 /// Every test, in order of cost; stops at the first failing part.
@@ -78,20 +84,22 @@ fn test_all() -> Result<(), String> {
     timings.push(("tool set-up", stage.elapsed(), String::new()));
 
     let stage = Instant::now();
-    test_rust()?;
-    timings.push(("Rust tests", stage.elapsed(), String::new()));
+    let rust = test_rust()?;
+    timings.push(("Rust tests", stage.elapsed(), format!("{rust} tests")));
 
     let stage = Instant::now();
     let kotlin = kotlin::test()?;
-    timings.push(("Kotlin tests", stage.elapsed(), kotlin.to_string()));
+    timings.push(("Kotlin tests", stage.elapsed(), format!("{kotlin} tests")));
 
     let stage = Instant::now();
     let swift = swift::test()?;
-    timings.push(("Swift tests", stage.elapsed(), swift.to_string()));
+    timings.push(("Swift tests", stage.elapsed(), format!("{swift} tests")));
 
     println!("\nAll tests passed:");
     for (name, took, detail) in timings {
         println!("  {name:<12} {:>6.1} s  {detail}", took.as_secs_f64());
     }
+    // Every part above stops at its first failure, so reaching here means none failed.
+    println!("xtask: {} passed, 0 failed", rust + kotlin + swift);
     Ok(())
 }

@@ -12,18 +12,40 @@ const AARCH64: &str = "aarch64-unknown-linux-gnu";
 pub fn report() -> Result<(), String> {
     tools::ensure_apt(&["gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"])?;
     let installed = util::capture(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if !String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == AARCH64) {
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == AARCH64)
+    {
         util::run(Command::new("rustup").args(["target", "add", AARCH64]))?;
     }
-    util::cargo(&["build", "--release", "--quiet", "-p", "palmkit-ffi", "--lib"])?;
+    util::cargo(&[
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "palmkit-ffi",
+        "--lib",
+    ])?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     util::run(
         Command::new(cargo)
             .current_dir(util::root())
-            .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc")
+            .env(
+                "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER",
+                "aarch64-linux-gnu-gcc",
+            )
             .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc")
             .env("AR_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-ar")
-            .args(["build", "--release", "--quiet", "-p", "palmkit-ffi", "--lib", "--target", AARCH64]),
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "-p",
+                "palmkit-ffi",
+                "--lib",
+                "--target",
+                AARCH64,
+            ]),
     )?;
     let target = util::target_dir();
     println!("\nRelease FFI library (opt-level s, LTO, 1 codegen unit, stripped):");

@@ -84,14 +84,27 @@ pub fn kotlin_home() -> Result<PathBuf, String> {
     std::fs::create_dir_all(&parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     util::run(
         Command::new("npm")
-            .args(["pack", "--silent", &format!("kotlin-compiler@{KOTLIN_VERSION}")])
+            .args([
+                "pack",
+                "--silent",
+                &format!("kotlin-compiler@{KOTLIN_VERSION}"),
+            ])
             .current_dir(&parent),
     )?;
     let tarball = parent.join(format!("kotlin-compiler-{KOTLIN_VERSION}.tgz"));
-    util::run(Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(&parent))?;
+    util::run(
+        Command::new("tar")
+            .arg("xzf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&parent),
+    )?;
     let _ = std::fs::remove_file(&tarball);
     if !home.join("bin/kotlinc").exists() {
-        return Err(format!("the Kotlin package has no bin/kotlinc under {}", home.display()));
+        return Err(format!(
+            "the Kotlin package has no bin/kotlinc under {}",
+            home.display()
+        ));
     }
     Ok(home)
 }
@@ -122,11 +135,22 @@ pub fn swift_chroot() -> Result<PathBuf, String> {
         let _mounts = Mounts::system(&tmp)?;
         std::fs::copy("/etc/resolv.conf", tmp.join("etc/resolv.conf"))
             .map_err(|e| format!("copy resolv.conf: {e}"))?;
-        util::run(Command::new("chroot").arg(&tmp).args(["apt-get", "update", "-qq"]))?;
         util::run(
             Command::new("chroot")
                 .arg(&tmp)
-                .args(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq"])
+                .args(["apt-get", "update", "-qq"]),
+        )?;
+        util::run(
+            Command::new("chroot")
+                .arg(&tmp)
+                .args([
+                    "env",
+                    "DEBIAN_FRONTEND=noninteractive",
+                    "apt-get",
+                    "install",
+                    "-y",
+                    "-qq",
+                ])
                 .args(["--no-install-recommends", "swiftlang", "libc6-dev"]),
         )?;
         util::run(Command::new("chroot").arg(&tmp).args(["apt-get", "clean"]))?;
@@ -174,10 +198,17 @@ fn remove_tree(dir: &Path) -> Result<(), String> {
     }
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
     let prefix = dir.to_string_lossy().into_owned();
-    if mounts.lines().any(|l| l.split(' ').nth(1).is_some_and(|m| m.starts_with(&prefix))) {
+    if mounts
+        .lines()
+        .any(|l| l.split(' ').nth(1).is_some_and(|m| m.starts_with(&prefix)))
+    {
         return Err(format!("{prefix} still has mounts; unmount them first"));
     }
-    util::run(Command::new("rm").args(["-rf", "--one-file-system"]).arg(dir))
+    util::run(
+        Command::new("rm")
+            .args(["-rf", "--one-file-system"])
+            .arg(dir),
+    )
 }
 
 /// Mounts made inside a chroot, unmounted (in reverse order) when dropped, also on error.
@@ -225,7 +256,10 @@ fn is_mounted(at: &Path) -> bool {
 impl Drop for Mounts {
     fn drop(&mut self) {
         for point in self.points.iter().rev() {
-            let ok = Command::new("umount").arg(point).status().is_ok_and(|s| s.success());
+            let ok = Command::new("umount")
+                .arg(point)
+                .status()
+                .is_ok_and(|s| s.success());
             if !ok {
                 let _ = Command::new("umount").arg("-l").arg(point).status();
             }

@@ -72,3 +72,36 @@ pub fn is_root() -> bool {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
 }
+
+/// Runs `cargo test`, echoing its output, and returns the number of tests that passed,
+/// summed over its "test result:" lines. Fails if cargo fails or nothing ran.
+pub fn run_counting_tests(cmd: &mut Command) -> Result<usize, String> {
+    use std::io::{BufRead as _, BufReader};
+    println!("$ {}", describe(cmd));
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", describe(cmd)))?;
+    let mut passed = 0;
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                passed += rest
+                    .split(". ")
+                    .nth(1)
+                    .and_then(|p| p.split_whitespace().next())
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("`{}` failed ({status})", describe(cmd)));
+    }
+    if passed == 0 {
+        return Err("cargo test ran no test".into());
+    }
+    Ok(passed)
+}
