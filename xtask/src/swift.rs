@@ -89,6 +89,7 @@ pub fn test() -> Result<usize, String> {
     let summary = format!("{stdout}\n{stderr}");
     let executed = summary
         .lines()
+        .rev()
         .filter_map(|l| l.trim().strip_prefix("Executed "))
         .filter_map(|rest| {
             let mut words = rest.split_whitespace();
@@ -102,7 +103,7 @@ pub fn test() -> Result<usize, String> {
                 .ok()?;
             Some((n, failures))
         })
-        .last();
+        .next();
     match (output.status.success(), executed) {
         (true, Some((n, 0))) if n > 0 => {
             println!("Swift: {n} tests executed, 0 failed");
