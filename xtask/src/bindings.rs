@@ -19,7 +19,16 @@ pub struct Generated {
 
 /// Builds the FFI library and the bindgen, then generates both languages.
 pub fn generate() -> Result<Generated, String> {
-    util::cargo(&["build", "--quiet", "-p", "palmkit-ffi", "-p", "palmkit-cli"])?;
+    util::cargo(&[
+        "build",
+        "--quiet",
+        "-p",
+        "palmkit-ffi",
+        "-p",
+        "palmkit-uniffi-bindgen",
+        "-p",
+        "palmkit-cli",
+    ])?;
     let lib_dir = util::target_dir().join("debug");
     let out = util::root().join("bindings/generated");
     let kotlin_dir = out.join("kotlin");
