@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 
+use palmkit_core::account::store::{CredentialStore, StoreError};
 use palmkit_core::error::ErrorKind;
+use zeroize::Zeroizing;
 
 uniffi::setup_scaffolding!();
 
@@ -103,6 +105,27 @@ pub enum PalmKitError {
         /// What was wrong with the answer.
         reason: String,
     },
+    /// Nobody is signed in (any more): show the login.
+    #[error("sign-in required: {reason}")]
+    SignInRequired {
+        /// Why (never signed in, refresh refused, revoked).
+        reason: String,
+    },
+    /// The shopper cancelled the login: nothing to show.
+    #[error("login cancelled")]
+    LoginCancelled,
+    /// The login did not complete; offer to start again.
+    #[error("login failed: {reason}")]
+    LoginFailed {
+        /// What went wrong (state mismatch, code rejected, ...).
+        reason: String,
+    },
+    /// The platform's secure storage failed: report it.
+    #[error("secure storage failed: {reason}")]
+    StorageFailed {
+        /// The store's explanation (never a secret).
+        reason: String,
+    },
 }
 
 impl From<palmkit_core::Error> for PalmKitError {
@@ -115,6 +138,10 @@ impl From<palmkit_core::Error> for PalmKitError {
             ErrorKind::ServiceUnavailable => Self::ServiceUnavailable { reason },
             ErrorKind::Rejected => Self::Rejected { reason },
             ErrorKind::Protocol => Self::Unexpected { reason },
+            ErrorKind::SignInRequired => Self::SignInRequired { reason },
+            ErrorKind::LoginCancelled => Self::LoginCancelled,
+            ErrorKind::LoginFailed => Self::LoginFailed { reason },
+            ErrorKind::Storage => Self::StorageFailed { reason },
         }
     }
 }
@@ -140,19 +167,118 @@ pub struct HealthReport {
     pub current_key_id: String,
 }
 
-/// The app's handle on the core, made once at start-up from the service configuration.
+/// The error a [`SecureStore`] implementation reports.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum SecureStoreError {
+    /// The platform store refused or failed; `reason` must not contain the secret.
+    #[error("{reason}")]
+    Failed {
+        /// The platform's explanation.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for SecureStoreError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Failed { reason: e.reason }
+    }
+}
+
+/// The platform's secure storage, implemented by the shell: the keychain on iOS
+/// (data-protection keychain, this device only), a Keystore-encrypted store on Android.
+/// One secret per key. Implementations must be thread-safe.
+#[uniffi::export(with_foreign)]
+pub trait SecureStore: Send + Sync {
+    /// The secret under `key`, or `None`.
+    fn load(&self, key: String) -> Result<Option<String>, SecureStoreError>;
+    /// Stores `secret` under `key`, replacing what was there.
+    fn save(&self, key: String, secret: String) -> Result<(), SecureStoreError>;
+    /// Deletes `key`; a missing key is not an error.
+    fn delete(&self, key: String) -> Result<(), SecureStoreError>;
+}
+
+/// Adapts the shell's [`SecureStore`] to the core's credential store.
+struct ShellStore(Arc<dyn SecureStore>);
+
+impl CredentialStore for ShellStore {
+    fn load(&self, key: &str) -> Result<Option<Zeroizing<String>>, StoreError> {
+        self.0
+            .load(key.to_string())
+            .map(|v| v.map(Zeroizing::new))
+            .map_err(|e| StoreError(e.to_string()))
+    }
+
+    fn save(&self, key: &str, secret: &str) -> Result<(), StoreError> {
+        self.0
+            .save(key.to_string(), secret.to_string())
+            .map_err(|e| StoreError(e.to_string()))
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0
+            .delete(key.to_string())
+            .map_err(|e| StoreError(e.to_string()))
+    }
+}
+
+/// The signed-in shopper.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct Account {
+    /// The service's account id.
+    pub account_id: String,
+    /// Login email.
+    pub email: String,
+    /// Name to greet the shopper with.
+    pub display_name: String,
+}
+
+/// The app's handle on the core, made once at start-up from the service configuration
+/// and the platform's secure storage.
 #[derive(uniffi::Object)]
 pub struct PalmKit {
     service: palmkit_core::ServiceClient,
+    account: palmkit_core::account::AccountClient,
 }
 
 #[uniffi::export(async_runtime = "tokio")]
 impl PalmKit {
     /// Validates the configuration and prepares the pinned client (no network yet).
     #[uniffi::constructor]
-    pub fn new(config: ServiceConfig) -> Result<Arc<Self>, PalmKitError> {
-        let service = palmkit_core::ServiceClient::new(&config.into())?;
-        Ok(Arc::new(Self { service }))
+    pub fn new(
+        config: ServiceConfig,
+        store: Arc<dyn SecureStore>,
+    ) -> Result<Arc<Self>, PalmKitError> {
+        let config: palmkit_core::ServiceConfig = config.into();
+        let service = palmkit_core::ServiceClient::new(&config)?;
+        let account =
+            palmkit_core::account::AccountClient::new(&config, Arc::new(ShellStore(store)))?;
+        Ok(Arc::new(Self { service, account }))
+    }
+
+    /// Starts a login: returns the URL for the system browser (ASWebAuthenticationSession,
+    /// a Custom Tab). The browser comes back to the app's redirect URI.
+    pub async fn start_login(&self) -> Result<String, PalmKitError> {
+        Ok(self.account.start_login().await?.to_string())
+    }
+
+    /// Finishes the login with the redirect URL the browser came back with.
+    pub async fn finish_login(&self, redirect_url: String) -> Result<(), PalmKitError> {
+        Ok(self.account.finish_login(&redirect_url).await?)
+    }
+
+    /// The signed-in shopper; `SignInRequired` when nobody is.
+    pub async fn account(&self) -> Result<Account, PalmKitError> {
+        let a = self.account.account().await?;
+        Ok(Account {
+            account_id: a.account_id,
+            email: a.email,
+            display_name: a.display_name,
+        })
+    }
+
+    /// Signs out: revokes at the service and deletes the tokens from secure storage.
+    pub async fn logout(&self) -> Result<(), PalmKitError> {
+        Ok(self.account.logout().await?)
     }
 
     /// Checks over pinned TLS that the service is reachable and healthy.

@@ -5,9 +5,15 @@
 
 use std::time::Instant;
 
+use std::sync::Arc;
+
+use palmkit_core::account::AccountClient;
+use palmkit_core::account::store::KeyringStore;
 use palmkit_core::error::{Error, TrustFailure};
 use palmkit_core::protocol::{EnrollmentState, Hand};
 use palmkit_core::{ServiceClient, ServiceConfig};
+use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
+use palmkit_server::browser::ScriptedBrowser;
 
 use crate::progress;
 
@@ -74,6 +80,26 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
         }
     }
 
+    step.begin("Log in the test shopper (scripted browser at the login form, PKCE)");
+    let store = keyring_core::mock::Store::new().map_err(|e| step.fail(e))?;
+    let account =
+        AccountClient::new(config, Arc::new(KeyringStore::new(store))).map_err(|e| step.fail(e))?;
+    let browser = ScriptedBrowser::new(config).map_err(|e| step.fail(e))?;
+    let url = account.start_login().await.map_err(|e| step.fail(e))?;
+    let redirect = browser
+        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
+        .await
+        .map_err(|e| step.fail(e))?;
+    account
+        .finish_login(&redirect)
+        .await
+        .map_err(|e| step.fail(e))?;
+    let me = account.account().await.map_err(|e| step.fail(e))?;
+    step.done(&format!(
+        "signed in as {} <{}>; tokens held in the (in-memory) credential store",
+        me.display_name, me.email
+    ));
+
     step.begin("Create a draft enrollment for the right hand");
     let enrollment = client
         .create_enrollment(&[Hand::Right])
@@ -91,7 +117,14 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
     }
     step.done("state draft, hands [right]");
 
-    println!("   (login, capture, payment and upload join the demo as they are built)");
+    step.begin("Log out (revoke at the server, delete the tokens)");
+    account.logout().await.map_err(|e| step.fail(e))?;
+    if account.is_signed_in().map_err(|e| step.fail(e))? {
+        return Err(step.fail("tokens still stored after logout"));
+    }
+    step.done("signed out; the login is revoked at the server");
+
+    println!("   (capture, payment and upload join the demo as they are built)");
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! the pinned client (`health`). Later verbs analyze frames and images.
 
 mod demo;
+mod login;
 mod progress;
 
 use std::net::SocketAddr;
@@ -53,10 +54,51 @@ enum Command {
     /// Check a running server through the pinned client.
     Health {
         /// The client configuration written by `palmkit serve` (in its data directory).
-        #[arg(long, default_value = "palmkit-data/client-config.json")]
+        #[arg(long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// Log in through your browser (OAuth with PKCE; the answer comes back to a one-time
+    /// listener on 127.0.0.1). Tokens go to the Linux kernel keyring (keyutils), never
+    /// to a file.
+    Login {
+        /// The client configuration written by `palmkit serve`.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Show who is logged in (refreshing the login if needed).
+    Whoami {
+        /// The client configuration written by `palmkit serve`.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Log out: revoke the login at the server and delete the tokens here.
+    Logout {
+        /// The client configuration written by `palmkit serve`.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// For tests and demos: play the shopper at the reference server's login page for the
+    /// authorization URL given, and print where the server redirects to.
+    ApproveLogin {
+        /// The client configuration written by `palmkit serve`.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Email to log in with (default: the seeded test shopper).
+        #[arg(long, default_value = palmkit_server::accounts::TEST_SHOPPER_EMAIL)]
+        email: String,
+        /// Password (default: the seeded test shopper's). Prefer PALMKIT_PASSWORD.
+        #[arg(long, env = "PALMKIT_PASSWORD", hide_env_values = true,
+              default_value = palmkit_server::accounts::TEST_SHOPPER_PASSWORD)]
+        password: String,
+        /// Press Cancel instead of logging in.
+        #[arg(long)]
+        cancel: bool,
+        /// The authorization URL the app would open in the browser.
+        url: String,
+    },
 }
+
+const DEFAULT_CONFIG: &str = "palmkit-data/client-config.json";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -80,6 +122,16 @@ fn main() -> ExitCode {
                 init_only,
             } => serve(data_dir, listen, init_only).await,
             Command::Health { config } => health(config).await,
+            Command::Login { config } => login::login(&config).await,
+            Command::Whoami { config } => login::whoami(&config).await,
+            Command::Logout { config } => login::logout(&config).await,
+            Command::ApproveLogin {
+                config,
+                email,
+                password,
+                cancel,
+                url,
+            } => login::approve(&config, &email, &password, cancel, &url).await,
         }
     });
     match result {
@@ -140,14 +192,19 @@ fn say(text: &str) {
     let _ = out.flush();
 }
 
-async fn health(config_path: PathBuf) -> Result<(), String> {
-    let text = std::fs::read_to_string(&config_path).map_err(|e| {
+/// Reads the client configuration written by `palmkit serve`.
+pub(crate) fn read_config(path: &std::path::Path) -> Result<ServiceConfig, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
         format!(
             "cannot read {}: {e} (start `palmkit serve` first, or pass --config)",
-            config_path.display()
+            path.display()
         )
     })?;
-    let config = ServiceConfig::from_json(&text).map_err(|e| e.to_string())?;
+    ServiceConfig::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+async fn health(config_path: PathBuf) -> Result<(), String> {
+    let config = read_config(&config_path)?;
     let client = ServiceClient::new(&config).map_err(|e| e.to_string())?;
     let health = client.health().await.map_err(|e| e.to_string())?;
     println!(

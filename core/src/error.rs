@@ -5,6 +5,7 @@
 //! Messages never carry secrets: no tokens, no card data, no image bytes. Server messages
 //! are quoted only from the JSON error body of our own service, truncated.
 
+use crate::account::store::StoreError;
 use crate::config::ConfigError;
 
 /// Everything that can go wrong in a core call.
@@ -38,6 +39,57 @@ pub enum Error {
     /// The service answered something that is not the protocol (wrong JSON, too large, ...).
     #[error("unexpected answer from the service: {0}")]
     Protocol(String),
+    /// No shopper is signed in.
+    #[error("not signed in")]
+    NotSignedIn,
+    /// The login ended (refresh refused, revoked elsewhere); the tokens were deleted.
+    #[error("signed out: {0}")]
+    SignedOut(String),
+    /// A login did not complete; nothing was stored.
+    #[error("login failed: {0}")]
+    Login(#[from] LoginFailure),
+    /// The platform credential store failed.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+/// Why a login did not complete.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginFailure {
+    /// `finish_login` without a `start_login` (or twice for one).
+    #[error("no login is in progress; start again")]
+    NoLoginInProgress,
+    /// The redirect has no `state`.
+    #[error("the answer carries no state")]
+    MissingState,
+    /// The redirect's `state` is not the one this login sent: not an answer to it.
+    #[error("the answer is not for this login (state mismatch)")]
+    StateMismatch,
+    /// The redirect comes from another issuer than the one asked (mix-up, RFC 9207).
+    #[error("the answer comes from another authorization server (iss mismatch)")]
+    IssuerMismatch,
+    /// The shopper cancelled (`access_denied`).
+    #[error("the login was cancelled")]
+    Cancelled,
+    /// The authorization server refused the request.
+    #[error("the authorization server refused: {code} {description}")]
+    Refused {
+        /// RFC 6749 error code.
+        code: String,
+        /// Its description.
+        description: String,
+    },
+    /// The code could not be exchanged (used before, expired, PKCE mismatch).
+    #[error("the login code was not accepted: {code} {description}")]
+    CodeRejected {
+        /// RFC 6749 error code (`invalid_grant`, ...).
+        code: String,
+        /// Its description.
+        description: String,
+    },
+    /// The redirect is malformed or not for this app.
+    #[error("unexpected redirect: {0}")]
+    UnexpectedRedirect(String),
 }
 
 /// Why the TLS peer was not trusted.
@@ -96,6 +148,14 @@ pub enum ErrorKind {
     Rejected,
     /// The service spoke something else than the protocol: report it.
     Protocol,
+    /// Nobody is signed in (any more): show the login.
+    SignInRequired,
+    /// The shopper cancelled the login: nothing to report.
+    LoginCancelled,
+    /// The login did not complete: offer to start again.
+    LoginFailed,
+    /// The platform credential store failed: report it.
+    Storage,
 }
 
 impl Error {
@@ -110,6 +170,10 @@ impl Error {
             }
             Self::Service { .. } => ErrorKind::Rejected,
             Self::Protocol(_) => ErrorKind::Protocol,
+            Self::NotSignedIn | Self::SignedOut(_) => ErrorKind::SignInRequired,
+            Self::Login(LoginFailure::Cancelled) => ErrorKind::LoginCancelled,
+            Self::Login(_) => ErrorKind::LoginFailed,
+            Self::Storage(_) => ErrorKind::Storage,
         }
     }
 

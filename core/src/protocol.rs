@@ -65,3 +65,14 @@ pub struct Enrollment {
     /// Creation time, RFC 3339 UTC.
     pub created_at: String,
 }
+
+/// `GET /v1/me`: the signed-in shopper.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    /// The service's account id.
+    pub account_id: String,
+    /// Login email.
+    pub email: String,
+    /// Name to greet the shopper with.
+    pub display_name: String,
+}

@@ -90,7 +90,7 @@ impl ServiceClient {
 }
 
 /// Decodes a success body into `T`, or an error body into [`Error::Service`].
-async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
+pub(crate) async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
     let status = response.status();
     let body = net::read_limited(response, net::MAX_JSON_BODY).await?;
     if status.is_success() {

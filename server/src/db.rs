@@ -24,8 +24,9 @@ pub enum DbError {
 
 /// The schema, one step per release; never edit a step that has shipped, add one.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE service_keys (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE service_keys (
              id          TEXT PRIMARY KEY,
              public_key  BLOB NOT NULL,
              private_key BLOB NOT NULL,
@@ -38,7 +39,45 @@ fn migrations() -> Migrations<'static> {
              hands      TEXT NOT NULL,
              created_at TEXT NOT NULL
          ) STRICT;",
-    )])
+        ),
+        // Accounts and the OAuth authorization server (codes, grants, tokens: hashes only).
+        M::up(
+            "CREATE TABLE accounts (
+             id            TEXT PRIMARY KEY,
+             email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+             display_name  TEXT NOT NULL,
+             password_hash TEXT NOT NULL,
+             created_at    TEXT NOT NULL
+         ) STRICT;
+         CREATE TABLE grants (
+             id         TEXT PRIMARY KEY,
+             account_id TEXT NOT NULL REFERENCES accounts(id),
+             client_id  TEXT NOT NULL,
+             scope      TEXT NOT NULL,
+             created_at INTEGER NOT NULL,
+             revoked_at INTEGER
+         ) STRICT;
+         CREATE TABLE auth_codes (
+             hash           BLOB PRIMARY KEY,
+             account_id     TEXT NOT NULL REFERENCES accounts(id),
+             client_id      TEXT NOT NULL,
+             redirect_uri   TEXT NOT NULL,
+             code_challenge TEXT NOT NULL,
+             scope          TEXT NOT NULL,
+             expires_at     INTEGER NOT NULL,
+             used_at        INTEGER,
+             grant_id       TEXT REFERENCES grants(id)
+         ) STRICT;
+         CREATE TABLE tokens (
+             hash       BLOB PRIMARY KEY,
+             grant_id   TEXT NOT NULL REFERENCES grants(id),
+             kind       TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+             expires_at INTEGER NOT NULL,
+             used_at    INTEGER
+         ) STRICT;
+         CREATE INDEX tokens_by_grant ON tokens(grant_id);",
+        ),
+    ])
 }
 
 /// A shared handle on the database.

@@ -6,6 +6,7 @@
 //! rewrites any non-JSON error answer. Request logs name method, path, status and time,
 //! never the query string or a body, which may one day carry codes or tokens.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::JsonRejection;
@@ -15,12 +16,16 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use palmkit_core::protocol::{ApiError, Enrollment, EnrollmentState, Hand, Health, NewEnrollment};
+use palmkit_core::protocol::{
+    AccountInfo, ApiError, Enrollment, EnrollmentState, Hand, Health, NewEnrollment,
+};
 use rusqlite::OptionalExtension as _;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::accounts;
 use crate::db::{Db, DbError};
+use crate::oauth::{self, Authenticated, grants::Lifetimes, limiter::LoginLimiter};
 
 /// Request limits.
 #[derive(Clone, Debug)]
@@ -48,12 +53,48 @@ impl Default for Limits {
 pub struct AppState {
     db: Db,
     current_key_id: String,
+    auth: Arc<AuthState>,
+}
+
+struct AuthState {
+    issuer: String,
+    lifetimes: Lifetimes,
+    limiter: LoginLimiter,
 }
 
 impl AppState {
-    /// State over an open database and the id of the current service key.
-    pub fn new(db: Db, current_key_id: String) -> Self {
-        Self { db, current_key_id }
+    /// State over an open database, the id of the current service key, the issuer URL
+    /// (`https://HOST:PORT`, no trailing slash) and token lifetimes.
+    pub fn new(db: Db, current_key_id: String, issuer: String, lifetimes: Lifetimes) -> Self {
+        Self {
+            db,
+            current_key_id,
+            auth: Arc::new(AuthState {
+                issuer,
+                lifetimes,
+                limiter: LoginLimiter::default(),
+            }),
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The OAuth issuer identifier.
+    pub fn issuer(&self) -> &str {
+        &self.auth.issuer
+    }
+
+    /// Token lifetimes.
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.auth.lifetimes
+    }
+
+    /// The login attempt limiter.
+    pub fn login_limiter(&self) -> &LoginLimiter {
+        &self.auth.limiter
     }
 }
 
@@ -61,6 +102,17 @@ impl AppState {
 pub fn router(state: AppState, limits: &Limits) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        .route(
+            "/authorize",
+            get(oauth::authorize_form).post(oauth::authorize_submit),
+        )
+        .route("/token", post(oauth::token))
+        .route("/revoke", post(oauth::revoke))
+        .route("/v1/me", get(me))
         .route("/v1/enrollments", post(create_enrollment))
         .route("/v1/enrollments/{id}", get(get_enrollment))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
@@ -229,7 +281,7 @@ async fn create_enrollment(
             "`hands` must name the left hand, the right hand, or both, each once",
         ));
     }
-    let id = new_id("enr")?;
+    let id = crate::ids::new_id("enr")?;
     let hands_json = serde_json::to_string(&hands).unwrap_or_default();
     let row_id = id.clone();
     let created_at = state
@@ -297,10 +349,22 @@ async fn get_enrollment(
     }))
 }
 
-/// A random id with a readable prefix, e.g. `enr-1f0c…` (128 random bits).
-fn new_id(prefix: &str) -> Result<String, ApiFailure> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| DbError::Task(format!("no randomness: {e}")))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("{prefix}-{hex}"))
+/// `GET /v1/me`: the signed-in shopper's account.
+async fn me(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<Json<AccountInfo>, ApiFailure> {
+    let id = who.account_id;
+    let db = state.db.clone();
+    let found = tokio::task::spawn_blocking(move || accounts::by_id(&db, &id))
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))??;
+    let account = found.ok_or_else(|| {
+        ApiFailure::new(StatusCode::UNAUTHORIZED, "invalid_token", "sign in again")
+    })?;
+    Ok(Json(AccountInfo {
+        account_id: account.id,
+        email: account.email,
+        display_name: account.display_name,
+    }))
 }

@@ -9,9 +9,13 @@
 //! address and the [`ServiceConfig`] a client needs to trust it. `palmkit serve` and
 //! `palmkit demo` are thin wrappers around it.
 
+pub mod accounts;
+pub mod browser;
 pub mod db;
 pub mod http;
+pub mod ids;
 pub mod keys;
+pub mod oauth;
 pub mod pki;
 
 use std::net::SocketAddr;
@@ -39,6 +43,8 @@ pub struct ServerOptions {
     pub listen: SocketAddr,
     /// Limits applied to every request.
     pub limits: http::Limits,
+    /// Lifetimes of authorization codes and tokens.
+    pub lifetimes: oauth::grants::Lifetimes,
 }
 
 impl ServerOptions {
@@ -48,6 +54,7 @@ impl ServerOptions {
             data_dir: data_dir.into(),
             listen,
             limits: http::Limits::default(),
+            lifetimes: oauth::grants::Lifetimes::default(),
         }
     }
 }
@@ -93,6 +100,7 @@ pub fn init_data_dir(data_dir: &Path) -> Result<DataDir, StartError> {
     let pki = pki::DevPki::load_or_create(&data_dir.join("tls"))?;
     let db = db::Db::open(&data_dir.join("palmkit.sqlite3"))?;
     let key = keys::current_or_create(&db)?;
+    accounts::seed_test_shopper(&db)?;
     Ok(DataDir {
         root: data_dir.to_path_buf(),
         pki,
@@ -180,7 +188,13 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         .map_err(io_err(&client_config_path))?;
 
     let tls = axum_server::tls_rustls::RustlsConfig::from_config(data.pki.server_config()?);
-    let state = http::AppState::new(data.db.clone(), data.key.id.clone());
+    let issuer = base_url.trim_end_matches('/').to_string();
+    let state = http::AppState::new(
+        data.db.clone(),
+        data.key.id.clone(),
+        issuer,
+        options.lifetimes,
+    );
     let app = http::router(state, &options.limits);
     let handle = axum_server::Handle::new();
     let server = axum_server::from_tcp_rustls(listener, tls)
@@ -189,7 +203,11 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
             source,
         })?
         .handle(handle.clone());
-    let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    let task = tokio::spawn(async move {
+        server
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+    });
     tracing::info!(%addr, data_dir = %data.root.display(), "palmkit-server listening");
     Ok(RunningServer {
         addr,

@@ -55,9 +55,11 @@ impl TestServer {
         })
     }
 
-    /// Environment the Kotlin and Swift tests read.
-    pub fn env(&self) -> [(&'static str, String); 2] {
-        [
+    /// Environment the Kotlin and Swift tests read. `PALMKIT_CLI` is the `palmkit`
+    /// binary, whose `approve-login` plays the shopper at the login page.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let cli = util::target_dir().join("debug/palmkit");
+        vec![
             (
                 "PALMKIT_TEST_CONFIG",
                 self.config_path.display().to_string(),
@@ -66,6 +68,7 @@ impl TestServer {
                 "PALMKIT_TEST_OTHER_CA",
                 self.other_ca_path.display().to_string(),
             ),
+            ("PALMKIT_CLI", cli.display().to_string()),
         ]
     }
 }

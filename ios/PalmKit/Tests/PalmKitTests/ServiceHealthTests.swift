@@ -21,7 +21,7 @@ final class ServiceHealthTests: XCTestCase {
 
     func testHealthCheckPassesOverPinnedTls() async throws {
         let config = try config()
-        let kit = try PalmKit(config: config)
+        let kit = try PalmKit(config: config, store: FakeSecureStore())
         let health = try await kit.health()
         XCTAssertEqual(health.status, "ok")
         XCTAssertEqual(health.currentKeyId, config.serviceKeyId)
@@ -31,7 +31,7 @@ final class ServiceHealthTests: XCTestCase {
     func testAnotherCaIsRefusedAsUntrusted() async throws {
         var config = try config()
         config.caPem = try String(contentsOfFile: try env("PALMKIT_TEST_OTHER_CA"), encoding: .utf8)
-        let kit = try PalmKit(config: config)
+        let kit = try PalmKit(config: config, store: FakeSecureStore())
         do {
             _ = try await kit.health()
             XCTFail("a client pinned to another CA reached the server")
@@ -43,7 +43,7 @@ final class ServiceHealthTests: XCTestCase {
     func testWrongSpkiPinIsRefusedAsUntrusted() async throws {
         var config = try config()
         config.spkiSha256 = [Data(count: 32).base64EncodedString()]
-        let kit = try PalmKit(config: config)
+        let kit = try PalmKit(config: config, store: FakeSecureStore())
         do {
             _ = try await kit.health()
             XCTFail("a client with a wrong SPKI pin reached the server")
@@ -56,7 +56,7 @@ final class ServiceHealthTests: XCTestCase {
         var config = try config()
         config.caPem = nil
         config.spkiSha256 = []
-        XCTAssertThrowsError(try PalmKit(config: config)) { error in
+        XCTAssertThrowsError(try PalmKit(config: config, store: FakeSecureStore())) { error in
             guard case PalmKitError.InvalidConfig = error else {
                 return XCTFail("expected InvalidConfig, got \(error)")
             }

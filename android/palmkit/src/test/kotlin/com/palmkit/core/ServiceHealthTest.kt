@@ -21,7 +21,7 @@ class ServiceHealthTest {
     @Test
     fun healthCheckPassesOverPinnedTls() = runBlocking {
         val config = config()
-        PalmKit(config).use { kit ->
+        PalmKit(config, FakeSecureStore()).use { kit ->
             val health = kit.health()
             assertEquals("ok", health.status)
             assertEquals(config.serviceKeyId, health.currentKeyId)
@@ -32,7 +32,7 @@ class ServiceHealthTest {
     @Test
     fun anotherCaIsRefusedAsUntrusted() = runBlocking {
         val otherCa = File(env("PALMKIT_TEST_OTHER_CA")).readText()
-        PalmKit(config().copy(caPem = otherCa)).use { kit ->
+        PalmKit(config().copy(caPem = otherCa), FakeSecureStore()).use { kit ->
             try {
                 kit.health()
                 fail("a client pinned to another CA reached the server")
@@ -45,7 +45,7 @@ class ServiceHealthTest {
     @Test
     fun wrongSpkiPinIsRefusedAsUntrusted() = runBlocking {
         val wrongPin = java.util.Base64.getEncoder().encodeToString(ByteArray(32))
-        PalmKit(config().copy(spkiSha256 = listOf(wrongPin))).use { kit ->
+        PalmKit(config().copy(spkiSha256 = listOf(wrongPin)), FakeSecureStore()).use { kit ->
             try {
                 kit.health()
                 fail("a client with a wrong SPKI pin reached the server")
@@ -63,7 +63,7 @@ class ServiceHealthTest {
             config.copy(baseUrl = config.baseUrl.replace("https://", "http://")),
         )) {
             try {
-                PalmKit(bad).close()
+                PalmKit(bad, FakeSecureStore()).close()
                 fail("an unusable configuration was accepted: $bad")
             } catch (e: PalmKitException.InvalidConfig) {
                 assertTrue(e.reason.isNotEmpty())
