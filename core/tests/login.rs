@@ -320,3 +320,127 @@ async fn revoked_refresh_token_signs_out() {
     assert!(matches!(err, Error::SignedOut(_)), "{err:?}");
     rig.server.shutdown().await;
 }
+
+/// An authorization server holding the right certificate whose metadata and token
+/// endpoint answer what the test says.
+async fn hostile_as(
+    metadata_status: u16,
+    metadata_body: Option<&'static str>,
+    token_status: u16,
+    token_body: &'static str,
+) -> (
+    tempfile::TempDir,
+    palmkit_core::ServiceConfig,
+    axum_server::Handle<std::net::SocketAddr>,
+) {
+    use axum::http::StatusCode;
+    use axum::routing::{get, post};
+    let dir = tempfile::tempdir().unwrap();
+    let data = palmkit_server::init_data_dir(dir.path()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let issuer = format!("https://{addr}");
+    let config = data.client_config(&format!("{issuer}/"));
+    let metadata = match metadata_body {
+        Some(body) => body.to_string(),
+        None => serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/authorize"),
+            "token_endpoint": format!("{issuer}/token"),
+            "revocation_endpoint": format!("{issuer}/revoke"),
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
+        })
+        .to_string(),
+    };
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(move || async move {
+                (
+                    StatusCode::from_u16(metadata_status).unwrap(),
+                    [("content-type", "application/json")],
+                    metadata,
+                )
+            }),
+        )
+        .route(
+            "/token",
+            post(move || async move {
+                (
+                    StatusCode::from_u16(token_status).unwrap(),
+                    [("content-type", "application/json")],
+                    token_body,
+                )
+            }),
+        );
+    let tls = axum_server::tls_rustls::RustlsConfig::from_config(data.pki.server_config().unwrap());
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, tls)
+        .unwrap()
+        .handle(handle.clone());
+    tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    (dir, config, handle)
+}
+
+/// Starts a login against `config` and answers it with a well-formed redirect.
+async fn finish_with_code(
+    config: &palmkit_core::ServiceConfig,
+    store: Arc<KeyringStore>,
+) -> Result<(), Error> {
+    let client = AccountClient::new(config, store)?;
+    let url = client.start_login().await?;
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let issuer = config.base_url.trim_end_matches('/');
+    let mut redirect = url::Url::parse(&config.redirect_uri).unwrap();
+    redirect
+        .query_pairs_mut()
+        .append_pair("code", "C")
+        .append_pair("state", &state)
+        .append_pair("iss", issuer);
+    client.finish_login(redirect.as_str()).await
+}
+
+#[tokio::test]
+async fn authorization_server_failures_are_typed_and_store_nothing() {
+    let cases: [(u16, Option<&'static str>, u16, &'static str, ErrorKind); 5] = [
+        (503, Some("down"), 200, "{}", ErrorKind::ServiceUnavailable),
+        (200, Some("{not json"), 200, "{}", ErrorKind::Protocol),
+        (
+            200,
+            Some(
+                r#"{"issuer":"https://evil.test","authorization_endpoint":"https://evil.test/a","token_endpoint":"https://evil.test/t","code_challenge_methods_supported":["S256"]}"#,
+            ),
+            200,
+            "{}",
+            ErrorKind::Protocol,
+        ),
+        (
+            200,
+            None,
+            500,
+            "<html>oops</html>",
+            ErrorKind::ServiceUnavailable,
+        ),
+        (200, None, 200, "{\"access_token\": 12", ErrorKind::Protocol),
+    ];
+    for (meta_status, meta_body, token_status, token_body, want) in cases {
+        let (_dir, config, handle) =
+            hostile_as(meta_status, meta_body, token_status, token_body).await;
+        let store = Arc::new(KeyringStore::new(keyring_core::mock::Store::new().unwrap()));
+        let err = finish_with_code(&config, store.clone()).await.unwrap_err();
+        assert_eq!(
+            err.kind(),
+            want,
+            "{meta_status} {meta_body:?} {token_status}: {err:?}"
+        );
+        let client = AccountClient::new(&config, store).unwrap();
+        assert!(!client.is_signed_in().unwrap(), "something was stored");
+        handle.shutdown();
+    }
+}

@@ -1,9 +1,10 @@
 //! The HTTP face of the service: routes, the JSON error contract, limits and logs.
 //!
-//! Every failure answers `{"error": CODE, "message": TEXT}` with a fitting status, whether
-//! it comes from a handler, an extractor (bad JSON, wrong content type, body over the
-//! limit), the router (unknown route, wrong method) or a layer (timeout): [`json_errors`]
-//! rewrites any non-JSON error answer. Request logs name method, path, status and time,
+//! Every API failure answers `{"error": CODE, "message": TEXT}` with a fitting status,
+//! whether it comes from a handler, an extractor (bad JSON, wrong content type, body over
+//! the limit), the router (unknown route, wrong method) or a layer (timeout):
+//! [`json_errors`] rewrites any error answer that is neither JSON nor a page for a person
+//! (the OAuth login form). The token endpoint answers RFC 6749 JSON errors. Request logs name method, path, status and time,
 //! never the query string or a body, which may one day carry codes or tokens.
 
 use std::sync::Arc;
@@ -208,11 +209,16 @@ where
 async fn json_errors(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let status = response.status();
-    let is_json = response
+    // JSON errors are already in the contract; HTML pages (the login form shown again with
+    // its error) are meant for a person and stay as they are.
+    let keep = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| {
+            let v = v.as_bytes();
+            v.starts_with(b"application/json") || v.starts_with(b"text/html")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || keep {
         return response;
     }
     let (mut parts, _) = response.into_parts();

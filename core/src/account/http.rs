@@ -38,6 +38,15 @@ impl<'c> AsyncHttpClient<'c> for OAuthHttp<'_> {
                 .await
                 .map_err(|e| Transport(net::classify(e)))?;
             let status = response.status();
+            if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                // Not an OAuth answer: the server is down or overloaded. Say so (retry later)
+                // instead of letting `oauth2` report an unparsable error body.
+                return Err(Transport(Error::Service {
+                    status: status.as_u16(),
+                    code: "unavailable".into(),
+                    message: format!("the authorization server answered HTTP {status}"),
+                }));
+            }
             let headers = response.headers().clone();
             let body = net::read_limited(response, MAX_OAUTH_BODY)
                 .await
