@@ -44,7 +44,9 @@ fn main() -> ExitCode {
         "test" => test_all(),
         "setup" => tools::setup_all().map(|_| ()),
         "bindings" => bindings::generate().map(|_| ()),
-        "test-rust" => test_rust().map(|_| ()),
+        "test-rust" => tools::ensure_apt(&["keyutils"])
+            .and_then(|_| test_rust())
+            .map(|_| ()),
         "test-kotlin" => kotlin::test().map(|_| ()),
         "test-swift" => swift::test().map(|_| ()),
         "size" => size::report(),
@@ -69,8 +71,14 @@ fn main() -> ExitCode {
 /// `cargo test` for the workspace; returns how many tests passed.
 fn test_rust() -> Result<usize, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = std::process::Command::new(cargo);
-    cmd.args(["test", "--workspace"]).current_dir(util::root());
+    // A fresh kernel session keyring for the tests that store tokens in the real OS store
+    // (keyutils): isolated from the caller's keyring and writable even where the login
+    // session's keyring is not.
+    let mut cmd = std::process::Command::new("keyctl");
+    cmd.args(["session", "palmkit-tests"])
+        .arg(cargo)
+        .args(["test", "--workspace"])
+        .current_dir(util::root());
     let passed = util::run_counting_tests(&mut cmd)?;
     println!("Rust: {passed} tests passed");
     Ok(passed)

@@ -1,7 +1,7 @@
 //! Installs what the binding tests need, once, into a cache outside the clone:
 //!
 //! - Debian packages: JNA and JUnit 4 (Kotlin tests), debootstrap (Swift chroot),
-//!   the aarch64 cross linker (size report).
+//!   the aarch64 cross linker (size report), keyutils (the OS credential store test).
 //! - The Kotlin compiler from the npm package `kotlin-compiler` (the full distribution).
 //! - Swift 6 for Linux: Debian bookworm has none, so a Debian trixie chroot (debootstrap)
 //!   with trixie's `swiftlang`, kept in `$PALMKIT_CACHE/trixie-swift` (about 2.6 GB).
@@ -23,6 +23,7 @@ const APT_PACKAGES: &[&str] = &[
     "debootstrap",
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
+    "keyutils",
 ];
 
 /// Where tools are cached.
