@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "demo" => util::cargo(&["run", "--quiet", "-p", "palmkit-cli", "--", "demo"]),
         "test" => test_all(),
-        "setup" => tools::setup_all().map(|_| ()),
+        "setup" => tools::setup_all(),
         "bindings" => bindings::generate().map(|_| ()),
         "test-rust" => tools::ensure_apt(&["keyutils"])
             .and_then(|_| test_rust())
@@ -70,6 +70,8 @@ fn main() -> ExitCode {
 
 /// `cargo test` for the workspace; returns how many tests passed.
 fn test_rust() -> Result<usize, String> {
+    tools::ensure_apt(&["keyutils"])?;
+    let peers = tools::peers_dir()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // A fresh kernel session keyring for the tests that store tokens in the real OS store
     // (keyutils): isolated from the caller's keyring and writable even where the login
@@ -78,6 +80,7 @@ fn test_rust() -> Result<usize, String> {
     cmd.args(["session", "palmkit-tests"])
         .arg(cargo)
         .args(["test", "--workspace"])
+        .env("PALMKIT_PEERS_DIR", peers)
         .current_dir(util::root());
     let passed = util::run_counting_tests(&mut cmd)?;
     println!("Rust: {passed} tests passed");

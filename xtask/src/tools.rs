@@ -3,6 +3,7 @@
 //! - Debian packages: JNA and JUnit 4 (Kotlin tests), debootstrap (Swift chroot),
 //!   the aarch64 cross linker (size report), keyutils (the OS credential store test).
 //! - The Kotlin compiler from the npm package `kotlin-compiler` (the full distribution).
+//! - Independent peers for the Rust tests, from npm: `oidc-provider` (login).
 //! - Swift 6 for Linux: Debian bookworm has none, so a Debian trixie chroot (debootstrap)
 //!   with trixie's `swiftlang`, kept in `$PALMKIT_CACHE/trixie-swift` (about 2.6 GB).
 //!
@@ -35,12 +36,43 @@ pub fn cache_dir() -> PathBuf {
     PathBuf::from(home).join(".cache/palmkit")
 }
 
-/// Installs everything; returns the Kotlin home and the Swift chroot.
-pub fn setup_all() -> Result<(PathBuf, PathBuf), String> {
+/// Installs everything.
+pub fn setup_all() -> Result<(), String> {
     ensure_apt(APT_PACKAGES)?;
-    let kotlin = kotlin_home()?;
-    let chroot = swift_chroot()?;
-    Ok((kotlin, chroot))
+    peers_dir()?;
+    kotlin_home()?;
+    swift_chroot()?;
+    Ok(())
+}
+
+/// Independent peers the Rust tests run against, from the npm registry, pinned.
+const NPM_PEERS: &[(&str, &str, &str)] = &[("oidc", "oidc-provider", "9.13.3")];
+
+/// The folder holding the test peers (`oidc/node_modules/oidc-provider`, ...), installing
+/// what is missing. The tests find it through `PALMKIT_PEERS_DIR`.
+pub fn peers_dir() -> Result<PathBuf, String> {
+    let dir = cache_dir().join("peers");
+    for (folder, package, version) in NPM_PEERS {
+        let prefix = dir.join(folder);
+        let manifest = prefix
+            .join("node_modules")
+            .join(package)
+            .join("package.json");
+        let have = std::fs::read_to_string(&manifest)
+            .is_ok_and(|m| m.contains(&format!("\"version\": \"{version}\"")));
+        if have {
+            continue;
+        }
+        println!("Installing the test peer {package}@{version} (npm)");
+        std::fs::create_dir_all(&prefix).map_err(|e| format!("{}: {e}", prefix.display()))?;
+        util::run(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+                .arg(&prefix)
+                .arg(format!("{package}@{version}")),
+        )?;
+    }
+    Ok(dir)
 }
 
 fn installed(package: &str) -> bool {
