@@ -105,3 +105,99 @@ fn serve_answers_health_and_stops_cleanly_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("Stopping")), "{rest:?}");
 }
+
+/// `palmkit login` end to end: the URL it prints is answered by the scripted browser
+/// (`palmkit approve-login`), whose redirect is delivered to the loopback listener as a
+/// browser would; then `whoami` and `logout` use the tokens from the kernel keyring.
+/// Needs a writable session keyring: `cargo xtask test-rust` runs under `keyctl session`.
+#[test]
+fn login_whoami_logout_through_the_loopback_redirect() {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = palmkit()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server_out = BufReader::new(server.stdout.take().unwrap());
+    let mut first = String::new();
+    server_out.read_line(&mut first).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut server_out, &mut std::io::sink()));
+    let config = dir.path().join("client-config.json");
+
+    let mut login = palmkit()
+        .args(["login", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut login_out = BufReader::new(login.stdout.take().unwrap());
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            login_out.read_line(&mut line).unwrap() > 0,
+            "login printed no URL"
+        );
+        if let Some(url) = line.trim().strip_prefix("https://") {
+            break format!("https://{url}");
+        }
+    };
+    let approved = palmkit()
+        .args(["approve-login", "--config"])
+        .arg(&config)
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        approved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+    let redirect = String::from_utf8(approved.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let target = redirect.strip_prefix("http://").unwrap();
+    let (host, path) = target.split_once('/').unwrap();
+    let mut browser = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        browser,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut page = String::new();
+    browser.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+
+    let mut rest = String::new();
+    login_out.read_to_string(&mut rest).unwrap();
+    assert!(login.wait().unwrap().success(), "{rest}");
+    assert!(rest.contains("Logged in as Test Shopper"), "{rest}");
+
+    let who = palmkit()
+        .args(["whoami", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&who.stdout).contains("shopper@palmkit.test"));
+    let out = palmkit()
+        .args(["logout", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Logged out."));
+    let who = palmkit()
+        .args(["whoami", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!who.status.success());
+    assert!(String::from_utf8_lossy(&who.stderr).contains("not logged in"));
+
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    server.wait().unwrap();
+}

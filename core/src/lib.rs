@@ -5,12 +5,12 @@
 //! same. The crate knows nothing of UniFFI (that is `palmkit-ffi`) and starts no async
 //! runtime of its own: network calls are `async` and run on the caller's tokio runtime.
 //!
-//! Start with [`config::ServiceConfig`] (where the service is and how it is pinned) and
-//! [`service::ServiceClient`] (the calls to the enrollment service). Errors are described
-//! in [`error`].
+//! Start with [`config::ServiceConfig`] (where the service is and how it is pinned),
+//! [`service::ServiceClient`] (the calls to the enrollment service) and
+//! [`account::AccountClient`] (login and tokens). Errors are described in [`error`].
 //!
 //! Capabilities still to be built live in their own modules, each saying what it will own:
-//! [`frame`], [`vision`], [`quality`], [`liveness`], [`account`], [`payment`], [`upload`],
+//! [`frame`], [`vision`], [`quality`], [`liveness`], [`payment`], [`upload`],
 //! [`enrollment`].
 
 pub mod account;
