@@ -126,6 +126,18 @@ pub enum PalmKitError {
         /// The store's explanation (never a secret).
         reason: String,
     },
+    /// The card details are wrong; `reason` says which, fit to show.
+    #[error("{reason}")]
+    InvalidCard {
+        /// What to correct.
+        reason: String,
+    },
+    /// The card was declined or not confirmed; `reason` is fit to show.
+    #[error("{reason}")]
+    CardDeclined {
+        /// The provider's message.
+        reason: String,
+    },
 }
 
 impl From<palmkit_core::Error> for PalmKitError {
@@ -142,6 +154,8 @@ impl From<palmkit_core::Error> for PalmKitError {
             ErrorKind::LoginCancelled => Self::LoginCancelled,
             ErrorKind::LoginFailed => Self::LoginFailed { reason },
             ErrorKind::Storage => Self::StorageFailed { reason },
+            ErrorKind::InvalidCard => Self::InvalidCard { reason },
+            ErrorKind::CardDeclined => Self::CardDeclined { reason },
         }
     }
 }
@@ -232,12 +246,95 @@ pub struct Account {
     pub display_name: String,
 }
 
+/// A saved payment method (never the number).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct PaymentMethodInfo {
+    /// The provider's token.
+    pub id: String,
+    /// Card brand.
+    pub brand: String,
+    /// Last four digits.
+    pub last4: String,
+    /// Expiry month.
+    pub exp_month: u32,
+    /// Expiry year.
+    pub exp_year: u32,
+}
+
+impl From<palmkit_core::protocol::PaymentMethod> for PaymentMethodInfo {
+    fn from(m: palmkit_core::protocol::PaymentMethod) -> Self {
+        Self {
+            id: m.id,
+            brand: m.brand,
+            last4: m.last4,
+            exp_month: m.exp_month,
+            exp_year: m.exp_year,
+        }
+    }
+}
+
+/// The account's payment methods.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct WalletInfo {
+    /// Saved methods.
+    pub methods: Vec<PaymentMethodInfo>,
+    /// The one the palm profile pays with.
+    pub linked_id: Option<String>,
+}
+
+/// Card details as the shopper typed them. They go to the payment provider only.
+#[derive(uniffi::Record)]
+pub struct CardDetails {
+    /// Card number (spaces allowed).
+    pub number: String,
+    /// Expiry month, 1-12.
+    pub exp_month: u32,
+    /// Expiry year (2 or 4 digits).
+    pub exp_year: u32,
+    /// Security code.
+    pub cvc: String,
+    /// Name on the card.
+    pub cardholder_name: String,
+}
+
+/// What adding a card led to.
+#[derive(Debug, uniffi::Enum)]
+pub enum AddCardResult {
+    /// Saved.
+    Added {
+        /// The new method.
+        method: PaymentMethodInfo,
+    },
+    /// Open `url` in the browser for the shopper to confirm, then call `resume_add_card`.
+    RequiresAction {
+        /// The provider's page.
+        url: String,
+    },
+}
+
+/// The palm profile's payment link.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct PaymentLinkInfo {
+    /// The linked method.
+    pub payment_method_id: String,
+    /// When, RFC 3339.
+    pub linked_at: String,
+}
+
+/// A new idempotency key for `link_payment_method`: keep it until the link succeeds, and
+/// reuse it for retries, even across app restarts.
+#[uniffi::export]
+pub fn new_idempotency_key() -> Result<String, PalmKitError> {
+    Ok(palmkit_core::payment::PaymentClient::new_idempotency_key()?)
+}
+
 /// The app's handle on the core, made once at start-up from the service configuration
 /// and the platform's secure storage.
 #[derive(uniffi::Object)]
 pub struct PalmKit {
     service: palmkit_core::ServiceClient,
     account: palmkit_core::account::AccountClient,
+    pending_card: std::sync::Mutex<Option<palmkit_core::payment::PendingCard>>,
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -252,7 +349,11 @@ impl PalmKit {
         let service = palmkit_core::ServiceClient::new(&config)?;
         let account =
             palmkit_core::account::AccountClient::new(&config, Arc::new(ShellStore(store)))?;
-        Ok(Arc::new(Self { service, account }))
+        Ok(Arc::new(Self {
+            service,
+            account,
+            pending_card: std::sync::Mutex::new(None),
+        }))
     }
 
     /// Starts a login: returns the URL for the system browser (ASWebAuthenticationSession,
@@ -273,6 +374,72 @@ impl PalmKit {
             account_id: a.account_id,
             email: a.email,
             display_name: a.display_name,
+        })
+    }
+
+    /// The account's payment methods and the linked one.
+    pub async fn payment_methods(&self) -> Result<WalletInfo, PalmKitError> {
+        let wallet = palmkit_core::payment::PaymentClient::new(&self.account)
+            .wallet()
+            .await?;
+        Ok(WalletInfo {
+            methods: wallet.payment_methods.into_iter().map(Into::into).collect(),
+            linked_id: wallet.linked_payment_method_id,
+        })
+    }
+
+    /// Validates the card and saves it at the payment provider, then in the wallet.
+    pub async fn add_card(&self, card: CardDetails) -> Result<AddCardResult, PalmKitError> {
+        use palmkit_core::payment::{AddCardOutcome, PaymentClient, card};
+        let input = card::CardInput {
+            number: zeroize::Zeroizing::new(card.number),
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+            cvc: zeroize::Zeroizing::new(card.cvc),
+            cardholder_name: card.cardholder_name,
+        };
+        let outcome = PaymentClient::new(&self.account)
+            .add_card(input, card::current_year_month())
+            .await?;
+        Ok(match outcome {
+            AddCardOutcome::Added(method) => AddCardResult::Added {
+                method: method.into(),
+            },
+            AddCardOutcome::RequiresAction { url, pending } => {
+                *self.pending_card.lock().unwrap_or_else(|p| p.into_inner()) = Some(pending);
+                AddCardResult::RequiresAction { url }
+            }
+        })
+    }
+
+    /// Finishes adding the card that required the shopper's confirmation.
+    pub async fn resume_add_card(&self) -> Result<PaymentMethodInfo, PalmKitError> {
+        let pending = self
+            .pending_card
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| PalmKitError::Rejected {
+                reason: "no card is waiting for confirmation".into(),
+            })?;
+        let method = palmkit_core::payment::PaymentClient::new(&self.account)
+            .resume_add_card(pending)
+            .await?;
+        Ok(method.into())
+    }
+
+    /// Links a wallet method to the palm profile (safe to retry with the same key).
+    pub async fn link_payment_method(
+        &self,
+        payment_method_id: String,
+        idempotency_key: String,
+    ) -> Result<PaymentLinkInfo, PalmKitError> {
+        let link = palmkit_core::payment::PaymentClient::new(&self.account)
+            .link(&payment_method_id, &idempotency_key)
+            .await?;
+        Ok(PaymentLinkInfo {
+            payment_method_id: link.payment_method_id,
+            linked_at: link.linked_at,
         })
     }
 

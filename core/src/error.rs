@@ -7,6 +7,7 @@
 
 use crate::account::store::StoreError;
 use crate::config::ConfigError;
+use crate::payment::card::CardError;
 
 /// Everything that can go wrong in a core call.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,31 @@ pub enum Error {
     /// The platform credential store failed.
     #[error(transparent)]
     Storage(#[from] StoreError),
+    /// The card details are not valid (checked before anything is sent).
+    #[error(transparent)]
+    Card(#[from] CardError),
+    /// The payment provider did not save the card.
+    #[error(transparent)]
+    Payment(#[from] PaymentFailure),
+}
+
+/// Why the provider did not save a card. Messages are fit to show; none holds card data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentFailure {
+    /// The card was declined (or its details refused) by the provider.
+    #[error("{message}")]
+    Declined {
+        /// The provider's code (`card_declined`, `incorrect_number`, ...).
+        code: String,
+        /// The provider's message.
+        message: String,
+    },
+    /// The shopper did not complete the provider's confirmation page.
+    #[error("the card was not confirmed; try again or use another card")]
+    ActionNotCompleted,
+    /// The provider refused the request itself (a configuration problem).
+    #[error("the payment provider refused the request: {0}")]
+    ProviderRefused(String),
 }
 
 /// Why a login did not complete.
@@ -156,6 +182,10 @@ pub enum ErrorKind {
     LoginFailed,
     /// The platform credential store failed: report it.
     Storage,
+    /// The card details are wrong: let the shopper correct them.
+    InvalidCard,
+    /// The card was declined or not confirmed: try another card.
+    CardDeclined,
 }
 
 impl Error {
@@ -174,6 +204,9 @@ impl Error {
             Self::Login(LoginFailure::Cancelled) => ErrorKind::LoginCancelled,
             Self::Login(_) => ErrorKind::LoginFailed,
             Self::Storage(_) => ErrorKind::Storage,
+            Self::Card(_) => ErrorKind::InvalidCard,
+            Self::Payment(PaymentFailure::ProviderRefused(_)) => ErrorKind::Rejected,
+            Self::Payment(_) => ErrorKind::CardDeclined,
         }
     }
 

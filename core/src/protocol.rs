@@ -76,3 +76,66 @@ pub struct AccountInfo {
     /// Name to greet the shopper with.
     pub display_name: String,
 }
+
+/// A saved payment method: what may be shown and stored, never the number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethod {
+    /// The provider's token (`pm_…`).
+    pub id: String,
+    /// Card brand (`visa`, `mastercard`, `amex`, `discover`).
+    pub brand: String,
+    /// Last four digits.
+    pub last4: String,
+    /// Expiry month.
+    pub exp_month: u32,
+    /// Expiry year.
+    pub exp_year: u32,
+}
+
+/// `GET /v1/payment-methods`: the account's wallet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wallet {
+    /// Saved methods.
+    pub payment_methods: Vec<PaymentMethod>,
+    /// The method the palm profile pays with, if linked.
+    pub linked_payment_method_id: Option<String>,
+}
+
+/// `POST /v1/payment-methods/setup-intents`: what the app needs to save a card directly at
+/// the provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupIntentGrant {
+    /// The provider's SetupIntent id.
+    pub setup_intent_id: String,
+    /// Its client secret (lets the app confirm it; not a card secret).
+    pub client_secret: String,
+    /// The provider's publishable key.
+    pub publishable_key: String,
+    /// The provider's API base URL.
+    pub provider_url: String,
+}
+
+/// `POST /v1/payment-methods`: add the card saved by a succeeded SetupIntent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachPaymentMethod {
+    /// The SetupIntent the app confirmed.
+    pub setup_intent_id: String,
+}
+
+/// `PUT /v1/palm-profile/payment-method`: pay with this method when the palm is matched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkPaymentMethod {
+    /// A method in the account's wallet.
+    pub payment_method_id: String,
+}
+
+/// The palm profile's payment link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentLink {
+    /// The linked method.
+    pub payment_method_id: String,
+    /// When it was linked, RFC 3339 UTC.
+    pub linked_at: String,
+}

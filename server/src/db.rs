@@ -77,6 +77,46 @@ fn migrations() -> Migrations<'static> {
          ) STRICT;
          CREATE INDEX tokens_by_grant ON tokens(grant_id);",
         ),
+        // Payment: the provider stand-in's vault (no card number, no CVC), its SetupIntents,
+        // the service's wallets, palm-profile links (history) and idempotent answers.
+        M::up(
+            "CREATE TABLE provider_payment_methods (
+                 id           TEXT PRIMARY KEY,
+                 brand        TEXT NOT NULL,
+                 last4        TEXT NOT NULL,
+                 exp_month    INTEGER NOT NULL,
+                 exp_year     INTEGER NOT NULL,
+                 cardholder   TEXT NOT NULL,
+                 needs_action INTEGER NOT NULL,
+                 created_at   INTEGER NOT NULL
+             ) STRICT;
+             CREATE TABLE provider_setup_intents (
+                 id                 TEXT PRIMARY KEY,
+                 client_secret_hash BLOB NOT NULL,
+                 account_id         TEXT NOT NULL,
+                 status             TEXT NOT NULL,
+                 payment_method_id  TEXT,
+                 created_at         INTEGER NOT NULL
+             ) STRICT;
+             CREATE TABLE wallet (
+                 account_id        TEXT NOT NULL REFERENCES accounts(id),
+                 payment_method_id TEXT NOT NULL,
+                 added_at          INTEGER NOT NULL,
+                 PRIMARY KEY (account_id, payment_method_id)
+             ) STRICT;
+             CREATE TABLE palm_payment_links (
+                 account_id        TEXT NOT NULL REFERENCES accounts(id),
+                 payment_method_id TEXT NOT NULL,
+                 linked_at         TEXT NOT NULL
+             ) STRICT;
+             CREATE TABLE idempotency (
+                 account_id TEXT NOT NULL,
+                 key        TEXT NOT NULL,
+                 request    TEXT NOT NULL,
+                 response   TEXT NOT NULL,
+                 PRIMARY KEY (account_id, key)
+             ) STRICT;",
+        ),
     ])
 }
 

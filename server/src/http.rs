@@ -27,6 +27,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::accounts;
 use crate::db::{Db, DbError};
 use crate::oauth::{self, Authenticated, grants::Lifetimes, limiter::LoginLimiter};
+use crate::payments::{provider, wallet};
 
 /// Request limits.
 #[derive(Clone, Debug)]
@@ -114,6 +115,34 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .route("/token", post(oauth::token))
         .route("/revoke", post(oauth::revoke))
         .route("/v1/me", get(me))
+        .route(
+            "/v1/payment-methods",
+            get(wallet::wallet).post(wallet::attach),
+        )
+        .route(
+            "/v1/payment-methods/setup-intents",
+            post(wallet::setup_intent),
+        )
+        .route(
+            "/v1/palm-profile/payment-method",
+            axum::routing::put(wallet::link),
+        )
+        .route(
+            "/provider/v1/payment_methods",
+            post(provider::create_payment_method),
+        )
+        .route(
+            "/provider/v1/setup_intents/{id}",
+            get(provider::retrieve_setup_intent),
+        )
+        .route(
+            "/provider/v1/setup_intents/{id}/confirm",
+            post(provider::confirm_setup_intent),
+        )
+        .route(
+            "/provider/3ds/{id}",
+            get(provider::authentication_page).post(provider::authentication_submit),
+        )
         .route("/v1/enrollments", post(create_enrollment))
         .route("/v1/enrollments/{id}", get(get_enrollment))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })

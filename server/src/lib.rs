@@ -16,6 +16,7 @@ pub mod http;
 pub mod ids;
 pub mod keys;
 pub mod oauth;
+pub mod payments;
 pub mod pki;
 
 use std::net::SocketAddr;

@@ -42,6 +42,40 @@ pub const SCOPE: &str = "enroll";
 /// carry a token that dies on the way.
 const REFRESH_MARGIN_SECS: i64 = 60;
 
+/// A request to a protected service path.
+pub struct Request<'a> {
+    /// HTTP method.
+    pub method: reqwest::Method,
+    /// Path below the service base URL.
+    pub path: &'a str,
+    /// JSON body.
+    pub body: Option<serde_json::Value>,
+    /// `Idempotency-Key` header, for requests that must not take effect twice.
+    pub idempotency_key: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    /// A GET of `path`.
+    pub fn get(path: &'a str) -> Self {
+        Self {
+            method: reqwest::Method::GET,
+            path,
+            body: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// A request with a JSON body.
+    pub fn with_json(method: reqwest::Method, path: &'a str, body: serde_json::Value) -> Self {
+        Self {
+            method,
+            path,
+            body: Some(body),
+            idempotency_key: None,
+        }
+    }
+}
+
 /// The authorization server's metadata, as much of it as the core uses.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Metadata {
@@ -336,13 +370,19 @@ impl AccountClient {
     /// GET a protected service path with the bearer token; after a 401, refreshes once
     /// and retries once.
     pub async fn authorized_get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+        self.authorized(&Request::get(path)).await
+    }
+
+    /// Sends a request to a protected service path with the bearer token; after a 401,
+    /// refreshes once and retries once.
+    pub async fn authorized<T: DeserializeOwned>(&self, request: &Request<'_>) -> Result<T, Error> {
         let token = self.access_token().await?;
-        let response = self.get_with(path, &token).await?;
+        let response = self.send_with(request, &token).await?;
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
             return decode(response).await;
         }
         let token = self.refresh(Some(&token)).await?;
-        let response = self.get_with(path, &token).await?;
+        let response = self.send_with(request, &token).await?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {
             self.store.delete(&self.store_key())?;
             return Err(Error::SignedOut(
@@ -352,14 +392,28 @@ impl AccountClient {
         decode(response).await
     }
 
-    async fn get_with(&self, path: &str, token: &str) -> Result<reqwest::Response, Error> {
-        self.net
+    async fn send_with(
+        &self,
+        request: &Request<'_>,
+        token: &str,
+    ) -> Result<reqwest::Response, Error> {
+        let mut builder = self
+            .net
             .http()
-            .get(self.net.url(path)?)
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(net::classify)
+            .request(request.method.clone(), self.net.url(request.path)?)
+            .bearer_auth(token);
+        if let Some(body) = &request.body {
+            builder = builder.json(body);
+        }
+        if let Some(key) = request.idempotency_key {
+            builder = builder.header("Idempotency-Key", key);
+        }
+        builder.send().await.map_err(net::classify)
+    }
+
+    /// The pinned client, for calls that carry no bearer token (the payment provider).
+    pub fn net(&self) -> &PinnedClient {
+        &self.net
     }
 
     /// The signed-in shopper (`GET /v1/me`).

@@ -1,0 +1,182 @@
+//! Payment against the reference server on 127.0.0.1: add a card through the provider
+//! stand-in, link it to the palm profile, and every way that goes wrong.
+
+use std::sync::Arc;
+
+use palmkit_core::account::AccountClient;
+use palmkit_core::account::store::KeyringStore;
+use palmkit_core::error::{Error, ErrorKind};
+use palmkit_core::payment::card::{CardInput, current_year_month};
+use palmkit_core::payment::{AddCardOutcome, PaymentClient};
+use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
+use palmkit_server::browser::ScriptedBrowser;
+use palmkit_server::payments::provider::{AUTHENTICATION_CARD, DECLINED_CARD, PROVIDER_ERROR_CARD};
+use palmkit_server::{RunningServer, ServerOptions};
+use zeroize::Zeroizing;
+
+struct Rig {
+    dir: tempfile::TempDir,
+    server: RunningServer,
+    account: AccountClient,
+}
+
+async fn signed_in() -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let server = palmkit_server::start(ServerOptions::new(
+        dir.path(),
+        "127.0.0.1:0".parse().unwrap(),
+    ))
+    .await
+    .unwrap();
+    let store = Arc::new(KeyringStore::new(keyring_core::mock::Store::new().unwrap()));
+    let account = AccountClient::new(&server.client_config, store).unwrap();
+    let url = account.start_login().await.unwrap();
+    let redirect = ScriptedBrowser::new(&server.client_config)
+        .unwrap()
+        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
+        .await
+        .unwrap();
+    account.finish_login(&redirect).await.unwrap();
+    Rig {
+        dir,
+        server,
+        account,
+    }
+}
+
+impl Rig {
+    fn count(&self, table: &str) -> i64 {
+        let db = palmkit_server::db::Db::open(&self.dir.path().join("palmkit.sqlite3")).unwrap();
+        db.with(|c| Ok(c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?))
+            .unwrap()
+    }
+}
+
+fn card(number: &str) -> CardInput {
+    CardInput {
+        number: Zeroizing::new(number.into()),
+        exp_month: 12,
+        exp_year: current_year_month().0 + 3,
+        cvc: Zeroizing::new("123".into()),
+        cardholder_name: "Test Shopper".into(),
+    }
+}
+
+#[tokio::test]
+async fn add_a_card_then_link_it_once_even_when_retried() {
+    let rig = signed_in().await;
+    let payments = PaymentClient::new(&rig.account);
+    let method = match payments
+        .add_card(card("4242 4242 4242 4242"), current_year_month())
+        .await
+        .unwrap()
+    {
+        AddCardOutcome::Added(m) => m,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (method.brand.as_str(), method.last4.as_str()),
+        ("visa", "4242")
+    );
+    let wallet = payments.wallet().await.unwrap();
+    assert_eq!(wallet.payment_methods, vec![method.clone()]);
+    assert_eq!(wallet.linked_payment_method_id, None);
+
+    let key = PaymentClient::new_idempotency_key().unwrap();
+    let first = payments.link(&method.id, &key).await.unwrap();
+    // The answer was lost and the app retries with the same key: same result, no new link.
+    let again = payments.link(&method.id, &key).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(rig.count("palm_payment_links"), 1);
+    assert_eq!(
+        payments.wallet().await.unwrap().linked_payment_method_id,
+        Some(method.id.clone())
+    );
+
+    // Reusing a key for another request is refused, not silently applied.
+    let err = payments.link("pm_other", &key).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Service { status: 422, .. }),
+        "{err:?}"
+    );
+    rig.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_card_input_is_refused_before_anything_is_sent() {
+    let rig = signed_in().await;
+    let payments = PaymentClient::new(&rig.account);
+    for bad in [
+        card("4242 4242 4242 4241"),
+        CardInput {
+            exp_year: 2020,
+            ..card("4242424242424242")
+        },
+        CardInput {
+            cvc: Zeroizing::new("12".into()),
+            ..card("4242424242424242")
+        },
+        card("9999 9999 9999 9995"),
+    ] {
+        let err = payments
+            .add_card(bad, current_year_month())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCard, "{err:?}");
+    }
+    assert_eq!(rig.count("provider_setup_intents"), 0, "a request was made");
+    rig.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn declined_card_and_provider_failure_are_typed_and_nothing_is_saved() {
+    let rig = signed_in().await;
+    let payments = PaymentClient::new(&rig.account);
+    let err = payments
+        .add_card(card(DECLINED_CARD), current_year_month())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CardDeclined, "{err:?}");
+    assert_eq!(err.to_string(), "Your card was declined.");
+    let err = payments
+        .add_card(card(PROVIDER_ERROR_CARD), current_year_month())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ServiceUnavailable, "{err:?}");
+    assert!(err.is_retryable());
+    assert!(payments.wallet().await.unwrap().payment_methods.is_empty());
+    rig.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_card_that_needs_the_shopper_is_resumed_after_confirmation() {
+    let rig = signed_in().await;
+    let payments = PaymentClient::new(&rig.account);
+    let (url, pending) = match payments
+        .add_card(card(AUTHENTICATION_CARD), current_year_month())
+        .await
+        .unwrap()
+    {
+        AddCardOutcome::RequiresAction { url, pending } => (url, pending),
+        other => panic!("{other:?}"),
+    };
+    // Resuming before the shopper confirmed is refused, and the card is not saved.
+    let early = payments.resume_add_card(pending.clone()).await.unwrap_err();
+    assert_eq!(early.kind(), ErrorKind::CardDeclined, "{early:?}");
+    // The shopper confirms on the provider's page (the test plays the browser).
+    let net = palmkit_core::net::PinnedClient::new(&rig.server.client_config.validate().unwrap())
+        .unwrap();
+    let confirmed = net
+        .http()
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("result=approve")
+        .send()
+        .await
+        .unwrap();
+    assert!(confirmed.status().is_success());
+    let method = payments.resume_add_card(pending).await.unwrap();
+    assert_eq!(method.last4, "3155");
+    assert_eq!(payments.wallet().await.unwrap().payment_methods.len(), 1);
+    rig.server.shutdown().await;
+}
