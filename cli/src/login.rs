@@ -69,9 +69,14 @@ fn wait_for_callback(listener: TcpListener, port: u16) -> Result<String, String>
         let (mut stream, _) = listener.accept().map_err(|e| e.to_string())?;
         let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
         let mut line = String::new();
-        BufReader::new(&stream)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
+        let mut reader = BufReader::new(&stream);
+        reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        // Read the rest of the request head: closing a socket with unread data resets the
+        // connection, and the browser would show an error instead of the page below.
+        let mut header = String::new();
+        while reader.read_line(&mut header).map_err(|e| e.to_string())? > 0 && header != "\r\n" {
+            header.clear();
+        }
         // "GET /callback?code=...&state=... HTTP/1.1"
         let target = line
             .split_whitespace()

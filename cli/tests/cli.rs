@@ -120,7 +120,9 @@ fn login_whoami_logout_through_the_loopback_redirect() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut server_out = BufReader::new(server.stdout.take().unwrap());
+    let server_out = server.stdout.take().unwrap();
+    let _stop = KillOnDrop(server);
+    let mut server_out = BufReader::new(server_out);
     let mut first = String::new();
     server_out.read_line(&mut first).unwrap();
     std::thread::spawn(move || std::io::copy(&mut server_out, &mut std::io::sink()));
@@ -194,10 +196,14 @@ fn login_whoami_logout_through_the_loopback_redirect() {
         .unwrap();
     assert!(!who.status.success());
     assert!(String::from_utf8_lossy(&who.stderr).contains("not logged in"));
+}
 
-    Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    server.wait().unwrap();
+/// Stops a child process when the test ends, also when it fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
