@@ -10,10 +10,13 @@ use std::sync::Arc;
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::KeyringStore;
 use palmkit_core::error::{Error, TrustFailure};
+use palmkit_core::payment::card::{CardInput, current_year_month};
+use palmkit_core::payment::{AddCardOutcome, PaymentClient};
 use palmkit_core::protocol::{EnrollmentState, Hand};
 use palmkit_core::{ServiceClient, ServiceConfig};
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
 use palmkit_server::browser::ScriptedBrowser;
+use zeroize::Zeroizing;
 
 use crate::progress;
 
@@ -117,6 +120,41 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
     }
     step.done("state draft, hands [right]");
 
+    step.begin("Add a test card (tokenized at the payment provider)");
+    let payments = PaymentClient::new(&account);
+    let card = CardInput {
+        number: Zeroizing::new("4242 4242 4242 4242".into()),
+        exp_month: 12,
+        exp_year: current_year_month().0 + 3,
+        cvc: Zeroizing::new("123".into()),
+        cardholder_name: me.display_name.clone(),
+    };
+    let method = match payments
+        .add_card(card, current_year_month())
+        .await
+        .map_err(|e| step.fail(e))?
+    {
+        AddCardOutcome::Added(m) => m,
+        AddCardOutcome::RequiresAction { .. } => {
+            return Err(step.fail("the test card asked for confirmation"));
+        }
+    };
+    step.done(&format!(
+        "{} ****{} saved as {}; the enrollment service saw only the token",
+        method.brand, method.last4, method.id
+    ));
+
+    step.begin("Link the card to the palm profile (idempotent)");
+    let key = PaymentClient::new_idempotency_key().map_err(|e| step.fail(e))?;
+    let link = payments
+        .link(&method.id, &key)
+        .await
+        .map_err(|e| step.fail(e))?;
+    step.done(&format!(
+        "palm pays with {} since {}",
+        link.payment_method_id, link.linked_at
+    ));
+
     step.begin("Log out (revoke at the server, delete the tokens)");
     account.logout().await.map_err(|e| step.fail(e))?;
     if account.is_signed_in().map_err(|e| step.fail(e))? {
@@ -124,7 +162,7 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
     }
     step.done("signed out; the login is revoked at the server");
 
-    println!("   (capture, payment and upload join the demo as they are built)");
+    println!("   (capture and upload join the demo as they are built)");
     Ok(())
 }
 

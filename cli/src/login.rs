@@ -19,7 +19,7 @@ use crate::read_config;
 /// How long `palmkit login` waits for the browser.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 
-fn account_client(config: &Path) -> Result<AccountClient, String> {
+pub fn account_client(config: &Path) -> Result<AccountClient, String> {
     let config = read_config(config)?;
     let backend = linux_keyutils_keyring_store::Store::new()
         .map_err(|e| format!("the kernel keyring (keyutils) is not available: {e}"))?;

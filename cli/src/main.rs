@@ -4,6 +4,7 @@
 
 mod demo;
 mod login;
+mod payment;
 mod progress;
 
 use std::net::SocketAddr;
@@ -77,6 +78,27 @@ enum Command {
         #[arg(long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// List your saved cards and which one your palm pays with.
+    Cards {
+        /// The client configuration written by `palmkit serve`.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Add a card. The number goes straight to the payment provider, never to the
+    /// enrollment service; it is read without echo.
+    AddCard {
+        /// The client configuration written by `palmkit serve`.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Link a saved card (its id from `palmkit cards`) to your palm.
+    Link {
+        /// The client configuration written by `palmkit serve`.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The payment method id (`pm_…`).
+        payment_method_id: String,
+    },
     /// For tests and demos: play the shopper at the reference server's login page for the
     /// authorization URL given, and print where the server redirects to.
     ApproveLogin {
@@ -125,6 +147,12 @@ fn main() -> ExitCode {
             Command::Login { config } => login::login(&config).await,
             Command::Whoami { config } => login::whoami(&config).await,
             Command::Logout { config } => login::logout(&config).await,
+            Command::Cards { config } => payment::cards(&config).await,
+            Command::AddCard { config } => payment::add_card(&config).await,
+            Command::Link {
+                config,
+                payment_method_id,
+            } => payment::link(&config, &payment_method_id).await,
             Command::ApproveLogin {
                 config,
                 email,

@@ -1,6 +1,5 @@
 package com.palmkit.core
 
-import java.io.File
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
@@ -13,21 +12,9 @@ import org.junit.Test
  * login form and prints the redirect the app would receive.
  */
 class LoginTest {
-    private fun env(name: String): String =
-        System.getenv(name) ?: error("$name is not set: run this through `cargo xtask test-kotlin`")
+    private fun config() = TestEnv.config()
 
-    private fun config(): ServiceConfig = parseServiceConfig(File(env("PALMKIT_TEST_CONFIG")).readText())
-
-    /** Plays the shopper at the login page for [url]; returns the redirect URL. */
-    private fun browser(url: String, cancel: Boolean = false): String {
-        val args = mutableListOf(env("PALMKIT_CLI"), "approve-login", "--config", env("PALMKIT_TEST_CONFIG"))
-        if (cancel) args.add("--cancel")
-        args.add(url)
-        val process = ProcessBuilder(args).redirectError(ProcessBuilder.Redirect.INHERIT).start()
-        val out = process.inputStream.bufferedReader().readText().trim()
-        assertEquals("approve-login failed", 0, process.waitFor())
-        return out
-    }
+    private fun browser(url: String, cancel: Boolean = false) = TestEnv.browser(url, cancel)
 
     @Test
     fun wholeLoginThenAccountThenLogout() = runBlocking {
