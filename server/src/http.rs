@@ -50,6 +50,23 @@ impl Default for Limits {
     }
 }
 
+/// A record of the requests the server received, for tests that must show what a client
+/// sent (for example, that no card number reached the enrollment service). Off unless a
+/// test sets [`crate::ServerOptions::tap`]; never used by `palmkit serve`.
+#[derive(Clone, Debug, Default)]
+pub struct RequestTap(pub Arc<std::sync::Mutex<Vec<TappedRequest>>>);
+
+/// One request as received.
+#[derive(Clone, Debug)]
+pub struct TappedRequest {
+    /// Path and query.
+    pub target: String,
+    /// Headers, one `name: value` per line.
+    pub headers: String,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -100,8 +117,51 @@ impl AppState {
     }
 }
 
-/// The service's routes with all layers.
-pub fn router(state: AppState, limits: &Limits) -> Router {
+/// The service's routes with all layers, recording requests into `tap` if given.
+pub fn router(state: AppState, limits: &Limits, tap: Option<RequestTap>) -> Router {
+    let router = routes(state, limits);
+    match tap {
+        Some(tap) => router.layer(middleware::from_fn(move |req: Request, next: Next| {
+            let tap = tap.clone();
+            async move { record(tap, req, next).await }
+        })),
+        None => router,
+    }
+}
+
+async fn record(tap: RequestTap, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
+        return ApiFailure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "body too large",
+        )
+        .into_response();
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {}\n", String::from_utf8_lossy(v.as_bytes())))
+        .collect();
+    tap.0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(TappedRequest {
+            // HTTP/2 requests carry the absolute URI: keep the path and query only.
+            target: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            headers,
+            body: bytes.to_vec(),
+        });
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+fn routes(state: AppState, limits: &Limits) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route(

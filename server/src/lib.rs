@@ -46,6 +46,8 @@ pub struct ServerOptions {
     pub limits: http::Limits,
     /// Lifetimes of authorization codes and tokens.
     pub lifetimes: oauth::grants::Lifetimes,
+    /// Tests only: record every request received.
+    pub tap: Option<http::RequestTap>,
 }
 
 impl ServerOptions {
@@ -56,6 +58,7 @@ impl ServerOptions {
             listen,
             limits: http::Limits::default(),
             lifetimes: oauth::grants::Lifetimes::default(),
+            tap: None,
         }
     }
 }
@@ -196,7 +199,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         issuer,
         options.lifetimes,
     );
-    let app = http::router(state, &options.limits);
+    let app = http::router(state, &options.limits, options.tap.clone());
     let handle = axum_server::Handle::new();
     let server = axum_server::from_tcp_rustls(listener, tls)
         .map_err(|source| StartError::Bind {
