@@ -51,6 +51,11 @@ pub fn test() -> Result<usize, String> {
     .map_err(|e| format!("copy the static library: {e}"))?;
 
     let server = harness::TestServer::start("swift")?;
+    // One user of the chroot at a time: a second run would unmount /proc and /dev under
+    // the first one's feet when it ends.
+    let lock_path = tools::cache_dir().join("trixie-swift.lock");
+    let lock = std::fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    lock.lock().map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
     let mut mounts = Mounts::system(&chroot)?;
     mounts.bind_same_path(&chroot, &root)?;
     let target = util::target_dir();
@@ -80,6 +85,7 @@ pub fn test() -> Result<usize, String> {
         .output()
         .map_err(|e| format!("cannot run swift in the chroot: {e}"))?;
     drop(mounts);
+    drop(lock);
     drop(server);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
