@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use palmkit_core::account::AccountClient;
-use palmkit_core::account::store::KeyringStore;
+use palmkit_core::account::store::{CredentialStore, KeyringStore};
 use palmkit_core::error::{Error, ErrorKind};
 use palmkit_core::payment::card::{CardInput, current_year_month};
 use palmkit_core::payment::{AddCardOutcome, PaymentClient};
@@ -179,4 +179,122 @@ async fn a_card_that_needs_the_shopper_is_resumed_after_confirmation() {
     assert_eq!(method.last4, "3155");
     assert_eq!(payments.wallet().await.unwrap().payment_methods.len(), 1);
     rig.server.shutdown().await;
+}
+
+/// A TCP proxy in front of the server that can lose one answer: once armed, it lets the
+/// next request through, waits until the server has answered (and so has acted), swallows
+/// the answer and cuts the connection — a mobile link dropping at the worst moment.
+struct CuttingProxy {
+    addr: std::net::SocketAddr,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+    cuts: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn cutting_proxy(upstream: std::net::SocketAddr) -> CuttingProxy {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cuts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (armed2, cuts2) = (armed.clone(), cuts.clone());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                continue;
+            };
+            let (armed, cuts) = (armed2.clone(), cuts2.clone());
+            tokio::spawn(async move {
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let up = tokio::spawn(async move {
+                    tokio::io::copy(&mut client_read, &mut server_write).await
+                });
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    let n = match server_read.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if armed.load(Ordering::SeqCst) {
+                        // Let the server finish what it is doing, drop its answer, cut.
+                        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        armed.store(false, Ordering::SeqCst);
+                        cuts.fetch_add(1, Ordering::SeqCst);
+                        break;
+                    }
+                    if client_write.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                up.abort();
+            });
+        }
+    });
+    CuttingProxy { addr, armed, cuts }
+}
+
+#[tokio::test]
+async fn a_link_whose_answer_is_lost_is_retried_and_links_once() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let tap = palmkit_server::http::RequestTap::default();
+    let mut options = ServerOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+    options.tap = Some(tap.clone());
+    let server = palmkit_server::start(options).await.unwrap();
+    let proxy = cutting_proxy(server.addr).await;
+    let mut config = server.client_config.clone();
+    config.base_url = format!("https://{}/", proxy.addr);
+
+    // Log in directly (through the proxy the issuer would not match, as it should not),
+    // then hand the tokens to a client that reaches the service through the proxy.
+    let store = Arc::new(KeyringStore::new(keyring_core::mock::Store::new().unwrap()));
+    let direct = AccountClient::new(&server.client_config, store.clone()).unwrap();
+    let url = direct.start_login().await.unwrap();
+    let redirect = ScriptedBrowser::new(&server.client_config)
+        .unwrap()
+        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
+        .await
+        .unwrap();
+    direct.finish_login(&redirect).await.unwrap();
+    let account = AccountClient::new(&config, store.clone()).unwrap();
+    let tokens = store.load(&direct.store_key()).unwrap().unwrap();
+    store.save(&account.store_key(), &tokens).unwrap();
+    let payments = PaymentClient::new(&account);
+    let AddCardOutcome::Added(method) = payments
+        .add_card(card("4242424242424242"), current_year_month())
+        .await
+        .unwrap()
+    else {
+        panic!("the test card asked for confirmation");
+    };
+    account.account().await.unwrap(); // settle: the next bytes back are the link's answer
+
+    proxy.armed.store(true, Ordering::SeqCst);
+    let key = PaymentClient::new_idempotency_key().unwrap();
+    let link = payments.link(&method.id, &key).await.unwrap();
+    assert_eq!(link.payment_method_id, method.id);
+    assert_eq!(
+        proxy.cuts.load(Ordering::SeqCst),
+        1,
+        "the proxy did not cut"
+    );
+
+    let link_requests = tap
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.target == "/v1/palm-profile/payment-method")
+        .count();
+    assert_eq!(
+        link_requests, 2,
+        "the server should have seen the first try and the retry"
+    );
+    let db = palmkit_server::db::Db::open(&dir.path().join("palmkit.sqlite3")).unwrap();
+    let links: i64 = db
+        .with(|c| Ok(c.query_row("SELECT count(*) FROM palm_payment_links", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(links, 1, "linked twice");
+    server.shutdown().await;
 }

@@ -54,8 +54,10 @@ pub fn test() -> Result<usize, String> {
     // One user of the chroot at a time: a second run would unmount /proc and /dev under
     // the first one's feet when it ends.
     let lock_path = tools::cache_dir().join("trixie-swift.lock");
-    let lock = std::fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
-    lock.lock().map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
+    let lock =
+        std::fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
     let mut mounts = Mounts::system(&chroot)?;
     mounts.bind_same_path(&chroot, &root)?;
     let target = util::target_dir();
