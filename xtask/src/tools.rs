@@ -3,7 +3,8 @@
 //! - Debian packages: JNA and JUnit 4 (Kotlin tests), debootstrap (Swift chroot),
 //!   the aarch64 cross linker (size report), keyutils (the OS credential store test).
 //! - The Kotlin compiler from the npm package `kotlin-compiler` (the full distribution).
-//! - Independent peers for the Rust tests, from npm: `oidc-provider` (login).
+//! - Independent peers for the Rust tests: npm `oidc-provider` (login), PyPI
+//!   `localstripe` (card tokenization), each pinned.
 //! - Swift 6 for Linux: Debian bookworm has none, so a Debian trixie chroot (debootstrap)
 //!   with trixie's `swiftlang`, kept in `$PALMKIT_CACHE/trixie-swift` (about 2.6 GB).
 //!
@@ -48,6 +49,9 @@ pub fn setup_all() -> Result<(), String> {
 /// Independent peers the Rust tests run against, from the npm registry, pinned.
 const NPM_PEERS: &[(&str, &str, &str)] = &[("oidc", "oidc-provider", "9.13.3")];
 
+/// Independent peers from PyPI: (folder, package, version).
+const PYPI_PEERS: &[(&str, &str, &str)] = &[("localstripe", "localstripe", "1.15.10")];
+
 /// The folder holding the test peers (`oidc/node_modules/oidc-provider`, ...), installing
 /// what is missing. The tests find it through `PALMKIT_PEERS_DIR`.
 pub fn peers_dir() -> Result<PathBuf, String> {
@@ -71,6 +75,23 @@ pub fn peers_dir() -> Result<PathBuf, String> {
                 .arg(&prefix)
                 .arg(format!("{package}@{version}")),
         )?;
+    }
+    // PyPI peers, each in a virtual environment of its own.
+    for (folder, package, version) in PYPI_PEERS {
+        let venv = dir.join(folder);
+        let marker = venv.join(format!(".installed-{package}-{version}"));
+        if marker.exists() {
+            continue;
+        }
+        println!("Installing the test peer {package}=={version} (PyPI)");
+        let _ = std::fs::remove_dir_all(&venv);
+        util::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        util::run(
+            Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .arg(format!("{package}=={version}")),
+        )?;
+        std::fs::write(&marker, "").map_err(|e| format!("{}: {e}", marker.display()))?;
     }
     Ok(dir)
 }

@@ -19,6 +19,7 @@ pub struct ProviderClient {
     http: reqwest::Client,
     base: Url,
     key: String,
+    tokenization_key: Option<String>,
 }
 
 /// The provider's SetupIntent, as much as the core uses.
@@ -81,7 +82,19 @@ impl ProviderClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        Self { http, base, key }
+        Self {
+            http,
+            base,
+            key,
+            tokenization_key: None,
+        }
+    }
+
+    /// Uses `key` instead of the publishable key to create payment methods. Only for a
+    /// local emulator that demands a secret test key there (localstripe); never in an app.
+    pub fn with_tokenization_key(mut self, key: String) -> Self {
+        self.tokenization_key = Some(key);
+        self
     }
 
     fn url(&self, path: &str) -> Result<Url, Error> {
@@ -108,7 +121,7 @@ impl ProviderClient {
         let response = self
             .http
             .post(self.url("v1/payment_methods")?)
-            .bearer_auth(&self.key)
+            .bearer_auth(self.tokenization_key.as_ref().unwrap_or(&self.key))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body.as_str().to_owned())
             .send()
@@ -193,7 +206,9 @@ async fn read<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Re
         });
     }
     match parsed {
-        Some(ProviderError { error }) if error.kind == "card_error" => {
+        // Card errors: Stripe types them `card_error` with HTTP 402; some emulators only
+        // keep the 402.
+        Some(ProviderError { error }) if error.kind == "card_error" || status.as_u16() == 402 => {
             Err(Error::Payment(PaymentFailure::Declined {
                 code: error.code.unwrap_or_else(|| "card_declined".into()),
                 message: error
