@@ -7,11 +7,11 @@
 //!
 //! Start with [`config::ServiceConfig`] (where the service is and how it is pinned),
 //! [`service::ServiceClient`] (the calls to the enrollment service) and
-//! [`account::AccountClient`] (login and tokens). Errors are described in [`error`].
+//! [`account::AccountClient`] (login and tokens) and [`payment::PaymentClient`] (cards and
+//! the palm-profile link). Errors are described in [`error`].
 //!
 //! Capabilities still to be built live in their own modules, each saying what it will own:
-//! [`frame`], [`vision`], [`quality`], [`liveness`], [`payment`], [`upload`],
-//! [`enrollment`].
+//! [`frame`], [`vision`], [`quality`], [`liveness`], [`upload`], [`enrollment`].
 
 pub mod account;
 pub mod config;

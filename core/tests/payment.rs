@@ -298,3 +298,48 @@ async fn a_link_whose_answer_is_lost_is_retried_and_links_once() {
     assert_eq!(links, 1, "linked twice");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_service_refuses_links_it_cannot_honour() {
+    use palmkit_core::account::Request;
+    let rig = signed_in().await;
+    let put = |key: Option<&'static str>, id: &str| Request {
+        method: reqwest::Method::PUT,
+        path: "v1/palm-profile/payment-method",
+        body: Some(serde_json::json!({"payment_method_id": id})),
+        idempotency_key: key,
+    };
+    let err = rig
+        .account
+        .authorized::<serde_json::Value>(&put(None, "pm_x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Service { status: 400, code, .. } if code == "idempotency_key_required"),
+        "{err:?}"
+    );
+    let err = rig
+        .account
+        .authorized::<serde_json::Value>(&put(Some("key-0123456789"), "pm_not_mine"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Service { status: 404, code, .. } if code == "not_in_wallet"),
+        "{err:?}"
+    );
+    let err = rig
+        .account
+        .authorized::<serde_json::Value>(&Request::with_json(
+            reqwest::Method::POST,
+            "v1/payment-methods",
+            serde_json::json!({"setup_intent_id": "seti_someone_elses"}),
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Service { status: 404, .. }),
+        "{err:?}"
+    );
+    assert_eq!(rig.count("palm_payment_links"), 0);
+    rig.server.shutdown().await;
+}
