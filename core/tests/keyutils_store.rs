@@ -2,13 +2,13 @@
 //! (keyutils), as `palmkit login` uses on a desktop. `cargo xtask test-rust` runs the
 //! tests inside a fresh `keyctl session`, so nothing leaks into the caller's keyring.
 
+mod support;
+
 use std::sync::Arc;
 
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::{CredentialStore, KeyringStore};
-use palmkit_server::ServerOptions;
-use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
-use palmkit_server::browser::ScriptedBrowser;
+use palmkit_server::accounts::TEST_SHOPPER_EMAIL;
 
 fn keyutils() -> Arc<KeyringStore> {
     let backend = linux_keyutils_keyring_store::Store::new()
@@ -25,21 +25,9 @@ fn keyutils() -> Arc<KeyringStore> {
 
 #[tokio::test]
 async fn tokens_live_in_the_kernel_keyring_and_logout_removes_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = palmkit_server::start(ServerOptions::new(
-        dir.path(),
-        "127.0.0.1:0".parse().unwrap(),
-    ))
-    .await
-    .unwrap();
+    let (_dir, server) = support::start_server(|_| {}).await;
     let client = AccountClient::new(&server.client_config, keyutils()).unwrap();
-    let browser = ScriptedBrowser::new(&server.client_config).unwrap();
-    let url = client.start_login().await.unwrap();
-    let redirect = browser
-        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
-        .await
-        .unwrap();
-    client.finish_login(&redirect).await.unwrap();
+    support::log_in(&client, &server.client_config).await;
 
     // A second, independent store handle (as a later `palmkit whoami` process would make)
     // finds the login in the kernel, and can use it.

@@ -10,7 +10,8 @@
 //! does); a declined card is typed `invalid_request_error` with HTTP 402; reading a
 //! SetupIntent back needs the secret key.
 
-use std::path::PathBuf;
+mod support;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -34,17 +35,8 @@ impl Drop for LocalStripe {
     }
 }
 
-fn peers_dir() -> PathBuf {
-    std::env::var_os("PALMKIT_PEERS_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("PALMKIT_CACHE").map(|c| PathBuf::from(c).join("peers")))
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/palmkit/peers")
-        })
-}
-
 async fn start() -> LocalStripe {
-    let bin = peers_dir().join("localstripe/bin/localstripe");
+    let bin = support::peers_dir().join("localstripe/bin/localstripe");
     assert!(
         bin.exists(),
         "PyPI localstripe is not installed ({}): run `cargo xtask setup`",

@@ -1,15 +1,17 @@
 //! Login against the reference server on 127.0.0.1, end to end: the core's account client,
 //! the server's authorization server, and the scripted browser playing the shopper.
 
+mod support;
+
 use std::sync::Arc;
 
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::{CredentialStore, KeyringStore, StoredTokens};
 use palmkit_core::error::{Error, ErrorKind, LoginFailure};
+use palmkit_server::RunningServer;
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
 use palmkit_server::browser::{BrowserError, ScriptedBrowser};
 use palmkit_server::oauth::grants::Lifetimes;
-use palmkit_server::{RunningServer, ServerOptions};
 
 struct Rig {
     _dir: tempfile::TempDir,
@@ -20,11 +22,8 @@ struct Rig {
 }
 
 async fn rig(lifetimes: Lifetimes) -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let mut options = ServerOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
-    options.lifetimes = lifetimes;
-    let server = palmkit_server::start(options).await.unwrap();
-    let store = Arc::new(KeyringStore::new(keyring_core::mock::Store::new().unwrap()));
+    let (dir, server) = support::start_server(|o| o.lifetimes = lifetimes).await;
+    let store = support::mock_store();
     let client = AccountClient::new(&server.client_config, store.clone()).unwrap();
     let browser = ScriptedBrowser::new(&server.client_config).unwrap();
     Rig {
@@ -38,14 +37,7 @@ async fn rig(lifetimes: Lifetimes) -> Rig {
 
 impl Rig {
     async fn login(&self) -> String {
-        let url = self.client.start_login().await.unwrap();
-        let redirect = self
-            .browser
-            .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
-            .await
-            .unwrap();
-        self.client.finish_login(&redirect).await.unwrap();
-        redirect
+        support::log_in(&self.client, &self.server.client_config).await
     }
 
     fn stored(&self) -> Option<StoredTokens> {
@@ -323,65 +315,50 @@ async fn revoked_refresh_token_signs_out() {
 
 /// An authorization server holding the right certificate whose metadata and token
 /// endpoint answer what the test says.
-async fn hostile_as(
+fn hostile_as(
     metadata_status: u16,
     metadata_body: Option<&'static str>,
     token_status: u16,
     token_body: &'static str,
-) -> (
-    tempfile::TempDir,
-    palmkit_core::ServiceConfig,
-    axum_server::Handle<std::net::SocketAddr>,
-) {
+) -> support::TlsServer {
     use axum::http::StatusCode;
     use axum::routing::{get, post};
-    let dir = tempfile::tempdir().unwrap();
-    let data = palmkit_server::init_data_dir(dir.path()).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let issuer = format!("https://{addr}");
-    let config = data.client_config(&format!("{issuer}/"));
-    let metadata = match metadata_body {
-        Some(body) => body.to_string(),
-        None => serde_json::json!({
-            "issuer": issuer,
-            "authorization_endpoint": format!("{issuer}/authorize"),
-            "token_endpoint": format!("{issuer}/token"),
-            "revocation_endpoint": format!("{issuer}/revoke"),
-            "code_challenge_methods_supported": ["S256"],
-            "authorization_response_iss_parameter_supported": true,
-        })
-        .to_string(),
-    };
-    let app = axum::Router::new()
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(move || async move {
-                (
-                    StatusCode::from_u16(metadata_status).unwrap(),
-                    [("content-type", "application/json")],
-                    metadata,
-                )
-            }),
-        )
-        .route(
-            "/token",
-            post(move || async move {
-                (
-                    StatusCode::from_u16(token_status).unwrap(),
-                    [("content-type", "application/json")],
-                    token_body,
-                )
-            }),
-        );
-    let tls = axum_server::tls_rustls::RustlsConfig::from_config(data.pki.server_config().unwrap());
-    let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, tls)
-        .unwrap()
-        .handle(handle.clone());
-    tokio::spawn(async move { server.serve(app.into_make_service()).await });
-    (dir, config, handle)
+    support::tls_server(|issuer| {
+        let metadata = match metadata_body {
+            Some(body) => body.to_string(),
+            None => serde_json::json!({
+                "issuer": issuer,
+                "authorization_endpoint": format!("{issuer}/authorize"),
+                "token_endpoint": format!("{issuer}/token"),
+                "revocation_endpoint": format!("{issuer}/revoke"),
+                "code_challenge_methods_supported": ["S256"],
+                "authorization_response_iss_parameter_supported": true,
+            })
+            .to_string(),
+        };
+        let json = [("content-type", "application/json")];
+        axum::Router::new()
+            .route(
+                "/.well-known/oauth-authorization-server",
+                get(move || async move {
+                    (
+                        StatusCode::from_u16(metadata_status).unwrap(),
+                        json,
+                        metadata,
+                    )
+                }),
+            )
+            .route(
+                "/token",
+                post(move || async move {
+                    (
+                        StatusCode::from_u16(token_status).unwrap(),
+                        json,
+                        token_body,
+                    )
+                }),
+            )
+    })
 }
 
 /// Starts a login against `config` and answers it with a well-formed redirect.
@@ -430,17 +407,18 @@ async fn authorization_server_failures_are_typed_and_store_nothing() {
         (200, None, 200, "{\"access_token\": 12", ErrorKind::Protocol),
     ];
     for (meta_status, meta_body, token_status, token_body, want) in cases {
-        let (_dir, config, handle) =
-            hostile_as(meta_status, meta_body, token_status, token_body).await;
-        let store = Arc::new(KeyringStore::new(keyring_core::mock::Store::new().unwrap()));
-        let err = finish_with_code(&config, store.clone()).await.unwrap_err();
+        let server = hostile_as(meta_status, meta_body, token_status, token_body);
+        let store = support::mock_store();
+        let err = finish_with_code(&server.config, store.clone())
+            .await
+            .unwrap_err();
         assert_eq!(
             err.kind(),
             want,
             "{meta_status} {meta_body:?} {token_status}: {err:?}"
         );
-        let client = AccountClient::new(&config, store).unwrap();
+        let client = AccountClient::new(&server.config, store).unwrap();
         assert!(!client.is_signed_in().unwrap(), "something was stored");
-        handle.shutdown();
+        server.handle.shutdown();
     }
 }

@@ -3,6 +3,8 @@
 //! refresh with rotation, refresh-token reuse detection and revocation must all work, so
 //! we know the client speaks the standards and not just our own server's dialect.
 
+mod support;
+
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
@@ -16,12 +18,7 @@ use palmkit_core::net::PinnedClient;
 use palmkit_core::{ServiceConfig, TrustAnchors};
 
 fn peers_dir() -> PathBuf {
-    let dir = std::env::var_os("PALMKIT_PEERS_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("PALMKIT_CACHE").map(|c| PathBuf::from(c).join("peers")))
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/palmkit/peers")
-        });
+    let dir = support::peers_dir();
     assert!(
         dir.join("oidc/node_modules/oidc-provider").exists(),
         "npm oidc-provider is not installed under {}: run `cargo xtask setup`",

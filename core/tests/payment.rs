@@ -1,17 +1,17 @@
 //! Payment against the reference server on 127.0.0.1: add a card through the provider
 //! stand-in, link it to the palm profile, and every way that goes wrong.
 
+mod support;
+
 use std::sync::Arc;
 
 use palmkit_core::account::AccountClient;
-use palmkit_core::account::store::{CredentialStore, KeyringStore};
+use palmkit_core::account::store::CredentialStore;
 use palmkit_core::error::{Error, ErrorKind};
 use palmkit_core::payment::card::{CardInput, current_year_month};
 use palmkit_core::payment::{AddCardOutcome, PaymentClient};
-use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
-use palmkit_server::browser::ScriptedBrowser;
+use palmkit_server::RunningServer;
 use palmkit_server::payments::provider::{AUTHENTICATION_CARD, DECLINED_CARD, PROVIDER_ERROR_CARD};
-use palmkit_server::{RunningServer, ServerOptions};
 use zeroize::Zeroizing;
 
 struct Rig {
@@ -21,22 +21,9 @@ struct Rig {
 }
 
 async fn signed_in() -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let server = palmkit_server::start(ServerOptions::new(
-        dir.path(),
-        "127.0.0.1:0".parse().unwrap(),
-    ))
-    .await
-    .unwrap();
-    let store = Arc::new(KeyringStore::new(keyring_core::mock::Store::new().unwrap()));
-    let account = AccountClient::new(&server.client_config, store).unwrap();
-    let url = account.start_login().await.unwrap();
-    let redirect = ScriptedBrowser::new(&server.client_config)
-        .unwrap()
-        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
-        .await
-        .unwrap();
-    account.finish_login(&redirect).await.unwrap();
+    let (dir, server) = support::start_server(|_| {}).await;
+    let account = AccountClient::new(&server.client_config, support::mock_store()).unwrap();
+    support::log_in(&account, &server.client_config).await;
     Rig {
         dir,
         server,
@@ -237,26 +224,17 @@ async fn cutting_proxy(upstream: std::net::SocketAddr) -> CuttingProxy {
 #[tokio::test]
 async fn a_link_whose_answer_is_lost_is_retried_and_links_once() {
     use std::sync::atomic::Ordering;
-    let dir = tempfile::tempdir().unwrap();
     let tap = palmkit_server::http::RequestTap::default();
-    let mut options = ServerOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
-    options.tap = Some(tap.clone());
-    let server = palmkit_server::start(options).await.unwrap();
+    let (dir, server) = support::start_server(|o| o.tap = Some(tap.clone())).await;
     let proxy = cutting_proxy(server.addr).await;
     let mut config = server.client_config.clone();
     config.base_url = format!("https://{}/", proxy.addr);
 
     // Log in directly (through the proxy the issuer would not match, as it should not),
     // then hand the tokens to a client that reaches the service through the proxy.
-    let store = Arc::new(KeyringStore::new(keyring_core::mock::Store::new().unwrap()));
+    let store = support::mock_store();
     let direct = AccountClient::new(&server.client_config, store.clone()).unwrap();
-    let url = direct.start_login().await.unwrap();
-    let redirect = ScriptedBrowser::new(&server.client_config)
-        .unwrap()
-        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
-        .await
-        .unwrap();
-    direct.finish_login(&redirect).await.unwrap();
+    support::log_in(&direct, &server.client_config).await;
     let account = AccountClient::new(&config, store.clone()).unwrap();
     let tokens = store.load(&direct.store_key()).unwrap().unwrap();
     store.save(&account.store_key(), &tokens).unwrap();

@@ -3,58 +3,24 @@
 //! and security code appear in no log, in no stored byte, and in no request to the
 //! enrollment service — only the provider's tokenization endpoint receives them.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod support;
 
 use palmkit_core::account::AccountClient;
-use palmkit_core::account::store::KeyringStore;
 use palmkit_core::payment::card::{CardInput, current_year_month};
 use palmkit_core::payment::{AddCardOutcome, PaymentClient};
-use palmkit_server::ServerOptions;
-use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
-use palmkit_server::browser::ScriptedBrowser;
 use palmkit_server::http::RequestTap;
 use zeroize::Zeroizing;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const NUMBER: &str = "5555555555554444";
 const CVC: &str = "987";
 
 #[tokio::test]
 async fn the_card_number_reaches_only_the_provider() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .init();
-
-    let dir = tempfile::tempdir().unwrap();
+    let captured = support::capture_logs();
     let tap = RequestTap::default();
-    let mut options = ServerOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
-    options.tap = Some(tap.clone());
-    let server = palmkit_server::start(options).await.unwrap();
-    let store = Arc::new(KeyringStore::new(keyring_core::mock::Store::new().unwrap()));
-    let account = AccountClient::new(&server.client_config, store).unwrap();
-    let url = account.start_login().await.unwrap();
-    let redirect = ScriptedBrowser::new(&server.client_config)
-        .unwrap()
-        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
-        .await
-        .unwrap();
-    account.finish_login(&redirect).await.unwrap();
+    let (dir, server) = support::start_server(|o| o.tap = Some(tap.clone())).await;
+    let account = AccountClient::new(&server.client_config, support::mock_store()).unwrap();
+    support::log_in(&account, &server.client_config).await;
 
     let payments = PaymentClient::new(&account);
     let card = CardInput {
@@ -114,7 +80,7 @@ async fn the_card_number_reaches_only_the_provider() {
     assert!(!stored.contains(NUMBER), "the card number is stored");
 
     // Logs.
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("palm-profile"), "the capture saw nothing");
     assert!(!logs.contains(NUMBER), "the card number is in the logs");
     assert!(

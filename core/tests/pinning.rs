@@ -1,6 +1,8 @@
 //! The pinned client against real TLS servers on 127.0.0.1: the reference server, and
 //! hostile servers that hold the right certificate but answer badly.
 
+mod support;
+
 use std::net::SocketAddr;
 
 use base64::Engine as _;
@@ -148,33 +150,15 @@ async fn unknown_enrollment_is_a_typed_service_error() {
 }
 
 /// A server with the reference server's certificate whose `/healthz` answers `body`.
-async fn hostile(
-    status: u16,
-    body: &'static [u8],
-) -> (
-    tempfile::TempDir,
-    ServiceConfig,
-    axum_server::Handle<SocketAddr>,
-) {
+fn hostile(status: u16, body: &'static [u8]) -> support::TlsServer {
     use axum::http::StatusCode;
     use axum::routing::get;
-    let dir = tempfile::tempdir().unwrap();
-    let data = palmkit_server::init_data_dir(dir.path()).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = data.client_config(&format!("https://{addr}/"));
-    let tls = axum_server::tls_rustls::RustlsConfig::from_config(data.pki.server_config().unwrap());
-    let app = axum::Router::new().route(
-        "/healthz",
-        get(move || async move { (StatusCode::from_u16(status).unwrap(), body) }),
-    );
-    let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, tls)
-        .unwrap()
-        .handle(handle.clone());
-    tokio::spawn(async move { server.serve(app.into_make_service()).await });
-    (dir, config, handle)
+    support::tls_server(|_| {
+        axum::Router::new().route(
+            "/healthz",
+            get(move || async move { (StatusCode::from_u16(status).unwrap(), body) }),
+        )
+    })
 }
 
 #[tokio::test]
@@ -188,24 +172,23 @@ async fn hostile_answers_are_typed_errors() {
         (400, br#"{"error":"x","message":"y"}"#, ErrorKind::Rejected),
     ];
     for (status, body, kind) in cases {
-        let (_dir, config, handle) = hostile(status, body).await;
-        let err = health_of(&config).await.unwrap_err();
+        let server = hostile(status, body);
+        let err = health_of(&server.config).await.unwrap_err();
         assert_eq!(err.kind(), kind, "status {status}: {err:?}");
-        handle.shutdown();
+        server.handle.shutdown();
     }
 }
 
 #[tokio::test]
 async fn unhealthy_status_is_not_a_pass() {
-    let (_dir, config, handle) = hostile(
+    let server = hostile(
         200,
         br#"{"status":"degraded","version":"9","current_key_id":"k"}"#,
-    )
-    .await;
-    let err = health_of(&config).await.unwrap_err();
+    );
+    let err = health_of(&server.config).await.unwrap_err();
     assert!(
         matches!(&err, Error::Service { code, .. } if code == "unhealthy"),
         "{err:?}"
     );
-    handle.shutdown();
+    server.handle.shutdown();
 }

@@ -1,0 +1,123 @@
+//! Shared helpers of the core's integration tests: the reference server on 127.0.0.1, a
+//! shopper logged in through the scripted browser, TLS servers that answer what a test
+//! says, log capture, and where the independent peers are installed.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use palmkit_core::ServiceConfig;
+use palmkit_core::account::AccountClient;
+use palmkit_core::account::store::KeyringStore;
+use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
+use palmkit_server::browser::ScriptedBrowser;
+use palmkit_server::{RunningServer, ServerOptions};
+
+/// Starts the reference server on a free 127.0.0.1 port in a fresh data directory,
+/// after `configure` has adjusted its options.
+pub async fn start_server(
+    configure: impl FnOnce(&mut ServerOptions),
+) -> (tempfile::TempDir, RunningServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = ServerOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+    configure(&mut options);
+    let server = palmkit_server::start(options).await.unwrap();
+    (dir, server)
+}
+
+/// A credential store in memory (keyring-core's mock store).
+pub fn mock_store() -> Arc<KeyringStore> {
+    Arc::new(KeyringStore::new(keyring_core::mock::Store::new().unwrap()))
+}
+
+/// Logs the test shopper in: start, the scripted browser at the real login page (trusting
+/// `browser_config`), finish. Returns the redirect URL.
+pub async fn log_in(account: &AccountClient, browser_config: &ServiceConfig) -> String {
+    let url = account.start_login().await.unwrap();
+    let redirect = ScriptedBrowser::new(browser_config)
+        .unwrap()
+        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
+        .await
+        .unwrap();
+    account.finish_login(&redirect).await.unwrap();
+    redirect
+}
+
+/// A TLS server holding a reference-server certificate for 127.0.0.1, serving the router
+/// `make_app` builds for its base URL (`https://127.0.0.1:PORT`, no trailing slash).
+pub struct TlsServer {
+    /// Its data directory (certificates).
+    pub dir: tempfile::TempDir,
+    /// A client configuration that trusts it.
+    pub config: ServiceConfig,
+    /// Stops it.
+    pub handle: axum_server::Handle<SocketAddr>,
+}
+
+pub fn tls_server(make_app: impl FnOnce(&str) -> axum::Router) -> TlsServer {
+    let dir = tempfile::tempdir().unwrap();
+    let data = palmkit_server::init_data_dir(dir.path()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    let config = data.client_config(&format!("{base}/"));
+    let app = make_app(&base);
+    let tls = axum_server::tls_rustls::RustlsConfig::from_config(data.pki.server_config().unwrap());
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, tls)
+        .unwrap()
+        .handle(handle.clone());
+    tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    TlsServer {
+        dir,
+        config,
+        handle,
+    }
+}
+
+/// Everything written to the process's log subscriber, installed by [`capture_logs`].
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// The captured text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends every log line of every crate, at TRACE, into the returned buffer. Once per test
+/// binary: the subscriber is process-wide.
+pub fn capture_logs() -> Captured {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .init();
+    captured
+}
+
+/// Where `cargo xtask setup` installed the independent peers.
+pub fn peers_dir() -> PathBuf {
+    std::env::var_os("PALMKIT_PEERS_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("PALMKIT_CACHE").map(|c| PathBuf::from(c).join("peers")))
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/palmkit/peers")
+        })
+}
