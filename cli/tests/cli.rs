@@ -177,25 +177,22 @@ fn login_whoami_logout_through_the_loopback_redirect() {
     assert!(login.wait().unwrap().success(), "{rest}");
     assert!(rest.contains("Logged in as Test Shopper"), "{rest}");
 
-    let who = palmkit()
-        .args(["whoami", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let who = verb("whoami", &config);
     assert!(String::from_utf8_lossy(&who.stdout).contains("shopper@palmkit.test"));
-    let out = palmkit()
-        .args(["logout", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = verb("logout", &config);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Logged out."));
-    let who = palmkit()
-        .args(["whoami", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let who = verb("whoami", &config);
     assert!(!who.status.success());
     assert!(String::from_utf8_lossy(&who.stderr).contains("not logged in"));
+}
+
+/// Runs `palmkit VERB --config CONFIG`.
+fn verb(verb: &str, config: &std::path::Path) -> std::process::Output {
+    palmkit()
+        .args([verb, "--config"])
+        .arg(config)
+        .output()
+        .unwrap()
 }
 
 /// Stops a child process when the test ends, also when it fails.

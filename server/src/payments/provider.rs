@@ -36,6 +36,15 @@ fn stripe_error(status: StatusCode, kind: &str, code: &str, message: &str) -> Re
         .into_response()
 }
 
+fn invalid_key() -> Response {
+    stripe_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_request_error",
+        "api_key_invalid",
+        "Invalid API key",
+    )
+}
+
 fn publishable_key_ok(headers: &HeaderMap, form_key: Option<&str>) -> bool {
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -51,12 +60,7 @@ pub async fn create_payment_method(
     Form(form): Form<std::collections::HashMap<String, String>>,
 ) -> Response {
     if !publishable_key_ok(&headers, form.get("key").map(String::as_str)) {
-        return stripe_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            "api_key_invalid",
-            "Invalid API key",
-        );
+        return invalid_key();
     }
     if form.get("type").map(String::as_str) != Some("card") {
         return stripe_error(
@@ -215,12 +219,7 @@ pub async fn confirm_setup_intent(
     Form(form): Form<ConfirmForm>,
 ) -> Response {
     if !publishable_key_ok(&headers, form.key.as_deref()) {
-        return stripe_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            "api_key_invalid",
-            "Invalid API key",
-        );
+        return invalid_key();
     }
     let (Some(pm), Some(secret)) = (form.payment_method, form.client_secret) else {
         return stripe_error(
@@ -292,12 +291,7 @@ pub async fn retrieve_setup_intent(
     Query(q): Query<RetrieveQuery>,
 ) -> Response {
     if !publishable_key_ok(&headers, None) {
-        return stripe_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            "api_key_invalid",
-            "Invalid API key",
-        );
+        return invalid_key();
     }
     let secret = q.client_secret.unwrap_or_default();
     let base = state.issuer().to_string();
