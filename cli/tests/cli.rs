@@ -179,6 +179,18 @@ fn login_whoami_logout_through_the_loopback_redirect() {
 
     let who = verb("whoami", &config);
     assert!(String::from_utf8_lossy(&who.stdout).contains("shopper@palmkit.test"));
+    // The payment verbs, as the logged-in shopper (add-card needs a terminal: not here).
+    let cards = verb("cards", &config);
+    assert!(String::from_utf8_lossy(&cards.stdout).contains("No cards yet"));
+    let link = palmkit()
+        .args(["link", "--config"])
+        .arg(&config)
+        .arg("pm_not_in_wallet")
+        .output()
+        .unwrap();
+    assert!(!link.status.success());
+    assert!(String::from_utf8_lossy(&link.stderr).contains("not in the account's wallet"));
+
     let out = verb("logout", &config);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Logged out."));
     let who = verb("whoami", &config);
