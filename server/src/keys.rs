@@ -37,12 +37,10 @@ pub fn current_or_create(db: &Db) -> Result<PublicServiceKey, StartError> {
             });
         }
         let mut ikm = [0u8; 32];
-        let mut id_bytes = [0u8; 6];
         getrandom::fill(&mut ikm).map_err(|e| DbError::Task(format!("no randomness: {e}")))?;
-        getrandom::fill(&mut id_bytes).map_err(|e| DbError::Task(format!("no randomness: {e}")))?;
         let (private, public) = X25519HkdfSha256::derive_keypair(&ikm);
         ikm.fill(0);
-        let id = format!("k-{}", hex(&id_bytes));
+        let id = format!("k-{}", crate::ids::random_hex(6)?);
         let public = public.to_bytes().to_vec();
         conn.execute(
             "INSERT INTO service_keys (id, public_key, private_key, created_at)
@@ -56,10 +54,6 @@ pub fn current_or_create(db: &Db) -> Result<PublicServiceKey, StartError> {
         })
     })
     .map_err(StartError::Db)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
