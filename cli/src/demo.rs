@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::KeyringStore;
+use palmkit_core::enrollment::EnrollmentClient;
 use palmkit_core::error::{Error, TrustFailure};
 use palmkit_core::payment::card::{CardInput, current_year_month};
 use palmkit_core::payment::{AddCardOutcome, PaymentClient};
@@ -103,16 +104,17 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
         me.display_name, me.email
     ));
 
-    step.begin("Create a draft enrollment for the right hand");
-    let enrollment = client
-        .create_enrollment(&[Hand::Right])
+    step.begin("Create a draft enrollment for the right hand (as the shopper)");
+    let enrollments = EnrollmentClient::new(&account);
+    let enrollment = enrollments
+        .create(&[Hand::Right])
         .await
         .map_err(|e| step.fail(e))?;
     step.done(&format!("{} ({:?})", enrollment.id, enrollment.state));
 
     step.begin("Read the enrollment back from the service");
-    let fetched = client
-        .enrollment(&enrollment.id)
+    let fetched = enrollments
+        .get(&enrollment.id)
         .await
         .map_err(|e| step.fail(e))?;
     if fetched != enrollment || fetched.state != EnrollmentState::Draft {

@@ -1,16 +1,15 @@
-//! Calls to the enrollment service over the pinned client: today the health check and
-//! draft enrollments; account, payment and upload calls join as their issues land.
+//! Calls to the enrollment service that need no login, over the pinned client: the health
+//! check. Calls on behalf of the shopper go through [`crate::account::AccountClient`].
 //!
 //! Every answer is read with a size cap and decoded into [`crate::protocol`] types; every
 //! failure becomes a typed [`Error`].
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::ServiceConfig;
 use crate::error::Error;
 use crate::net::{self, PinnedClient};
-use crate::protocol::{ApiError, Enrollment, Hand, Health, NewEnrollment};
+use crate::protocol::{ApiError, Health};
 
 /// A client of the enrollment service.
 #[derive(Clone, Debug)]
@@ -41,47 +40,11 @@ impl ServiceClient {
         Ok(health)
     }
 
-    /// `POST /v1/enrollments`: starts a draft enrollment for the given hands.
-    pub async fn create_enrollment(&self, hands: &[Hand]) -> Result<Enrollment, Error> {
-        self.post(
-            "v1/enrollments",
-            &NewEnrollment {
-                hands: hands.to_vec(),
-            },
-        )
-        .await
-    }
-
-    /// `GET /v1/enrollments/{id}`.
-    pub async fn enrollment(&self, id: &str) -> Result<Enrollment, Error> {
-        // Ids are service-chosen; refuse anything that would change the path.
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(Error::Protocol(format!("{id:?} is not an enrollment id")));
-        }
-        self.get(&format!("v1/enrollments/{id}")).await
-    }
-
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
         let response = self
             .net
             .http()
             .get(self.net.url(path)?)
-            .send()
-            .await
-            .map_err(net::classify)?;
-        decode(response).await
-    }
-
-    async fn post<B: Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T, Error> {
-        let response = self
-            .net
-            .http()
-            .post(self.net.url(path)?)
-            .json(body)
             .send()
             .await
             .map_err(net::classify)?;

@@ -128,27 +128,6 @@ async fn stopped_server_is_a_retryable_connect_failure() {
     assert!(err.is_retryable());
 }
 
-#[tokio::test]
-async fn unknown_enrollment_is_a_typed_service_error() {
-    let (_dir, server) = server_on("127.0.0.1:0").await;
-    let client = ServiceClient::new(&server.client_config).unwrap();
-    let err = client.enrollment("enr-00").await.unwrap_err();
-    match &err {
-        Error::Service { status, code, .. } => {
-            assert_eq!(*status, 404);
-            assert_eq!(code, "not_found");
-        }
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(err.kind(), ErrorKind::Rejected);
-    // An id that would change the request path is refused before any request.
-    assert!(matches!(
-        client.enrollment("../healthz").await,
-        Err(Error::Protocol(_))
-    ));
-    server.shutdown().await;
-}
-
 /// A server with the reference server's certificate whose `/healthz` answers `body`.
 fn hostile(status: u16, body: &'static [u8]) -> support::TlsServer {
     use axum::http::StatusCode;

@@ -117,6 +117,9 @@ fn migrations() -> Migrations<'static> {
                  PRIMARY KEY (account_id, key)
              ) STRICT;",
         ),
+        // Enrollments belong to an account (drafts made before this step have none and
+        // are reachable by nobody).
+        M::up("ALTER TABLE enrollments ADD COLUMN account_id TEXT REFERENCES accounts(id);"),
     ])
 }
 

@@ -366,6 +366,7 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiFailu
 
 async fn create_enrollment(
     State(state): State<AppState>,
+    who: Authenticated,
     ApiJson(body): ApiJson<NewEnrollment>,
 ) -> Result<(StatusCode, Json<Enrollment>), ApiFailure> {
     let hands = body.hands;
@@ -383,10 +384,10 @@ async fn create_enrollment(
         .db
         .call(move |c| {
             Ok(c.query_row(
-                "INSERT INTO enrollments (id, state, hands, created_at)
-                 VALUES (?1, 'draft', ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+                "INSERT INTO enrollments (id, state, hands, created_at, account_id)
+                 VALUES (?1, 'draft', ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?3)
                  RETURNING created_at",
-                rusqlite::params![row_id, hands_json],
+                rusqlite::params![row_id, hands_json, who.account_id],
                 |r| r.get::<_, String>(0),
             )?)
         })
@@ -405,14 +406,17 @@ async fn create_enrollment(
 
 async fn get_enrollment(
     State(state): State<AppState>,
+    who: Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<Enrollment>, ApiFailure> {
     let row = state
         .db
         .call(move |c| {
             Ok(c.query_row(
-                "SELECT id, state, hands, created_at FROM enrollments WHERE id = ?1",
-                [id],
+                // Another account's enrollment is "not found", not "forbidden": ids leak nothing.
+                "SELECT id, state, hands, created_at FROM enrollments
+                 WHERE id = ?1 AND account_id = ?2",
+                [id, who.account_id],
                 |r| {
                     Ok((
                         r.get::<_, String>(0)?,

@@ -18,6 +18,24 @@ async fn start(dir: &std::path::Path, limits: Limits) -> palmkit_server::Running
     palmkit_server::start(options).await.unwrap()
 }
 
+/// Logs the test shopper in (scripted browser at the real login page) and returns an
+/// access token for the protected routes.
+async fn log_in(config: &ServiceConfig) -> String {
+    use palmkit_core::account::AccountClient;
+    use palmkit_core::account::store::KeyringStore;
+    use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
+    let store = KeyringStore::new(keyring_core::mock::Store::new().unwrap());
+    let account = AccountClient::new(config, std::sync::Arc::new(store)).unwrap();
+    let url = account.start_login().await.unwrap();
+    let redirect = palmkit_server::browser::ScriptedBrowser::new(config)
+        .unwrap()
+        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
+        .await
+        .unwrap();
+    account.finish_login(&redirect).await.unwrap();
+    account.access_token().await.unwrap()
+}
+
 fn client(config: &ServiceConfig) -> PinnedClient {
     PinnedClient::new(&config.validate().unwrap()).unwrap()
 }
@@ -53,10 +71,21 @@ async fn every_failure_answers_a_json_error() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), Limits::default()).await;
     let c = client(&server.client_config);
+    let token = log_in(&server.client_config).await;
     let enrollments = c.url("v1/enrollments").unwrap();
 
     let (status, _, body) = send(c.http().get(c.url("no/such/route").unwrap())).await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+
+    let anonymous = c
+        .http()
+        .post(enrollments.clone())
+        .json(&serde_json::json!({"hands": ["left"]}));
+    let (status, _, body) = send(anonymous).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
 
     let (status, allow, body) = send(c.http().delete(c.url("healthz").unwrap())).await;
     assert_eq!(
@@ -68,6 +97,7 @@ async fn every_failure_answers_a_json_error() {
     let bad_json = c
         .http()
         .post(enrollments.clone())
+        .bearer_auth(&token)
         .header("content-type", "application/json")
         .body("{\"hands\": [");
     let (status, _, body) = send(bad_json).await;
@@ -79,6 +109,7 @@ async fn every_failure_answers_a_json_error() {
     let wrong_type = c
         .http()
         .post(enrollments.clone())
+        .bearer_auth(&token)
         .header("content-type", "text/plain")
         .body(r#"{"hands":["left"]}"#);
     let (status, _, body) = send(wrong_type).await;
@@ -90,6 +121,7 @@ async fn every_failure_answers_a_json_error() {
     let unknown_field = c
         .http()
         .post(enrollments.clone())
+        .bearer_auth(&token)
         .json(&serde_json::json!({"hands": ["left"], "card": "4242"}));
     let (status, _, body) = send(unknown_field).await;
     assert_eq!(
@@ -101,6 +133,7 @@ async fn every_failure_answers_a_json_error() {
         let (status, _, body) = send(
             c.http()
                 .post(enrollments.clone())
+                .bearer_auth(&token)
                 .json(&serde_json::json!({"hands": hands})),
         )
         .await;
@@ -114,6 +147,7 @@ async fn every_failure_answers_a_json_error() {
     let oversized = c
         .http()
         .post(enrollments.clone())
+        .bearer_auth(&token)
         .header("content-type", "application/json")
         .body(too_big);
     let (status, _, body) = send(oversized).await;
@@ -126,6 +160,7 @@ async fn every_failure_answers_a_json_error() {
     let (status, _, body) = send(
         c.http()
             .post(enrollments)
+            .bearer_auth(&token)
             .json(&serde_json::json!({"hands": ["left", "right"]})),
     )
     .await;
@@ -139,11 +174,13 @@ async fn oversized_body_without_length_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), Limits::default()).await;
     let c = client(&server.client_config);
+    let token = log_in(&server.client_config).await;
     // Chunked, no Content-Length: the limit must hold while reading.
     let chunks = (0..100).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 4096])));
     let req = c
         .http()
         .post(c.url("v1/enrollments").unwrap())
+        .bearer_auth(&token)
         .header("content-type", "application/json")
         .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
             chunks,
@@ -165,6 +202,7 @@ async fn slow_request_times_out_with_a_json_408() {
     };
     let server = start(dir.path(), limits).await;
     let c = client(&server.client_config);
+    let token = log_in(&server.client_config).await;
     // A body that never finishes: the server must give up, not wait forever.
     let stalled = futures_util::stream::unfold((), |_| async {
         tokio::time::sleep(Duration::from_secs(30)).await;
@@ -173,6 +211,7 @@ async fn slow_request_times_out_with_a_json_408() {
     let req = c
         .http()
         .post(c.url("v1/enrollments").unwrap())
+        .bearer_auth(&token)
         .header("content-type", "application/json")
         .body(reqwest::Body::wrap_stream(stalled));
     let (status, _, body) = send(req).await;
@@ -189,9 +228,11 @@ async fn data_directory_is_reused_across_restarts() {
     let first = start(dir.path(), Limits::default()).await;
     let config = first.client_config.clone();
     let c = client(&config);
+    let token = log_in(&config).await;
     let created: Value = c
         .http()
         .post(c.url("v1/enrollments").unwrap())
+        .bearer_auth(&token)
         .json(&serde_json::json!({"hands": ["right"]}))
         .send()
         .await
@@ -214,7 +255,8 @@ async fn data_directory_is_reused_across_restarts() {
     let id = created["id"].as_str().unwrap();
     let (status, _, body) = send(
         c.http()
-            .get(c.url(&format!("v1/enrollments/{id}")).unwrap()),
+            .get(c.url(&format!("v1/enrollments/{id}")).unwrap())
+            .bearer_auth(&token),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
