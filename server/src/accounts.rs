@@ -106,21 +106,19 @@ pub fn verify(db: &Db, email: &str, password: &str) -> Result<Option<Account>, D
 }
 
 /// An account by id.
-pub fn by_id(db: &Db, id: &str) -> Result<Option<Account>, DbError> {
-    db.with(|c| {
-        Ok(c.query_row(
-            "SELECT id, email, display_name FROM accounts WHERE id = ?1",
-            [id],
-            |r| {
-                Ok(Account {
-                    id: r.get(0)?,
-                    email: r.get(1)?,
-                    display_name: r.get(2)?,
-                })
-            },
-        )
-        .optional()?)
-    })
+pub fn by_id(c: &rusqlite::Connection, id: &str) -> Result<Option<Account>, DbError> {
+    Ok(c.query_row(
+        "SELECT id, email, display_name FROM accounts WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(Account {
+                id: r.get(0)?,
+                email: r.get(1)?,
+                display_name: r.get(2)?,
+            })
+        },
+    )
+    .optional()?)
 }
 
 fn dummy_hash() -> String {

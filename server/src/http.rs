@@ -453,11 +453,10 @@ async fn me(
     State(state): State<AppState>,
     who: Authenticated,
 ) -> Result<Json<AccountInfo>, ApiFailure> {
-    let id = who.account_id;
-    let db = state.db.clone();
-    let found = tokio::task::spawn_blocking(move || accounts::by_id(&db, &id))
-        .await
-        .map_err(|e| DbError::Task(e.to_string()))??;
+    let found = state
+        .db
+        .call(move |c| accounts::by_id(c, &who.account_id))
+        .await?;
     let account = found.ok_or_else(|| {
         ApiFailure::new(StatusCode::UNAUTHORIZED, "invalid_token", "sign in again")
     })?;

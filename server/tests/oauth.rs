@@ -64,6 +64,10 @@ fn authorize_url(c: &PinnedClient, query: &[(String, String)]) -> url::Url {
     url
 }
 
+async fn get_authorize(c: &PinnedClient, query: &[(String, String)]) -> reqwest::Response {
+    c.http().get(authorize_url(c, query)).send().await.unwrap()
+}
+
 async fn submit(c: &PinnedClient, query: &[(String, String)], password: &str) -> reqwest::Response {
     let mut fields = query.to_vec();
     fields.push(("email".into(), TEST_SHOPPER_EMAIL.into()));
@@ -117,25 +121,16 @@ async fn bad_client_or_redirect_is_a_page_never_a_redirect() {
         [("redirect_uri", "https://evil.test/cb")],
         [("redirect_uri", "http://127.0.0.1:9/other")],
     ] {
-        let resp = c
-            .http()
-            .get(authorize_url(&c, &authorize_query(&extra)))
-            .send()
-            .await
-            .unwrap();
+        let resp = get_authorize(&c, &authorize_query(&extra)).await;
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{extra:?}");
         assert!(resp.headers().get("location").is_none());
     }
     // Loopback redirects on any port are the app's (RFC 8252 §7.3).
-    let resp = c
-        .http()
-        .get(authorize_url(
-            &c,
-            &authorize_query(&[("redirect_uri", "http://127.0.0.1:45678/callback")]),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let resp = get_authorize(
+        &c,
+        &authorize_query(&[("redirect_uri", "http://127.0.0.1:45678/callback")]),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
     server.shutdown().await;
@@ -148,12 +143,7 @@ async fn pkce_s256_is_required() {
         [("code_challenge_method", "plain")],
         [("code_challenge", "")],
     ] {
-        let resp = c
-            .http()
-            .get(authorize_url(&c, &authorize_query(&extra)))
-            .send()
-            .await
-            .unwrap();
+        let resp = get_authorize(&c, &authorize_query(&extra)).await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{extra:?}");
         let to = location(&resp);
         assert_eq!(param(&to, "error").as_deref(), Some("invalid_request"));

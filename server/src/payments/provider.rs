@@ -45,6 +45,15 @@ fn invalid_key() -> Response {
     )
 }
 
+fn no_such_intent() -> Response {
+    stripe_error(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "resource_missing",
+        "No such setup intent",
+    )
+}
+
 fn publishable_key_ok(headers: &HeaderMap, form_key: Option<&str>) -> bool {
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -267,12 +276,7 @@ pub async fn confirm_setup_intent(
             "resource_missing",
             why,
         ),
-        Ok(None) => stripe_error(
-            StatusCode::NOT_FOUND,
-            "invalid_request_error",
-            "resource_missing",
-            "No such setup intent",
-        ),
+        Ok(None) => no_such_intent(),
         Err(e) => ApiFailure::from(e).into_response(),
     }
 }
@@ -306,12 +310,7 @@ pub async fn retrieve_setup_intent(
         .await;
     match result {
         Ok(Some(intent)) => Json(intent).into_response(),
-        Ok(None) => stripe_error(
-            StatusCode::NOT_FOUND,
-            "invalid_request_error",
-            "resource_missing",
-            "No such setup intent",
-        ),
+        Ok(None) => no_such_intent(),
         Err(e) => ApiFailure::from(e).into_response(),
     }
 }
