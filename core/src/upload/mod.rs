@@ -1,5 +1,5 @@
 //! Palm captures leave the phone only here: sealed with HPKE (RFC 9180) to the service key
-//! from [`crate::config::ServiceKey`], then sent with a resumable tus 1.0 upload over the
-//! pinned client in [`crate::net`].
-//!
-//! Not built yet: issue 5 ("Encrypted, resumable upload") fills this module.
+//! from [`crate::config::ServiceKey`] ([`envelope`]), then sent with a resumable tus 1.0
+//! upload over the pinned client in [`crate::net`].
+
+pub mod envelope;
