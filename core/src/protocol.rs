@@ -139,3 +139,53 @@ pub struct PaymentLink {
     /// When it was linked, RFC 3339 UTC.
     pub linked_at: String,
 }
+
+/// Where a capture came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureSource {
+    /// The live camera path of the app.
+    Camera,
+    /// A file given to a desktop QA tool (never accepted by the phone apps).
+    File,
+}
+
+/// What the service may know about a capture without opening it: carried in the clear in
+/// the envelope header and bound to the ciphertext through its hash in the AAD. Unknown
+/// fields are ignored so later versions can add measures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaptureMetadata {
+    /// `image/jpeg` or `image/png`.
+    pub media_type: String,
+    /// Image width in pixels.
+    pub width: u32,
+    /// Image height in pixels.
+    pub height: u32,
+    /// When it was captured, Unix milliseconds.
+    pub captured_at_ms: u64,
+    /// Camera or file.
+    pub source: CaptureSource,
+}
+
+/// tus `Upload-Metadata` keys of a capture upload (values base64 as tus requires).
+pub mod upload_metadata {
+    /// The enrollment the capture belongs to.
+    pub const ENROLLMENT_ID: &str = "enrollment_id";
+    /// `left` or `right`.
+    pub const HAND: &str = "hand";
+}
+
+/// How the service saw a finished upload, in the `Palmkit-Upload-State` header of `HEAD`
+/// and `PATCH` answers.
+pub const UPLOAD_STATE_HEADER: &str = "palmkit-upload-state";
+/// Why an upload was rejected (an error code), in the `Palmkit-Upload-Error` header.
+pub const UPLOAD_ERROR_HEADER: &str = "palmkit-upload-error";
+
+/// `POST /v1/enrollments/{id}/submit` (with an `Idempotency-Key`): the captures are in;
+/// the enrollment waits for its first in-store match.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitEnrollment {
+    /// Ids of accepted uploads, one per enrolled hand.
+    pub uploads: Vec<String>,
+}

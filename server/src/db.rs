@@ -120,6 +120,35 @@ fn migrations() -> Migrations<'static> {
         // Enrollments belong to an account (drafts made before this step have none and
         // are reachable by nobody).
         M::up("ALTER TABLE enrollments ADD COLUMN account_id TEXT REFERENCES accounts(id);"),
+        // Resumable capture uploads (tus): the bytes in flight live in `DATA/uploads/ID.part`
+        // (sealed, never plaintext); an accepted upload's sealed bytes move into `captures`.
+        // Times are Unix seconds.
+        M::up(
+            "CREATE TABLE uploads (
+                 id            TEXT PRIMARY KEY,
+                 account_id    TEXT NOT NULL REFERENCES accounts(id),
+                 enrollment_id TEXT NOT NULL REFERENCES enrollments(id),
+                 hand          TEXT NOT NULL CHECK (hand IN ('left', 'right')),
+                 length        INTEGER NOT NULL,
+                 received      INTEGER NOT NULL DEFAULT 0,
+                 state         TEXT NOT NULL CHECK (state IN ('receiving', 'accepted', 'rejected')),
+                 error         TEXT,
+                 created_at    INTEGER NOT NULL,
+                 expires_at    INTEGER NOT NULL,
+                 completed_at  INTEGER
+             ) STRICT;
+             CREATE INDEX uploads_by_account ON uploads(account_id, state);
+             CREATE TABLE captures (
+                 upload_id     TEXT PRIMARY KEY REFERENCES uploads(id),
+                 enrollment_id TEXT NOT NULL REFERENCES enrollments(id),
+                 hand          TEXT NOT NULL,
+                 key_id        TEXT NOT NULL,
+                 metadata      TEXT NOT NULL,
+                 sealed        BLOB NOT NULL,
+                 created_at    INTEGER NOT NULL
+             ) STRICT;
+             CREATE INDEX captures_by_enrollment ON captures(enrollment_id);",
+        ),
     ])
 }
 

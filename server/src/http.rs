@@ -11,23 +11,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use palmkit_core::protocol::{
-    AccountInfo, ApiError, Enrollment, EnrollmentState, Hand, Health, NewEnrollment,
-};
-use rusqlite::OptionalExtension as _;
+use palmkit_core::protocol::{AccountInfo, ApiError, Health};
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::accounts;
 use crate::db::{Db, DbError};
+use crate::enrollments;
 use crate::oauth::{self, Authenticated, grants::Lifetimes, limiter::LoginLimiter};
 use crate::payments::{provider, wallet};
+use crate::uploads;
 
 /// Request limits.
 #[derive(Clone, Debug)]
@@ -38,6 +37,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Requests served at once; more wait.
     pub max_concurrent: usize,
+    /// Capture uploads.
+    pub uploads: uploads::UploadLimits,
 }
 
 impl Default for Limits {
@@ -46,6 +47,7 @@ impl Default for Limits {
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             max_concurrent: 256,
+            uploads: uploads::UploadLimits::default(),
         }
     }
 }
@@ -73,6 +75,7 @@ pub struct AppState {
     db: Db,
     current_key_id: String,
     auth: Arc<AuthState>,
+    uploads: Arc<uploads::UploadState>,
 }
 
 struct AuthState {
@@ -83,11 +86,18 @@ struct AuthState {
 
 impl AppState {
     /// State over an open database, the id of the current service key, the issuer URL
-    /// (`https://HOST:PORT`, no trailing slash) and token lifetimes.
-    pub fn new(db: Db, current_key_id: String, issuer: String, lifetimes: Lifetimes) -> Self {
+    /// (`https://HOST:PORT`, no trailing slash), token lifetimes and the upload store.
+    pub fn new(
+        db: Db,
+        current_key_id: String,
+        issuer: String,
+        lifetimes: Lifetimes,
+        uploads: uploads::UploadState,
+    ) -> Self {
         Self {
             db,
             current_key_id,
+            uploads: Arc::new(uploads),
             auth: Arc::new(AuthState {
                 issuer,
                 lifetimes,
@@ -111,6 +121,15 @@ impl AppState {
         self.auth.lifetimes
     }
 
+    /// The capture upload store.
+    pub fn uploads(&self) -> &uploads::UploadState {
+        &self.uploads
+    }
+
+    pub(crate) fn uploads_arc(&self) -> Arc<uploads::UploadState> {
+        self.uploads.clone()
+    }
+
     /// The login attempt limiter.
     pub fn login_limiter(&self) -> &LoginLimiter {
         &self.auth.limiter
@@ -131,7 +150,7 @@ pub fn router(state: AppState, limits: &Limits, tap: Option<RequestTap>) -> Rout
 
 async fn record(tap: RequestTap, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
         return ApiFailure::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -203,8 +222,10 @@ fn routes(state: AppState, limits: &Limits) -> Router {
             "/provider/3ds/{id}",
             get(provider::authentication_page).post(provider::authentication_submit),
         )
-        .route("/v1/enrollments", post(create_enrollment))
-        .route("/v1/enrollments/{id}", get(get_enrollment))
+        .route("/v1/enrollments", post(enrollments::create))
+        .route("/v1/enrollments/{id}", get(enrollments::get))
+        .route("/v1/enrollments/{id}/submit", post(enrollments::submit))
+        .merge(uploads::routes())
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiFailure::new(
@@ -230,6 +251,7 @@ pub struct ApiFailure {
     status: StatusCode,
     code: &'static str,
     message: String,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl ApiFailure {
@@ -239,7 +261,19 @@ impl ApiFailure {
             status,
             code,
             message: message.into(),
+            headers: Vec::new(),
         }
+    }
+
+    /// The same answer with one more header (`Retry-After`, `Upload-Offset`, ...).
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        self.code
     }
 }
 
@@ -249,7 +283,13 @@ impl IntoResponse for ApiFailure {
             error: self.code.to_string(),
             message: self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
     }
 }
 
@@ -361,90 +401,6 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiFailu
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         current_key_id: state.current_key_id.clone(),
-    }))
-}
-
-async fn create_enrollment(
-    State(state): State<AppState>,
-    who: Authenticated,
-    ApiJson(body): ApiJson<NewEnrollment>,
-) -> Result<(StatusCode, Json<Enrollment>), ApiFailure> {
-    let hands = body.hands;
-    if hands.is_empty() || hands.len() > 2 || (hands.len() == 2 && hands[0] == hands[1]) {
-        return Err(ApiFailure::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "`hands` must name the left hand, the right hand, or both, each once",
-        ));
-    }
-    let id = crate::ids::new_id("enr")?;
-    let hands_json = serde_json::to_string(&hands).unwrap_or_default();
-    let row_id = id.clone();
-    let created_at = state
-        .db
-        .call(move |c| {
-            Ok(c.query_row(
-                "INSERT INTO enrollments (id, state, hands, created_at, account_id)
-                 VALUES (?1, 'draft', ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?3)
-                 RETURNING created_at",
-                rusqlite::params![row_id, hands_json, who.account_id],
-                |r| r.get::<_, String>(0),
-            )?)
-        })
-        .await?;
-    tracing::info!(enrollment = %id, "draft enrollment created");
-    Ok((
-        StatusCode::CREATED,
-        Json(Enrollment {
-            id,
-            state: EnrollmentState::Draft,
-            hands,
-            created_at,
-        }),
-    ))
-}
-
-async fn get_enrollment(
-    State(state): State<AppState>,
-    who: Authenticated,
-    Path(id): Path<String>,
-) -> Result<Json<Enrollment>, ApiFailure> {
-    let row = state
-        .db
-        .call(move |c| {
-            Ok(c.query_row(
-                // Another account's enrollment is "not found", not "forbidden": ids leak nothing.
-                "SELECT id, state, hands, created_at FROM enrollments
-                 WHERE id = ?1 AND account_id = ?2",
-                [id, who.account_id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                },
-            )
-            .optional()?)
-        })
-        .await?;
-    let Some((id, state_text, hands, created_at)) = row else {
-        return Err(ApiFailure::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such enrollment",
-        ));
-    };
-    let state = serde_json::from_value::<EnrollmentState>(serde_json::Value::String(state_text))
-        .map_err(|e| DbError::Task(format!("stored state: {e}")))?;
-    let hands = serde_json::from_str::<Vec<Hand>>(&hands)
-        .map_err(|e| DbError::Task(format!("stored hands: {e}")))?;
-    Ok(Json(Enrollment {
-        id,
-        state,
-        hands,
-        created_at,
     }))
 }
 

@@ -56,6 +56,38 @@ pub fn current_or_create(db: &Db) -> Result<PublicServiceKey, StartError> {
     .map_err(StartError::Db)
 }
 
+/// The private key with this id, retired or not (old uploads still open), if any.
+pub fn private_key(conn: &rusqlite::Connection, id: &str) -> Result<Option<[u8; 32]>, DbError> {
+    let found: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT private_key FROM service_keys WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    found
+        .map(|k| {
+            <[u8; 32]>::try_from(k.as_slice())
+                .map_err(|_| DbError::Task(format!("service key {id} is not 32 bytes")))
+        })
+        .transpose()
+}
+
+/// Retires the current key and makes a new one; uploads sealed to the old key still open.
+/// Clients get the new key with their next configuration.
+pub fn rotate(db: &Db) -> Result<PublicServiceKey, StartError> {
+    db.with(|conn| {
+        conn.execute(
+            "UPDATE service_keys SET retired_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE retired_at IS NULL",
+            [],
+        )?;
+        Ok(())
+    })
+    .map_err(StartError::Db)?;
+    current_or_create(db)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +104,19 @@ mod tests {
             URL_SAFE_NO_PAD.decode(&first.public_key_b64).unwrap().len(),
             32
         );
+    }
+
+    #[test]
+    fn rotation_keeps_the_old_key_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("k.sqlite3")).unwrap();
+        let old = current_or_create(&db).unwrap();
+        let new = rotate(&db).unwrap();
+        assert_ne!(old.id, new.id);
+        assert_eq!(current_or_create(&db).unwrap().id, new.id);
+        let old_private = db.with(|c| private_key(c, &old.id)).unwrap().unwrap();
+        let public = palmkit_core::upload::envelope::public_key_for(&old_private).unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.encode(public), old.public_key_b64);
+        assert!(db.with(|c| private_key(c, "k-none")).unwrap().is_none());
     }
 }

@@ -12,12 +12,15 @@
 pub mod accounts;
 pub mod browser;
 pub mod db;
+pub mod enrollments;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod keys;
 pub mod oauth;
 pub mod payments;
 pub mod pki;
+pub mod uploads;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -161,6 +164,7 @@ pub struct RunningServer {
     pub data_dir: PathBuf,
     handle: axum_server::Handle<SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 /// Prepares the data directory and starts serving. Returns once the socket is bound.
@@ -193,12 +197,17 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
 
     let tls = axum_server::tls_rustls::RustlsConfig::from_config(data.pki.server_config()?);
     let issuer = base_url.trim_end_matches('/').to_string();
+    let upload_dir = data.root.join("uploads");
+    let uploads = uploads::UploadState::new(upload_dir.clone(), options.limits.uploads.clone())
+        .map_err(io_err(&upload_dir))?;
     let state = http::AppState::new(
         data.db.clone(),
         data.key.id.clone(),
         issuer,
         options.lifetimes,
+        uploads,
     );
+    let sweeper = tokio::spawn(sweep_uploads(state.clone()));
     let app = http::router(state, &options.limits, options.tap.clone());
     let handle = axum_server::Handle::new();
     let server = axum_server::from_tcp_rustls(listener, tls)
@@ -222,12 +231,25 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         data_dir: data.root,
         handle,
         task,
+        sweeper,
     })
+}
+
+/// Removes expired unfinished uploads at start and then every minute.
+async fn sweep_uploads(state: http::AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        if let Err(e) = uploads::sweep_expired(&state).await {
+            tracing::warn!(error = %e, "sweeping expired uploads failed");
+        }
+    }
 }
 
 impl RunningServer {
     /// Stops accepting connections, lets requests in flight finish (up to 10 s), and waits.
     pub async fn shutdown(self) {
+        self.sweeper.abort();
         self.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
         if let Ok(Err(e)) = self.task.await {
             tracing::warn!(error = %e, "server ended with an error");

@@ -16,6 +16,7 @@ use rusqlite::{OptionalExtension as _, params};
 
 use crate::db::DbError;
 use crate::http::{ApiFailure, ApiJson, AppState};
+use crate::idempotency;
 use crate::oauth::Authenticated;
 
 use super::provider;
@@ -140,35 +141,18 @@ pub async fn link(
     headers: HeaderMap,
     ApiJson(body): ApiJson<LinkPaymentMethod>,
 ) -> Result<Json<PaymentLink>, ApiFailure> {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .filter(|k| (8..=128).contains(&k.len()))
-        .map(str::to_string)
-        .ok_or_else(|| {
-            ApiFailure::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_required",
-                "send an Idempotency-Key header of 8 to 128 characters",
-            )
-        })?;
+    let key = idempotency::required_key(&headers)?;
     let outcome = state
         .db()
         .call(move |c| {
             let tx = c.unchecked_transaction()?;
-            let earlier: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT request, response FROM idempotency WHERE account_id = ?1 AND key = ?2",
-                    params![who.account_id, key],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            if let Some((request, response)) = earlier {
-                return Ok(if request == body.payment_method_id {
-                    Ok(serde_json::from_str::<PaymentLink>(&response).map_err(|e| DbError::Task(e.to_string()))?)
-                } else {
-                    Err((StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", "this Idempotency-Key was used for another request"))
-                });
+            match idempotency::earlier(&tx, &who.account_id, &key, &body.payment_method_id)? {
+                Some(Ok(answer)) => {
+                    return Ok(Ok(serde_json::from_str::<PaymentLink>(&answer)
+                        .map_err(|e| DbError::Task(e.to_string()))?));
+                }
+                Some(Err(())) => return Ok(Err(idempotency::REUSED)),
+                None => {}
             }
             let in_wallet: bool = tx.query_row(
                 "SELECT EXISTS(SELECT 1 FROM wallet WHERE account_id = ?1 AND payment_method_id = ?2)",
@@ -188,14 +172,12 @@ pub async fn link(
                 payment_method_id: body.payment_method_id.clone(),
                 linked_at,
             };
-            tx.execute(
-                "INSERT INTO idempotency (account_id, key, request, response) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    who.account_id,
-                    key,
-                    body.payment_method_id,
-                    serde_json::to_string(&link).map_err(|e| DbError::Task(e.to_string()))?
-                ],
+            idempotency::remember(
+                &tx,
+                &who.account_id,
+                &key,
+                &body.payment_method_id,
+                &serde_json::to_string(&link).map_err(|e| DbError::Task(e.to_string()))?,
             )?;
             tx.commit()?;
             Ok(Ok(link))

@@ -1,0 +1,236 @@
+//! Enrollment records: a shopper's draft (which hands), its captures (accepted uploads, see
+//! [`crate::uploads`]) and its submission, after which it waits for the first in-store
+//! match.
+//!
+//! Creating and submitting are idempotent by `Idempotency-Key`: a phone that lost the answer
+//! on a bad connection retries and gets the same enrollment back, never a second one.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use palmkit_core::protocol::{Enrollment, EnrollmentState, Hand, NewEnrollment, SubmitEnrollment};
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+use crate::db::DbError;
+use crate::http::{ApiFailure, ApiJson, AppState};
+use crate::idempotency;
+use crate::oauth::Authenticated;
+
+type Refusal = (StatusCode, &'static str, String);
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
+    serde_json::to_string(value).map_err(|e| DbError::Task(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, DbError> {
+    serde_json::from_str(text).map_err(|e| DbError::Task(format!("stored {what}: {e}")))
+}
+
+/// The account's enrollment `id`, if it has one by that id.
+pub fn load(conn: &Connection, id: &str, account_id: &str) -> Result<Option<Enrollment>, DbError> {
+    let row = conn
+        .query_row(
+            // Another account's enrollment is "not found", not "forbidden": ids leak nothing.
+            "SELECT id, state, hands, created_at FROM enrollments
+             WHERE id = ?1 AND account_id = ?2",
+            [id, account_id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((id, state, hands, created_at)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Enrollment {
+        id,
+        state: from_json(&format!("\"{state}\""), "state")?,
+        hands: from_json(&hands, "hands")?,
+        created_at,
+    }))
+}
+
+fn not_found() -> ApiFailure {
+    ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such enrollment")
+}
+
+/// `POST /v1/enrollments`, optionally with an `Idempotency-Key`.
+pub async fn create(
+    State(state): State<AppState>,
+    who: Authenticated,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<NewEnrollment>,
+) -> Result<(StatusCode, Json<Enrollment>), ApiFailure> {
+    let hands = body.hands;
+    if hands.is_empty() || hands.len() > 2 || (hands.len() == 2 && hands[0] == hands[1]) {
+        return Err(ApiFailure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "`hands` must name the left hand, the right hand, or both, each once",
+        ));
+    }
+    let key = idempotency::optional_key(&headers)?;
+    let id = crate::ids::new_id("enr")?;
+    let outcome = state
+        .db()
+        .call(move |c| {
+            let tx = c.unchecked_transaction()?;
+            let request = format!("create enrollment {}", to_json(&hands)?);
+            if let Some(key) = &key {
+                match idempotency::earlier(&tx, &who.account_id, key, &request)? {
+                    Some(Ok(answer)) => return Ok(Ok((false, from_json(&answer, "answer")?))),
+                    Some(Err(())) => return Ok(Err(idempotency::REUSED)),
+                    None => {}
+                }
+            }
+            let created_at: String = tx.query_row(
+                "INSERT INTO enrollments (id, state, hands, created_at, account_id)
+                 VALUES (?1, 'draft', ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?3)
+                 RETURNING created_at",
+                params![id, to_json(&hands)?, who.account_id],
+                |r| r.get(0),
+            )?;
+            let enrollment = Enrollment {
+                id,
+                state: EnrollmentState::Draft,
+                hands,
+                created_at,
+            };
+            if let Some(key) = &key {
+                idempotency::remember(&tx, &who.account_id, key, &request, &to_json(&enrollment)?)?;
+            }
+            tx.commit()?;
+            Ok(Ok((true, enrollment)))
+        })
+        .await?;
+    match outcome {
+        Ok((fresh, enrollment)) => {
+            if fresh {
+                tracing::info!(enrollment = %enrollment.id, "draft enrollment created");
+            }
+            Ok((StatusCode::CREATED, Json(enrollment)))
+        }
+        Err((status, code, why)) => Err(ApiFailure::new(status, code, why)),
+    }
+}
+
+/// `GET /v1/enrollments/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Enrollment>, ApiFailure> {
+    state
+        .db()
+        .call(move |c| load(c, &id, &who.account_id))
+        .await?
+        .map(Json)
+        .ok_or_else(not_found)
+}
+
+/// `POST /v1/enrollments/{id}/submit` with an `Idempotency-Key`: every enrolled hand has an
+/// accepted capture among the named uploads; the enrollment moves to
+/// `pending_store_match`.
+pub async fn submit(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SubmitEnrollment>,
+) -> Result<Json<Enrollment>, ApiFailure> {
+    let key = idempotency::required_key(&headers)?;
+    let mut uploads = body.uploads;
+    uploads.sort();
+    uploads.dedup();
+    let outcome = state
+        .db()
+        .call(move |c| {
+            let tx = c.unchecked_transaction()?;
+            let request = format!("submit {id} {}", uploads.join(","));
+            match idempotency::earlier(&tx, &who.account_id, &key, &request)? {
+                Some(Ok(answer)) => return Ok(Ok(from_json(&answer, "answer")?)),
+                Some(Err(())) => {
+                    let (status, code, why) = idempotency::REUSED;
+                    return Ok(Err((status, code, why.to_string())));
+                }
+                None => {}
+            }
+            let Some(mut enrollment) = load(&tx, &id, &who.account_id)? else {
+                return Ok(Err((
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such enrollment".into(),
+                )));
+            };
+            if enrollment.state != EnrollmentState::Draft {
+                return Ok(Err((
+                    StatusCode::CONFLICT,
+                    "already_submitted",
+                    "this enrollment was already submitted".into(),
+                )));
+            }
+            if let Err(refusal) = check_captures(&tx, &enrollment, &uploads)? {
+                return Ok(Err(refusal));
+            }
+            tx.execute(
+                "UPDATE enrollments SET state = 'pending_store_match' WHERE id = ?1",
+                [&enrollment.id],
+            )?;
+            enrollment.state = EnrollmentState::PendingStoreMatch;
+            idempotency::remember(&tx, &who.account_id, &key, &request, &to_json(&enrollment)?)?;
+            tx.commit()?;
+            Ok(Ok(enrollment))
+        })
+        .await?;
+    match outcome {
+        Ok(enrollment) => {
+            tracing::info!(enrollment = %enrollment.id, "enrollment submitted");
+            Ok(Json(enrollment))
+        }
+        Err((status, code, why)) => Err(ApiFailure::new(status, code, why)),
+    }
+}
+
+/// Every named upload is an accepted capture of this enrollment, and together they cover
+/// each enrolled hand exactly once.
+fn check_captures(
+    conn: &Connection,
+    enrollment: &Enrollment,
+    uploads: &[String],
+) -> Result<Result<(), Refusal>, DbError> {
+    let mut hands: Vec<Hand> = Vec::new();
+    for upload in uploads {
+        let hand: Option<String> = conn
+            .query_row(
+                "SELECT c.hand FROM captures c JOIN uploads u ON u.id = c.upload_id
+                 WHERE c.upload_id = ?1 AND c.enrollment_id = ?2 AND u.state = 'accepted'",
+                [upload, &enrollment.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(hand) = hand else {
+            return Ok(Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "upload_not_accepted",
+                format!("upload {upload:.40} is not an accepted capture of this enrollment"),
+            )));
+        };
+        hands.push(from_json(&format!("\"{hand}\""), "hand")?);
+    }
+    let mut wanted = enrollment.hands.clone();
+    wanted.sort_by_key(|h| *h as u8);
+    hands.sort_by_key(|h| *h as u8);
+    if hands != wanted {
+        return Ok(Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "captures_missing",
+            "submit exactly one accepted capture for each enrolled hand".into(),
+        )));
+    }
+    Ok(Ok(()))
+}

@@ -1,0 +1,759 @@
+//! Resumable capture uploads: tus 1.0 (core protocol plus the creation, termination,
+//! checksum and expiration extensions) under `/v1/uploads`, for the signed-in shopper only.
+//!
+//! Bytes in flight are appended to `DATA/uploads/ID.part`; they are sealed envelopes, never
+//! plaintext. The database row holds the offset the service vouches for: a PATCH first cuts
+//! the file back to it, so whatever a crash or a cut connection left behind is dropped. When
+//! the last byte arrives the envelope is opened and checked in memory ([`verify`]); an
+//! accepted capture's sealed bytes move into the `captures` table and the file is removed.
+//!
+//! Limits: a largest upload, a number of unfinished uploads per account, a number of PATCH
+//! bodies written at once (more get `503` with `Retry-After`), one PATCH per upload at a
+//! time (`423` with `Retry-After` while another holds it), and an expiry after which an
+//! unfinished upload is gone (`410`, then swept).
+
+pub mod tus;
+pub mod verify;
+
+use std::collections::HashMap;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{options, post};
+use futures_util::StreamExt as _;
+use palmkit_core::protocol::{Hand, UPLOAD_ERROR_HEADER, UPLOAD_STATE_HEADER, upload_metadata};
+use rusqlite::{OptionalExtension as _, params};
+use sha2::{Digest as _, Sha256};
+use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
+use tokio::sync::Semaphore;
+
+use crate::db::DbError;
+use crate::http::{ApiFailure, AppState};
+use crate::oauth::Authenticated;
+
+/// Upload limits.
+#[derive(Clone, Debug)]
+pub struct UploadLimits {
+    /// Largest upload (sealed bytes).
+    pub max_upload_bytes: u64,
+    /// Unfinished uploads an account may have at once.
+    pub max_active_per_account: u32,
+    /// PATCH bodies being written at once, over all accounts.
+    pub max_concurrent_writes: usize,
+    /// How long an unfinished upload is kept.
+    pub expiry: Duration,
+    /// The `Retry-After` sent with `503` and `423`.
+    pub retry_after: Duration,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 16 * 1024 * 1024,
+            max_active_per_account: 8,
+            max_concurrent_writes: 32,
+            expiry: Duration::from_secs(24 * 3600),
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Shared upload state: where part files go, the limits, and who is writing.
+pub struct UploadState {
+    dir: PathBuf,
+    limits: UploadLimits,
+    writes: Semaphore,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl UploadState {
+    /// Upload state keeping part files in `dir` (created if missing).
+    pub fn new(dir: PathBuf, limits: UploadLimits) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            dir,
+            writes: Semaphore::new(limits.max_concurrent_writes),
+            limits,
+            locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn part_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.part"))
+    }
+
+    fn lock_for(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        // Drop locks nobody holds any more, so the map does not grow with every upload.
+        locks.retain(|_, l| Arc::strong_count(l) > 1);
+        locks.entry(id.to_string()).or_default().clone()
+    }
+
+    fn retry_after(&self) -> String {
+        self.limits.retry_after.as_secs().max(1).to_string()
+    }
+}
+
+/// The upload routes (they need [`AppState`]).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/uploads", post(create).options(describe))
+        .route(
+            "/v1/uploads/{id}",
+            options(describe)
+                .head(status)
+                .patch(append)
+                .delete(terminate),
+        )
+        .layer(map_response(|mut response: Response| async move {
+            response
+                .headers_mut()
+                .insert("tus-resumable", HeaderValue::from_static(tus::VERSION));
+            response
+        }))
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn http_date(unix: i64) -> String {
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(unix.max(0) as u64))
+}
+
+fn hand_text(hand: Hand) -> &'static str {
+    match hand {
+        Hand::Left => "left",
+        Hand::Right => "right",
+    }
+}
+
+/// `OPTIONS`: what this server speaks.
+async fn describe(State(state): State<AppState>) -> Response {
+    let limits = &state.uploads().limits;
+    (
+        StatusCode::NO_CONTENT,
+        [
+            ("tus-version", tus::VERSION.to_string()),
+            ("tus-extension", tus::EXTENSIONS.to_string()),
+            (
+                "tus-checksum-algorithm",
+                tus::CHECKSUM_ALGORITHMS.to_string(),
+            ),
+            ("tus-max-size", limits.max_upload_bytes.to_string()),
+        ],
+    )
+        .into_response()
+}
+
+/// One upload row.
+struct Upload {
+    enrollment_id: String,
+    hand: Hand,
+    length: u64,
+    received: u64,
+    state: String,
+    error: Option<String>,
+    expires_at: i64,
+}
+
+fn load(
+    conn: &rusqlite::Connection,
+    id: &str,
+    account_id: &str,
+) -> Result<Option<Upload>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT enrollment_id, hand, length, received, state, error, expires_at
+             FROM uploads WHERE id = ?1 AND account_id = ?2",
+            [id, account_id],
+            |r| {
+                let hand: String = r.get(1)?;
+                Ok(Upload {
+                    enrollment_id: r.get(0)?,
+                    hand: if hand == "left" {
+                        Hand::Left
+                    } else {
+                        Hand::Right
+                    },
+                    length: r.get::<_, i64>(2)? as u64,
+                    received: r.get::<_, i64>(3)? as u64,
+                    state: r.get(4)?,
+                    error: r.get(5)?,
+                    expires_at: r.get(6)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn not_found() -> ApiFailure {
+    ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such upload")
+}
+
+fn gone() -> ApiFailure {
+    ApiFailure::new(
+        StatusCode::GONE,
+        "upload_expired",
+        "the upload expired before it completed; start a new one",
+    )
+}
+
+impl Upload {
+    fn expired(&self) -> bool {
+        self.state == "receiving" && self.expires_at <= now()
+    }
+}
+
+/// `POST /v1/uploads` (tus creation): `Upload-Length` and `Upload-Metadata` with
+/// `enrollment_id` and `hand`.
+async fn create(
+    State(state): State<AppState>,
+    who: Authenticated,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    tus::require_resumable(&headers)?;
+    let limits = state.uploads().limits.clone();
+    let Some(length) = tus::u64_header(&headers, "upload-length")? else {
+        return Err(ApiFailure::new(
+            StatusCode::BAD_REQUEST,
+            "length_required",
+            "send Upload-Length (deferred lengths are not served)",
+        ));
+    };
+    if length == 0 || length > limits.max_upload_bytes {
+        return Err(ApiFailure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "upload_too_large",
+            format!("an upload is 1 to {} bytes", limits.max_upload_bytes),
+        ));
+    }
+    let metadata = tus::metadata(&headers)?;
+    let field = |name: &str| {
+        metadata
+            .get(name)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ApiFailure::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_metadata",
+                    format!("Upload-Metadata must carry {name}"),
+                )
+            })
+    };
+    let enrollment_id = field(upload_metadata::ENROLLMENT_ID)?;
+    let hand = match field(upload_metadata::HAND)?.as_str() {
+        "left" => Hand::Left,
+        "right" => Hand::Right,
+        _ => {
+            return Err(ApiFailure::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_metadata",
+                "hand must be `left` or `right`",
+            ));
+        }
+    };
+    let id = crate::ids::new_id("upl")?;
+    let created = now();
+    let expires_at = created + limits.expiry.as_secs() as i64;
+    let row_id = id.clone();
+    let outcome = state
+        .db()
+        .call(move |c| {
+            let tx = c.unchecked_transaction()?;
+            let Some(enrollment) = crate::enrollments::load(&tx, &enrollment_id, &who.account_id)?
+            else {
+                return Ok(Err(ApiFailure::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such enrollment",
+                )));
+            };
+            if enrollment.state != palmkit_core::protocol::EnrollmentState::Draft {
+                return Ok(Err(ApiFailure::new(
+                    StatusCode::CONFLICT,
+                    "already_submitted",
+                    "this enrollment was already submitted",
+                )));
+            }
+            if !enrollment.hands.contains(&hand) {
+                return Ok(Err(ApiFailure::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "hand_not_enrolled",
+                    "this enrollment is not for that hand",
+                )));
+            }
+            let active: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM uploads
+                 WHERE account_id = ?1 AND state = 'receiving' AND expires_at > ?2",
+                params![who.account_id, created],
+                |r| r.get(0),
+            )?;
+            if active >= i64::from(limits.max_active_per_account) {
+                return Ok(Err(ApiFailure::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "quota_exceeded",
+                    format!(
+                        "at most {} unfinished uploads per account; finish or cancel one",
+                        limits.max_active_per_account
+                    ),
+                )));
+            }
+            tx.execute(
+                "INSERT INTO uploads (id, account_id, enrollment_id, hand, length, state,
+                                      created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'receiving', ?6, ?7)",
+                params![
+                    row_id,
+                    who.account_id,
+                    enrollment.id,
+                    hand_text(hand),
+                    length as i64,
+                    created,
+                    expires_at
+                ],
+            )?;
+            tx.commit()?;
+            Ok(Ok(()))
+        })
+        .await?;
+    outcome?;
+    let path = state.uploads().part_path(&id);
+    tokio::fs::File::create(&path).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot create an upload file");
+        ApiFailure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "cannot store uploads",
+        )
+    })?;
+    tracing::info!(upload = %id, length, "upload created");
+    Ok((
+        StatusCode::CREATED,
+        [
+            (header::LOCATION, format!("/v1/uploads/{id}")),
+            (
+                header::HeaderName::from_static("upload-expires"),
+                http_date(expires_at),
+            ),
+            (
+                header::HeaderName::from_static("upload-offset"),
+                "0".to_string(),
+            ),
+        ],
+    )
+        .into_response())
+}
+
+/// The headers that describe an upload's progress.
+fn progress_headers(upload: &Upload, received: u64) -> Vec<(&'static str, String)> {
+    let mut h = vec![
+        ("upload-offset", received.to_string()),
+        ("upload-length", upload.length.to_string()),
+        ("cache-control", "no-store".to_string()),
+        (UPLOAD_STATE_HEADER, upload.state.clone()),
+    ];
+    if upload.state == "receiving" {
+        h.push(("upload-expires", http_date(upload.expires_at)));
+    }
+    if let Some(error) = &upload.error {
+        h.push((UPLOAD_ERROR_HEADER, error.clone()));
+    }
+    h
+}
+
+fn with_headers(status: StatusCode, headers: Vec<(&'static str, String)>) -> Response {
+    let mut response = status.into_response();
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// `HEAD /v1/uploads/{id}`: the offset to resume from.
+async fn status(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    tus::require_resumable(&headers)?;
+    let upload = state
+        .db()
+        .call(move |c| load(c, &id, &who.account_id))
+        .await?
+        .ok_or_else(not_found)?;
+    if upload.expired() {
+        return Err(gone());
+    }
+    let received = upload.received;
+    Ok(with_headers(
+        StatusCode::OK,
+        progress_headers(&upload, received),
+    ))
+}
+
+/// `PATCH /v1/uploads/{id}`: appends the body at `Upload-Offset`.
+async fn append(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiFailure> {
+    tus::require_resumable(&headers)?;
+    let uploads = state.uploads_arc();
+    if headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes)
+        != Some(tus::OFFSET_OCTET_STREAM.as_bytes())
+    {
+        return Err(ApiFailure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "a PATCH body is application/offset+octet-stream",
+        ));
+    }
+    let offset = tus::u64_header(&headers, "upload-offset")?.ok_or_else(|| {
+        ApiFailure::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_header",
+            "send Upload-Offset",
+        )
+    })?;
+    let checksum = tus::checksum(&headers)?;
+
+    // Admission: a bounded number of bodies are written at once; the rest come back later.
+    let Ok(_writing) = uploads.writes.try_acquire() else {
+        return Err(ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many uploads at once; retry after the delay given",
+        )
+        .with_header("retry-after", uploads.retry_after()));
+    };
+    // One PATCH per upload: a retry may arrive while the server still reads the body of
+    // the request whose connection just broke.
+    let lock = uploads.lock_for(&id);
+    let Ok(_held) = tokio::time::timeout(Duration::from_secs(5), lock.lock()).await else {
+        return Err(ApiFailure::new(
+            StatusCode::LOCKED,
+            "upload_busy",
+            "another request is writing this upload; retry after the delay given",
+        )
+        .with_header("retry-after", uploads.retry_after()));
+    };
+
+    let account_id = who.account_id.clone();
+    let lookup_id = id.clone();
+    let upload = state
+        .db()
+        .call(move |c| load(c, &lookup_id, &account_id))
+        .await?
+        .ok_or_else(not_found)?;
+    if upload.expired() {
+        return Err(gone());
+    }
+    match upload.state.as_str() {
+        "accepted" if offset == upload.length => {
+            // The answer to the last PATCH was lost; the client asks again.
+            let received = upload.received;
+            return Ok(with_headers(
+                StatusCode::NO_CONTENT,
+                progress_headers(&upload, received),
+            ));
+        }
+        "rejected" => {
+            return Err(ApiFailure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "upload_rejected",
+                "this upload was rejected; start a new one",
+            )
+            .with_header(
+                UPLOAD_ERROR_HEADER,
+                upload.error.clone().unwrap_or_default(),
+            ));
+        }
+        _ => {}
+    }
+    if offset != upload.received || upload.state != "receiving" {
+        return Err(ApiFailure::new(
+            StatusCode::CONFLICT,
+            "offset_mismatch",
+            format!("the upload is at offset {}", upload.received),
+        )
+        .with_header("upload-offset", upload.received.to_string()));
+    }
+
+    let path = uploads.part_path(&id);
+    let room = upload.length - upload.received;
+    let written = write_body(&path, upload.received, room, body, checksum).await?;
+    let received = upload.received + written.bytes;
+    let record_id = id.clone();
+    state
+        .db()
+        .call(move |c| {
+            c.execute(
+                "UPDATE uploads SET received = ?1 WHERE id = ?2",
+                params![received as i64, record_id],
+            )?;
+            Ok(())
+        })
+        .await?;
+    if let Some(failure) = written.failure {
+        return Err(failure.with_header("upload-offset", received.to_string()));
+    }
+    let mut upload = upload;
+    upload.received = received;
+    if received == upload.length {
+        finish(&state, &id, &who.account_id, &mut upload).await?;
+    }
+    Ok(with_headers(
+        StatusCode::NO_CONTENT,
+        progress_headers(&upload, received),
+    ))
+}
+
+/// What a PATCH body added, and why it stopped early if it did.
+struct Written {
+    bytes: u64,
+    failure: Option<ApiFailure>,
+}
+
+fn storage_failure(e: std::io::Error) -> ApiFailure {
+    tracing::error!(error = %e, "upload file write failed");
+    ApiFailure::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "cannot store uploads",
+    )
+}
+
+/// Appends the body at `at` (cutting the file back to it first). With a checksum the whole
+/// body is checked before a byte is kept; without one, whatever arrives before a broken
+/// connection is kept, as tus asks.
+async fn write_body(
+    path: &FsPath,
+    at: u64,
+    room: u64,
+    body: Body,
+    checksum: Option<[u8; 32]>,
+) -> Result<Written, ApiFailure> {
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .await
+        .map_err(storage_failure)?;
+    file.set_len(at).await.map_err(storage_failure)?;
+    file.seek(std::io::SeekFrom::Start(at))
+        .await
+        .map_err(storage_failure)?;
+    let too_long = || {
+        ApiFailure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "upload_too_large",
+            "the body goes past Upload-Length",
+        )
+    };
+    let mut stream = body.into_data_stream();
+    let mut bytes = 0u64;
+    let mut failure = None;
+    let mut held = Vec::new();
+    while let Some(next) = stream.next().await {
+        let chunk = match next {
+            Ok(chunk) => chunk,
+            Err(_) => {
+                failure = Some(ApiFailure::new(
+                    StatusCode::BAD_REQUEST,
+                    "interrupted",
+                    "the body ended early",
+                ));
+                break;
+            }
+        };
+        if bytes + held.len() as u64 + chunk.len() as u64 > room {
+            failure = Some(too_long());
+            break;
+        }
+        if checksum.is_some() {
+            held.extend_from_slice(&chunk);
+        } else {
+            file.write_all(&chunk).await.map_err(storage_failure)?;
+            bytes += chunk.len() as u64;
+        }
+    }
+    if let Some(expected) = checksum {
+        if failure.is_none() {
+            if Sha256::digest(&held).as_slice() != expected {
+                failure = Some(ApiFailure::new(
+                    StatusCode::from_u16(tus::CHECKSUM_MISMATCH).unwrap_or(StatusCode::BAD_REQUEST),
+                    "checksum_mismatch",
+                    "the body does not match Upload-Checksum; send it again",
+                ));
+            } else {
+                file.write_all(&held).await.map_err(storage_failure)?;
+                bytes = held.len() as u64;
+            }
+        }
+    }
+    file.flush().await.map_err(storage_failure)?;
+    Ok(Written { bytes, failure })
+}
+
+/// The last byte is in: open, check, keep the sealed bytes or refuse them.
+async fn finish(
+    state: &AppState,
+    id: &str,
+    account_id: &str,
+    upload: &mut Upload,
+) -> Result<(), ApiFailure> {
+    let path = state.uploads().part_path(id);
+    let sealed = tokio::fs::read(&path).await.map_err(storage_failure)?;
+    let db = state.db().clone();
+    let (id, account_id) = (id.to_string(), account_id.to_string());
+    let (enrollment_id, hand) = (upload.enrollment_id.clone(), upload.hand);
+    let verdict = db
+        .call(move |c| {
+            // Decrypting and decoding take a few milliseconds of CPU: on the blocking pool.
+            let verdict = verify::verify(&sealed, &account_id, &enrollment_id, hand, |key_id| {
+                crate::keys::private_key(c, key_id)
+            })?;
+            let tx = c.unchecked_transaction()?;
+            match &verdict {
+                Ok(v) => {
+                    tx.execute(
+                        "INSERT INTO captures (upload_id, enrollment_id, hand, key_id, metadata,
+                                               sealed, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![
+                            id,
+                            enrollment_id,
+                            hand_text(hand),
+                            v.key_id,
+                            v.metadata,
+                            sealed,
+                            now()
+                        ],
+                    )?;
+                    tx.execute(
+                        "UPDATE uploads SET state = 'accepted', completed_at = ?1 WHERE id = ?2",
+                        params![now(), id],
+                    )?;
+                }
+                Err(r) => {
+                    tx.execute(
+                        "UPDATE uploads SET state = 'rejected', error = ?1, completed_at = ?2
+                         WHERE id = ?3",
+                        params![r.code, now(), id],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(verdict)
+        })
+        .await?;
+    if let Err(e) = tokio::fs::remove_file(&path).await {
+        tracing::warn!(error = %e, "could not remove a finished upload file");
+    }
+    match verdict {
+        Ok(_) => {
+            tracing::info!(upload = %upload_id_for_log(&path), "capture accepted");
+            upload.state = "accepted".into();
+            Ok(())
+        }
+        Err(refused) => {
+            tracing::warn!(upload = %upload_id_for_log(&path), code = refused.code, "capture rejected");
+            Err(ApiFailure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                refused.code,
+                refused.message,
+            )
+            .with_header(UPLOAD_STATE_HEADER, "rejected")
+            .with_header(UPLOAD_ERROR_HEADER, refused.code))
+        }
+    }
+}
+
+fn upload_id_for_log(path: &FsPath) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `DELETE /v1/uploads/{id}` (tus termination): an unfinished or rejected upload is
+/// forgotten; an accepted capture stays (it belongs to the enrollment).
+async fn terminate(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    tus::require_resumable(&headers)?;
+    let row_id = id.clone();
+    let deleted = state
+        .db()
+        .call(move |c| {
+            let Some(upload) = load(c, &row_id, &who.account_id)? else {
+                return Ok(None);
+            };
+            if upload.state == "accepted" {
+                return Ok(Some(false));
+            }
+            c.execute("DELETE FROM uploads WHERE id = ?1", [&row_id])?;
+            Ok(Some(true))
+        })
+        .await?;
+    match deleted {
+        None => Err(not_found()),
+        Some(false) => Err(ApiFailure::new(
+            StatusCode::CONFLICT,
+            "upload_accepted",
+            "an accepted capture is not deleted through its upload",
+        )),
+        Some(true) => {
+            let _ = tokio::fs::remove_file(state.uploads().part_path(&id)).await;
+            tracing::info!(upload = %id, "upload terminated");
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+    }
+}
+
+/// Forgets unfinished uploads past their expiry, and their files. Returns how many.
+pub async fn sweep_expired(state: &AppState) -> Result<usize, DbError> {
+    let cutoff = now();
+    let ids = state
+        .db()
+        .call(move |c| {
+            let tx = c.unchecked_transaction()?;
+            let ids = {
+                let mut stmt = tx.prepare(
+                    "DELETE FROM uploads WHERE state = 'receiving' AND expires_at <= ?1
+                     RETURNING id",
+                )?;
+                stmt.query_map([cutoff], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            tx.commit()?;
+            Ok(ids)
+        })
+        .await?;
+    for id in &ids {
+        let _ = tokio::fs::remove_file(state.uploads().part_path(id)).await;
+    }
+    if !ids.is_empty() {
+        tracing::info!(count = ids.len(), "expired uploads removed");
+    }
+    Ok(ids.len())
+}

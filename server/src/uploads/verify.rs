@@ -1,0 +1,140 @@
+//! What the service checks when an upload completes, before it keeps anything: the
+//! envelope opens with the key it names, in the context the service itself knows (the
+//! authenticated account, the upload's enrollment and hand), its metadata is well formed,
+//! and the plaintext is an image of the size the metadata claims.
+//!
+//! The plaintext and the decoded pixels exist only in memory here and are zeroized before
+//! this returns; only the sealed bytes are stored.
+
+use std::io::Cursor;
+
+use palmkit_core::protocol::{CaptureMetadata, Hand};
+use palmkit_core::upload::envelope::{self, EnvelopeError, SealContext};
+use zeroize::Zeroize as _;
+
+use crate::db::DbError;
+
+/// Largest image side accepted, and the most memory a decode may take.
+const MAX_SIDE: u32 = 8192;
+const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// An accepted capture, ready to store.
+#[derive(Debug)]
+pub struct Verified {
+    /// The service key it is sealed to.
+    pub key_id: String,
+    /// Its metadata (JSON as sealed).
+    pub metadata: String,
+}
+
+/// Why a completed upload is refused: a stable code and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// `malformed_envelope`, `unknown_key`, `envelope_rejected`, `invalid_metadata`,
+    /// `invalid_image`, `metadata_mismatch`.
+    pub code: &'static str,
+    /// For the client's log.
+    pub message: String,
+}
+
+fn refused(code: &'static str, message: impl Into<String>) -> Refused {
+    Refused {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Checks a completed upload. `private_key` looks a service key up by id.
+pub fn verify(
+    sealed: &[u8],
+    account_id: &str,
+    enrollment_id: &str,
+    hand: Hand,
+    private_key: impl FnOnce(&str) -> Result<Option<[u8; 32]>, DbError>,
+) -> Result<Result<Verified, Refused>, DbError> {
+    let parsed = match envelope::parse(sealed) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(refused("malformed_envelope", e.to_string()))),
+    };
+    let key_id = parsed.key_id.to_string();
+    let Some(mut key) = private_key(&key_id)? else {
+        return Ok(Err(refused(
+            "unknown_key",
+            format!("no service key has the id {key_id:.64}"),
+        )));
+    };
+    let context = SealContext {
+        account_id,
+        enrollment_id,
+        hand,
+        key_id: &key_id,
+    };
+    let opened = envelope::open(sealed, &context, &key);
+    key.zeroize();
+    let plaintext = match opened {
+        Ok(p) => p,
+        Err(EnvelopeError::OpenFailed) => {
+            return Ok(Err(refused(
+                "envelope_rejected",
+                "the envelope does not open for this account, enrollment and hand \
+                 (tampered, or sealed for another)",
+            )));
+        }
+        Err(e) => return Ok(Err(refused("malformed_envelope", e.to_string()))),
+    };
+    let metadata_text = String::from_utf8_lossy(parsed.metadata).into_owned();
+    let metadata: CaptureMetadata = match serde_json::from_slice(parsed.metadata) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(refused("invalid_metadata", e.to_string()))),
+    };
+    if let Err(why) = check_image(&plaintext, &metadata) {
+        return Ok(Err(why));
+    }
+    Ok(Ok(Verified {
+        key_id,
+        metadata: metadata_text,
+    }))
+}
+
+/// Decodes the image fully (a header alone proves little) and compares it with the
+/// metadata; the pixels are wiped afterwards.
+fn check_image(bytes: &[u8], metadata: &CaptureMetadata) -> Result<(), Refused> {
+    let reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| refused("invalid_image", e.to_string()))?;
+    let media_type = match reader.format() {
+        Some(image::ImageFormat::Jpeg) => "image/jpeg",
+        Some(image::ImageFormat::Png) => "image/png",
+        _ => return Err(refused("invalid_image", "not a JPEG or PNG image")),
+    };
+    if media_type != metadata.media_type {
+        return Err(refused(
+            "metadata_mismatch",
+            format!(
+                "the image is {media_type}, the metadata says {:.40}",
+                metadata.media_type
+            ),
+        ));
+    }
+    let mut reader = reader;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let decoded = reader
+        .decode()
+        .map_err(|e| refused("invalid_image", format!("does not decode: {e}")))?;
+    let (width, height) = (decoded.width(), decoded.height());
+    decoded.into_bytes().zeroize();
+    if (width, height) != (metadata.width, metadata.height) {
+        return Err(refused(
+            "metadata_mismatch",
+            format!(
+                "the image is {width}x{height}, the metadata says {}x{}",
+                metadata.width, metadata.height
+            ),
+        ));
+    }
+    Ok(())
+}
