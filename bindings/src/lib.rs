@@ -138,6 +138,15 @@ pub enum PalmKitError {
         /// The provider's message.
         reason: String,
     },
+    /// The caller cancelled (an upload): nothing to show.
+    #[error("cancelled")]
+    Cancelled,
+    /// The capture cannot be uploaded (not a JPEG or PNG): capture again.
+    #[error("invalid capture: {reason}")]
+    InvalidCapture {
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl From<palmkit_core::Error> for PalmKitError {
@@ -156,6 +165,8 @@ impl From<palmkit_core::Error> for PalmKitError {
             ErrorKind::Storage => Self::StorageFailed { reason },
             ErrorKind::InvalidCard => Self::InvalidCard { reason },
             ErrorKind::CardDeclined => Self::CardDeclined { reason },
+            ErrorKind::Cancelled => Self::Cancelled,
+            ErrorKind::InvalidCapture => Self::InvalidCapture { reason },
         }
     }
 }
@@ -321,6 +332,131 @@ pub struct PaymentLinkInfo {
     pub linked_at: String,
 }
 
+/// Which hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum Hand {
+    /// The shopper's left hand.
+    Left,
+    /// The shopper's right hand.
+    Right,
+}
+
+impl From<Hand> for palmkit_core::protocol::Hand {
+    fn from(h: Hand) -> Self {
+        match h {
+            Hand::Left => Self::Left,
+            Hand::Right => Self::Right,
+        }
+    }
+}
+
+impl From<palmkit_core::protocol::Hand> for Hand {
+    fn from(h: palmkit_core::protocol::Hand) -> Self {
+        match h {
+            palmkit_core::protocol::Hand::Left => Self::Left,
+            palmkit_core::protocol::Hand::Right => Self::Right,
+        }
+    }
+}
+
+/// Where an enrollment is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum EnrollmentStatus {
+    /// Made; captures not yet submitted.
+    Draft,
+    /// Submitted; completes at the first in-store palm match.
+    PendingStoreMatch,
+    /// Matched in store: pay by palm works.
+    Complete,
+}
+
+/// An enrollment as the service knows it.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct EnrollmentInfo {
+    /// Its id.
+    pub id: String,
+    /// Where it is.
+    pub status: EnrollmentStatus,
+    /// The hands enrolled.
+    pub hands: Vec<Hand>,
+}
+
+impl From<palmkit_core::protocol::Enrollment> for EnrollmentInfo {
+    fn from(e: palmkit_core::protocol::Enrollment) -> Self {
+        use palmkit_core::protocol::EnrollmentState as S;
+        Self {
+            id: e.id,
+            status: match e.state {
+                S::Draft => EnrollmentStatus::Draft,
+                S::PendingStoreMatch => EnrollmentStatus::PendingStoreMatch,
+                S::Complete => EnrollmentStatus::Complete,
+            },
+            hands: e.hands.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Where a capture came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum CaptureOrigin {
+    /// The live camera path.
+    Camera,
+    /// A file (test and QA builds only).
+    File,
+}
+
+/// Receives upload progress, on a background thread; keep it quick (post to the UI).
+#[uniffi::export(with_foreign)]
+pub trait UploadProgressListener: Send + Sync {
+    /// `confirmed` of `total` sealed bytes are confirmed by the service.
+    fn on_progress(&self, confirmed: u64, total: u64);
+}
+
+struct ShellProgress(Arc<dyn UploadProgressListener>);
+
+impl palmkit_core::upload::UploadProgress for ShellProgress {
+    fn on_progress(&self, confirmed: u64, total: u64) {
+        self.0.on_progress(confirmed, total);
+    }
+}
+
+/// Cancels an upload from any thread: the upload stops, is terminated at the service,
+/// and fails with `PalmKitError.Cancelled`.
+#[derive(uniffi::Object, Default)]
+pub struct UploadCancel(palmkit_core::upload::CancelToken);
+
+#[uniffi::export]
+impl UploadCancel {
+    /// A handle not yet cancelled.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Cancels the upload it was given to.
+    pub fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    /// Whether `cancel` was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+}
+
+/// A finished capture upload.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct UploadReceipt {
+    /// The upload id, for `submit_enrollment`.
+    pub upload_id: String,
+    /// Sealed bytes uploaded.
+    pub length: u64,
+    /// Bytes put on the wire (more than `length` if a chunk was re-sent).
+    pub bytes_sent: u64,
+    /// Interruptions survived.
+    pub interruptions: u32,
+}
+
 /// A new idempotency key for `link_payment_method`: keep it until the link succeeds, and
 /// reuse it for retries, even across app restarts.
 #[uniffi::export]
@@ -441,6 +577,77 @@ impl PalmKit {
             payment_method_id: link.payment_method_id,
             linked_at: link.linked_at,
         })
+    }
+
+    /// Starts a draft enrollment for one or both hands. With an idempotency key (from
+    /// `new_idempotency_key`, kept until this succeeds) a retry returns the same draft.
+    pub async fn create_enrollment(
+        &self,
+        hands: Vec<Hand>,
+        idempotency_key: Option<String>,
+    ) -> Result<EnrollmentInfo, PalmKitError> {
+        let hands: Vec<_> = hands.into_iter().map(Into::into).collect();
+        let enrollment = palmkit_core::enrollment::EnrollmentClient::new(&self.account)
+            .create_with_key(&hands, idempotency_key.as_deref())
+            .await?;
+        Ok(enrollment.into())
+    }
+
+    /// One of the shopper's enrollments.
+    pub async fn enrollment(&self, id: String) -> Result<EnrollmentInfo, PalmKitError> {
+        let enrollment = palmkit_core::enrollment::EnrollmentClient::new(&self.account)
+            .get(&id)
+            .await?;
+        Ok(enrollment.into())
+    }
+
+    /// Seals a palm image (JPEG or PNG) to the service key for this shopper, enrollment and
+    /// hand, and uploads it resumably through interruptions. The bytes are wiped in the
+    /// core when this returns (the caller's own copy is the caller's to drop).
+    pub async fn upload_capture(
+        &self,
+        enrollment_id: String,
+        hand: Hand,
+        image: Vec<u8>,
+        origin: CaptureOrigin,
+        progress: Arc<dyn UploadProgressListener>,
+        cancel: Arc<UploadCancel>,
+    ) -> Result<UploadReceipt, PalmKitError> {
+        let source = match origin {
+            CaptureOrigin::Camera => palmkit_core::protocol::CaptureSource::Camera,
+            CaptureOrigin::File => palmkit_core::protocol::CaptureSource::File,
+        };
+        let report = palmkit_core::enrollment::EnrollmentClient::new(&self.account)
+            .upload_capture(
+                &enrollment_id,
+                hand.into(),
+                Zeroizing::new(image),
+                source,
+                &palmkit_core::upload::TusOptions::default(),
+                &ShellProgress(progress),
+                &cancel.0,
+            )
+            .await?;
+        Ok(UploadReceipt {
+            upload_id: report.id,
+            length: report.length,
+            bytes_sent: report.bytes_sent,
+            interruptions: report.interruptions,
+        })
+    }
+
+    /// Submits the enrollment with one accepted upload per hand; it then waits for the
+    /// first in-store match. Safe to retry with the same idempotency key.
+    pub async fn submit_enrollment(
+        &self,
+        enrollment_id: String,
+        upload_ids: Vec<String>,
+        idempotency_key: String,
+    ) -> Result<EnrollmentInfo, PalmKitError> {
+        let enrollment = palmkit_core::enrollment::EnrollmentClient::new(&self.account)
+            .submit(&enrollment_id, &upload_ids, &idempotency_key)
+            .await?;
+        Ok(enrollment.into())
     }
 
     /// Signs out: revokes at the service and deletes the tokens from secure storage.

@@ -58,6 +58,51 @@ pub enum Error {
     /// The payment provider did not save the card.
     #[error(transparent)]
     Payment(#[from] PaymentFailure),
+    /// A capture upload did not complete.
+    #[error(transparent)]
+    Upload(#[from] UploadFailure),
+}
+
+/// Why a capture upload did not complete. Messages never carry image bytes.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadFailure {
+    /// The caller cancelled; the unfinished upload was terminated at the service.
+    #[error("the upload was cancelled")]
+    Cancelled,
+    /// The bytes given are not a JPEG or PNG image (checked before anything is sent).
+    #[error("not a capture that can be uploaded: {0}")]
+    InvalidCapture(String),
+    /// The image could not be sealed.
+    #[error("sealing the capture failed: {0}")]
+    Seal(#[from] crate::upload::envelope::EnvelopeError),
+    /// The service received the whole upload and refused it (it does not open for this
+    /// account and enrollment, names an unknown key, is not an image, ...).
+    #[error("the service refused the capture ({code}): {message}")]
+    Rejected {
+        /// The service's code (`envelope_rejected`, `unknown_key`, `invalid_image`, ...).
+        code: String,
+        /// Its explanation.
+        message: String,
+    },
+    /// The upload is larger than the service takes.
+    #[error("the capture is {size} bytes sealed; the service takes at most {max}")]
+    TooLarge {
+        /// Sealed size.
+        size: u64,
+        /// The service's maximum.
+        max: u64,
+    },
+    /// The endpoint does not speak tus 1.0 with the creation extension.
+    #[error("the upload endpoint does not speak tus 1.0 with creation: {0}")]
+    NotResumable(String),
+    /// Retries ran out; `last` is the last failure (which says whether to try again later).
+    #[error("the upload gave up after {attempts} attempts without progress: {last}")]
+    RetriesExhausted {
+        /// Attempts made since the last progress.
+        attempts: u32,
+        /// The last failure.
+        last: Box<Error>,
+    },
 }
 
 /// Why the provider did not save a card. Messages are fit to show; none holds card data.
@@ -186,6 +231,10 @@ pub enum ErrorKind {
     InvalidCard,
     /// The card was declined or not confirmed: try another card.
     CardDeclined,
+    /// The caller cancelled: nothing to report.
+    Cancelled,
+    /// The capture cannot be uploaded as it is (not an image): capture again.
+    InvalidCapture,
 }
 
 impl Error {
@@ -207,6 +256,16 @@ impl Error {
             Self::Card(_) => ErrorKind::InvalidCard,
             Self::Payment(PaymentFailure::ProviderRefused(_)) => ErrorKind::Rejected,
             Self::Payment(_) => ErrorKind::CardDeclined,
+            Self::Upload(failure) => match failure {
+                UploadFailure::Cancelled => ErrorKind::Cancelled,
+                UploadFailure::InvalidCapture(_) => ErrorKind::InvalidCapture,
+                UploadFailure::Seal(_) => ErrorKind::InvalidConfig,
+                UploadFailure::Rejected { .. } | UploadFailure::TooLarge { .. } => {
+                    ErrorKind::Rejected
+                }
+                UploadFailure::NotResumable(_) => ErrorKind::Protocol,
+                UploadFailure::RetriesExhausted { last, .. } => last.kind(),
+            },
         }
     }
 

@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::sync::Arc;
 
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::CredentialStore;
@@ -168,65 +167,12 @@ async fn a_card_that_needs_the_shopper_is_resumed_after_confirmation() {
     rig.server.shutdown().await;
 }
 
-/// A TCP proxy in front of the server that can lose one answer: once armed, it lets the
-/// next request through, waits until the server has answered (and so has acted), swallows
-/// the answer and cuts the connection — a mobile link dropping at the worst moment.
-struct CuttingProxy {
-    addr: std::net::SocketAddr,
-    armed: Arc<std::sync::atomic::AtomicBool>,
-    cuts: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-async fn cutting_proxy(upstream: std::net::SocketAddr) -> CuttingProxy {
-    use std::sync::atomic::Ordering;
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let cuts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (armed2, cuts2) = (armed.clone(), cuts.clone());
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
-                continue;
-            };
-            let (armed, cuts) = (armed2.clone(), cuts2.clone());
-            tokio::spawn(async move {
-                let (mut client_read, mut client_write) = client.into_split();
-                let (mut server_read, mut server_write) = server.into_split();
-                let up = tokio::spawn(async move {
-                    tokio::io::copy(&mut client_read, &mut server_write).await
-                });
-                let mut buf = vec![0u8; 16 * 1024];
-                loop {
-                    let n = match server_read.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    if armed.load(Ordering::SeqCst) {
-                        // Let the server finish what it is doing, drop its answer, cut.
-                        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-                        armed.store(false, Ordering::SeqCst);
-                        cuts.fetch_add(1, Ordering::SeqCst);
-                        break;
-                    }
-                    if client_write.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                up.abort();
-            });
-        }
-    });
-    CuttingProxy { addr, armed, cuts }
-}
-
 #[tokio::test]
 async fn a_link_whose_answer_is_lost_is_retried_and_links_once() {
     use std::sync::atomic::Ordering;
     let tap = palmkit_server::http::RequestTap::default();
     let (dir, server) = support::start_server(|o| o.tap = Some(tap.clone())).await;
-    let proxy = cutting_proxy(server.addr).await;
+    let proxy = support::proxy::start(server.addr).await;
     let mut config = server.client_config.clone();
     config.base_url = format!("https://{}/", proxy.addr);
 
@@ -248,12 +194,12 @@ async fn a_link_whose_answer_is_lost_is_retried_and_links_once() {
     };
     account.account().await.unwrap(); // settle: the next bytes back are the link's answer
 
-    proxy.armed.store(true, Ordering::SeqCst);
+    proxy.faults.lose_next_answer.store(true, Ordering::SeqCst);
     let key = PaymentClient::new_idempotency_key().unwrap();
     let link = payments.link(&method.id, &key).await.unwrap();
     assert_eq!(link.payment_method_id, method.id);
     assert_eq!(
-        proxy.cuts.load(Ordering::SeqCst),
+        proxy.faults.cuts.load(Ordering::SeqCst),
         1,
         "the proxy did not cut"
     );

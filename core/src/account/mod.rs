@@ -411,6 +411,17 @@ impl AccountClient {
         builder.send().await.map_err(net::classify)
     }
 
+    /// A fresh access token after the service answered 401 to `stale`: refreshes once
+    /// (unless another task already did).
+    pub async fn token_after_401(&self, stale: &str) -> Result<String, Error> {
+        self.refresh(Some(stale)).await
+    }
+
+    /// The validated configuration (service key, base URL).
+    pub fn config(&self) -> &ValidatedConfig {
+        &self.config
+    }
+
     /// The pinned client, for calls that carry no bearer token (the payment provider).
     pub fn net(&self) -> &PinnedClient {
         &self.net

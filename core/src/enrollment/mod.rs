@@ -3,13 +3,19 @@
 //! the one public entry point that ties the other modules together.
 //!
 //! Today it holds the service calls on enrollment records, as the signed-in shopper:
-//! [`EnrollmentClient`]. The state machine grows as capture and upload land.
+//! [`EnrollmentClient`]: create a draft, upload its sealed captures, submit it. The state
+//! machine grows as frame capture lands.
 
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use crate::account::{AccountClient, Request};
-use crate::error::Error;
-use crate::protocol::{Enrollment, Hand};
+use crate::error::{Error, UploadFailure};
+use crate::protocol::{CaptureSource, Enrollment, Hand, SubmitEnrollment, upload_metadata};
+use crate::upload::envelope::{self, SealContext};
+use crate::upload::{
+    AeadSuite, CancelToken, Capture, TusAuth, TusClient, TusOptions, UploadProgress, UploadReport,
+};
 
 /// Enrollment records of the signed-in shopper.
 pub struct EnrollmentClient<'a> {
@@ -24,23 +30,119 @@ impl<'a> EnrollmentClient<'a> {
 
     /// `POST /v1/enrollments`: starts a draft enrollment for the given hands.
     pub async fn create(&self, hands: &[Hand]) -> Result<Enrollment, Error> {
-        self.account
-            .authorized(&Request::with_json(
-                reqwest::Method::POST,
-                "v1/enrollments",
-                json!({ "hands": hands }),
-            ))
-            .await
+        self.create_with_key(hands, None).await
+    }
+
+    /// [`create`](Self::create) with an `Idempotency-Key`: a retry after a lost answer
+    /// returns the same draft instead of a second one.
+    pub async fn create_with_key(
+        &self,
+        hands: &[Hand],
+        idempotency_key: Option<&str>,
+    ) -> Result<Enrollment, Error> {
+        let mut request = Request::with_json(
+            reqwest::Method::POST,
+            "v1/enrollments",
+            json!({ "hands": hands }),
+        );
+        request.idempotency_key = idempotency_key;
+        self.account.authorized(&request).await
     }
 
     /// `GET /v1/enrollments/{id}`: one of the shopper's enrollments.
     pub async fn get(&self, id: &str) -> Result<Enrollment, Error> {
-        // Ids are service-chosen; refuse anything that would change the path.
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(Error::Protocol(format!("{id:?} is not an enrollment id")));
-        }
+        check_id(id, "enrollment")?;
         self.account
             .authorized_get(&format!("v1/enrollments/{id}"))
             .await
     }
+
+    /// Seals `image` (JPEG or PNG) for this shopper, enrollment and hand, and uploads it
+    /// resumably. The image bytes are wiped when this returns, whatever the outcome; only
+    /// ciphertext goes on the wire. Returns the upload's report; its `id` goes into
+    /// [`submit`](Self::submit).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upload_capture(
+        &self,
+        enrollment_id: &str,
+        hand: Hand,
+        image: Zeroizing<Vec<u8>>,
+        source: CaptureSource,
+        options: &TusOptions,
+        progress: &dyn UploadProgress,
+        cancel: &CancelToken,
+    ) -> Result<UploadReport, Error> {
+        check_id(enrollment_id, "enrollment")?;
+        let capture = Capture::new(image, source)?;
+        let account = self.account.account().await?;
+        let config = self.account.config();
+        let context = SealContext {
+            account_id: &account.account_id,
+            enrollment_id,
+            hand,
+            key_id: &config.service_key_id,
+        };
+        let sealed = envelope::seal(
+            capture.image(),
+            &capture.metadata_json(),
+            &context,
+            &config.service_public_key,
+            AeadSuite::default(),
+        )
+        .map_err(UploadFailure::Seal)?;
+        // The plaintext is not needed any more: wipe it before the long network part.
+        drop(capture);
+        let hand_text = match hand {
+            Hand::Left => "left",
+            Hand::Right => "right",
+        };
+        let endpoint = self.account.net().url("v1/uploads")?;
+        let client = TusClient::new(
+            self.account.net().http(),
+            endpoint,
+            TusAuth::Account(self.account),
+            options.clone(),
+        );
+        let metadata = [
+            (upload_metadata::ENROLLMENT_ID, enrollment_id),
+            (upload_metadata::HAND, hand_text),
+        ];
+        let report = client.upload(&sealed, &metadata, progress, cancel).await?;
+        tracing::info!(
+            upload = %report.id,
+            bytes = report.length,
+            interruptions = report.interruptions,
+            "capture uploaded"
+        );
+        Ok(report)
+    }
+
+    /// `POST /v1/enrollments/{id}/submit`: the captures (one accepted upload per enrolled
+    /// hand) are in; the enrollment moves to `pending_store_match`. Retrying with the same
+    /// `idempotency_key` after a lost answer returns the same result.
+    pub async fn submit(
+        &self,
+        enrollment_id: &str,
+        upload_ids: &[String],
+        idempotency_key: &str,
+    ) -> Result<Enrollment, Error> {
+        check_id(enrollment_id, "enrollment")?;
+        let body = serde_json::to_value(SubmitEnrollment {
+            uploads: upload_ids.to_vec(),
+        })
+        .map_err(|e| Error::Protocol(e.to_string()))?;
+        let path = format!("v1/enrollments/{enrollment_id}/submit");
+        let mut request = Request::with_json(reqwest::Method::POST, &path, body);
+        request.idempotency_key = Some(idempotency_key);
+        self.account.authorized(&request).await
+    }
+}
+
+/// Ids are service-chosen; refuse anything that would change the path.
+fn check_id(id: &str, what: &str) -> Result<(), Error> {
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(Error::Protocol(format!("{id:.64?} is not an {what} id")));
+    }
+    Ok(())
 }

@@ -5,6 +5,8 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -110,6 +112,26 @@ pub fn capture_logs() -> Captured {
         .with_writer(move || writer.clone())
         .init();
     captured
+}
+
+/// The shared test data (real palm photographs): `PALMKIT_TESTDATA`, or `shared/testdata`
+/// beside the repository.
+pub fn testdata_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PALMKIT_TESTDATA") {
+        return PathBuf::from(dir);
+    }
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let beside = repo.join("../shared/testdata");
+    assert!(
+        beside.join("MANIFEST.tsv").exists(),
+        "no test data: set PALMKIT_TESTDATA to the shared testdata folder"
+    );
+    beside
+}
+
+/// A real palm photograph (JPEG) from the shared test data.
+pub fn palm_photo() -> Vec<u8> {
+    std::fs::read(testdata_dir().join("palms/palm_11k_f_p.jpg")).unwrap()
 }
 
 /// Where `cargo xtask setup` installed the independent peers.
