@@ -3,7 +3,6 @@
 
 mod support;
 
-
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::CredentialStore;
 use palmkit_core::error::{Error, ErrorKind};

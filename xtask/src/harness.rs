@@ -47,6 +47,11 @@ impl TestServer {
             return Err(format!("palmkit serve did not start: {first:?}"));
         }
         println!("test server: {}", first.trim());
+        // A real palm photograph for the upload tests, copied beside the server so the
+        // Swift chroot (which sees only the repository and the target dir) can read it.
+        let image = work.join("palm.jpg");
+        std::fs::copy(util::testdata_dir()?.join(util::TEST_PHOTO), &image)
+            .map_err(|e| format!("copying the test photo: {e}"))?;
         Ok(Self {
             child,
             config_path: data.join("client-config.json"),
@@ -69,6 +74,10 @@ impl TestServer {
                 self.other_ca_path.display().to_string(),
             ),
             ("PALMKIT_CLI", cli.display().to_string()),
+            (
+                "PALMKIT_TEST_IMAGE",
+                self.work.join("palm.jpg").display().to_string(),
+            ),
         ]
     }
 }

@@ -81,6 +81,7 @@ fn test_rust() -> Result<usize, String> {
         .arg(cargo)
         .args(["test", "--workspace"])
         .env("PALMKIT_PEERS_DIR", peers)
+        .env("PALMKIT_TESTDATA", util::testdata_dir()?)
         .current_dir(util::root());
     let passed = util::run_counting_tests(&mut cmd)?;
     println!("Rust: {passed} tests passed");

@@ -105,3 +105,22 @@ pub fn run_counting_tests(cmd: &mut Command) -> Result<usize, String> {
     }
     Ok(passed)
 }
+
+/// The test photo the binding tests upload, relative to the test data folder.
+pub const TEST_PHOTO: &str = "palms/palm_11k_f_p.jpg";
+
+/// The shared test data (real palm photographs with provenance): `PALMKIT_TESTDATA`, or
+/// `shared/testdata` beside the repository. It is never copied into the repository.
+pub fn testdata_dir() -> Result<PathBuf, String> {
+    let dir = std::env::var_os("PALMKIT_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/testdata"));
+    if dir.join("MANIFEST.tsv").is_file() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "no test data at {}: set PALMKIT_TESTDATA to the shared testdata folder",
+            dir.display()
+        ))
+    }
+}

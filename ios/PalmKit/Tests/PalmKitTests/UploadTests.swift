@@ -1,0 +1,73 @@
+import Foundation
+import XCTest
+
+@testable import PalmKit
+
+/// A real palm photograph sealed and uploaded through the generated Swift bindings to a
+/// real `palmkit serve` (started by `cargo xtask test-swift`), then the enrollment submitted.
+final class UploadTests: XCTestCase {
+    /// Records progress; called from the core's threads.
+    final class Progress: UploadProgressListener, @unchecked Sendable {
+        private let lock = NSLock()
+        private var seen: [(UInt64, UInt64)] = []
+        var last: (UInt64, UInt64)? { lock.withLock { seen.last } }
+        func onProgress(confirmed: UInt64, total: UInt64) {
+            lock.withLock { seen.append((confirmed, total)) }
+        }
+    }
+
+    private func env(_ name: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name] else {
+            throw XCTSkip("\(name) is not set: run this through `cargo xtask test-swift`")
+        }
+        return value
+    }
+
+    private func signedIn() async throws -> PalmKit {
+        let json = try String(contentsOfFile: try env("PALMKIT_TEST_CONFIG"), encoding: .utf8)
+        let kit = try PalmKit(config: try parseServiceConfig(json: json), store: FakeSecureStore())
+        let url = try await kit.startLogin()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try env("PALMKIT_CLI"))
+        process.arguments = ["approve-login", "--config", try env("PALMKIT_TEST_CONFIG"), url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let redirect = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try await kit.finishLogin(redirectUrl: redirect)
+        return kit
+    }
+
+    func testAPalmPhotoIsUploadedAndTheEnrollmentSubmitted() async throws {
+        let kit = try await signedIn()
+        let image = try Data(contentsOf: URL(fileURLWithPath: try env("PALMKIT_TEST_IMAGE")))
+        let draft = try await kit.createEnrollment(hands: [.left], idempotencyKey: try newIdempotencyKey())
+        XCTAssertEqual(draft.status, .draft)
+        let progress = Progress()
+        let receipt = try await kit.uploadCapture(
+            enrollmentId: draft.id, hand: .left, image: image, origin: .file,
+            progress: progress, cancel: UploadCancel())
+        XCTAssertGreaterThan(receipt.length, UInt64(image.count))
+        XCTAssertEqual(progress.last?.0, receipt.length)
+        let submitted = try await kit.submitEnrollment(
+            enrollmentId: draft.id, uploadIds: [receipt.uploadId], idempotencyKey: try newIdempotencyKey())
+        XCTAssertEqual(submitted.status, .pendingStoreMatch)
+        let fetched = try await kit.enrollment(id: draft.id)
+        XCTAssertEqual(fetched, submitted)
+    }
+
+    func testNotAnImageIsTyped() async throws {
+        let kit = try await signedIn()
+        let draft = try await kit.createEnrollment(hands: [.right], idempotencyKey: nil)
+        do {
+            _ = try await kit.uploadCapture(
+                enrollmentId: draft.id, hand: .right, image: Data("not a photo".utf8), origin: .file,
+                progress: Progress(), cancel: UploadCancel())
+            XCTFail("bytes that are no image were uploaded")
+        } catch PalmKitError.InvalidCapture(let reason) {
+            XCTAssertTrue(reason.contains("JPEG or PNG"), reason)
+        }
+    }
+}
