@@ -621,8 +621,8 @@ impl PalmKit {
             .upload_capture(
                 &enrollment_id,
                 hand.into(),
-                Zeroizing::new(image),
-                source,
+                palmkit_core::upload::Capture::new(Zeroizing::new(image), source)
+                    .map_err(palmkit_core::Error::from)?,
                 &palmkit_core::upload::TusOptions::default(),
                 &ShellProgress(progress),
                 &cancel.0,

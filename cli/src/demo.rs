@@ -1,7 +1,7 @@
 //! `palmkit demo`: a whole enrollment, as far as PalmKit goes today, against a reference
 //! server started in this process on a free 127.0.0.1 port with a throw-away data
 //! directory. Each step prints what it did; the first failing step stops the demo with
-//! an error. Later capabilities (login, capture, payment, upload) add their steps here.
+//! an error. Live capture adds its steps here when frame analysis is built.
 
 use std::time::Instant;
 
@@ -13,7 +13,8 @@ use palmkit_core::enrollment::EnrollmentClient;
 use palmkit_core::error::{Error, TrustFailure};
 use palmkit_core::payment::card::{CardInput, current_year_month};
 use palmkit_core::payment::{AddCardOutcome, PaymentClient};
-use palmkit_core::protocol::{EnrollmentState, Hand};
+use palmkit_core::protocol::{CaptureSource, EnrollmentState, Hand};
+use palmkit_core::upload::Capture;
 use palmkit_core::{ServiceClient, ServiceConfig};
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
 use palmkit_server::browser::ScriptedBrowser;
@@ -122,6 +123,18 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
     }
     step.done("state draft, hands [right]");
 
+    step.begin("Seal a palm photo to the service key and upload it (tus, resumable)");
+    let (image, what) = demo_image().map_err(|e| step.fail(e))?;
+    let capture = Capture::new(image, CaptureSource::File).map_err(|e| step.fail(e))?;
+    let report = crate::upload::seal_and_send(&account, &enrollment, Hand::Right, capture)
+        .await
+        .map_err(|e| step.fail(e))?;
+    step.done(&format!(
+        "{what}: {} sealed bytes (HPKE X25519/ChaCha20-Poly1305) uploaded as {}; \
+         the server opened and checked it in memory and kept only the sealed bytes",
+        report.length, report.id
+    ));
+
     step.begin("Add a test card (tokenized at the payment provider)");
     let payments = PaymentClient::new(&account);
     let card = CardInput {
@@ -157,6 +170,17 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
         link.payment_method_id, link.linked_at
     ));
 
+    step.begin("Submit the enrollment (idempotent)");
+    let key = PaymentClient::new_idempotency_key().map_err(|e| step.fail(e))?;
+    let submitted = enrollments
+        .submit(&enrollment.id, std::slice::from_ref(&report.id), &key)
+        .await
+        .map_err(|e| step.fail(e))?;
+    if submitted.state != EnrollmentState::PendingStoreMatch {
+        return Err(step.fail(format!("submitted, but the state is {:?}", submitted.state)));
+    }
+    step.done("pending the first in-store palm match");
+
     step.begin("Log out (revoke at the server, delete the tokens)");
     account.logout().await.map_err(|e| step.fail(e))?;
     if account.is_signed_in().map_err(|e| step.fail(e))? {
@@ -164,8 +188,30 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
     }
     step.done("signed out; the login is revoked at the server");
 
-    println!("   (capture and upload join the demo as they are built)");
+    println!("   (live camera capture joins the demo when frame analysis is built)");
     Ok(())
+}
+
+/// The photo the demo uploads: a real palm photograph from the shared test data when it
+/// can be found (`PALMKIT_TESTDATA`), otherwise a generated stand-in image, said so.
+fn demo_image() -> Result<(Zeroizing<Vec<u8>>, String), String> {
+    const PHOTO: &str = "palms/palm_11k_f_p.jpg";
+    if let Some(dir) = std::env::var_os("PALMKIT_TESTDATA") {
+        let path = std::path::Path::new(&dir).join(PHOTO);
+        if let Ok(bytes) = std::fs::read(&path) {
+            return Ok((Zeroizing::new(bytes), format!("test photo {PHOTO}")));
+        }
+    }
+    let mut png = Vec::new();
+    let img = image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([200 - (y / 4) as u8, 150 + (x / 16) as u8, 120])
+    });
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok((
+        Zeroizing::new(png),
+        "generated 640x480 stand-in (set PALMKIT_TESTDATA for a real palm photo)".into(),
+    ))
 }
 
 /// Numbered step output with a spinner while a step runs.

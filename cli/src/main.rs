@@ -6,6 +6,7 @@ mod demo;
 mod login;
 mod payment;
 mod progress;
+mod upload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -99,6 +100,26 @@ enum Command {
         /// The payment method id (`pm_…`).
         payment_method_id: String,
     },
+    /// Seal a palm image (JPEG or PNG) to the service key and upload it resumably as the
+    /// logged-in shopper, with a progress bar; then submit the enrollment. Ctrl-C cancels
+    /// (the unfinished upload is deleted at the server). The image never touches the disk
+    /// in the clear beyond the file you give.
+    Upload {
+        /// The client configuration written by `palmkit serve`.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Which hand the image shows.
+        #[arg(long, value_enum, default_value = "right")]
+        hand: HandArg,
+        /// Add the capture to this draft enrollment instead of starting a new one.
+        #[arg(long)]
+        enrollment: Option<String>,
+        /// Upload only; leave the enrollment a draft.
+        #[arg(long)]
+        no_submit: bool,
+        /// The image file.
+        file: PathBuf,
+    },
     /// For tests and demos: play the shopper at the reference server's login page for the
     /// authorization URL given, and print where the server redirects to.
     ApproveLogin {
@@ -121,6 +142,22 @@ enum Command {
 }
 
 const DEFAULT_CONFIG: &str = "palmkit-data/client-config.json";
+
+/// A hand on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum HandArg {
+    Left,
+    Right,
+}
+
+impl From<HandArg> for palmkit_core::protocol::Hand {
+    fn from(h: HandArg) -> Self {
+        match h {
+            HandArg::Left => Self::Left,
+            HandArg::Right => Self::Right,
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -153,6 +190,22 @@ fn main() -> ExitCode {
                 config,
                 payment_method_id,
             } => payment::link(&config, &payment_method_id).await,
+            Command::Upload {
+                config,
+                hand,
+                enrollment,
+                no_submit,
+                file,
+            } => {
+                upload::upload(
+                    &config,
+                    &file,
+                    hand.into(),
+                    enrollment.as_deref(),
+                    !no_submit,
+                )
+                .await
+            }
             Command::ApproveLogin {
                 config,
                 email,

@@ -191,6 +191,42 @@ fn login_whoami_logout_through_the_loopback_redirect() {
     assert!(!link.status.success());
     assert!(String::from_utf8_lossy(&link.stderr).contains("not in the account's wallet"));
 
+    // Upload: a real palm photo, sealed, resumable, then the enrollment submitted; a file
+    // that is no image is refused before anything is sent.
+    let photo = std::env::var_os("PALMKIT_TESTDATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata")
+        })
+        .join("palms/palm_11k_f_p.jpg");
+    let up = palmkit()
+        .args(["upload", "--hand", "left", "--config"])
+        .arg(&config)
+        .arg(&photo)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&up.stdout);
+    assert!(
+        up.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert!(text.contains("sealed bytes as upl-"), "{text}");
+    assert!(
+        text.contains("Submitted: the enrollment is PendingStoreMatch"),
+        "{text}"
+    );
+    let not_image = dir.path().join("notes.txt");
+    std::fs::write(&not_image, "not a palm").unwrap();
+    let up = palmkit()
+        .args(["upload", "--config"])
+        .arg(&config)
+        .arg(&not_image)
+        .output()
+        .unwrap();
+    assert!(!up.status.success());
+    assert!(String::from_utf8_lossy(&up.stderr).contains("not a JPEG or PNG"));
+
     let out = verb("logout", &config);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Logged out."));
     let who = verb("whoami", &config);

@@ -17,7 +17,8 @@ use palmkit_core::error::{Error, ErrorKind, UploadFailure};
 use palmkit_core::protocol::{CaptureSource, EnrollmentState, Hand};
 use palmkit_core::upload::envelope::{self, SealContext};
 use palmkit_core::upload::{
-    AeadSuite, CancelToken, NoProgress, RetryPolicy, TusAuth, TusClient, TusOptions, UploadProgress,
+    AeadSuite, CancelToken, Capture, NoProgress, RetryPolicy, TusAuth, TusClient, TusOptions,
+    UploadProgress,
 };
 use palmkit_server::RunningServer;
 use palmkit_server::db::Db;
@@ -141,8 +142,7 @@ async fn upload(
         .upload_capture(
             enrollment_id,
             hand,
-            Zeroizing::new(image.to_vec()),
-            CaptureSource::File,
+            Capture::new(Zeroizing::new(image.to_vec()), CaptureSource::File)?,
             options,
             progress,
             &CancelToken::new(),
@@ -488,8 +488,7 @@ async fn a_busy_server_answers_503_with_retry_after_and_the_upload_waits() {
                 .upload_capture(
                     &id,
                     Hand::Left,
-                    Zeroizing::new(photo),
-                    CaptureSource::File,
+                    Capture::new(Zeroizing::new(photo), CaptureSource::File).unwrap(),
                     &options(CHUNK),
                     &NoProgress,
                     &cancel,
@@ -673,9 +672,7 @@ async fn foreign_tampered_and_unknown_key_envelopes_are_refused_and_nothing_is_k
         .unwrap();
     let config = rig.account.config();
     let (w, h) = {
-        let c =
-            palmkit_core::upload::Capture::new(Zeroizing::new(photo.clone()), CaptureSource::File)
-                .unwrap();
+        let c = Capture::new(Zeroizing::new(photo.clone()), CaptureSource::File).unwrap();
         (c.metadata().width, c.metadata().height)
     };
     let metadata = format!(

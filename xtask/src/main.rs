@@ -40,7 +40,7 @@ fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let started = Instant::now();
     let result = match task.as_str() {
-        "demo" => util::cargo(&["run", "--quiet", "-p", "palmkit-cli", "--", "demo"]),
+        "demo" => demo(),
         "test" => test_all(),
         "setup" => tools::setup_all(),
         "bindings" => bindings::generate().map(|_| ()),
@@ -66,6 +66,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `palmkit demo`, with the shared test photo when it is there (the demo says when not).
+fn demo() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["run", "--quiet", "-p", "palmkit-cli", "--", "demo"])
+        .current_dir(util::root());
+    match util::testdata_dir() {
+        Ok(dir) => {
+            cmd.env("PALMKIT_TESTDATA", dir);
+        }
+        Err(e) => println!("note: {e}"),
+    }
+    util::run(&mut cmd)
 }
 
 /// `cargo test` for the workspace; returns how many tests passed.

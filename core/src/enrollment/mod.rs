@@ -7,11 +7,10 @@
 //! machine grows as frame capture lands.
 
 use serde_json::json;
-use zeroize::Zeroizing;
 
 use crate::account::{AccountClient, Request};
 use crate::error::{Error, UploadFailure};
-use crate::protocol::{CaptureSource, Enrollment, Hand, SubmitEnrollment, upload_metadata};
+use crate::protocol::{Enrollment, Hand, SubmitEnrollment, upload_metadata};
 use crate::upload::envelope::{self, SealContext};
 use crate::upload::{
     AeadSuite, CancelToken, Capture, TusAuth, TusClient, TusOptions, UploadProgress, UploadReport,
@@ -57,23 +56,20 @@ impl<'a> EnrollmentClient<'a> {
             .await
     }
 
-    /// Seals `image` (JPEG or PNG) for this shopper, enrollment and hand, and uploads it
-    /// resumably. The image bytes are wiped when this returns, whatever the outcome; only
-    /// ciphertext goes on the wire. Returns the upload's report; its `id` goes into
+    /// Seals `capture` for this shopper, enrollment and hand, and uploads it resumably.
+    /// The image bytes are wiped when this returns, whatever the outcome; only ciphertext
+    /// goes on the wire. Returns the upload's report; its `id` goes into
     /// [`submit`](Self::submit).
-    #[allow(clippy::too_many_arguments)]
     pub async fn upload_capture(
         &self,
         enrollment_id: &str,
         hand: Hand,
-        image: Zeroizing<Vec<u8>>,
-        source: CaptureSource,
+        capture: Capture,
         options: &TusOptions,
         progress: &dyn UploadProgress,
         cancel: &CancelToken,
     ) -> Result<UploadReport, Error> {
         check_id(enrollment_id, "enrollment")?;
-        let capture = Capture::new(image, source)?;
         let account = self.account.account().await?;
         let config = self.account.config();
         let context = SealContext {
