@@ -3,8 +3,9 @@
 //! - Debian packages: JNA and JUnit 4 (Kotlin tests), debootstrap (Swift chroot),
 //!   the aarch64 cross linker (size report), keyutils (the OS credential store test).
 //! - The Kotlin compiler from the npm package `kotlin-compiler` (the full distribution).
-//! - Independent peers for the Rust tests: npm `oidc-provider` (login), PyPI
-//!   `localstripe` (card tokenization), each pinned.
+//! - Independent peers for the Rust tests, each pinned: npm `oidc-provider` (login),
+//!   `@tus/server` + `@tus/file-store` (resumable upload), PyPI `localstripe` (card
+//!   tokenization) and `pyhpke` (HPKE).
 //! - Swift 6 for Linux: Debian bookworm has none, so a Debian trixie chroot (debootstrap)
 //!   with trixie's `swiftlang`, kept in `$PALMKIT_CACHE/trixie-swift` (about 2.6 GB).
 //!
@@ -47,33 +48,46 @@ pub fn setup_all() -> Result<(), String> {
 }
 
 /// Independent peers the Rust tests run against, from the npm registry, pinned.
-const NPM_PEERS: &[(&str, &str, &str)] = &[("oidc", "oidc-provider", "9.13.3")];
+/// (folder, [(package, version)]): the packages of one folder install together.
+const NPM_PEERS: &[(&str, &[(&str, &str)])] = &[
+    ("oidc", &[("oidc-provider", "9.13.3")]),
+    (
+        "tus",
+        &[("@tus/server", "2.4.5"), ("@tus/file-store", "2.1.1")],
+    ),
+];
 
 /// Independent peers from PyPI: (folder, package, version).
-const PYPI_PEERS: &[(&str, &str, &str)] = &[("localstripe", "localstripe", "1.15.10")];
+const PYPI_PEERS: &[(&str, &str, &str)] = &[
+    ("localstripe", "localstripe", "1.15.10"),
+    ("pyhpke", "pyhpke", "0.6.5"),
+];
 
 /// The folder holding the test peers (`oidc/node_modules/oidc-provider`, ...), installing
 /// what is missing. The tests find it through `PALMKIT_PEERS_DIR`.
 pub fn peers_dir() -> Result<PathBuf, String> {
     let dir = cache_dir().join("peers");
-    for (folder, package, version) in NPM_PEERS {
+    for (folder, packages) in NPM_PEERS {
         let prefix = dir.join(folder);
-        let manifest = prefix
-            .join("node_modules")
-            .join(package)
-            .join("package.json");
-        let have = std::fs::read_to_string(&manifest)
-            .is_ok_and(|m| m.contains(&format!("\"version\": \"{version}\"")));
+        let have = packages.iter().all(|(package, version)| {
+            let manifest = prefix
+                .join("node_modules")
+                .join(package)
+                .join("package.json");
+            std::fs::read_to_string(&manifest)
+                .is_ok_and(|m| m.contains(&format!("\"version\": \"{version}\"")))
+        });
         if have {
             continue;
         }
-        println!("Installing the test peer {package}@{version} (npm)");
+        let specs: Vec<String> = packages.iter().map(|(p, v)| format!("{p}@{v}")).collect();
+        println!("Installing the test peer {} (npm)", specs.join(" "));
         std::fs::create_dir_all(&prefix).map_err(|e| format!("{}: {e}", prefix.display()))?;
         util::run(
             Command::new("npm")
                 .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
                 .arg(&prefix)
-                .arg(format!("{package}@{version}")),
+                .args(&specs),
         )?;
     }
     // PyPI peers, each in a virtual environment of its own.
