@@ -6,9 +6,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use palmkit_core::account::AccountClient;
@@ -17,57 +14,30 @@ use palmkit_core::error::Error;
 use palmkit_core::net::PinnedClient;
 use palmkit_core::{ServiceConfig, TrustAnchors};
 
-fn peers_dir() -> PathBuf {
-    let dir = support::peers_dir();
-    assert!(
-        dir.join("oidc/node_modules/oidc-provider").exists(),
-        "npm oidc-provider is not installed under {}: run `cargo xtask setup`",
-        dir.display()
-    );
-    dir
-}
-
 struct Provider {
-    child: Child,
+    _peer: support::NodePeer,
     config: ServiceConfig,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_provider(access_ttl: u32) -> Provider {
+    support::require_peer("oidc/node_modules/oidc-provider");
     let dir = tempfile::tempdir().unwrap();
     let data = palmkit_server::init_data_dir(dir.path()).unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oidc-provider.mjs");
     let base = data.client_config("https://127.0.0.1:1/");
-    let mut child = Command::new("node")
-        .arg(script)
-        .env("PALMKIT_PEERS_DIR", peers_dir())
-        .env("TLS_CERT", dir.path().join("tls/server.pem"))
-        .env("TLS_KEY", dir.path().join("tls/server-key.pem"))
-        .env("CLIENT_ID", &base.client_id)
-        .env("REDIRECT_URI", &base.redirect_uri)
-        .env("ACCESS_TTL", access_ttl.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("cannot start node");
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut line).unwrap();
-    // Keep draining: the provider dies of EPIPE if its stdout is closed.
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let port: u16 = line
-        .strip_prefix("listening ")
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("oidc-provider did not start: {line:?}"));
+    let ttl = access_ttl.to_string();
+    let peer = support::start_node_peer(
+        "oidc-provider.mjs",
+        &[
+            ("TLS_CERT", dir.path().join("tls/server.pem").as_os_str()),
+            ("TLS_KEY", dir.path().join("tls/server-key.pem").as_os_str()),
+            ("CLIENT_ID", base.client_id.as_ref()),
+            ("REDIRECT_URI", base.redirect_uri.as_ref()),
+            ("ACCESS_TTL", ttl.as_ref()),
+        ],
+    );
     let config = ServiceConfig {
-        base_url: format!("https://127.0.0.1:{port}/"),
+        base_url: format!("https://127.0.0.1:{}/", peer.port),
         trust: TrustAnchors {
             ca_pem: Some(data.pki.ca_pem.clone()),
             spki_sha256: vec![data.pki.leaf_spki_pin.clone()],
@@ -75,7 +45,7 @@ fn start_provider(access_ttl: u32) -> Provider {
         ..base
     };
     Provider {
-        child,
+        _peer: peer,
         config,
         _dir: dir,
     }

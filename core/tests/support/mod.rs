@@ -134,6 +134,59 @@ pub fn palm_photo() -> Vec<u8> {
     std::fs::read(testdata_dir().join("palms/palm_11k_f_p.jpg")).unwrap()
 }
 
+/// A Node.js peer from `core/tests/peers/` (started with [`start_node_peer`]), stopped when
+/// dropped.
+pub struct NodePeer {
+    child: std::process::Child,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+}
+
+impl Drop for NodePeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `core/tests/peers/SCRIPT` under node with `PALMKIT_PEERS_DIR` and `env` set, and
+/// waits for its "listening PORT" line.
+pub fn start_node_peer(script: &str, env: &[(&str, &std::ffi::OsStr)]) -> NodePeer {
+    use std::io::BufRead as _;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/peers")
+        .join(script);
+    let mut child = std::process::Command::new("node")
+        .arg(path)
+        .env("PALMKIT_PEERS_DIR", peers_dir())
+        .envs(env.iter().map(|(k, v)| (*k, *v)))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot start node");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    // Keep draining: a peer dies of EPIPE if its stdout is closed.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let port = line
+        .strip_prefix("listening ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{script} did not start: {line:?}"));
+    NodePeer { child, port }
+}
+
+/// Fails with a clear message when the peer at `relative` (under the peers folder) is not
+/// installed.
+pub fn require_peer(relative: &str) {
+    let dir = peers_dir();
+    assert!(
+        dir.join(relative).exists(),
+        "{relative} is not installed under {}: run `cargo xtask setup`",
+        dir.display()
+    );
+}
+
 /// Where `cargo xtask setup` installed the independent peers.
 pub fn peers_dir() -> PathBuf {
     std::env::var_os("PALMKIT_PEERS_DIR")

@@ -1,0 +1,135 @@
+//! The tus client against servers that answer wrongly on purpose: every case ends in a
+//! typed error, never a panic, and a bearer token never follows an upload URL off the
+//! endpoint's origin.
+
+mod support;
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{options, patch, post};
+use palmkit_core::error::{Error, UploadFailure};
+use palmkit_core::net::PinnedClient;
+use palmkit_core::upload::{CancelToken, NoProgress, RetryPolicy, TusAuth, TusClient, TusOptions};
+
+fn tus_options() -> [(&'static str, &'static str); 2] {
+    [("tus-version", "1.0.0"), ("tus-extension", "creation")]
+}
+
+async fn upload_to(
+    server: &support::TlsServer,
+) -> Result<palmkit_core::upload::UploadReport, Error> {
+    let net = PinnedClient::new(&server.config.validate().unwrap()).unwrap();
+    let options = TusOptions {
+        retry: RetryPolicy {
+            initial_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(10),
+            max_attempts_without_progress: 3,
+            ..RetryPolicy::default()
+        },
+        ..TusOptions::default()
+    };
+    TusClient::new(
+        net.http(),
+        net.url("files").unwrap(),
+        TusAuth::None,
+        options,
+    )
+    .upload(&[1u8; 1000], &[], &NoProgress, &CancelToken::new())
+    .await
+}
+
+#[tokio::test]
+async fn an_upload_url_on_another_origin_is_refused() {
+    let server = support::tls_server(|_| {
+        axum::Router::new()
+            .route(
+                "/files",
+                options(|| async { (StatusCode::NO_CONTENT, tus_options()) }),
+            )
+            .route(
+                "/files",
+                post(|| async {
+                    (
+                        StatusCode::CREATED,
+                        [("location", "https://elsewhere.example/files/1")],
+                    )
+                }),
+            )
+    });
+    let err = upload_to(&server).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Protocol(m) if m.contains("another origin")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_without_tus_1_0_is_named() {
+    let server = support::tls_server(|_| {
+        axum::Router::new().route(
+            "/files",
+            options(|| async { (StatusCode::NO_CONTENT, [("tus-version", "0.2.2")]) }),
+        )
+    });
+    let err = upload_to(&server).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Upload(UploadFailure::NotResumable(_))),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_claims_impossible_offsets_is_a_typed_error() {
+    let server = support::tls_server(|_| {
+        axum::Router::new()
+            .route(
+                "/files",
+                options(|| async { (StatusCode::NO_CONTENT, tus_options()) }),
+            )
+            .route(
+                "/files",
+                post(|| async { (StatusCode::CREATED, [("location", "/files/1")]) }),
+            )
+            // Confirms more bytes than the upload has.
+            .route(
+                "/files/1",
+                patch(|_h: HeaderMap| async {
+                    (StatusCode::NO_CONTENT, [("upload-offset", "99999")])
+                })
+                .head(|| async { (StatusCode::OK, [("upload-offset", "5000000")]) }),
+            )
+    });
+    let err = upload_to(&server).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Protocol(m) if m.contains("claims offset")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_keeps_failing_ends_the_budget_with_its_last_error() {
+    let server = support::tls_server(|_| {
+        axum::Router::new()
+            .route(
+                "/files",
+                options(|| async { (StatusCode::NO_CONTENT, tus_options()) }),
+            )
+            .route(
+                "/files",
+                post(|| async { (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "0")]) }),
+            )
+    });
+    let err = upload_to(&server).await.unwrap_err();
+    match &err {
+        Error::Upload(UploadFailure::RetriesExhausted { attempts, last }) => {
+            assert_eq!(*attempts, 3);
+            assert!(
+                matches!(**last, Error::Service { status: 503, .. }),
+                "{last:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.is_retryable());
+}
