@@ -35,7 +35,7 @@ async fn upload_to(
         TusAuth::None,
         options,
     )
-    .upload(&[1u8; 1000], &[], &NoProgress, &CancelToken::new())
+    .upload(&[1u8; 1000][..], &[], &NoProgress, &CancelToken::new())
     .await
 }
 

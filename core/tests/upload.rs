@@ -618,7 +618,7 @@ async fn retries_end_with_a_typed_offline_error() {
     let endpoint = via.net().url("v1/uploads").unwrap();
     let err = TusClient::new(via.net().http(), endpoint, TusAuth::Account(&via), options)
         .upload(
-            b"sealed bytes",
+            &b"sealed bytes"[..],
             &[("enrollment_id", draft.id.as_str()), ("hand", "right")],
             &NoProgress,
             &CancelToken::new(),

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::account::{AccountClient, Request};
 use crate::error::{Error, UploadFailure};
 use crate::protocol::{Enrollment, Hand, SubmitEnrollment, upload_metadata};
-use crate::upload::envelope::{self, SealContext};
+use crate::upload::envelope::SealContext;
 use crate::upload::{
     AeadSuite, CancelToken, Capture, TusAuth, TusClient, TusOptions, UploadProgress, UploadReport,
 };
@@ -78,16 +78,10 @@ impl<'a> EnrollmentClient<'a> {
             hand,
             key_id: &config.service_key_id,
         };
-        let sealed = envelope::seal(
-            capture.image(),
-            &capture.metadata_json(),
-            &context,
-            &config.service_public_key,
-            AeadSuite::default(),
-        )
-        .map_err(UploadFailure::Seal)?;
-        // The plaintext is not needed any more: wipe it before the long network part.
-        drop(capture);
+        // The image buffer is encrypted in place: from here on only ciphertext exists.
+        let sealed = capture
+            .seal(&context, &config.service_public_key, AeadSuite::default())
+            .map_err(UploadFailure::Seal)?;
         let hand_text = match hand {
             Hand::Left => "left",
             Hand::Right => "right",

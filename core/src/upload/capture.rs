@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 
 use crate::error::UploadFailure;
 use crate::protocol::{CaptureMetadata, CaptureSource};
+use crate::upload::envelope::{self, AeadSuite, EnvelopeError, SealContext, SealedEnvelope};
 
 /// An encoded palm image (JPEG or PNG) in memory only.
 pub struct Capture {
@@ -56,6 +57,18 @@ impl Capture {
     /// What the service may know without opening the envelope.
     pub fn metadata(&self) -> &CaptureMetadata {
         &self.metadata
+    }
+
+    /// Seals the capture for `context`: the image buffer is encrypted in place and becomes
+    /// the envelope's ciphertext, so no plaintext copy is left behind.
+    pub fn seal(
+        self,
+        context: &SealContext<'_>,
+        service_public_key: &[u8; 32],
+        aead: AeadSuite,
+    ) -> Result<SealedEnvelope, EnvelopeError> {
+        let metadata = self.metadata_json();
+        envelope::seal_in_place(self.image, &metadata, context, service_public_key, aead)
     }
 
     /// The metadata as sealed into the envelope header.

@@ -163,32 +163,72 @@ fn put_u16_prefixed(
     Ok(())
 }
 
-/// Seals `image` for `context` to the service's X25519 public key.
-///
-/// The returned envelope is the only copy of the image this function makes, and it is
-/// ciphertext. The caller keeps (and zeroizes) `image`.
-pub fn seal(
-    image: &[u8],
+/// A sealed envelope in three parts: the clear header (with `enc`), the ciphertext, and
+/// the tag. The ciphertext is the image's own buffer, encrypted where it lay, so sealing
+/// never makes a second copy of the plaintext (and never moves it: a reallocation would
+/// leave plaintext in freed memory).
+pub struct SealedEnvelope {
+    head: Vec<u8>,
+    body: Vec<u8>,
+    tag: [u8; TAG_LEN],
+}
+
+impl SealedEnvelope {
+    /// Total length in bytes.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.body.len() + TAG_LEN
+    }
+
+    /// Never empty (the header alone has bytes); here for API symmetry with `len`.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The bytes `start..end` of the envelope, copied (for an upload chunk).
+    pub fn copy_range(&self, start: usize, end: usize) -> Vec<u8> {
+        let end = end.min(self.len());
+        let mut out = Vec::with_capacity(end.saturating_sub(start));
+        let mut at = 0;
+        for part in [&self.head[..], &self.body[..], &self.tag[..]] {
+            let (lo, hi) = (start.max(at), end.min(at + part.len()));
+            if lo < hi {
+                out.extend_from_slice(&part[lo - at..hi - at]);
+            }
+            at += part.len();
+        }
+        out
+    }
+
+    /// The whole envelope in one buffer.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.copy_range(0, self.len())
+    }
+}
+
+/// Seals `image` for `context` to the service's X25519 public key, encrypting the image's
+/// buffer in place; the buffer becomes the envelope's ciphertext.
+pub fn seal_in_place(
+    image: Zeroizing<Vec<u8>>,
     metadata: &[u8],
     context: &SealContext<'_>,
     service_public_key: &[u8; 32],
     aead: AeadSuite,
-) -> Result<Vec<u8>, EnvelopeError> {
+) -> Result<SealedEnvelope, EnvelopeError> {
     let mut ikm = Zeroizing::new([0u8; 32]);
     getrandom::fill(ikm.as_mut()).map_err(|e| EnvelopeError::NoRandomness(e.to_string()))?;
-    seal_with_ephemeral_ikm(image, metadata, context, service_public_key, aead, &ikm)
+    seal_in_place_with_ikm(image, metadata, context, service_public_key, aead, &ikm)
 }
 
-/// [`seal`] with the ephemeral key derived from `ikm_e` (RFC 9180 DeriveKeyPair), for
-/// known-answer tests. Never call it with anything but fresh randomness otherwise.
-pub fn seal_with_ephemeral_ikm(
-    image: &[u8],
+/// [`seal_in_place`] with the ephemeral key derived from `ikm_e` (RFC 9180 DeriveKeyPair).
+/// Only tests pass anything but fresh randomness.
+pub fn seal_in_place_with_ikm(
+    mut image: Zeroizing<Vec<u8>>,
     metadata: &[u8],
     context: &SealContext<'_>,
     service_public_key: &[u8; 32],
     aead: AeadSuite,
     ikm_e: &[u8; 32],
-) -> Result<Vec<u8>, EnvelopeError> {
+) -> Result<SealedEnvelope, EnvelopeError> {
     if metadata.len() > MAX_METADATA_BYTES {
         return Err(EnvelopeError::TooLong("capture metadata"));
     }
@@ -199,33 +239,43 @@ pub fn seal_with_ephemeral_ikm(
         .ok_or(EnvelopeError::TooLong("key id"))?;
     let aad = aad(context, metadata)?;
 
-    let header_len = 4 + 1 + 6 + 1 + key_id.len() + 2 + metadata.len() + ENC_LEN;
-    let mut out = Vec::with_capacity(header_len + image.len() + TAG_LEN);
-    out.extend_from_slice(MAGIC);
-    out.push(FORMAT_VERSION);
-    out.extend_from_slice(&KEM_X25519_HKDF_SHA256.to_be_bytes());
-    out.extend_from_slice(&KDF_HKDF_SHA256.to_be_bytes());
-    out.extend_from_slice(&aead.id().to_be_bytes());
-    out.push(key_id_len);
-    out.extend_from_slice(key_id);
+    let mut head = Vec::with_capacity(4 + 1 + 6 + 1 + key_id.len() + 2 + metadata.len() + ENC_LEN);
+    head.extend_from_slice(MAGIC);
+    head.push(FORMAT_VERSION);
+    head.extend_from_slice(&KEM_X25519_HKDF_SHA256.to_be_bytes());
+    head.extend_from_slice(&KDF_HKDF_SHA256.to_be_bytes());
+    head.extend_from_slice(&aead.id().to_be_bytes());
+    head.push(key_id_len);
+    head.extend_from_slice(key_id);
     // Fits: checked against MAX_METADATA_BYTES above.
-    out.extend_from_slice(&(metadata.len() as u16).to_be_bytes());
-    out.extend_from_slice(metadata);
-    let enc_at = out.len();
-    out.resize(enc_at + ENC_LEN, 0);
-    out.extend_from_slice(image);
+    head.extend_from_slice(&(metadata.len() as u16).to_be_bytes());
+    head.extend_from_slice(metadata);
 
+    // On failure the buffer is dropped as it is, zeroized.
     let (enc, tag) = seal_raw(
         aead,
         service_public_key,
         INFO,
         &aad,
-        &mut out[enc_at + ENC_LEN..],
+        image.as_mut_slice(),
         ikm_e,
     )?;
-    out[enc_at..enc_at + ENC_LEN].copy_from_slice(&enc);
-    out.extend_from_slice(&tag);
-    Ok(out)
+    head.extend_from_slice(&enc);
+    // Ciphertext now: safe to move out of the zeroizing wrapper.
+    let body = std::mem::take(&mut *image);
+    Ok(SealedEnvelope { head, body, tag })
+}
+
+/// Seals a copy of `image` (for tools and tests; the app path is [`seal_in_place`]).
+pub fn seal(
+    image: &[u8],
+    metadata: &[u8],
+    context: &SealContext<'_>,
+    service_public_key: &[u8; 32],
+    aead: AeadSuite,
+) -> Result<Vec<u8>, EnvelopeError> {
+    let copy = Zeroizing::new(image.to_vec());
+    Ok(seal_in_place(copy, metadata, context, service_public_key, aead)?.to_vec())
 }
 
 /// HPKE base-mode seal of `buffer` in place; returns `enc` and the tag.

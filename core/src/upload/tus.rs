@@ -67,6 +67,41 @@ pub enum TusAuth<'a> {
     Account(&'a AccountClient),
 }
 
+/// Bytes to upload: one buffer, or an envelope in parts.
+pub trait Payload: Sync {
+    /// Total length.
+    fn size(&self) -> u64;
+    /// Bytes `start..end`, copied into a request body.
+    fn chunk(&self, start: u64, end: u64) -> Vec<u8>;
+}
+
+impl Payload for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+    fn chunk(&self, start: u64, end: u64) -> Vec<u8> {
+        self[start as usize..end as usize].to_vec()
+    }
+}
+
+impl Payload for Vec<u8> {
+    fn size(&self) -> u64 {
+        self.as_slice().size()
+    }
+    fn chunk(&self, start: u64, end: u64) -> Vec<u8> {
+        self.as_slice().chunk(start, end)
+    }
+}
+
+impl Payload for super::envelope::SealedEnvelope {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+    fn chunk(&self, start: u64, end: u64) -> Vec<u8> {
+        self.copy_range(start as usize, end as usize)
+    }
+}
+
 /// What an upload did, for logs, tests and the QA tool.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UploadReport {
@@ -142,12 +177,12 @@ impl<'a> TusClient<'a> {
     /// upload at the server.
     pub async fn upload(
         &self,
-        data: &[u8],
+        data: &(impl Payload + ?Sized),
         metadata: &[(&str, &str)],
         progress: &dyn UploadProgress,
         cancel: &CancelToken,
     ) -> Result<UploadReport, Error> {
-        let length = data.len() as u64;
+        let length = data.size();
         let mut backoff = Backoff::new(self.options.retry.clone());
         let mut chunk_size = self.options.chunk_size.max(1);
         let mut url: Option<Url> = None;
@@ -200,7 +235,7 @@ impl<'a> TusClient<'a> {
                     }
                 }
                 let end = (offset + chunk_size as u64).min(length);
-                let chunk = &data[offset as usize..end as usize];
+                let chunk = data.chunk(offset, end);
                 report.bytes_sent += chunk.len() as u64;
                 let confirmed = self.patch(&at, offset, chunk, caps.checksum_sha256).await?;
                 if confirmed <= offset || confirmed > length {
@@ -397,17 +432,17 @@ impl<'a> TusClient<'a> {
         &self,
         url: &Url,
         offset: u64,
-        chunk: &[u8],
+        chunk: Vec<u8>,
         checksum: bool,
     ) -> Result<u64, Failure> {
+        let sum = checksum.then(|| STANDARD.encode(Sha256::digest(&chunk)));
         let mut request = self
             .request(Method::PATCH, url.clone())
             .timeout(self.options.patch_timeout)
             .header("upload-offset", offset.to_string())
             .header("content-type", "application/offset+octet-stream")
-            .body(chunk.to_vec());
-        if checksum {
-            let sum = STANDARD.encode(Sha256::digest(chunk));
+            .body(chunk);
+        if let Some(sum) = sum {
             request = request.header("upload-checksum", format!("sha256 {sum}"));
         }
         let response = self.send_authorized(request).await?;

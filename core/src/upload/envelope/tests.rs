@@ -266,3 +266,29 @@ fn oversized_inputs_are_refused_before_sealing() {
         EnvelopeError::TooLong("key id")
     );
 }
+
+#[test]
+fn in_place_parts_read_back_as_one_envelope() {
+    let (sk, pk) = keys();
+    let image: Vec<u8> = (0..1000u32).map(|i| (i % 256) as u8).collect();
+    let sealed = seal_in_place(
+        Zeroizing::new(image.clone()),
+        METADATA,
+        &context(),
+        &pk,
+        AeadSuite::default(),
+    )
+    .unwrap();
+    let whole = sealed.to_vec();
+    assert_eq!(whole.len(), sealed.len());
+    for start in (0..whole.len()).step_by(37) {
+        for end in (start..=whole.len() + 5).step_by(53) {
+            assert_eq!(
+                sealed.copy_range(start, end),
+                whole[start..end.min(whole.len())],
+                "{start}..{end}"
+            );
+        }
+    }
+    assert_eq!(&open(&whole, &context(), &sk).unwrap()[..], &image[..]);
+}
