@@ -215,6 +215,9 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
             addr: options.listen,
             source,
         })?
+        // TCP_NODELAY: without it Nagle holds each short answer (a PATCH's 204) until the
+        // client's delayed ACK, ~40 ms per upload chunk.
+        .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
         .handle(handle.clone());
     let task = tokio::spawn(async move {
         server
