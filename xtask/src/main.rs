@@ -7,6 +7,7 @@
 //! - `bindings`: generates Kotlin and Swift into `bindings/generated/` (git-ignored).
 //! - `test-rust`, `test-kotlin`, `test-swift`: one part of `test`.
 //! - `size`: release size of the FFI library for x86_64 and aarch64 Linux.
+//! - `bench`: the benchmarks (sealing vs the bare AEAD; loopback upload vs curl).
 //!
 //! Tools are cached outside the clone, in `$PALMKIT_CACHE` (default `~/.cache/palmkit`).
 
@@ -32,9 +33,11 @@ tasks:
   test-kotlin  generated Kotlin bindings against a real `palmkit serve`
   test-swift   generated Swift bindings against a real `palmkit serve`
   size         release size of the FFI library, x86_64 and aarch64 Linux
+  bench        benchmarks: sealing vs the bare AEAD, 5 MB loopback upload vs curl
 
 environment:
-  PALMKIT_CACHE   where tools are cached (default ~/.cache/palmkit)";
+  PALMKIT_CACHE     where tools are cached (default ~/.cache/palmkit)
+  PALMKIT_TESTDATA  the shared test photos (default ../shared/testdata beside the repo)";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         "test-kotlin" => kotlin::test().map(|_| ()),
         "test-swift" => swift::test().map(|_| ()),
         "size" => size::report(),
+        "bench" => bench(),
         "" | "help" | "-h" | "--help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -81,6 +85,21 @@ fn demo() -> Result<(), String> {
         Err(e) => println!("note: {e}"),
     }
     util::run(&mut cmd)
+}
+
+/// The benchmarks, in release (the phone profile): criterion for sealing, a bench binary
+/// for the loopback upload against curl. Ratios come from the same run.
+fn bench() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for (bench, extra) in [("seal", &["--", "--noplot"][..]), ("upload_loopback", &[][..])] {
+        let mut cmd = std::process::Command::new(&cargo);
+        cmd.args(["bench", "-p", "palmkit-core", "--bench", bench])
+            .args(extra)
+            .env("PALMKIT_TESTDATA", util::testdata_dir()?)
+            .current_dir(util::root());
+        util::run(&mut cmd)?;
+    }
+    Ok(())
 }
 
 /// `cargo test` for the workspace; returns how many tests passed.
