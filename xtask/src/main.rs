@@ -91,7 +91,10 @@ fn demo() -> Result<(), String> {
 /// for the loopback upload against curl. Ratios come from the same run.
 fn bench() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    for (bench, extra) in [("seal", &["--", "--noplot"][..]), ("upload_loopback", &[][..])] {
+    for (bench, extra) in [
+        ("seal", &["--", "--noplot"][..]),
+        ("upload_loopback", &[][..]),
+    ] {
         let mut cmd = std::process::Command::new(&cargo);
         cmd.args(["bench", "-p", "palmkit-core", "--bench", bench])
             .args(extra)
