@@ -133,3 +133,46 @@ async fn a_server_that_keeps_failing_ends_the_budget_with_its_last_error() {
     }
     assert!(err.is_retryable());
 }
+
+#[tokio::test]
+async fn an_upload_the_server_forgot_is_created_again() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let creations = Arc::new(AtomicUsize::new(0));
+    let patches = Arc::new(AtomicUsize::new(0));
+    let (c, p) = (creations.clone(), patches.clone());
+    let server = support::tls_server(move |_| {
+        axum::Router::new()
+            .route(
+                "/files",
+                options(|| async { (StatusCode::NO_CONTENT, tus_options()) }),
+            )
+            .route(
+                "/files",
+                post(move || {
+                    let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+                    async move { (StatusCode::CREATED, [("location", format!("/files/{n}"))]) }
+                }),
+            )
+            .route(
+                "/files/{n}",
+                // The first upload breaks (500), then is gone (404); the second completes.
+                patch(move |axum::extract::Path(n): axum::extract::Path<u32>| {
+                    p.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        if n == 1 {
+                            (StatusCode::INTERNAL_SERVER_ERROR, [("upload-offset", "0")])
+                        } else {
+                            (StatusCode::NO_CONTENT, [("upload-offset", "1000")])
+                        }
+                    }
+                })
+                .head(|| async { StatusCode::NOT_FOUND }),
+            )
+    });
+    let report = upload_to(&server).await.unwrap();
+    assert_eq!(report.creations, 2);
+    assert_eq!(report.id, "2");
+    assert_eq!(creations.load(Ordering::SeqCst), 2);
+    assert_eq!(patches.load(Ordering::SeqCst), 2);
+}

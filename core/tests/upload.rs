@@ -51,6 +51,23 @@ impl Rig {
         Db::open(&self.dir.path().join("palmkit.sqlite3")).unwrap()
     }
 
+    /// A draft enrollment of the rig's shopper.
+    async fn draft(&self, hands: &[Hand]) -> palmkit_core::protocol::Enrollment {
+        EnrollmentClient::new(&self.account)
+            .create(hands)
+            .await
+            .unwrap()
+    }
+
+    /// A fault proxy in front of the server and a client with this rig's login that goes
+    /// through it, already connected (so the next bytes up are the test's).
+    async fn proxied(&self) -> (support::proxy::FaultProxy, AccountClient) {
+        let proxy = support::proxy::start(self.server.addr).await;
+        let via = self.account_via(&proxy);
+        via.account().await.unwrap();
+        (proxy, via)
+    }
+
     /// A client that reaches the service through `proxy` with this rig's login.
     fn account_via(&self, proxy: &support::proxy::FaultProxy) -> AccountClient {
         let mut config: ServiceConfig = self.server.client_config.clone();
@@ -339,13 +356,8 @@ fn random_in(lo: u64, hi: u64) -> u64 {
 async fn cuts_at_random_offsets_resume_and_resend_at_most_a_chunk_each() {
     let rig = Rig::start(|_| {}).await;
     let photo = std::fs::read(support::testdata_dir().join("palms/palm_eddy1.jpg")).unwrap();
-    let draft = EnrollmentClient::new(&rig.account)
-        .create(&[Hand::Left])
-        .await
-        .unwrap();
-    let proxy = support::proxy::start(rig.server.addr).await;
-    let via = rig.account_via(&proxy);
-    via.account().await.unwrap(); // connect and settle before arming
+    let draft = rig.draft(&[Hand::Left]).await;
+    let (proxy, via) = rig.proxied().await;
 
     // Four cuts, each after a random number of bytes sent up, re-armed as each fires.
     let faults = proxy.faults.clone();
@@ -398,13 +410,8 @@ async fn cuts_at_random_offsets_resume_and_resend_at_most_a_chunk_each() {
 async fn a_server_restart_mid_upload_is_resumed() {
     let rig = Rig::start(|_| {}).await;
     let photo = std::fs::read(support::testdata_dir().join("palms/palm_eddy1.jpg")).unwrap();
-    let draft = EnrollmentClient::new(&rig.account)
-        .create(&[Hand::Left])
-        .await
-        .unwrap();
-    let proxy = support::proxy::start(rig.server.addr).await;
-    let via = rig.account_via(&proxy);
-    via.account().await.unwrap();
+    let draft = rig.draft(&[Hand::Left]).await;
+    let (proxy, via) = rig.proxied().await;
     // ~2 s for the whole photo, so the restart lands in the middle.
     proxy
         .faults
@@ -466,14 +473,9 @@ async fn a_busy_server_answers_503_with_retry_after_and_the_upload_waits() {
     })
     .await;
     let photo = support::palm_photo();
-    let draft = EnrollmentClient::new(&rig.account)
-        .create(&[Hand::Left, Hand::Right])
-        .await
-        .unwrap();
+    let draft = rig.draft(&[Hand::Left, Hand::Right]).await;
     // Another phone on a crawling link holds the only write slot until it cancels.
-    let proxy = support::proxy::start(rig.server.addr).await;
-    let slow = rig.account_via(&proxy);
-    slow.account().await.unwrap();
+    let (proxy, slow) = rig.proxied().await;
     proxy
         .faults
         .up_bytes_per_sec
@@ -565,13 +567,8 @@ async fn a_busy_server_answers_503_with_retry_after_and_the_upload_waits() {
 async fn a_slow_link_shrinks_chunks_and_completes() {
     let rig = Rig::start(|_| {}).await;
     let photo = support::palm_photo();
-    let draft = EnrollmentClient::new(&rig.account)
-        .create(&[Hand::Right])
-        .await
-        .unwrap();
-    let proxy = support::proxy::start(rig.server.addr).await;
-    let via = rig.account_via(&proxy);
-    via.account().await.unwrap();
+    let draft = rig.draft(&[Hand::Right]).await;
+    let (proxy, via) = rig.proxied().await;
     proxy
         .faults
         .up_bytes_per_sec
@@ -596,13 +593,8 @@ async fn a_slow_link_shrinks_chunks_and_completes() {
 #[tokio::test]
 async fn retries_end_with_a_typed_offline_error() {
     let rig = Rig::start(|_| {}).await;
-    let draft = EnrollmentClient::new(&rig.account)
-        .create(&[Hand::Right])
-        .await
-        .unwrap();
-    let proxy = support::proxy::start(rig.server.addr).await;
-    let via = rig.account_via(&proxy);
-    via.account().await.unwrap();
+    let draft = rig.draft(&[Hand::Right]).await;
+    let (proxy, via) = rig.proxied().await;
     proxy.faults.refuse.store(true, Ordering::SeqCst);
     // Drop the pooled connection so the next request needs a new one.
     proxy.faults.cut_after_up.store(1, Ordering::SeqCst);
@@ -666,10 +658,7 @@ async fn foreign_tampered_and_unknown_key_envelopes_are_refused_and_nothing_is_k
     let rig = Rig::start(|_| {}).await;
     let photo = support::palm_photo();
     let me = rig.account.account().await.unwrap();
-    let draft = EnrollmentClient::new(&rig.account)
-        .create(&[Hand::Right])
-        .await
-        .unwrap();
+    let draft = rig.draft(&[Hand::Right]).await;
     let config = rig.account.config();
     let (w, h) = {
         let c = Capture::new(Zeroizing::new(photo.clone()), CaptureSource::File).unwrap();
@@ -775,10 +764,7 @@ async fn foreign_tampered_and_unknown_key_envelopes_are_refused_and_nothing_is_k
 #[tokio::test]
 async fn a_capture_sealed_to_the_previous_key_opens_after_rotation() {
     let rig = Rig::start(|_| {}).await;
-    let draft = EnrollmentClient::new(&rig.account)
-        .create(&[Hand::Right])
-        .await
-        .unwrap();
+    let draft = rig.draft(&[Hand::Right]).await;
     let old_key = rig.account.config().service_key_id.clone();
     let rotated = palmkit_server::keys::rotate(&rig.db()).unwrap();
     assert_ne!(rotated.id, old_key);
@@ -794,5 +780,162 @@ async fn a_capture_sealed_to_the_previous_key_opens_after_rotation() {
     .await
     .unwrap();
     assert_eq!(opened_capture(&rig, &report.id), photo);
+    rig.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_abandoned_upload_expires_and_is_swept_with_its_file() {
+    let rig = Rig::start(|o| o.limits.uploads.expiry = Duration::from_secs(1)).await;
+    let draft = rig.draft(&[Hand::Right]).await;
+    let token = rig.account.access_token().await.unwrap();
+    let http = rig.account.net().http();
+    let created = http
+        .post(rig.account.net().url("v1/uploads").unwrap())
+        .bearer_auth(&token)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", "1000")
+        .header(
+            "upload-metadata",
+            format!(
+                "enrollment_id {},hand cmlnaHQ=",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &draft.id)
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert!(created.headers().contains_key("upload-expires"));
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    let url = rig
+        .account
+        .net()
+        .url(location.trim_start_matches('/'))
+        .unwrap();
+    assert_eq!(
+        std::fs::read_dir(rig.dir.path().join("uploads"))
+            .unwrap()
+            .count(),
+        1
+    );
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let head = http
+        .head(url.clone())
+        .bearer_auth(&token)
+        .header("tus-resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        head.status() == 410 || head.status() == 404,
+        "an expired upload answered {}",
+        head.status()
+    );
+    // The sweeper (every second with this expiry) removes the row and the file.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(count(&rig, "SELECT count(*) FROM uploads"), 0);
+    assert_eq!(
+        std::fs::read_dir(rig.dir.path().join("uploads"))
+            .unwrap()
+            .count(),
+        0
+    );
+    rig.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn size_limit_and_per_account_quota_are_enforced() {
+    let rig = Rig::start(|o| {
+        o.limits.uploads.max_upload_bytes = 50_000;
+        o.limits.uploads.max_active_per_account = 1;
+    })
+    .await;
+    let draft = rig.draft(&[Hand::Left, Hand::Right]).await;
+    // The photo seals to ~80 KB: the client reads Tus-Max-Size and sends nothing.
+    let err = upload(
+        &rig.account,
+        &draft.id,
+        Hand::Right,
+        &support::palm_photo(),
+        &options(CHUNK),
+        &NoProgress,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Upload(UploadFailure::TooLarge { max: 50_000, .. })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(count(&rig, "SELECT count(*) FROM uploads"), 0);
+
+    // One unfinished upload is the quota: the next creation is refused with 429.
+    let small = |n: usize| {
+        let rig = &rig;
+        let id = draft.id.clone();
+        async move {
+            let endpoint = rig.account.net().url("v1/uploads").unwrap();
+            let options = TusOptions {
+                retry: RetryPolicy {
+                    initial_delay: Duration::from_millis(10),
+                    max_delay: Duration::from_millis(20),
+                    max_attempts_without_progress: 2,
+                    ..RetryPolicy::default()
+                },
+                ..options(CHUNK)
+            };
+            TusClient::new(
+                rig.account.net().http(),
+                endpoint,
+                TusAuth::Account(&rig.account),
+                options,
+            )
+            .upload(
+                &vec![0u8; n][..],
+                &[("enrollment_id", id.as_str()), ("hand", "left")],
+                &NoProgress,
+                &CancelToken::new(),
+            )
+            .await
+        }
+    };
+    // A first upload that the server refuses at its end stays "rejected", not active...
+    let refused = small(100).await.unwrap_err();
+    assert!(
+        matches!(refused, Error::Upload(UploadFailure::Rejected { .. })),
+        "{refused:?}"
+    );
+    // ...so make one that stays unfinished: create it by hand.
+    let token = rig.account.access_token().await.unwrap();
+    let created = rig
+        .account
+        .net()
+        .http()
+        .post(rig.account.net().url("v1/uploads").unwrap())
+        .bearer_auth(&token)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", "10")
+        .header(
+            "upload-metadata",
+            format!(
+                "enrollment_id {},hand bGVmdA==",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &draft.id)
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let err = small(100).await.unwrap_err();
+    match &err {
+        Error::Upload(UploadFailure::RetriesExhausted { last, .. }) => assert!(
+            matches!(&**last, Error::Service { status: 429, code, .. } if code == "quota_exceeded"),
+            "{last:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
     rig.server.shutdown().await;
 }

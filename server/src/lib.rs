@@ -207,7 +207,13 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         options.lifetimes,
         uploads,
     );
-    let sweeper = tokio::spawn(sweep_uploads(state.clone()));
+    // Sweep as often as uploads can expire, but at most every minute.
+    let sweep_every = options
+        .limits
+        .uploads
+        .expiry
+        .clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let sweeper = tokio::spawn(sweep_uploads(state.clone(), sweep_every));
     let app = http::router(state, &options.limits, options.tap.clone());
     let handle = axum_server::Handle::new();
     let server = axum_server::from_tcp_rustls(listener, tls)
@@ -238,9 +244,9 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
     })
 }
 
-/// Removes expired unfinished uploads at start and then every minute.
-async fn sweep_uploads(state: http::AppState) {
-    let mut every = tokio::time::interval(Duration::from_secs(60));
+/// Removes expired unfinished uploads at start and then `period` after period.
+async fn sweep_uploads(state: http::AppState, period: Duration) {
+    let mut every = tokio::time::interval(period);
     loop {
         every.tick().await;
         if let Err(e) = uploads::sweep_expired(&state).await {

@@ -223,6 +223,8 @@ impl<'a> TusClient<'a> {
                     report.creations += 1;
                     url = Some(created);
                     offset = 0;
+                    // A new upload starts at 0: nothing to ask.
+                    must_ask = false;
                     progress.on_progress(0, length);
                     return Ok(false);
                 };

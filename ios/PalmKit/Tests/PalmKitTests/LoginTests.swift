@@ -7,41 +7,12 @@ import XCTest
 /// test plays the system browser with `palmkit approve-login`, which submits the server's
 /// real login form and prints the redirect the app would receive.
 final class LoginTests: XCTestCase {
-    private func env(_ name: String) throws -> String {
-        guard let value = ProcessInfo.processInfo.environment[name] else {
-            throw XCTSkip("\(name) is not set: run this through `cargo xtask test-swift`")
-        }
-        return value
-    }
-
-    private func makeKit(_ store: FakeSecureStore) throws -> PalmKit {
-        let json = try String(contentsOfFile: try env("PALMKIT_TEST_CONFIG"), encoding: .utf8)
-        return try PalmKit(config: try parseServiceConfig(json: json), store: store)
-    }
-
-    /// Plays the shopper at the login page for `url`; returns the redirect URL.
-    private func browser(_ url: String, cancel: Bool = false) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try env("PALMKIT_CLI"))
-        var args = ["approve-login", "--config", try env("PALMKIT_TEST_CONFIG")]
-        if cancel { args.append("--cancel") }
-        args.append(url)
-        process.arguments = args
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "approve-login failed")
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     func testWholeLoginThenAccountThenLogout() async throws {
         let store = FakeSecureStore()
-        let kit = try makeKit(store)
+        let kit = try TestEnv.makeKit(store)
         let url = try await kit.startLogin()
         XCTAssertTrue(url.contains("code_challenge_method=S256"), url)
-        try await kit.finishLogin(redirectUrl: try browser(url))
+        try await kit.finishLogin(redirectUrl: try TestEnv.browser(url))
         XCTAssertEqual(store.count, 1)
         let account = try await kit.account()
         XCTAssertEqual(account.email, "shopper@palmkit.test")
@@ -57,8 +28,8 @@ final class LoginTests: XCTestCase {
 
     func testCancelledLoginIsTypedAndStoresNothing() async throws {
         let store = FakeSecureStore()
-        let kit = try makeKit(store)
-        let redirect = try browser(try await kit.startLogin(), cancel: true)
+        let kit = try TestEnv.makeKit(store)
+        let redirect = try TestEnv.browser(try await kit.startLogin(), cancel: true)
         do {
             try await kit.finishLogin(redirectUrl: redirect)
             XCTFail("a cancelled login finished")

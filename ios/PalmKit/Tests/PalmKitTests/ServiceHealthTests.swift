@@ -7,20 +7,8 @@ import XCTest
 /// `cargo xtask test-swift`, which passes its client configuration in PALMKIT_TEST_CONFIG
 /// and another data directory's CA certificate in PALMKIT_TEST_OTHER_CA.
 final class ServiceHealthTests: XCTestCase {
-    private func env(_ name: String) throws -> String {
-        guard let value = ProcessInfo.processInfo.environment[name] else {
-            throw XCTSkip("\(name) is not set: run this through `cargo xtask test-swift`")
-        }
-        return value
-    }
-
-    private func config() throws -> ServiceConfig {
-        let json = try String(contentsOfFile: try env("PALMKIT_TEST_CONFIG"), encoding: .utf8)
-        return try parseServiceConfig(json: json)
-    }
-
     func testHealthCheckPassesOverPinnedTls() async throws {
-        let config = try config()
+        let config = try TestEnv.config()
         let kit = try PalmKit(config: config, store: FakeSecureStore())
         let health = try await kit.health()
         XCTAssertEqual(health.status, "ok")
@@ -29,8 +17,8 @@ final class ServiceHealthTests: XCTestCase {
     }
 
     func testAnotherCaIsRefusedAsUntrusted() async throws {
-        var config = try config()
-        config.caPem = try String(contentsOfFile: try env("PALMKIT_TEST_OTHER_CA"), encoding: .utf8)
+        var config = try TestEnv.config()
+        config.caPem = try String(contentsOfFile: try TestEnv.env("PALMKIT_TEST_OTHER_CA"), encoding: .utf8)
         let kit = try PalmKit(config: config, store: FakeSecureStore())
         do {
             _ = try await kit.health()
@@ -41,7 +29,7 @@ final class ServiceHealthTests: XCTestCase {
     }
 
     func testWrongSpkiPinIsRefusedAsUntrusted() async throws {
-        var config = try config()
+        var config = try TestEnv.config()
         config.spkiSha256 = [Data(count: 32).base64EncodedString()]
         let kit = try PalmKit(config: config, store: FakeSecureStore())
         do {
@@ -53,7 +41,7 @@ final class ServiceHealthTests: XCTestCase {
     }
 
     func testUnpinnedConfigIsRefusedBeforeAnyRequest() throws {
-        var config = try config()
+        var config = try TestEnv.config()
         config.caPem = nil
         config.spkiSha256 = []
         XCTAssertThrowsError(try PalmKit(config: config, store: FakeSecureStore())) { error in

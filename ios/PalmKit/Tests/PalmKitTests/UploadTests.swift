@@ -16,33 +16,9 @@ final class UploadTests: XCTestCase {
         }
     }
 
-    private func env(_ name: String) throws -> String {
-        guard let value = ProcessInfo.processInfo.environment[name] else {
-            throw XCTSkip("\(name) is not set: run this through `cargo xtask test-swift`")
-        }
-        return value
-    }
-
-    private func signedIn() async throws -> PalmKit {
-        let json = try String(contentsOfFile: try env("PALMKIT_TEST_CONFIG"), encoding: .utf8)
-        let kit = try PalmKit(config: try parseServiceConfig(json: json), store: FakeSecureStore())
-        let url = try await kit.startLogin()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try env("PALMKIT_CLI"))
-        process.arguments = ["approve-login", "--config", try env("PALMKIT_TEST_CONFIG"), url]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let redirect = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        try await kit.finishLogin(redirectUrl: redirect)
-        return kit
-    }
-
     func testAPalmPhotoIsUploadedAndTheEnrollmentSubmitted() async throws {
-        let kit = try await signedIn()
-        let image = try Data(contentsOf: URL(fileURLWithPath: try env("PALMKIT_TEST_IMAGE")))
+        let kit = try await TestEnv.signedIn()
+        let image = try Data(contentsOf: URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_IMAGE")))
         let draft = try await kit.createEnrollment(hands: [.left], idempotencyKey: try newIdempotencyKey())
         XCTAssertEqual(draft.status, .draft)
         let progress = Progress()
@@ -59,7 +35,7 @@ final class UploadTests: XCTestCase {
     }
 
     func testNotAnImageIsTyped() async throws {
-        let kit = try await signedIn()
+        let kit = try await TestEnv.signedIn()
         let draft = try await kit.createEnrollment(hands: [.right], idempotencyKey: nil)
         do {
             _ = try await kit.uploadCapture(

@@ -1,0 +1,50 @@
+import Foundation
+import XCTest
+
+@testable import PalmKit
+
+/// What `cargo xtask test-swift` hands the tests: the running `palmkit serve`'s client
+/// configuration (PALMKIT_TEST_CONFIG), another data directory's CA (PALMKIT_TEST_OTHER_CA),
+/// a palm photo (PALMKIT_TEST_IMAGE), and the `palmkit` binary whose `approve-login` plays
+/// the system browser (PALMKIT_CLI).
+enum TestEnv {
+    static func env(_ name: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name] else {
+            throw XCTSkip("\(name) is not set: run this through `cargo xtask test-swift`")
+        }
+        return value
+    }
+
+    static func config() throws -> ServiceConfig {
+        let json = try String(contentsOfFile: try env("PALMKIT_TEST_CONFIG"), encoding: .utf8)
+        return try parseServiceConfig(json: json)
+    }
+
+    static func makeKit(_ store: FakeSecureStore = FakeSecureStore()) throws -> PalmKit {
+        try PalmKit(config: try config(), store: store)
+    }
+
+    /// Plays the shopper at the login page for `url`; returns the redirect URL.
+    static func browser(_ url: String, cancel: Bool = false) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try env("PALMKIT_CLI"))
+        var args = ["approve-login", "--config", try env("PALMKIT_TEST_CONFIG")]
+        if cancel { args.append("--cancel") }
+        args.append(url)
+        process.arguments = args
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "approve-login failed")
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A PalmKit with the test shopper signed in.
+    static func signedIn(_ store: FakeSecureStore = FakeSecureStore()) async throws -> PalmKit {
+        let kit = try makeKit(store)
+        try await kit.finishLogin(redirectUrl: try browser(try await kit.startLogin()))
+        return kit
+    }
+}
