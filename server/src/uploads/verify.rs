@@ -14,9 +14,12 @@ use zeroize::Zeroize as _;
 
 use crate::db::DbError;
 
-/// Largest image side accepted, and the most memory a decode may take.
+/// Largest image side accepted, and the most memory a decode may take: a 12 MP phone
+/// photo needs ~37 MB; a small file that claims huge dimensions (a decompression bomb) is
+/// refused before its pixels are allocated. Decodes run inside the upload write limit, so
+/// at most that many run at once.
 const MAX_SIDE: u32 = 8192;
-const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
+const MAX_DECODE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// An accepted capture, ready to store.
 #[derive(Debug)]
