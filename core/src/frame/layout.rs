@@ -1,0 +1,210 @@
+//! How a frame's bytes are laid out, checked once against the buffer so that every later
+//! read is in bounds. Reads still go through `get` (a bug here returns black, it does not
+//! panic across the FFI).
+
+use super::FrameError;
+
+/// A packed pixel format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PackedFormat {
+    /// B, G, R, A bytes (iOS `kCVPixelFormatType_32BGRA`).
+    Bgra8888,
+    /// R, G, B, A bytes.
+    Rgba8888,
+    /// R, G, B bytes.
+    Rgb888,
+}
+
+impl PackedFormat {
+    /// Bytes per pixel.
+    pub fn bytes_per_pixel(self) -> usize {
+        match self {
+            Self::Bgra8888 | Self::Rgba8888 => 4,
+            Self::Rgb888 => 3,
+        }
+    }
+
+    /// Offsets of R, G, B within a pixel.
+    fn rgb_offsets(self) -> [usize; 3] {
+        match self {
+            Self::Bgra8888 => [2, 1, 0],
+            Self::Rgba8888 | Self::Rgb888 => [0, 1, 2],
+        }
+    }
+}
+
+/// A YUV 4:2:0 frame in one buffer: Android's YUV_420_888 (three planes with row and pixel
+/// strides, here as offsets into one buffer), NV21 (V/U interleaved: pixel stride 2, U one
+/// byte after V), NV12 (U first) and I420 (pixel stride 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct YuvLayout {
+    /// Where the Y plane starts.
+    pub y_offset: usize,
+    /// Bytes from one Y row to the next.
+    pub y_row_stride: usize,
+    /// Where the U (Cb) plane starts.
+    pub u_offset: usize,
+    /// Where the V (Cr) plane starts.
+    pub v_offset: usize,
+    /// Bytes from one chroma row to the next.
+    pub uv_row_stride: usize,
+    /// Bytes from one chroma sample to the next in a row: 1 (planar) or 2 (interleaved).
+    pub uv_pixel_stride: usize,
+}
+
+/// A frame layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// YUV 4:2:0.
+    Yuv(YuvLayout),
+    /// One plane of packed pixels.
+    Packed {
+        /// The pixel format.
+        format: PackedFormat,
+        /// Bytes from one row to the next.
+        row_stride: usize,
+    },
+}
+
+/// One past the last byte a plane of `rows` rows of `row_bytes` bytes at `stride` needs.
+fn plane_end(offset: usize, stride: usize, rows: usize, row_bytes: usize) -> Option<usize> {
+    offset
+        .checked_add(stride.checked_mul(rows - 1)?)?
+        .checked_add(row_bytes)
+}
+
+fn fits(plane: &'static str, end: Option<usize>, len: usize) -> Result<(), FrameError> {
+    match end {
+        Some(needed) if needed <= len => Ok(()),
+        Some(needed) => Err(FrameError::BufferTooSmall { plane, needed, len }),
+        None => Err(FrameError::BufferTooSmall {
+            plane,
+            needed: usize::MAX,
+            len,
+        }),
+    }
+}
+
+impl Layout {
+    /// Checks that a `width` x `height` frame in this layout lies inside `len` bytes.
+    pub(super) fn check(&self, len: usize, width: usize, height: usize) -> Result<(), FrameError> {
+        match *self {
+            Self::Packed { format, row_stride } => {
+                let row = width * format.bytes_per_pixel();
+                if row_stride < row {
+                    return Err(FrameError::StrideTooSmall {
+                        plane: "pixel",
+                        stride: row_stride,
+                        min: row,
+                    });
+                }
+                fits("pixel", plane_end(0, row_stride, height, row), len)
+            }
+            Self::Yuv(y) => {
+                if y.y_row_stride < width {
+                    return Err(FrameError::StrideTooSmall {
+                        plane: "Y",
+                        stride: y.y_row_stride,
+                        min: width,
+                    });
+                }
+                if !(1..=2).contains(&y.uv_pixel_stride) {
+                    return Err(FrameError::BadPixelStride(y.uv_pixel_stride));
+                }
+                let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+                // A chroma row: samples `uv_pixel_stride` apart, the last one 1 byte wide.
+                let chroma_row = (cw - 1) * y.uv_pixel_stride + 1;
+                if y.uv_row_stride < chroma_row {
+                    return Err(FrameError::StrideTooSmall {
+                        plane: "chroma",
+                        stride: y.uv_row_stride,
+                        min: chroma_row,
+                    });
+                }
+                fits(
+                    "Y",
+                    plane_end(y.y_offset, y.y_row_stride, height, width),
+                    len,
+                )?;
+                fits(
+                    "U",
+                    plane_end(y.u_offset, y.uv_row_stride, ch, chroma_row),
+                    len,
+                )?;
+                fits(
+                    "V",
+                    plane_end(y.v_offset, y.uv_row_stride, ch, chroma_row),
+                    len,
+                )
+            }
+        }
+    }
+
+    #[inline]
+    pub(super) fn luma(&self, data: &[u8], x: usize, y: usize) -> u8 {
+        match *self {
+            Self::Yuv(l) => {
+                let at = l.y_offset + y * l.y_row_stride + x;
+                // Checked layouts never read outside; debug builds (tests, fuzzing) say so
+                // loudly if that ever breaks, release builds read black.
+                debug_assert!(at < data.len(), "luma read outside a checked frame");
+                data.get(at).copied().unwrap_or(0)
+            }
+            Self::Packed { .. } => {
+                let [r, g, b] = self.rgb(data, x, y);
+                // BT.601 weights in 8-bit fixed point.
+                ((77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b)) >> 8) as u8
+            }
+        }
+    }
+
+    #[inline]
+    pub(super) fn rgb(&self, data: &[u8], x: usize, y: usize) -> [u8; 3] {
+        match *self {
+            Self::Packed { format, row_stride } => {
+                let at = y * row_stride + x * format.bytes_per_pixel();
+                debug_assert!(
+                    at + format.bytes_per_pixel() <= data.len(),
+                    "pixel read outside a checked frame"
+                );
+                let [r, g, b] = format.rgb_offsets();
+                let byte = |o: usize| data.get(at + o).copied().unwrap_or(0);
+                [byte(r), byte(g), byte(b)]
+            }
+            Self::Yuv(l) => {
+                let luma = self.luma(data, x, y);
+                let c = (y / 2) * l.uv_row_stride + (x / 2) * l.uv_pixel_stride;
+                debug_assert!(
+                    l.u_offset + c < data.len() && l.v_offset + c < data.len(),
+                    "chroma read outside a checked frame"
+                );
+                let u = data.get(l.u_offset + c).copied().unwrap_or(128);
+                let v = data.get(l.v_offset + c).copied().unwrap_or(128);
+                yuv_to_rgb(luma, u, v)
+            }
+        }
+    }
+
+    pub(super) fn luma_row<'a>(&self, data: &'a [u8], y: usize, width: usize) -> Option<&'a [u8]> {
+        match *self {
+            Self::Yuv(l) => {
+                let start = l.y_offset + y * l.y_row_stride;
+                data.get(start..start + width)
+            }
+            Self::Packed { .. } => None,
+        }
+    }
+}
+
+/// BT.601 full-range YUV to RGB in 16-bit fixed point.
+#[inline]
+fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
+    let y = i32::from(y) << 16;
+    let (u, v) = (i32::from(u) - 128, i32::from(v) - 128);
+    let clamp = |x: i32| ((x + (1 << 15)) >> 16).clamp(0, 255) as u8;
+    [
+        clamp(y + 91_881 * v),
+        clamp(y - 22_554 * u - 46_802 * v),
+        clamp(y + 116_130 * u),
+    ]
+}
