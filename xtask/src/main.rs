@@ -8,12 +8,16 @@
 //! - `test-rust`, `test-kotlin`, `test-swift`: one part of `test`.
 //! - `size`: release size of the FFI library for x86_64 and aarch64 Linux.
 //! - `bench`: the benchmarks (sealing vs the bare AEAD; loopback upload vs curl).
+//! - `models`: provisions the hand models (ONNX) into the cache.
+//! - `fuzz [SECONDS]`: runs the frame fuzz target for a bounded time (default 60 s).
 //!
 //! Tools are cached outside the clone, in `$PALMKIT_CACHE` (default `~/.cache/palmkit`).
 
 mod bindings;
+mod fuzz;
 mod harness;
 mod kotlin;
+mod models;
 mod size;
 mod swift;
 mod tools;
@@ -34,6 +38,8 @@ tasks:
   test-swift   generated Swift bindings against a real `palmkit serve`
   size         release size of the FFI library, x86_64 and aarch64 Linux
   bench        benchmarks: sealing vs the bare AEAD, 5 MB loopback upload vs curl
+  models       provision the hand models (pinned MediaPipe wheel -> ONNX) into the cache
+  fuzz [SECS]  run the frame fuzz target (cargo fuzz, nightly) for SECS seconds (60)
 
 environment:
   PALMKIT_CACHE     where tools are cached (default ~/.cache/palmkit)
@@ -54,6 +60,17 @@ fn main() -> ExitCode {
         "test-swift" => swift::test().map(|_| ()),
         "size" => size::report(),
         "bench" => bench(),
+        "models" => models::ensure().map(|dir| println!("models: {}", dir.display())),
+        "fuzz" => {
+            let seconds = std::env::args()
+                .nth(2)
+                .map(|s| {
+                    s.parse()
+                        .map_err(|_| format!("{s:?} is not a number of seconds"))
+                })
+                .transpose();
+            seconds.and_then(|s| fuzz::run(s.unwrap_or(60)))
+        }
         "" | "help" | "-h" | "--help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,64 @@
+//! Frame descriptions and bytes from the fuzzer: making a view must either fail with a
+//! typed error or give a frame whose every upright pixel can be read (debug assertions in
+//! the reads catch any read outside the buffer).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use palmkit_core::frame::{Frame, Layout, Orientation, PackedFormat, Rotation, YuvLayout};
+
+fn take(data: &mut &[u8], n: usize) -> u64 {
+    let mut v = 0u64;
+    for _ in 0..n {
+        let (b, rest) = data.split_first().map(|(b, r)| (*b, r)).unwrap_or((0, &[]));
+        v = (v << 8) | u64::from(b);
+        *data = rest;
+    }
+    v
+}
+
+fuzz_target!(|input: &[u8]| {
+    let mut d = input;
+    let width = take(&mut d, 2) as u32;
+    let height = take(&mut d, 2) as u32;
+    let kind = take(&mut d, 1);
+    let rotation = [Rotation::Deg0, Rotation::Deg90, Rotation::Deg180, Rotation::Deg270]
+        [(kind & 3) as usize];
+    let mirrored = kind & 4 != 0;
+    let layout = if kind & 8 == 0 {
+        let format = [PackedFormat::Bgra8888, PackedFormat::Rgba8888, PackedFormat::Rgb888]
+            [((kind >> 4) % 3) as usize];
+        Layout::Packed {
+            format,
+            row_stride: take(&mut d, 2) as usize,
+        }
+    } else {
+        Layout::Yuv(YuvLayout {
+            y_offset: take(&mut d, 2) as usize,
+            y_row_stride: take(&mut d, 2) as usize,
+            u_offset: take(&mut d, 3) as usize,
+            v_offset: take(&mut d, 3) as usize,
+            uv_row_stride: take(&mut d, 2) as usize,
+            uv_pixel_stride: take(&mut d, 1) as usize,
+        })
+    };
+    let Ok(frame) = Frame::new(d, width, height, layout, Orientation { rotation, mirrored }) else {
+        return;
+    };
+    let (uw, uh) = frame.upright_size();
+    // Bounded work per input: sample a grid over big frames.
+    let step_x = (uw / 64).max(1);
+    let step_y = (uh / 64).max(1);
+    for uy in (0..uh).step_by(step_y as usize) {
+        for ux in (0..uw).step_by(step_x as usize) {
+            let (sx, sy) = frame.to_sensor(ux, uy);
+            assert!(sx < frame.width() && sy < frame.height());
+            let _ = frame.rgb(sx, sy);
+            let _ = frame.luma(sx, sy);
+        }
+    }
+    for y in (0..frame.height()).step_by(step_y as usize) {
+        if let Some(row) = frame.luma_row(y) {
+            assert_eq!(row.len(), frame.width() as usize);
+        }
+    }
+});

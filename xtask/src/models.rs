@@ -1,0 +1,21 @@
+//! The hand models: provisioned by `models/provision.py` (pinned wheel, sha256 of every
+//! input, tf2onnx conversion, recorded output hashes, NOTICE) into
+//! `$PALMKIT_CACHE/models/onnx`, outside the clone. The tests find them through
+//! `PALMKIT_MODELS`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::{tools, util};
+
+/// The folder holding the four ONNX models, provisioning what is missing (with progress).
+pub fn ensure() -> Result<PathBuf, String> {
+    let cache = tools::cache_dir().join("models");
+    util::run(
+        Command::new("python3")
+            .arg(util::root().join("models/provision.py"))
+            .arg("--cache")
+            .arg(&cache),
+    )?;
+    Ok(cache.join("onnx"))
+}
