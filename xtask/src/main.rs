@@ -136,6 +136,7 @@ fn test_rust() -> Result<usize, String> {
         .args(["test", "--workspace"])
         .env("PALMKIT_PEERS_DIR", peers)
         .env("PALMKIT_TESTDATA", util::testdata_dir()?)
+        .env("PALMKIT_MODELS", models::ensure()?)
         .current_dir(util::root());
     let passed = util::run_counting_tests(&mut cmd)?;
     println!("Rust: {passed} tests passed");

@@ -42,6 +42,7 @@ pub fn cache_dir() -> PathBuf {
 pub fn setup_all() -> Result<(), String> {
     ensure_apt(APT_PACKAGES)?;
     peers_dir()?;
+    crate::models::ensure()?;
     kotlin_home()?;
     swift_chroot()?;
     Ok(())

@@ -8,9 +8,11 @@
 //! Coordinates: *sensor* coordinates address the buffer as it lies; *upright* coordinates
 //! address the picture as the shopper sees it (after rotation, then mirroring).
 
+pub mod decoded;
 mod layout;
 mod orientation;
 
+pub use decoded::{DecodeError, DecodedImage};
 pub use layout::{Layout, PackedFormat, YuvLayout};
 pub use orientation::{Orientation, Rotation};
 

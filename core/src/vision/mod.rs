@@ -1,5 +1,14 @@
-//! The hand models (MediaPipe palm detector and 21-point hand landmarks, converted to ONNX)
-//! run by tract-onnx: anchor decoding, NMS, the rotated landmark crop, and tracking between
-//! frames so the detector only runs when the hand is lost.
+//! Hand vision on tract-onnx: the MediaPipe palm detector today (letterboxed input,
+//! anchor decoding, weighted non-maximum suppression); the 21-point landmark model and
+//! tracking between frames come next (issue 3).
 //!
-//! Not built yet: issue 3 ("Camera frame analysis") fills this module.
+//! Models are loaded from a provisioned folder (`cargo xtask models`; in the apps, the
+//! bundled `models/` folder) and each file is checked against the folder's `SHA256SUMS`
+//! before tract sees it, so a truncated or swapped model is a typed error.
+
+mod anchors;
+pub mod detector;
+mod model_file;
+
+pub use detector::{PalmDetection, PalmDetector};
+pub use model_file::ModelError;

@@ -1,0 +1,96 @@
+//! The palm detector (tract-onnx, MediaPipe palm_detection_full) on the shared test
+//! photographs: a palm found on every colour palm photo, none on the non-hand images. Needs
+//! the provisioned models (`cargo xtask models`; `PALMKIT_MODELS`).
+
+mod support;
+
+use std::path::PathBuf;
+
+use palmkit_core::frame::DecodedImage;
+use palmkit_core::vision::{ModelError, PalmDetector};
+
+fn models_dir() -> PathBuf {
+    let dir = std::env::var_os("PALMKIT_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/palmkit/models/onnx")
+        });
+    assert!(
+        dir.join("SHA256SUMS").exists(),
+        "no models in {}: run `cargo xtask models`",
+        dir.display()
+    );
+    dir
+}
+
+fn images(folder: &str, keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
+    let dir = support::testdata_dir().join(folder);
+    let mut out: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let name = path.file_name()?.to_str()?.to_string();
+            let image = name.ends_with(".jpg") || name.ends_with(".png");
+            (image && keep(&name)).then(|| (name, std::fs::read(&path).unwrap()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn palms_are_found_on_colour_palm_photos_and_not_on_other_images() {
+    let detector = PalmDetector::load(&models_dir(), "palm_detection_full").unwrap();
+    let palms = images("palms", |n| !n.contains("gray"));
+    assert!(palms.len() >= 15, "{} palm photos", palms.len());
+    let mut table = Vec::new();
+    for (name, bytes) in &palms {
+        let image = DecodedImage::decode(bytes).unwrap();
+        let frame = image.frame();
+        let found = detector.detect(&frame).unwrap();
+        let (w, h) = frame.upright_size();
+        table.push(format!(
+            "{name}: {} palm(s), best {:.2}",
+            found.len(),
+            found.first().map_or(0.0, |d| d.score)
+        ));
+        let best = found
+            .first()
+            .unwrap_or_else(|| panic!("no palm found on {name}"));
+        // The box lies on the picture and has a sensible size.
+        assert!(
+            best.cx > 0.0 && best.cx < w as f32 && best.cy > 0.0 && best.cy < h as f32,
+            "{name}: {best:?}"
+        );
+        assert!(
+            best.width > 0.05 * w.min(h) as f32,
+            "{name}: box too small {best:?}"
+        );
+    }
+    for (name, bytes) in images("negatives", |_| true) {
+        let image = DecodedImage::decode(&bytes).unwrap();
+        let found = detector.detect(&image.frame()).unwrap();
+        table.push(format!("{name}: {} palm(s)", found.len()));
+        assert!(found.is_empty(), "a palm found on {name}: {found:?}");
+    }
+    println!("{}", table.join("\n"));
+}
+
+#[test]
+fn a_model_that_is_not_the_provisioned_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = models_dir();
+    std::fs::copy(real.join("SHA256SUMS"), dir.path().join("SHA256SUMS")).unwrap();
+    let mut bytes = std::fs::read(real.join("palm_detection_lite.onnx")).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(dir.path().join("palm_detection_lite.onnx"), bytes).unwrap();
+    assert!(matches!(
+        PalmDetector::load(dir.path(), "palm_detection_lite"),
+        Err(ModelError::Checksum(_))
+    ));
+    assert!(matches!(
+        PalmDetector::load(dir.path(), "hand_landmark_full"),
+        Err(ModelError::Io { .. })
+    ));
+}
