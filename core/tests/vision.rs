@@ -94,3 +94,87 @@ fn a_model_that_is_not_the_provisioned_one_is_refused() {
         Err(ModelError::Io { .. })
     ));
 }
+
+/// The MANIFEST's side label of a file: Some(true) for right, Some(false) for left.
+fn labelled_right(file: &str) -> Option<bool> {
+    let manifest = std::fs::read_to_string(support::testdata_dir().join("MANIFEST.tsv")).unwrap();
+    let side = manifest.lines().find_map(|l| {
+        let mut cols = l.split('\t');
+        (cols.next()? == file).then(|| cols.nth(1).map(str::to_string))?
+    })?;
+    match side.chars().next()? {
+        'R' => Some(true),
+        'L' => Some(false),
+        _ => None,
+    }
+}
+
+#[test]
+fn landmarks_say_which_hand_and_which_side() {
+    use palmkit_core::vision::{HandRegion, LandmarkModel};
+    let dir = models_dir();
+    let detector = PalmDetector::load(&dir, "palm_detection_full").unwrap();
+    let landmarks = LandmarkModel::load(&dir, "hand_landmark_full").unwrap();
+    let mut table = Vec::new();
+    let (mut sides_checked, mut sides_right) = (0, 0);
+    for (name, bytes) in images("palms", |n| !n.contains("gray") && !n.starts_with("wild")) {
+        let image = DecodedImage::decode(&bytes).unwrap();
+        let frame = image.frame();
+        let best = detector.detect(&frame).unwrap().remove(0);
+        let hand = landmarks
+            .run(&frame, HandRegion::from_detection(&best))
+            .unwrap();
+        let expected = labelled_right(&format!("palms/{name}"));
+        table.push(format!(
+            "{name}: presence {:.2}, right {:.2} (label {:?}), palm facing {}",
+            hand.presence, hand.right_hand, expected, hand.palm_facing
+        ));
+        assert!(hand.presence > 0.5, "{name}: presence {}", hand.presence);
+        assert!(hand.palm_facing, "{name}: the back of the hand?");
+        // The wrist landmark lies near the detector's wrist keypoint.
+        let (dx, dy) = (
+            hand.landmarks[0][0] - best.keypoints[0].0,
+            hand.landmarks[0][1] - best.keypoints[0].1,
+        );
+        assert!(
+            (dx * dx + dy * dy).sqrt() < best.width,
+            "{name}: wrist far from the detector's"
+        );
+        if let Some(right) = expected {
+            sides_checked += 1;
+            if (hand.right_hand > 0.5) == right {
+                sides_right += 1;
+            }
+        }
+    }
+    let mut backs = (0, 0);
+    for (name, bytes) in images("hands", |n| n.starts_with("back")) {
+        let image = DecodedImage::decode(&bytes).unwrap();
+        let frame = image.frame();
+        let Some(best) = detector.detect(&frame).unwrap().into_iter().next() else {
+            table.push(format!("{name}: no hand found"));
+            continue;
+        };
+        let hand = landmarks
+            .run(&frame, HandRegion::from_detection(&best))
+            .unwrap();
+        backs.0 += 1;
+        if !hand.palm_facing {
+            backs.1 += 1;
+        }
+        table.push(format!("{name}: palm facing {}", hand.palm_facing));
+    }
+    println!("{}", table.join("\n"));
+    println!(
+        "left/right correct on {sides_right} of {sides_checked} labelled palms; backs called back {} of {}",
+        backs.1, backs.0
+    );
+    assert_eq!(
+        sides_right, sides_checked,
+        "left/right wrong on a labelled palm"
+    );
+    assert!(
+        backs.0 > 0 && backs.1 * 2 > backs.0,
+        "backs of hands mostly called palms"
+    );
+}

@@ -278,7 +278,7 @@ mod tests {
         assert_eq!(out[0].score, 0.9);
         let expected = (0.9 * 0.5 + 0.6 * 0.52) / 1.5;
         assert!((out[0].cx - expected).abs() < 1e-6);
-        assert_eq!(out[1].cx, 0.1);
+        assert!((out[1].cx - 0.1).abs() < 1e-6);
     }
 
     #[test]

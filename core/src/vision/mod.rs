@@ -1,6 +1,7 @@
-//! Hand vision on tract-onnx: the MediaPipe palm detector today (letterboxed input,
-//! anchor decoding, weighted non-maximum suppression); the 21-point landmark model and
-//! tracking between frames come next (issue 3).
+//! Hand vision on tract-onnx: the MediaPipe palm detector (letterboxed input, anchor
+//! decoding, weighted non-maximum suppression) and the 21-point hand landmark model on the
+//! rotated crop it gives (with handedness and palm-vs-back); tracking between frames comes
+//! next (issue 3).
 //!
 //! Models are loaded from a provisioned folder (`cargo xtask models`; in the apps, the
 //! bundled `models/` folder) and each file is checked against the folder's `SHA256SUMS`
@@ -8,7 +9,9 @@
 
 mod anchors;
 pub mod detector;
+pub mod landmarks;
 mod model_file;
 
 pub use detector::{PalmDetection, PalmDetector};
+pub use landmarks::{Hand, HandRegion, LandmarkModel};
 pub use model_file::ModelError;

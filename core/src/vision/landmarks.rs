@@ -1,0 +1,222 @@
+//! The MediaPipe hand landmark model: a 224x224 crop around the detected palm, rotated so
+//! the fingers point up (wrist → middle-finger base), shifted half a box towards the
+//! fingers, squared on the long side and scaled 2.6x; one tract run; 21 landmarks mapped
+//! back to upright image pixels, hand presence, and handedness.
+//!
+//! Palm side or back: the winding of (wrist, index base, pinky base) tells which side of a
+//! left or right hand faces the camera; with handedness it gives "palm facing". A mirrored
+//! frame (front camera) shows a left hand as a right one: handedness is flipped back.
+
+use std::path::Path;
+
+use tract_onnx::prelude::*;
+
+use super::detector::PalmDetection;
+use super::model_file::{self, ModelError, Runnable};
+use crate::frame::Frame;
+
+const INPUT: usize = 224;
+const SCALE: f32 = 2.6;
+const SHIFT_Y: f32 = -0.5;
+
+/// Where the crop lies in the upright image: centre, side and rotation (radians).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HandRegion {
+    /// Centre x, upright pixels.
+    pub cx: f32,
+    /// Centre y.
+    pub cy: f32,
+    /// Side of the square.
+    pub side: f32,
+    /// Rotation: 0 when the fingers point up.
+    pub rotation: f32,
+}
+
+impl HandRegion {
+    /// The landmark crop for a palm detection, as MediaPipe derives it.
+    pub fn from_detection(d: &PalmDetection) -> Self {
+        let (wrist, middle) = (d.keypoints[0], d.keypoints[2]);
+        let rotation = (middle.0 - wrist.0).atan2(-(middle.1 - wrist.1));
+        let (sin, cos) = rotation.sin_cos();
+        let shift = SHIFT_Y * d.height;
+        Self {
+            cx: d.cx - shift * sin,
+            cy: d.cy + shift * cos,
+            side: d.width.max(d.height) * SCALE,
+            rotation,
+        }
+    }
+
+    /// The upright image point at crop-normalized (`u`, `v`) in [0, 1].
+    #[inline]
+    pub fn to_image(&self, u: f32, v: f32) -> (f32, f32) {
+        let (lx, ly) = ((u - 0.5) * self.side, (v - 0.5) * self.side);
+        let (sin, cos) = self.rotation.sin_cos();
+        (self.cx + lx * cos - ly * sin, self.cy + lx * sin + ly * cos)
+    }
+}
+
+/// The landmark model's answer for one hand, in upright image pixels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hand {
+    /// 21 landmarks (MediaPipe order: 0 wrist, 1-4 thumb, 5-8 index, 9-12 middle, 13-16
+    /// ring, 17-20 pinky), x and y in upright pixels, z relative (crop pixels, wrist ~0).
+    pub landmarks: [[f32; 3]; 21],
+    /// Hand presence, 0-1.
+    pub presence: f32,
+    /// Probability that it is a right hand (already corrected for mirroring).
+    pub right_hand: f32,
+    /// Whether the palm (not the back) faces the camera.
+    pub palm_facing: bool,
+    /// The crop it was found in.
+    pub region: HandRegion,
+}
+
+/// The loaded landmark model.
+pub struct LandmarkModel {
+    model: Runnable,
+}
+
+impl LandmarkModel {
+    /// Loads `hand_landmark_full` (or `_lite`) from a provisioned model folder.
+    pub fn load(dir: &Path, name: &str) -> Result<Self, ModelError> {
+        Ok(Self {
+            model: model_file::load(dir, name, &[1, INPUT, INPUT, 3])?,
+        })
+    }
+
+    /// The hand in `region` of `frame`.
+    pub fn run(&self, frame: &Frame<'_>, region: HandRegion) -> Result<Hand, ModelError> {
+        let input = crop(frame, &region);
+        let runtime = |e: TractError| ModelError::Runtime {
+            name: "hand landmarks".into(),
+            detail: format!("{e:#}"),
+        };
+        let tensor = Tensor::from_shape(&[1, INPUT, INPUT, 3], &input).map_err(runtime)?;
+        let outputs = self.model.run(tvec!(tensor.into())).map_err(runtime)?;
+        let read = |i: usize| -> Result<Vec<f32>, ModelError> {
+            let t = outputs.get(i).ok_or_else(|| ModelError::Runtime {
+                name: "hand landmarks".into(),
+                detail: format!("no output {i}"),
+            })?;
+            t.try_as_plain_ram()
+                .and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec))
+                .map_err(runtime)
+        };
+        // Outputs in the model's order: landmarks [63], presence [1], handedness [1],
+        // world landmarks [63].
+        let (points, presence, handedness) = (read(0)?, read(1)?, read(2)?);
+        if points.len() != 63 || presence.len() != 1 || handedness.len() != 1 {
+            return Err(ModelError::Runtime {
+                name: "hand landmarks".into(),
+                detail: "unexpected output sizes".into(),
+            });
+        }
+        let mut landmarks = [[0f32; 3]; 21];
+        for (i, l) in landmarks.iter_mut().enumerate() {
+            let (x, y) = region.to_image(
+                points[3 * i] / INPUT as f32,
+                points[3 * i + 1] / INPUT as f32,
+            );
+            *l = [x, y, points[3 * i + 2]];
+        }
+        let seen_right = handedness[0];
+        // The winding of wrist → index base → pinky base in the picture as the model saw it.
+        let (w, i, p) = (landmarks[0], landmarks[5], landmarks[17]);
+        let winding = (i[0] - w[0]) * (p[1] - w[1]) - (i[1] - w[1]) * (p[0] - w[0]);
+        let palm_facing = (seen_right > 0.5) == (winding < 0.0);
+        let right_hand = if frame.orientation().mirrored {
+            1.0 - seen_right
+        } else {
+            seen_right
+        };
+        Ok(Hand {
+            landmarks,
+            presence: presence[0],
+            right_hand,
+            palm_facing,
+            region,
+        })
+    }
+}
+
+/// The 224x224x3 crop (NHWC, RGB in [0, 1]), 2x2 supersampled; outside the picture is black.
+fn crop(frame: &Frame<'_>, region: &HandRegion) -> Vec<f32> {
+    let (uw, uh) = frame.upright_size();
+    let mut input = vec![0f32; INPUT * INPUT * 3];
+    const SUB: [f32; 2] = [0.25, 0.75];
+    for oy in 0..INPUT {
+        for ox in 0..INPUT {
+            let mut sum = [0u32; 3];
+            let mut n = 0u32;
+            for sy in SUB {
+                for sx in SUB {
+                    let (x, y) = region.to_image(
+                        (ox as f32 + sx) / INPUT as f32,
+                        (oy as f32 + sy) / INPUT as f32,
+                    );
+                    if x < 0.0 || y < 0.0 || x >= uw as f32 || y >= uh as f32 {
+                        n += 1; // black
+                        continue;
+                    }
+                    let (sx, sy) = frame.to_sensor(x as u32, y as u32);
+                    let rgb = frame.rgb(sx, sy);
+                    for c in 0..3 {
+                        sum[c] += u32::from(rgb[c]);
+                    }
+                    n += 1;
+                }
+            }
+            let at = (oy * INPUT + ox) * 3;
+            for c in 0..3 {
+                input[at + c] = sum[c] as f32 / (n as f32 * 255.0);
+            }
+        }
+    }
+    input
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detection(wrist: (f32, f32), middle: (f32, f32)) -> PalmDetection {
+        let mut keypoints = [(0.0, 0.0); 7];
+        keypoints[0] = wrist;
+        keypoints[2] = middle;
+        PalmDetection {
+            score: 1.0,
+            cx: 100.0,
+            cy: 100.0,
+            width: 40.0,
+            height: 40.0,
+            keypoints,
+        }
+    }
+
+    #[test]
+    fn fingers_up_means_no_rotation_and_a_shift_towards_the_fingers() {
+        let r = HandRegion::from_detection(&detection((100.0, 120.0), (100.0, 80.0)));
+        assert!(r.rotation.abs() < 1e-6);
+        assert!(
+            (r.cx - 100.0).abs() < 1e-4 && (r.cy - 80.0).abs() < 1e-4,
+            "{r:?}"
+        );
+        assert!((r.side - 104.0).abs() < 1e-4);
+        // The crop's top edge centre lies above the centre, towards the fingers.
+        let (x, y) = r.to_image(0.5, 0.0);
+        assert!((x - 100.0).abs() < 1e-3 && (y - 28.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn fingers_right_rotates_a_quarter_turn() {
+        let r = HandRegion::from_detection(&detection((80.0, 100.0), (120.0, 100.0)));
+        assert!((r.rotation - std::f32::consts::FRAC_PI_2).abs() < 1e-5);
+        // Crop "up" now points to +x in the image.
+        let (x, y) = r.to_image(0.5, 0.0);
+        assert!(
+            x > r.cx + 50.0 && (y - r.cy).abs() < 1e-3,
+            "({x}, {y}) {r:?}"
+        );
+    }
+}
