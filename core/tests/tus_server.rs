@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use palmkit_core::net::PinnedClient;
@@ -107,19 +106,7 @@ async fn resumes_through_cuts_against_tus_node_server() {
     let net = PinnedClient::new(&config.validate().unwrap()).unwrap();
     let data = bytes(600_000);
     let chunk = 64 * 1024;
-    let faults = proxy.faults.clone();
-    let armer = tokio::spawn(async move {
-        for _ in 0..3 {
-            let mut b = [0u8; 4];
-            getrandom::fill(&mut b).unwrap();
-            let at = 5_000 + u64::from(u32::from_le_bytes(b)) % 200_000;
-            let before = faults.cuts.load(Ordering::SeqCst);
-            faults.cut_after_up.store(at, Ordering::SeqCst);
-            while faults.cuts.load(Ordering::SeqCst) == before {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    });
+    let (armer, _offsets) = proxy.cut_repeatedly(3, 5_000..205_000);
     let endpoint = net.url("files/").unwrap();
     let report = TusClient::new(net.http(), endpoint, TusAuth::None, options(chunk))
         .upload(&data, &[], &NoProgress, &CancelToken::new())

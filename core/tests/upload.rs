@@ -344,14 +344,6 @@ async fn submit_needs_an_accepted_capture_of_every_hand() {
     rig.server.shutdown().await;
 }
 
-/// A random number in `lo..hi` from the OS (the offsets are printed, so a failure can be
-/// replayed by hand).
-fn random_in(lo: u64, hi: u64) -> u64 {
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b).unwrap();
-    lo + u64::from_le_bytes(b) % (hi - lo)
-}
-
 #[tokio::test]
 async fn cuts_at_random_offsets_resume_and_resend_at_most_a_chunk_each() {
     let rig = Rig::start(|_| {}).await;
@@ -360,22 +352,7 @@ async fn cuts_at_random_offsets_resume_and_resend_at_most_a_chunk_each() {
     let (proxy, via) = rig.proxied().await;
 
     // Four cuts, each after a random number of bytes sent up, re-armed as each fires.
-    let faults = proxy.faults.clone();
-    let offsets = Arc::new(Mutex::new(Vec::new()));
-    let armer = {
-        let offsets = offsets.clone();
-        tokio::spawn(async move {
-            for _ in 0..4 {
-                let at = random_in(2_000, 150_000);
-                offsets.lock().unwrap().push(at);
-                let before = faults.cuts.load(Ordering::SeqCst);
-                faults.cut_after_up.store(at, Ordering::SeqCst);
-                while faults.cuts.load(Ordering::SeqCst) == before {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            }
-        })
-    };
+    let (armer, offsets) = proxy.cut_repeatedly(4, 2_000..150_000);
     let report = upload(
         &via,
         &draft.id,

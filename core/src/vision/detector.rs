@@ -1,6 +1,5 @@
 //! The MediaPipe palm detector: the upright frame letterboxed into 192x192 (zero padding,
-//! 3x3 supersampling per input pixel, so a 1080p or 12 MP frame is averaged rather than
-//! aliased), one tract run, boxes and 7 keypoints decoded against the anchors, sigmoid
+//! 3x3 supersampling per input pixel), one tract run, boxes and 7 keypoints decoded against the anchors, sigmoid
 //! scores over 0.5 kept, and MediaPipe's weighted non-maximum suppression at IoU 0.3.
 //! Results are in upright image pixels.
 
@@ -10,6 +9,7 @@ use tract_onnx::prelude::*;
 
 use super::anchors::{Anchor, palm_anchors};
 use super::model_file::{self, ModelError, Runnable};
+use super::sampling::sample;
 use crate::frame::Frame;
 
 const INPUT: usize = 192;
@@ -110,42 +110,16 @@ fn runtime(e: &TractError) -> ModelError {
     }
 }
 
-/// The 192x192x3 input (NHWC, RGB in [0, 1]) and where the picture sits in it.
+/// The 192x192x3 input (NHWC, RGB in [0, 1]) and where the picture sits in it, 3x3
+/// supersampled.
 fn letterbox(frame: &Frame<'_>) -> (Vec<f32>, Letterbox) {
     let (uw, uh) = frame.upright_size();
     let scale = INPUT as f32 / uw.max(uh) as f32;
     let pad_x = (INPUT as f32 - uw as f32 * scale) / 2.0;
     let pad_y = (INPUT as f32 - uh as f32 * scale) / 2.0;
-    let mut input = vec![0f32; INPUT * INPUT * 3];
-    // Sub-samples at 1/6, 1/2, 5/6 of each input pixel.
-    const SUB: [f32; 3] = [1.0 / 6.0, 0.5, 5.0 / 6.0];
-    for oy in 0..INPUT {
-        for ox in 0..INPUT {
-            let mut sum = [0u32; 3];
-            let mut n = 0u32;
-            for sy in SUB {
-                for sx in SUB {
-                    let ux = (ox as f32 + sx - pad_x) / scale;
-                    let uy = (oy as f32 + sy - pad_y) / scale;
-                    if ux < 0.0 || uy < 0.0 || ux >= uw as f32 || uy >= uh as f32 {
-                        continue;
-                    }
-                    let (x, y) = frame.to_sensor(ux as u32, uy as u32);
-                    let rgb = frame.rgb(x, y);
-                    for c in 0..3 {
-                        sum[c] += u32::from(rgb[c]);
-                    }
-                    n += 1;
-                }
-            }
-            if n > 0 {
-                let at = (oy * INPUT + ox) * 3;
-                for c in 0..3 {
-                    input[at + c] = sum[c] as f32 / (n as f32 * 255.0);
-                }
-            }
-        }
-    }
+    let input = sample(frame, INPUT, &[1.0 / 6.0, 0.5, 5.0 / 6.0], |x, y| {
+        ((x - pad_x) / scale, (y - pad_y) / scale)
+    });
     (
         input,
         Letterbox {

@@ -13,6 +13,7 @@ use tract_onnx::prelude::*;
 
 use super::detector::PalmDetection;
 use super::model_file::{self, ModelError, Runnable};
+use super::sampling::sample;
 use crate::frame::Frame;
 
 const INPUT: usize = 224;
@@ -140,40 +141,12 @@ impl LandmarkModel {
     }
 }
 
-/// The 224x224x3 crop (NHWC, RGB in [0, 1]), 2x2 supersampled; outside the picture is black.
+/// The 224x224x3 crop (NHWC, RGB in [0, 1]), 2x2 supersampled.
 fn crop(frame: &Frame<'_>, region: &HandRegion) -> Vec<f32> {
-    let (uw, uh) = frame.upright_size();
-    let mut input = vec![0f32; INPUT * INPUT * 3];
-    const SUB: [f32; 2] = [0.25, 0.75];
-    for oy in 0..INPUT {
-        for ox in 0..INPUT {
-            let mut sum = [0u32; 3];
-            let mut n = 0u32;
-            for sy in SUB {
-                for sx in SUB {
-                    let (x, y) = region.to_image(
-                        (ox as f32 + sx) / INPUT as f32,
-                        (oy as f32 + sy) / INPUT as f32,
-                    );
-                    if x < 0.0 || y < 0.0 || x >= uw as f32 || y >= uh as f32 {
-                        n += 1; // black
-                        continue;
-                    }
-                    let (sx, sy) = frame.to_sensor(x as u32, y as u32);
-                    let rgb = frame.rgb(sx, sy);
-                    for c in 0..3 {
-                        sum[c] += u32::from(rgb[c]);
-                    }
-                    n += 1;
-                }
-            }
-            let at = (oy * INPUT + ox) * 3;
-            for c in 0..3 {
-                input[at + c] = sum[c] as f32 / (n as f32 * 255.0);
-            }
-        }
-    }
-    input
+    let n = INPUT as f32;
+    sample(frame, INPUT, &[0.25, 0.75], |x, y| {
+        region.to_image(x / n, y / n)
+    })
 }
 
 #[cfg(test)]

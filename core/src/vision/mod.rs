@@ -11,6 +11,7 @@ mod anchors;
 pub mod detector;
 pub mod landmarks;
 mod model_file;
+mod sampling;
 
 pub use detector::{PalmDetection, PalmDetector};
 pub use landmarks::{Hand, HandRegion, LandmarkModel};

@@ -130,3 +130,32 @@ async fn pump_down(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, faults: Arc<
         }
     }
 }
+
+impl FaultProxy {
+    /// Cuts `times` connections, each after a random number of bytes sent up in `range`
+    /// (the next cut is armed once the previous one fired). The offsets chosen are pushed
+    /// to the returned list, so a failing run can be replayed by hand.
+    pub fn cut_repeatedly(
+        &self,
+        times: usize,
+        range: std::ops::Range<u64>,
+    ) -> (tokio::task::JoinHandle<()>, Arc<std::sync::Mutex<Vec<u64>>>) {
+        let faults = self.faults.clone();
+        let offsets = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let chosen = offsets.clone();
+        let task = tokio::spawn(async move {
+            for _ in 0..times {
+                let mut b = [0u8; 8];
+                getrandom::fill(&mut b).unwrap();
+                let at = range.start + u64::from_le_bytes(b) % (range.end - range.start);
+                chosen.lock().unwrap().push(at);
+                let before = faults.cuts.load(Ordering::SeqCst);
+                faults.cut_after_up.store(at, Ordering::SeqCst);
+                while faults.cuts.load(Ordering::SeqCst) == before {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        });
+        (task, offsets)
+    }
+}
