@@ -25,6 +25,7 @@ pub mod protocol;
 pub mod quality;
 pub mod service;
 pub mod upload;
+#[cfg(feature = "vision")]
 pub mod vision;
 
 pub use config::{ServiceConfig, ServiceKey, TrustAnchors};
