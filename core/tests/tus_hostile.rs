@@ -176,3 +176,55 @@ async fn an_upload_the_server_forgot_is_created_again() {
     assert_eq!(creations.load(Ordering::SeqCst), 2);
     assert_eq!(patches.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn all_bytes_in_but_unfinished_asks_the_server_to_finish() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let empty_patches = Arc::new(AtomicUsize::new(0));
+    let seen = empty_patches.clone();
+    let server = support::tls_server(move |_| {
+        axum::Router::new()
+            .route(
+                "/files",
+                options(|| async { (StatusCode::NO_CONTENT, tus_options()) }),
+            )
+            .route(
+                "/files",
+                post(|| async { (StatusCode::CREATED, [("location", "/files/1")]) }),
+            )
+            .route(
+                "/files/1",
+                // The first PATCH "breaks" after the server stored everything; HEAD then says
+                // all bytes are in but the upload is still being received.
+                patch(move |h: HeaderMap, body: axum::body::Bytes| {
+                    let seen = seen.clone();
+                    async move {
+                        let offset = h["upload-offset"].to_str().unwrap().to_string();
+                        if body.is_empty() && offset == "1000" {
+                            seen.fetch_add(1, Ordering::SeqCst);
+                            (StatusCode::NO_CONTENT, [("upload-offset", "1000")])
+                        } else {
+                            (StatusCode::BAD_GATEWAY, [("upload-offset", "0")])
+                        }
+                    }
+                })
+                .head(|| async {
+                    (
+                        StatusCode::OK,
+                        [
+                            ("upload-offset", "1000"),
+                            ("palmkit-upload-state", "receiving"),
+                        ],
+                    )
+                }),
+            )
+    });
+    let report = upload_to(&server).await.unwrap();
+    assert_eq!(
+        empty_patches.load(Ordering::SeqCst),
+        1,
+        "no finishing PATCH was sent"
+    );
+    assert_eq!(report.creations, 1);
+}

@@ -229,18 +229,24 @@ impl<'a> TusClient<'a> {
                     return Ok(false);
                 };
                 if must_ask {
-                    offset = self.ask_offset(&at, length).await?;
+                    let (at_offset, unfinished) = self.ask_offset(&at, length).await?;
+                    offset = at_offset;
                     must_ask = false;
                     progress.on_progress(offset, length);
-                    if offset == length {
+                    // All bytes arrived but the service has not finished with them (it
+                    // stopped between the last write and its checks): an empty PATCH at
+                    // the end asks it to finish.
+                    if offset == length && !unfinished {
                         return Ok(true);
                     }
                 }
                 let end = (offset + chunk_size as u64).min(length);
                 let chunk = data.chunk(offset, end);
+                let finishing = chunk.is_empty();
                 report.bytes_sent += chunk.len() as u64;
                 let confirmed = self.patch(&at, offset, chunk, caps.checksum_sha256).await?;
-                if confirmed <= offset || confirmed > length {
+                let moved = confirmed > offset || (finishing && confirmed == length);
+                if !moved || confirmed > length {
                     return Err(Failure {
                         error: Error::Protocol(format!(
                             "the server confirmed offset {confirmed} after a PATCH at {offset}"
@@ -395,8 +401,10 @@ impl<'a> TusClient<'a> {
         Ok(url)
     }
 
-    /// `HEAD`: where the server stands.
-    async fn ask_offset(&self, url: &Url, length: u64) -> Result<u64, Failure> {
+    /// `HEAD`: where the server stands, and whether it says the upload is still
+    /// unfinished (our service's `Palmkit-Upload-State: receiving`; other servers do not
+    /// say, and an upload with all its bytes is then taken as finished).
+    async fn ask_offset(&self, url: &Url, length: u64) -> Result<(u64, bool), Failure> {
         let response = self
             .send_authorized(self.request(Method::HEAD, url.clone()))
             .await?;
@@ -426,7 +434,8 @@ impl<'a> TusClient<'a> {
                 "the server claims offset {offset} of a {length}-byte upload"
             ))));
         }
-        Ok(offset)
+        let unfinished = header_str(response.headers(), UPLOAD_STATE_HEADER) == Some("receiving");
+        Ok((offset, unfinished))
     }
 
     /// `PATCH`: sends `chunk` at `offset`; returns the offset the server confirms.

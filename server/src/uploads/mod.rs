@@ -622,6 +622,7 @@ async fn finish(
     let path = state.uploads().part_path(id);
     let sealed = tokio::fs::read(&path).await.map_err(storage_failure)?;
     let db = state.db().clone();
+    let upload_id = id.to_string();
     let (id, account_id) = (id.to_string(), account_id.to_string());
     let (enrollment_id, hand) = (upload.enrollment_id.clone(), upload.hand);
     let verdict = db
@@ -669,12 +670,12 @@ async fn finish(
     }
     match verdict {
         Ok(_) => {
-            tracing::info!(upload = %upload_id_for_log(&path), "capture accepted");
+            tracing::info!(upload = %upload_id, "capture accepted");
             upload.state = "accepted".into();
             Ok(())
         }
         Err(refused) => {
-            tracing::warn!(upload = %upload_id_for_log(&path), code = refused.code, "capture rejected");
+            tracing::warn!(upload = %upload_id, code = refused.code, "capture rejected");
             Err(ApiFailure::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 refused.code,
@@ -684,12 +685,6 @@ async fn finish(
             .with_header(UPLOAD_ERROR_HEADER, refused.code))
         }
     }
-}
-
-fn upload_id_for_log(path: &FsPath) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 /// `DELETE /v1/uploads/{id}` (tus termination): an unfinished or rejected upload is
