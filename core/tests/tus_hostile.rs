@@ -16,6 +16,14 @@ fn tus_options() -> [(&'static str, &'static str); 2] {
     [("tus-version", "1.0.0"), ("tus-extension", "creation")]
 }
 
+/// A router whose `/files` answers OPTIONS as a tus 1.0 server with creation.
+fn tus_endpoint() -> axum::Router {
+    axum::Router::new().route(
+        "/files",
+        options(|| async { (StatusCode::NO_CONTENT, tus_options()) }),
+    )
+}
+
 async fn upload_to(
     server: &support::TlsServer,
 ) -> Result<palmkit_core::upload::UploadReport, Error> {
@@ -42,20 +50,15 @@ async fn upload_to(
 #[tokio::test]
 async fn an_upload_url_on_another_origin_is_refused() {
     let server = support::tls_server(|_| {
-        axum::Router::new()
-            .route(
-                "/files",
-                options(|| async { (StatusCode::NO_CONTENT, tus_options()) }),
-            )
-            .route(
-                "/files",
-                post(|| async {
-                    (
-                        StatusCode::CREATED,
-                        [("location", "https://elsewhere.example/files/1")],
-                    )
-                }),
-            )
+        tus_endpoint().route(
+            "/files",
+            post(|| async {
+                (
+                    StatusCode::CREATED,
+                    [("location", "https://elsewhere.example/files/1")],
+                )
+            }),
+        )
     });
     let err = upload_to(&server).await.unwrap_err();
     assert!(
@@ -82,11 +85,7 @@ async fn a_server_without_tus_1_0_is_named() {
 #[tokio::test]
 async fn a_server_that_claims_impossible_offsets_is_a_typed_error() {
     let server = support::tls_server(|_| {
-        axum::Router::new()
-            .route(
-                "/files",
-                options(|| async { (StatusCode::NO_CONTENT, tus_options()) }),
-            )
+        tus_endpoint()
             .route(
                 "/files",
                 post(|| async { (StatusCode::CREATED, [("location", "/files/1")]) }),
@@ -110,15 +109,10 @@ async fn a_server_that_claims_impossible_offsets_is_a_typed_error() {
 #[tokio::test]
 async fn a_server_that_keeps_failing_ends_the_budget_with_its_last_error() {
     let server = support::tls_server(|_| {
-        axum::Router::new()
-            .route(
-                "/files",
-                options(|| async { (StatusCode::NO_CONTENT, tus_options()) }),
-            )
-            .route(
-                "/files",
-                post(|| async { (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "0")]) }),
-            )
+        tus_endpoint().route(
+            "/files",
+            post(|| async { (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "0")]) }),
+        )
     });
     let err = upload_to(&server).await.unwrap_err();
     match &err {
@@ -142,11 +136,7 @@ async fn an_upload_the_server_forgot_is_created_again() {
     let patches = Arc::new(AtomicUsize::new(0));
     let (c, p) = (creations.clone(), patches.clone());
     let server = support::tls_server(move |_| {
-        axum::Router::new()
-            .route(
-                "/files",
-                options(|| async { (StatusCode::NO_CONTENT, tus_options()) }),
-            )
+        tus_endpoint()
             .route(
                 "/files",
                 post(move || {
@@ -184,11 +174,7 @@ async fn all_bytes_in_but_unfinished_asks_the_server_to_finish() {
     let empty_patches = Arc::new(AtomicUsize::new(0));
     let seen = empty_patches.clone();
     let server = support::tls_server(move |_| {
-        axum::Router::new()
-            .route(
-                "/files",
-                options(|| async { (StatusCode::NO_CONTENT, tus_options()) }),
-            )
+        tus_endpoint()
             .route(
                 "/files",
                 post(|| async { (StatusCode::CREATED, [("location", "/files/1")]) }),
