@@ -25,6 +25,19 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/hpke_envelope.py")
 }
 
+/// `hpke_envelope.py open` of the envelope at `path` for the test context with `hand`.
+fn py_open(path: &Path, private: &[u8; 32], hand: &str, out: &Path) -> std::process::Output {
+    Command::new(python())
+        .arg(script())
+        .arg("open")
+        .arg(path)
+        .arg(hex(private))
+        .args(["acct-7f3a", "enr-91bc", hand])
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -51,15 +64,7 @@ fn pyhpke_opens_what_the_core_seals() {
         let path = dir.path().join("sealed.bin");
         std::fs::write(&path, &sealed).unwrap();
         let out = dir.path().join("opened.bin");
-        let run = Command::new(python())
-            .arg(script())
-            .arg("open")
-            .arg(&path)
-            .arg(hex(&private))
-            .args(["acct-7f3a", "enr-91bc", "left"])
-            .arg(&out)
-            .output()
-            .unwrap();
+        let run = py_open(&path, &private, "left", &out);
         assert!(
             run.status.success(),
             "{}",
@@ -72,15 +77,7 @@ fn pyhpke_opens_what_the_core_seals() {
         assert_eq!(said["metadata"]["width"], 640);
 
         // Another hand: the Python side refuses too (the AAD binds it).
-        let wrong = Command::new(python())
-            .arg(script())
-            .arg("open")
-            .arg(&path)
-            .arg(hex(&private))
-            .args(["acct-7f3a", "enr-91bc", "right"])
-            .arg(&out)
-            .output()
-            .unwrap();
+        let wrong = py_open(&path, &private, "right", &out);
         assert!(
             !wrong.status.success(),
             "pyhpke opened it for the other hand"
