@@ -133,7 +133,7 @@ pub fn measure(lm: &Landmarks, width: u32, height: u32, margin: f32) -> HandGeom
 /// Mean landmark speed between two frames, in palm lengths per second (`None` without a
 /// positive time step).
 pub fn motion(previous: &Landmarks, current: &Landmarks, seconds: f32) -> Option<f32> {
-    if !(seconds > 0.0) {
+    if seconds.is_nan() || seconds <= 0.0 {
         return None;
     }
     let palm = dist(current[0], current[9]).max(1e-3);
