@@ -1,7 +1,9 @@
 //! `palmkit`: the desktop QA tool. Runs a whole enrollment against an embedded reference
 //! server (`demo`), runs that server alone (`serve`), and checks a running server through
-//! the pinned client (`health`). Later verbs analyze frames and images.
+//! the pinned client (`health`), and analyzes palm images as the phones analyze camera
+//! frames (`analyze`).
 
+mod analyze;
 mod demo;
 mod login;
 mod payment;
@@ -120,6 +122,32 @@ enum Command {
         /// The image file.
         file: PathBuf,
     },
+    /// Analyze palm images as the phone would analyze a camera frame: hand, landmarks,
+    /// palm side, which hand, quality measures and the one instruction the shopper would
+    /// see. Folders are searched for .jpg/.jpeg/.png.
+    ///
+    /// With --json, prints exactly one JSON object per input line: {"file", "hand_found",
+    /// "handedness" ("left"|"right"|null), "palm_facing" (true|false|null), "guidance" (a
+    /// stable code), "message" (English), "capture_ready", "box" [left, top, width, height]
+    /// and "landmarks" (21 x [x, y, z], upright pixels) or null, "quality" {presence,
+    /// right_hand, score, geometry {...}, pixels {...}} | null}; a file that cannot be read
+    /// gives {"file", "error"}.
+    Analyze {
+        /// Print one JSON object per input line instead of the human summary.
+        #[arg(long)]
+        json: bool,
+        /// Also write an HTML report with each image annotated (box, landmarks, guidance)
+        /// to this folder.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// The provisioned model folder (default: PALMKIT_MODELS, else
+        /// $PALMKIT_CACHE/models/onnx, else ~/.cache/palmkit/models/onnx).
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// Image files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// For tests and demos: play the shopper at the reference server's login page for the
     /// authorization URL given, and print where the server redirects to.
     ApproveLogin {
@@ -206,6 +234,12 @@ fn main() -> ExitCode {
                 )
                 .await
             }
+            Command::Analyze {
+                json,
+                report,
+                models,
+                paths,
+            } => analyze::run(&paths, json, report.as_deref(), models),
             Command::ApproveLogin {
                 config,
                 email,

@@ -14,6 +14,8 @@
 //! [`frame`], [`vision`], [`quality`], [`liveness`], [`upload`], [`enrollment`].
 
 pub mod account;
+#[cfg(feature = "vision")]
+pub mod analysis;
 pub mod config;
 pub mod enrollment;
 pub mod error;

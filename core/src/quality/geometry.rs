@@ -40,7 +40,8 @@ pub struct HandGeometry {
     /// Fingers (of index, middle, ring, pinky) whose tip lies beyond their middle joint,
     /// seen from the wrist.
     pub fingers_extended: u8,
-    /// Smallest angle between neighbouring fingers (base → tip), degrees.
+    /// Mean distance between neighbouring fingertips divided by the distance between their
+    /// bases: under ~1.2 the fingers are held together.
     pub finger_spread: f32,
     /// How far the hand's landmarks reach out of the picture, as a fraction of the palm
     /// length (0 when all are inside the margin).
@@ -86,17 +87,13 @@ pub fn measure(lm: &Landmarks, width: u32, height: u32, margin: f32) -> HandGeom
             fingers_extended += 1;
         }
     }
-    let direction = |f: usize| {
-        let (b, t) = (lm[BASES[f]], lm[TIPS[f]]);
-        (t[1] - b[1]).atan2(t[0] - b[0])
-    };
-    let mut finger_spread = f32::MAX;
+    // Spread: how far apart neighbouring fingertips are compared with their bases. Fingers
+    // held together converge (ratio near or under 1); spread ones fan out.
+    let mut finger_spread = 0.0;
     for f in 0..3 {
-        let mut d = (direction(f + 1) - direction(f)).abs();
-        if d > std::f32::consts::PI {
-            d = 2.0 * std::f32::consts::PI - d;
-        }
-        finger_spread = finger_spread.min(d.to_degrees());
+        let tips = dist(lm[TIPS[f]], lm[TIPS[f + 1]]);
+        let bases = dist(lm[BASES[f]], lm[BASES[f + 1]]).max(1e-3);
+        finger_spread += tips / bases / 3.0;
     }
 
     let m = margin * short;
@@ -189,7 +186,12 @@ pub(crate) mod tests {
         assert!(g.offset_x.abs() < 0.1 && g.offset_y.abs() < 0.1, "{g:?}");
         assert!(g.roll.abs() < 8.0, "{g:?}");
         assert_eq!(g.fingers_extended, 4);
-        assert!((g.finger_spread - 8.0).abs() < 0.1, "{g:?}");
+        // Tips 0.9 s out along directions 8° apart: gaps grow by 2·0.9·sin(4°)·s over 0.2 s.
+        let expected = (0.2 + 2.0 * 0.9 * 4f32.to_radians().sin()) / 0.2;
+        assert!(
+            (g.finger_spread - expected).abs() < 0.02,
+            "{g:?} vs {expected}"
+        );
         assert_eq!(g.out_of_frame, 0.0);
         assert!(g.pitch.abs() < 1e-3 && g.yaw.abs() < 1e-3);
     }

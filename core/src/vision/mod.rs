@@ -1,7 +1,7 @@
 //! Hand vision on tract-onnx: the MediaPipe palm detector (letterboxed input, anchor
 //! decoding, weighted non-maximum suppression) and the 21-point hand landmark model on the
-//! rotated crop it gives (with handedness and palm-vs-back); tracking between frames comes
-//! next (issue 3).
+//! rotated crop it gives (with handedness and palm-vs-back), and the tracker that runs the
+//! detector only when no hand is followed.
 //!
 //! Models are loaded from a provisioned folder (`cargo xtask models`; in the apps, the
 //! bundled `models/` folder) and each file is checked against the folder's `SHA256SUMS`
@@ -12,7 +12,9 @@ pub mod detector;
 pub mod landmarks;
 mod model_file;
 mod sampling;
+pub mod tracker;
 
 pub use detector::{PalmDetection, PalmDetector};
 pub use landmarks::{Hand, HandRegion, LandmarkModel};
 pub use model_file::ModelError;
+pub use tracker::{HandTracker, Tracked};

@@ -1,0 +1,266 @@
+//! Frame analysis: the hand tracker, the quality measures, the checks and the auto-capture
+//! in one per-frame call. [`FrameAnalyzer::analyze`] is for the live camera path (tracking,
+//! motion, hysteresis, debounce, auto-capture); [`FrameAnalyzer::analyze_still`] judges one
+//! picture on its own (the desktop QA tools).
+//!
+//! The flow asks for one hand at a time: [`FrameAnalyzer::start_hand`] names it (or `None`
+//! for either), the analyzer guides until the auto-capture fires, the app takes the capture
+//! with [`FrameAnalyzer::take_capture`], then starts the other hand if it wants both.
+
+mod best_frame;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::frame::Frame;
+use crate::protocol::{CaptureSource, Hand as HandSide};
+use crate::quality::{
+    AutoCapture, CaptureStep, Checks, Debounce, GuidanceCode, HandGeometry, HandObservation,
+    PixelMeasures, PixelScratch, SensorRect, Thresholds, frame_score, geometry, pixels,
+};
+use crate::upload::Capture;
+use crate::vision::{HandTracker, ModelError};
+pub use best_frame::BestFrame;
+
+/// The hand as one frame showed it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HandReport {
+    /// Bounding box of the landmarks, upright pixels: left, top, width, height.
+    pub bounds: [f32; 4],
+    /// 21 landmarks, upright pixels (x, y) and relative depth.
+    pub landmarks: [[f32; 3]; 21],
+    /// Which hand.
+    pub handedness: HandSide,
+    /// Probability that it is the right hand.
+    pub right_hand: f32,
+    /// Hand presence (landmark model).
+    pub presence: f32,
+    /// Palm (not back) towards the camera.
+    pub palm_facing: bool,
+    /// Geometry measures.
+    pub geometry: HandGeometry,
+    /// Pixel measures on the palm.
+    pub pixels: PixelMeasures,
+    /// Landmark speed, palm lengths per second (live frames after the first).
+    pub motion: Option<f32>,
+}
+
+/// Everything one frame gave.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FrameAnalysis {
+    /// The hand, if one is present.
+    pub hand: Option<HandReport>,
+    /// The instruction to show (debounced on the live path).
+    pub guidance: GuidanceCode,
+    /// This frame's own first failing check (`None`: all pass), before the debounce.
+    pub issue: Option<GuidanceCode>,
+    /// Every check passes: the frame could be captured.
+    pub capture_ready: bool,
+    /// The auto-capture has fired (live path): take the capture.
+    pub captured: bool,
+    /// The best-frame score of a ready frame.
+    pub score: Option<f32>,
+    /// Whether the palm detector ran (no hand was being tracked).
+    pub detector_ran: bool,
+}
+
+/// Why a frame could not be analyzed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// A model failed to run.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// The live analyzer: models, thresholds and per-hand state.
+pub struct FrameAnalyzer {
+    tracker: HandTracker,
+    thresholds: Thresholds,
+    requested: Option<HandSide>,
+    checks: Checks,
+    debounce: Debounce,
+    auto: AutoCapture,
+    previous: Option<([[f32; 3]; 21], u64)>,
+    scratch: PixelScratch,
+    best: BestFrame,
+}
+
+impl FrameAnalyzer {
+    /// Loads the models from a provisioned folder.
+    pub fn load(models: &Path, thresholds: Thresholds) -> Result<Self, ModelError> {
+        Ok(Self {
+            tracker: HandTracker::load(models, thresholds.min_presence)?,
+            thresholds,
+            requested: None,
+            checks: Checks::default(),
+            debounce: Debounce::default(),
+            auto: AutoCapture::default(),
+            previous: None,
+            scratch: PixelScratch::default(),
+            best: BestFrame::default(),
+        })
+    }
+
+    /// The thresholds in use.
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.thresholds
+    }
+
+    /// Starts guiding towards a capture of `hand` (`None`: either hand), forgetting the
+    /// previous hand's state and any capture not taken.
+    pub fn start_hand(&mut self, hand: Option<HandSide>) {
+        self.requested = hand;
+        self.checks = Checks::default();
+        self.debounce.reset();
+        self.auto.reset();
+        self.previous = None;
+        self.tracker.reset();
+        self.best = BestFrame::default();
+    }
+
+    /// One live camera frame taken at `timestamp_ms` (the camera's clock).
+    pub fn analyze(
+        &mut self,
+        frame: &Frame<'_>,
+        timestamp_ms: u64,
+    ) -> Result<FrameAnalysis, AnalysisError> {
+        let tracked = self.tracker.track(frame)?;
+        let mut report = tracked.hand.map(|h| self.report(frame, &h));
+        if let Some(r) = report.as_mut() {
+            // Motion needs a previous frame of the same hand and time moving forward; a
+            // clock that goes back gives no motion (the liveness layer judges such input).
+            if let Some((prev, at)) = &self.previous {
+                if timestamp_ms > *at {
+                    let dt = (timestamp_ms - at) as f32 / 1000.0;
+                    r.motion = geometry::motion(prev, &r.landmarks, dt);
+                }
+            }
+            self.previous = Some((r.landmarks, timestamp_ms));
+        } else {
+            self.previous = None;
+        }
+        let observation = report.as_ref().map(observation);
+        let issue = self
+            .checks
+            .evaluate(&self.thresholds, self.requested, observation.as_ref());
+        let ready = issue.is_none();
+        let score = observation
+            .as_ref()
+            .filter(|_| ready)
+            .map(|o| frame_score(o, &self.thresholds));
+        let step = self
+            .auto
+            .update(ready, score.unwrap_or(0.0), timestamp_ms, &self.thresholds);
+        let keep = matches!(
+            step,
+            CaptureStep::Collecting { keep: true } | CaptureStep::Capture { keep: true }
+        );
+        if let (true, Some(r)) = (keep, report.as_ref()) {
+            self.best.keep(frame, &r.landmarks);
+        }
+        let answer = match step {
+            CaptureStep::Done | CaptureStep::Capture { .. } => GuidanceCode::Captured,
+            _ => issue.unwrap_or(GuidanceCode::HoldSteady),
+        };
+        let guidance = if answer == GuidanceCode::Captured {
+            // The capture is news to show at once, not to debounce.
+            self.debounce.reset();
+            self.debounce.update(answer, 1)
+        } else {
+            self.debounce.update(answer, self.thresholds.stable_frames)
+        };
+        Ok(FrameAnalysis {
+            hand: report,
+            guidance,
+            issue,
+            capture_ready: ready,
+            captured: self.auto.is_done(),
+            score,
+            detector_ran: tracked.detector_ran,
+        })
+    }
+
+    /// One picture judged on its own: no tracking, motion, hysteresis or debounce.
+    /// `capture_ready` says whether it would be captured.
+    pub fn analyze_still(&mut self, frame: &Frame<'_>) -> Result<FrameAnalysis, AnalysisError> {
+        let hand = self.tracker.detect(frame)?;
+        let report = hand.map(|h| self.report(frame, &h));
+        let observation = report.as_ref().map(observation);
+        let issue =
+            Checks::default().evaluate(&self.thresholds, self.requested, observation.as_ref());
+        let score = observation
+            .as_ref()
+            .filter(|_| issue.is_none())
+            .map(|o| frame_score(o, &self.thresholds));
+        Ok(FrameAnalysis {
+            hand: report,
+            guidance: issue.unwrap_or(GuidanceCode::HoldSteady),
+            issue,
+            capture_ready: issue.is_none(),
+            captured: false,
+            score,
+            detector_ran: true,
+        })
+    }
+
+    /// The auto-captured frame as a JPEG capture for upload (once; `None` before the
+    /// capture fires or after it was taken).
+    pub fn take_capture(&mut self) -> Option<Capture> {
+        if !self.auto.is_done() {
+            return None;
+        }
+        let jpeg = self.best.take_jpeg()?;
+        Capture::new(jpeg, CaptureSource::Camera).ok()
+    }
+
+    fn report(&mut self, frame: &Frame<'_>, h: &crate::vision::Hand) -> HandReport {
+        let (w, h_) = frame.upright_size();
+        let lm = &h.landmarks;
+        let geometry = geometry::measure(lm, w, h_, self.thresholds.frame_margin);
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for p in lm {
+            x0 = x0.min(p[0]);
+            y0 = y0.min(p[1]);
+            x1 = x1.max(p[0]);
+            y1 = y1.max(p[1]);
+        }
+        // Pixel measures on the palm: the bounding box of the palm outline points.
+        let (mut px0, mut py0, mut px1, mut py1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for &i in &geometry::index::PALM {
+            px0 = px0.min(lm[i][0]);
+            py0 = py0.min(lm[i][1]);
+            px1 = px1.max(lm[i][0]);
+            py1 = py1.max(lm[i][1]);
+        }
+        let pixels = SensorRect::from_upright(frame, px0, py0, px1, py1)
+            .map(|r| pixels::measure(frame, r, &mut self.scratch))
+            .unwrap_or_default();
+        HandReport {
+            bounds: [x0, y0, x1 - x0, y1 - y0],
+            landmarks: *lm,
+            handedness: if h.right_hand > 0.5 {
+                HandSide::Right
+            } else {
+                HandSide::Left
+            },
+            right_hand: h.right_hand,
+            presence: h.presence,
+            palm_facing: h.palm_facing,
+            geometry,
+            pixels,
+            motion: None,
+        }
+    }
+}
+
+fn observation(r: &HandReport) -> HandObservation {
+    HandObservation {
+        presence: r.presence,
+        hand: r.handedness,
+        palm_facing: r.palm_facing,
+        geometry: r.geometry,
+        pixels: r.pixels,
+        motion: r.motion,
+    }
+}
