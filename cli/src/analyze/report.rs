@@ -63,9 +63,9 @@ impl Report {
 
     pub fn add_failed(&mut self, o: &Outcome) {
         let error = o.result.as_ref().err().cloned().unwrap_or_default();
-        let _ = write!(
+        let _ = writeln!(
             self.cards,
-            "<div class=card><p class=file>{}</p><p class=bad>cannot analyze: {}</p></div>\n",
+            "<div class=card><p class=file>{}</p><p class=bad>cannot analyze: {}</p></div>",
             escape(&o.file.display().to_string()),
             escape(&error)
         );
@@ -160,11 +160,11 @@ impl Report {
                 )
             })
             .unwrap_or_else(|| "no hand".into());
-        let _ = write!(
+        let _ = writeln!(
             self.cards,
             "<div class=card><p class=file>{file}</p><svg width='{tw}' height='{th}' viewBox='0 0 {tw} {th}'>\
              <image href='{name}' width='{tw}' height='{th}'/>{svg}</svg>\
-             <p class=guide style='color:{colour}'><b>{code}</b> — {message}{ready}</p><p class=m>{measures}</p></div>\n",
+             <p class=guide style='color:{colour}'><b>{code}</b> — {message}{ready}</p><p class=m>{measures}</p></div>",
             file = escape(&o.file.display().to_string()),
             code = a.guidance.code(),
             message = escape(a.guidance.english()),
