@@ -12,6 +12,10 @@ use palmkit_core::account::store::{CredentialStore, StoreError};
 use palmkit_core::error::ErrorKind;
 use zeroize::Zeroizing;
 
+mod analysis;
+
+pub use analysis::{FrameAnalyzer, FrameInfo, FrameMeasures, FrameResult, PixelFormat};
+
 uniffi::setup_scaffolding!();
 
 /// Where the enrollment service is and how it is pinned (see `palmkit_core::config`).
@@ -141,10 +145,25 @@ pub enum PalmKitError {
     /// The caller cancelled (an upload): nothing to show.
     #[error("cancelled")]
     Cancelled,
-    /// The capture cannot be uploaded (not a JPEG or PNG): capture again.
+    /// The capture cannot be uploaded (not a JPEG or PNG, or none taken yet): capture
+    /// again.
     #[error("invalid capture: {reason}")]
     InvalidCapture {
         /// What is wrong with it.
+        reason: String,
+    },
+    /// The frame's bytes do not match its description (size, strides, offsets,
+    /// rotation): a bug in the camera code; report it.
+    #[error("invalid frame: {reason}")]
+    InvalidFrame {
+        /// Which part of the description is wrong.
+        reason: String,
+    },
+    /// The hand models are missing, not the bundled ones, or failed to run: a build
+    /// problem; report it.
+    #[error("hand models unavailable: {reason}")]
+    ModelUnavailable {
+        /// Which model and why.
         reason: String,
     },
 }
@@ -623,6 +642,42 @@ impl PalmKit {
                 hand.into(),
                 palmkit_core::upload::Capture::new(Zeroizing::new(image), source)
                     .map_err(palmkit_core::Error::from)?,
+                &palmkit_core::upload::TusOptions::default(),
+                &ShellProgress(progress),
+                &cancel.0,
+            )
+            .await?;
+        Ok(UploadReceipt {
+            upload_id: report.id,
+            length: report.length,
+            bytes_sent: report.bytes_sent,
+            interruptions: report.interruptions,
+        })
+    }
+
+    /// Seals and uploads the analyzer's auto-capture (after `FrameResult.captured`) for
+    /// `hand`: the image goes from the camera frame to the envelope without crossing the
+    /// FFI. `InvalidCapture` when no capture is waiting (not fired yet, or already taken).
+    pub async fn upload_auto_capture(
+        &self,
+        enrollment_id: String,
+        hand: Hand,
+        analyzer: Arc<FrameAnalyzer>,
+        progress: Arc<dyn UploadProgressListener>,
+        cancel: Arc<UploadCancel>,
+    ) -> Result<UploadReceipt, PalmKitError> {
+        let capture =
+            analyzer
+                .lock()
+                .take_capture()
+                .ok_or_else(|| PalmKitError::InvalidCapture {
+                    reason: "no auto-capture is waiting: analyze frames until `captured`".into(),
+                })?;
+        let report = palmkit_core::enrollment::EnrollmentClient::new(&self.account)
+            .upload_capture(
+                &enrollment_id,
+                hand.into(),
+                capture,
                 &palmkit_core::upload::TusOptions::default(),
                 &ShellProgress(progress),
                 &cancel.0,

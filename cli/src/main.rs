@@ -5,6 +5,7 @@
 
 mod analyze;
 mod demo;
+mod frames;
 mod login;
 mod payment;
 mod progress;
@@ -148,6 +149,16 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// For tests and benchmarks: write a photo as raw camera frames (NV21 as a landscape
+    /// sensor sees it, BGRA upright) with a frames.properties describing them.
+    #[command(hide = true)]
+    ExportFrames {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// The photo (JPEG or PNG).
+        photo: PathBuf,
+    },
     /// For tests and demos: play the shopper at the reference server's login page for the
     /// authorization URL given, and print where the server redirects to.
     ApproveLogin {
@@ -240,6 +251,7 @@ fn main() -> ExitCode {
                 models,
                 paths,
             } => analyze::run(&paths, json, report.as_deref(), models),
+            Command::ExportFrames { out, photo } => frames::export(&photo, &out),
             Command::ApproveLogin {
                 config,
                 email,

@@ -52,6 +52,27 @@ impl TestServer {
         let image = work.join("palm.jpg");
         std::fs::copy(util::testdata_dir()?.join(util::TEST_PHOTO), &image)
             .map_err(|e| format!("copying the test photo: {e}"))?;
+        // The hand models and raw camera frames of a real palm photo for the frame
+        // analysis tests, beside the server for the same reason.
+        let models = work.join("models");
+        std::fs::create_dir_all(&models).map_err(|e| format!("{}: {e}", models.display()))?;
+        let provisioned = crate::models::ensure()?;
+        for file in [
+            "SHA256SUMS",
+            "palm_detection_full.onnx",
+            "hand_landmark_full.onnx",
+        ] {
+            let (from, to) = (provisioned.join(file), models.join(file));
+            if std::fs::hard_link(&from, &to).is_err() {
+                std::fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
+            }
+        }
+        util::capture(
+            Command::new(&palmkit)
+                .args(["export-frames", "--out"])
+                .arg(work.join("frames"))
+                .arg(util::testdata_dir()?.join(util::ANALYSIS_PHOTO)),
+        )?;
         Ok(Self {
             child,
             config_path: data.join("client-config.json"),
@@ -77,6 +98,14 @@ impl TestServer {
             (
                 "PALMKIT_TEST_IMAGE",
                 self.work.join("palm.jpg").display().to_string(),
+            ),
+            (
+                "PALMKIT_TEST_MODELS",
+                self.work.join("models").display().to_string(),
+            ),
+            (
+                "PALMKIT_TEST_FRAMES",
+                self.work.join("frames").display().to_string(),
             ),
         ]
     }

@@ -108,6 +108,9 @@ pub fn run_counting_tests(cmd: &mut Command) -> Result<usize, String> {
 
 /// The test photo the binding tests upload, relative to the test data folder.
 pub const TEST_PHOTO: &str = "palms/palm_11k_f_p.jpg";
+/// The palm photo the binding tests analyze as camera frames: a left palm, open, centred,
+/// that passes every check (`palmkit analyze` says `hold_steady`, capture-ready).
+pub const ANALYSIS_PHOTO: &str = "palms/palm_kbyai_ex5.jpg";
 
 /// The shared test data (real palm photographs with provenance): `PALMKIT_TESTDATA`, or
 /// `shared/testdata` beside the repository. It is never copied into the repository.

@@ -1,0 +1,124 @@
+package com.palmkit.core
+
+import java.io.File
+import java.util.Properties
+import kotlinx.coroutines.runBlocking
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertTrue
+import org.junit.Assert.fail
+import org.junit.Test
+
+/**
+ * A real palm photo's bytes fed to the analyzer as camera frames in two formats — NV21 from
+ * a landscape sensor (rotation 90) and upright BGRA — written by `palmkit export-frames`.
+ * The photo is an open left palm that passes every check.
+ */
+class FrameAnalysisTest {
+    private val dir = File(TestEnv.env("PALMKIT_TEST_FRAMES"))
+    private val props = Properties().apply { File(dir, "frames.properties").reader().use { load(it) } }
+    private fun prop(key: String): UInt = props.getProperty(key).toUInt()
+
+    private fun nv21(at: ULong) = FrameInfo(
+        format = PixelFormat.NV21,
+        width = prop("nv21.width"), height = prop("nv21.height"),
+        rowStride = prop("nv21.row_stride"), uvRowStride = prop("nv21.uv_row_stride"),
+        uvPixelStride = 2u, uOffset = 0uL, vOffset = 0uL,
+        rotationDegrees = prop("nv21.rotation"), mirrored = false, timestampMs = at,
+    )
+
+    private fun bgra(at: ULong, mirrored: Boolean = false) = FrameInfo(
+        format = PixelFormat.BGRA8888,
+        width = prop("bgra.width"), height = prop("bgra.height"),
+        rowStride = prop("bgra.row_stride"), uvRowStride = 0u, uvPixelStride = 0u,
+        uOffset = 0uL, vOffset = 0uL,
+        rotationDegrees = prop("bgra.rotation"), mirrored = mirrored, timestampMs = at,
+    )
+
+    private fun analyzer() = FrameAnalyzer(TestEnv.env("PALMKIT_TEST_MODELS"))
+
+    @Test
+    fun bothFormatsShowAnOpenLeftPalmReadyToCapture() {
+        val nv21 = File(dir, "frame.nv21").readBytes()
+        val bgra = File(dir, "frame.bgra").readBytes()
+        for ((bytes, info) in listOf(nv21 to nv21(0uL), bgra to bgra(0uL))) {
+            val result = analyzer().use { it.analyzeFrame(bytes, info) }
+            assertTrue("${info.format}: no hand", result.handFound)
+            assertEquals(info.format.toString(), Hand.LEFT, result.handedness)
+            assertEquals(true, result.palmFacing)
+            assertEquals(info.format.toString(), "hold_steady", result.guidance)
+            assertEquals("guidance.hold_steady", result.messageKey)
+            assertTrue(result.captureReady)
+            assertEquals(42, result.landmarks.size)
+            // Landmarks are upright pixels: inside the 900x1600 portrait picture.
+            val xs = result.landmarks.filterIndexed { i, _ -> i % 2 == 0 }
+            assertTrue(xs.all { it >= 0f && it < prop("bgra.width").toFloat() })
+        }
+    }
+
+    @Test
+    fun aSteadyPalmIsAutoCapturedAndUploadedWithoutTheImageCrossingTheFfi() = runBlocking {
+        val bgra = File(dir, "frame.bgra").readBytes()
+        analyzer().use { analyzer ->
+            analyzer.startHand(Hand.LEFT)
+            var captured: Int? = null
+            for (i in 0 until 8) {
+                val result = analyzer.analyzeFrame(bgra, bgra(1000uL + 100uL * i.toULong()))
+                if (result.captured) { captured = i; assertEquals("captured", result.guidance); break }
+                assertEquals("hold_steady", result.guidance)
+            }
+            // Five good frames spanning 400 ms: the fifth captures.
+            assertEquals(4, captured)
+            TestEnv.signedIn().use { kit ->
+                val draft = kit.createEnrollment(listOf(Hand.LEFT), null)
+                val receipt = kit.uploadAutoCapture(draft.id, Hand.LEFT, analyzer, UploadProgressListenerNone, UploadCancel())
+                assertTrue(receipt.length > 1000uL)
+                val submitted = kit.submitEnrollment(draft.id, listOf(receipt.uploadId), newIdempotencyKey())
+                assertEquals(EnrollmentStatus.PENDING_STORE_MATCH, submitted.status)
+                // Taken once: a second upload has nothing to send.
+                try {
+                    kit.uploadAutoCapture(draft.id, Hand.LEFT, analyzer, UploadProgressListenerNone, UploadCancel())
+                    fail("the same capture was uploaded twice")
+                } catch (e: PalmKitException.InvalidCapture) {
+                    assertTrue(e.reason, e.reason.contains("no auto-capture"))
+                }
+            }
+        }
+    }
+
+    @Test
+    fun theWrongHandAndABadFrameAreNamed() {
+        val bgra = File(dir, "frame.bgra").readBytes()
+        analyzer().use { analyzer ->
+            analyzer.startHand(Hand.RIGHT)
+            assertEquals("use_right_hand", analyzer.analyzeFrame(bgra, bgra(0uL)).guidance)
+            // The front camera's mirror makes the left palm look like a right one.
+            analyzer.startHand(Hand.RIGHT)
+            val mirrored = analyzer.analyzeFrame(bgra, bgra(0uL, mirrored = true))
+            assertEquals(Hand.LEFT, mirrored.handedness)
+            try {
+                analyzer.analyzeFrame(bgra.copyOf(bgra.size / 2), bgra(0uL))
+                fail("half a frame was analyzed")
+            } catch (e: PalmKitException.InvalidFrame) {
+                assertTrue(e.reason, e.reason.contains("buffer"))
+            }
+            try {
+                analyzer.analyzeFrame(bgra, bgra(0uL).copy(rotationDegrees = 45u))
+                fail("a 45 degree rotation was accepted")
+            } catch (e: PalmKitException.InvalidFrame) {
+                assertTrue(e.reason, e.reason.contains("45"))
+            }
+        }
+        try {
+            FrameAnalyzer("/nonexistent")
+            fail("an analyzer without models was made")
+        } catch (e: PalmKitException.ModelUnavailable) {
+            assertNotNull(e.reason)
+        }
+    }
+}
+
+private object UploadProgressListenerNone : UploadProgressListener {
+    override fun onProgress(confirmed: ULong, total: ULong) {}
+}

@@ -1,0 +1,144 @@
+//! `palmkit export-frames PHOTO --out DIR`: a photo turned into raw camera frames as the
+//! phones deliver them, for the Kotlin and Swift tests and the benchmarks: `frame.nv21`
+//! (Android NV21, stored as a landscape sensor would see a portrait shot, so it needs
+//! `rotation 90` to be upright) and `frame.bgra` (iOS BGRA, upright), described in
+//! `frames.properties` (key=value lines). Sides are cut to even numbers (4:2:0 chroma).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use palmkit_core::frame::DecodedImage;
+
+/// The upright picture of `photo` as RGB rows, even-sized.
+fn upright_rgb(photo: &Path) -> Result<(Vec<u8>, u32, u32), String> {
+    let bytes = std::fs::read(photo).map_err(|e| format!("{}: {e}", photo.display()))?;
+    let image = DecodedImage::decode(&bytes).map_err(|e| format!("{}: {e}", photo.display()))?;
+    let frame = image.frame();
+    let (w, h) = frame.upright_size();
+    let (w, h) = (w & !1, h & !1);
+    if w == 0 || h == 0 {
+        return Err(format!("{}: too small for a frame", photo.display()));
+    }
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let (sx, sy) = frame.to_sensor(x, y);
+            rgb.extend_from_slice(&frame.rgb(sx, sy));
+        }
+    }
+    Ok((rgb, w, h))
+}
+
+/// Full-range BT.601, as Android and iOS cameras deliver it.
+fn yuv(p: &[u8]) -> (f32, f32, f32) {
+    let (r, g, b) = (f32::from(p[0]), f32::from(p[1]), f32::from(p[2]));
+    (
+        0.299 * r + 0.587 * g + 0.114 * b,
+        128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b,
+        128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b,
+    )
+}
+
+pub fn export(photo: &Path, out: &Path) -> Result<(), String> {
+    let (rgb, w, h) = upright_rgb(photo)?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let at = |x: u32, y: u32| &rgb[((y * w + x) * 3) as usize..][..3];
+
+    // BGRA, upright.
+    let bgra: Vec<u8> = rgb
+        .chunks_exact(3)
+        .flat_map(|p| [p[2], p[1], p[0], 255])
+        .collect();
+    // NV21 on a landscape sensor: turning the sensor picture 90° clockwise gives the
+    // upright one, so sensor (sx, sy) shows upright (w - 1 - sy, sx).
+    let (sw, sh) = (h, w);
+    let upright_of = |sx: u32, sy: u32| (w - 1 - sy, sx);
+    let mut nv21 = vec![0u8; (sw * sh + sw * sh / 2) as usize];
+    for sy in 0..sh {
+        for sx in 0..sw {
+            let (ux, uy) = upright_of(sx, sy);
+            nv21[(sy * sw + sx) as usize] = yuv(at(ux, uy)).0.round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    let chroma = (sw * sh) as usize;
+    for cy in 0..sh / 2 {
+        for cx in 0..sw / 2 {
+            let (mut u, mut v) = (0.0, 0.0);
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                let (ux, uy) = upright_of(2 * cx + dx, 2 * cy + dy);
+                let (_, cu, cv) = yuv(at(ux, uy));
+                u += cu / 4.0;
+                v += cv / 4.0;
+            }
+            let i = chroma + (cy * sw + 2 * cx) as usize;
+            nv21[i] = v.round().clamp(0.0, 255.0) as u8;
+            nv21[i + 1] = u.round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(out.join(name), bytes)
+            .map_err(|e| format!("{}: {e}", out.join(name).display()))
+    };
+    write("frame.nv21", &nv21)?;
+    write("frame.bgra", &bgra)?;
+    let mut props = String::new();
+    let _ = writeln!(props, "source={}", photo.display());
+    let _ = writeln!(
+        props,
+        "nv21.width={sw}\nnv21.height={sh}\nnv21.row_stride={sw}\nnv21.uv_row_stride={sw}\nnv21.rotation=90"
+    );
+    let _ = writeln!(
+        props,
+        "bgra.width={w}\nbgra.height={h}\nbgra.row_stride={}\nbgra.rotation=0",
+        w * 4
+    );
+    write("frames.properties", props.as_bytes())?;
+    println!(
+        "{}: NV21 {sw}x{sh} (rotation 90) and BGRA {w}x{h} in {}",
+        photo.display(),
+        out.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use palmkit_core::frame::{Frame, Orientation, PackedFormat, Rotation};
+
+    #[test]
+    fn the_nv21_frame_turned_upright_shows_the_bgra_picture() {
+        let dir = tempfile::tempdir().unwrap();
+        // A 6x4 PNG whose pixels all differ.
+        let (w, h) = (6u32, 4u32);
+        let rgb: Vec<u8> = (0..w * h)
+            .flat_map(|i| [(i * 10) as u8, (200 - i * 5) as u8, 60])
+            .collect();
+        let png = dir.path().join("p.png");
+        image::save_buffer(&png, &rgb, w, h, image::ExtendedColorType::Rgb8).unwrap();
+        super::export(&png, dir.path()).unwrap();
+        let nv21 = std::fs::read(dir.path().join("frame.nv21")).unwrap();
+        let bgra = std::fs::read(dir.path().join("frame.bgra")).unwrap();
+        let turned = Orientation {
+            rotation: Rotation::Deg90,
+            mirrored: false,
+        };
+        let a = Frame::nv21(&nv21, h, w, h as usize, h as usize, turned).unwrap();
+        let b = Frame::packed(
+            &bgra,
+            w,
+            h,
+            PackedFormat::Bgra8888,
+            w as usize * 4,
+            Orientation::default(),
+        )
+        .unwrap();
+        assert_eq!(a.upright_size(), (w, h));
+        for y in 0..h {
+            for x in 0..w {
+                let (sx, sy) = a.to_sensor(x, y);
+                let (ly, lb) = (i32::from(a.luma(sx, sy)), i32::from(b.luma(x, y)));
+                assert!((ly - lb).abs() <= 2, "({x}, {y}): {ly} vs {lb}");
+            }
+        }
+    }
+}
