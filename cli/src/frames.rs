@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use palmkit_core::frame::DecodedImage;
+use palmkit_core::frame::synthetic::nv21_from_rgb;
 
 /// The upright picture of `photo` as RGB rows, even-sized.
 fn upright_rgb(photo: &Path) -> Result<(Vec<u8>, u32, u32), String> {
@@ -29,16 +30,6 @@ fn upright_rgb(photo: &Path) -> Result<(Vec<u8>, u32, u32), String> {
     Ok((rgb, w, h))
 }
 
-/// Full-range BT.601, as Android and iOS cameras deliver it.
-fn yuv(p: &[u8]) -> (f32, f32, f32) {
-    let (r, g, b) = (f32::from(p[0]), f32::from(p[1]), f32::from(p[2]));
-    (
-        0.299 * r + 0.587 * g + 0.114 * b,
-        128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b,
-        128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b,
-    )
-}
-
 pub fn export(photo: &Path, out: &Path) -> Result<(), String> {
     let (rgb, w, h) = upright_rgb(photo)?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -53,28 +44,14 @@ pub fn export(photo: &Path, out: &Path) -> Result<(), String> {
     // upright one, so sensor (sx, sy) shows upright (w - 1 - sy, sx).
     let (sw, sh) = (h, w);
     let upright_of = |sx: u32, sy: u32| (w - 1 - sy, sx);
-    let mut nv21 = vec![0u8; (sw * sh + sw * sh / 2) as usize];
+    let mut sensor = Vec::with_capacity(rgb.len());
     for sy in 0..sh {
         for sx in 0..sw {
             let (ux, uy) = upright_of(sx, sy);
-            nv21[(sy * sw + sx) as usize] = yuv(at(ux, uy)).0.round().clamp(0.0, 255.0) as u8;
+            sensor.extend_from_slice(at(ux, uy));
         }
     }
-    let chroma = (sw * sh) as usize;
-    for cy in 0..sh / 2 {
-        for cx in 0..sw / 2 {
-            let (mut u, mut v) = (0.0, 0.0);
-            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                let (ux, uy) = upright_of(2 * cx + dx, 2 * cy + dy);
-                let (_, cu, cv) = yuv(at(ux, uy));
-                u += cu / 4.0;
-                v += cv / 4.0;
-            }
-            let i = chroma + (cy * sw + 2 * cx) as usize;
-            nv21[i] = v.round().clamp(0.0, 255.0) as u8;
-            nv21[i + 1] = u.round().clamp(0.0, 255.0) as u8;
-        }
-    }
+    let nv21 = nv21_from_rgb(&sensor, sw, sh).ok_or("cannot encode NV21")?;
     let write = |name: &str, bytes: &[u8]| {
         std::fs::write(out.join(name), bytes)
             .map_err(|e| format!("{}: {e}", out.join(name).display()))

@@ -41,7 +41,7 @@ fn images(folder: &str, keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn palms_are_found_on_colour_palm_photos_and_not_on_other_images() {
-    let detector = PalmDetector::load(&models_dir(), "palm_detection_full").unwrap();
+    let mut detector = PalmDetector::load(&models_dir(), "palm_detection_full").unwrap();
     let palms = images("palms", |n| !n.contains("gray"));
     assert!(palms.len() >= 15, "{} palm photos", palms.len());
     let mut table = Vec::new();
@@ -113,8 +113,8 @@ fn labelled_right(file: &str) -> Option<bool> {
 fn landmarks_say_which_hand_and_which_side() {
     use palmkit_core::vision::{HandRegion, LandmarkModel};
     let dir = models_dir();
-    let detector = PalmDetector::load(&dir, "palm_detection_full").unwrap();
-    let landmarks = LandmarkModel::load(&dir, "hand_landmark_full").unwrap();
+    let mut detector = PalmDetector::load(&dir, "palm_detection_full").unwrap();
+    let mut landmarks = LandmarkModel::load(&dir, "hand_landmark_full").unwrap();
     let mut table = Vec::new();
     let (mut sides_checked, mut sides_right) = (0, 0);
     for (name, bytes) in images("palms", |n| !n.contains("gray") && !n.starts_with("wild")) {

@@ -91,8 +91,28 @@ pub fn peers_dir() -> Result<PathBuf, String> {
                 .args(&specs),
         )?;
     }
-    // PyPI peers, each in a virtual environment of its own.
-    for (folder, package, version) in PYPI_PEERS {
+    install_pypi(&dir, PYPI_PEERS)?;
+    Ok(dir)
+}
+
+/// What the benchmarks compare against, from PyPI, pinned: OpenCV for the quality measures,
+/// onnxruntime for the hand models. Only `cargo xtask bench` installs them.
+const BENCH_PEERS: &[(&str, &str, &str)] = &[
+    ("opencv", "opencv-python-headless", "4.12.0.88"),
+    ("onnxruntime", "onnxruntime", "1.26.0"),
+];
+
+/// The folder with the benchmark peers' virtual environments (`opencv/bin/python`, ...),
+/// installing what is missing.
+pub fn bench_peers_dir() -> Result<PathBuf, String> {
+    let dir = cache_dir().join("peers");
+    install_pypi(&dir, BENCH_PEERS)?;
+    Ok(dir)
+}
+
+/// PyPI packages, each in a virtual environment of its own under `dir`.
+fn install_pypi(dir: &std::path::Path, peers: &[(&str, &str, &str)]) -> Result<(), String> {
+    for (folder, package, version) in peers {
         let venv = dir.join(folder);
         let marker = venv.join(format!(".installed-{package}-{version}"));
         if marker.exists() {
@@ -108,7 +128,7 @@ pub fn peers_dir() -> Result<PathBuf, String> {
         )?;
         std::fs::write(&marker, "").map_err(|e| format!("{}: {e}", marker.display()))?;
     }
-    Ok(dir)
+    Ok(())
 }
 
 fn installed(package: &str) -> bool {

@@ -11,6 +11,7 @@
 pub mod decoded;
 mod layout;
 mod orientation;
+pub mod synthetic;
 
 pub use decoded::{DecodeError, DecodedImage};
 pub use layout::{Layout, PackedFormat, YuvLayout};

@@ -98,6 +98,8 @@ pub struct PixelMeasures {
     pub sharpness: f32,
     /// Immerkær noise σ on the grid, luma levels.
     pub noise: f32,
+    /// Standard deviation of luma on the grid (contrast), luma levels.
+    pub contrast: f32,
     /// Mean luma, 0-255.
     pub mean_luma: f32,
     /// Fraction of grid samples at or under [`DARK_LEVEL`].
@@ -148,18 +150,32 @@ pub fn measure(frame: &Frame<'_>, rect: SensorRect, scratch: &mut PixelScratch) 
     }
     let [a, b, c] = &mut scratch.rows;
     let (mut up, mut mid, mut down) = (a, b, c);
-    let mut luma_sum = 0u64;
+    let (mut luma_sum, mut luma_sq) = (0u64, 0u64);
     let (mut dark, mut clipped, mut glare) = (0u64, 0u64, 0u64);
     let mut sums = RowSums::default();
     let y_at = |g: usize| rect.y0 + g as u32 * step;
     gather(frame, rect, step, y_at(0), up);
     gather(frame, rect, step, y_at(1), mid);
     for row in [&up[..], &mid[..]] {
-        tally(row, &mut luma_sum, &mut dark, &mut clipped, &mut glare);
+        tally(
+            row,
+            &mut luma_sum,
+            &mut luma_sq,
+            &mut dark,
+            &mut clipped,
+            &mut glare,
+        );
     }
     for g in 2..gh {
         gather(frame, rect, step, y_at(g), down);
-        tally(down, &mut luma_sum, &mut dark, &mut clipped, &mut glare);
+        tally(
+            down,
+            &mut luma_sum,
+            &mut luma_sq,
+            &mut dark,
+            &mut clipped,
+            &mut glare,
+        );
         kernel(up, mid, down, &mut sums);
         // Roll the three rows without moving bytes.
         std::mem::swap(&mut up, &mut mid);
@@ -170,9 +186,11 @@ pub fn measure(frame: &Frame<'_>, rect: SensorRect, scratch: &mut PixelScratch) 
     let lap_mean = sums.lap as f64 / interior;
     let lap_var = (sums.lap2 as f64 / interior - lap_mean * lap_mean).max(0.0);
     let noise = (std::f64::consts::FRAC_PI_2).sqrt() * sums.noise as f64 / (6.0 * interior);
+    let mean = luma_sum as f64 / n;
     PixelMeasures {
         sharpness: lap_var.sqrt() as f32,
         noise: noise as f32,
+        contrast: (luma_sq as f64 / n - mean * mean).max(0.0).sqrt() as f32,
         mean_luma: (luma_sum as f64 / n) as f32,
         dark_fraction: (dark as f64 / n) as f32,
         clipped_fraction: (clipped as f64 / n) as f32,
@@ -199,17 +217,26 @@ fn gather(frame: &Frame<'_>, rect: SensorRect, step: u32, y: u32, out: &mut [u8]
     }
 }
 
-fn tally(row: &[u8], sum: &mut u64, dark: &mut u64, clipped: &mut u64, glare: &mut u64) {
+fn tally(
+    row: &[u8],
+    sum: &mut u64,
+    sq: &mut u64,
+    dark: &mut u64,
+    clipped: &mut u64,
+    glare: &mut u64,
+) {
     // Per-row u32 counters vectorize; a row is at most MAX_SIDE samples, so they cannot
-    // overflow.
-    let (mut s, mut d, mut c, mut g) = (0u32, 0u32, 0u32, 0u32);
+    // overflow (the squares are summed in u64).
+    let (mut s, mut d, mut c, mut g, mut q) = (0u32, 0u32, 0u32, 0u32, 0u64);
     for &v in row {
         s += u32::from(v);
+        q += u64::from(u16::from(v) * u16::from(v));
         d += u32::from(v <= DARK_LEVEL);
         c += u32::from(v >= CLIPPED_LEVEL);
         g += u32::from(v >= GLARE_LEVEL);
     }
     *sum += u64::from(s);
+    *sq += q;
     *dark += u64::from(d);
     *clipped += u64::from(c);
     *glare += u64::from(g);

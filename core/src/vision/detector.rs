@@ -5,10 +5,8 @@
 
 use std::path::Path;
 
-use tract_onnx::prelude::*;
-
 use super::anchors::{Anchor, palm_anchors};
-use super::model_file::{self, ModelError, Runnable};
+use super::model_file::{self, ModelError, Session};
 use super::sampling::sample;
 use crate::frame::Frame;
 
@@ -36,7 +34,7 @@ pub struct PalmDetection {
 
 /// The loaded detector.
 pub struct PalmDetector {
-    model: Runnable,
+    session: Session,
     anchors: Vec<Anchor>,
 }
 
@@ -51,51 +49,37 @@ struct Letterbox {
 impl PalmDetector {
     /// Loads `palm_detection_full` (or `_lite`) from a provisioned model folder.
     pub fn load(dir: &Path, name: &str) -> Result<Self, ModelError> {
+        let shape = [1, INPUT, INPUT, 3];
+        let plan = model_file::load(dir, name, &shape)?;
         Ok(Self {
-            model: model_file::load(dir, name, &[1, INPUT, INPUT, 3])?,
+            session: Session::new(&plan, &shape, "palm detector")?,
             anchors: palm_anchors(),
         })
     }
 
     /// The palms in `frame`, best first.
-    pub fn detect(&self, frame: &Frame<'_>) -> Result<Vec<PalmDetection>, ModelError> {
-        let (input, letterbox) = letterbox(frame);
-        let tensor = Tensor::from_shape(&[1, INPUT, INPUT, 3], &input).map_err(|e| runtime(&e))?;
-        let outputs = self
-            .model
-            .run(tvec!(tensor.into()))
-            .map_err(|e| runtime(&e))?;
-        let (boxes, scores) = match outputs.as_slice() {
-            [a, b, ..] => {
-                // The two outputs: [1, 2016, 18] boxes and [1, 2016, 1] scores, in either order.
-                if a.len() > b.len() { (a, b) } else { (b, a) }
-            }
-            _ => {
-                return Err(ModelError::Runtime {
-                    name: "palm detector".into(),
-                    detail: "expected two outputs".into(),
-                });
-            }
-        };
-        let boxes = boxes
-            .try_as_plain_ram()
-            .and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec))
-            .map_err(|e| runtime(&e))?;
-        let scores = scores
-            .try_as_plain_ram()
-            .and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec))
-            .map_err(|e| runtime(&e))?;
-        if boxes.len() != self.anchors.len() * 18 || scores.len() != self.anchors.len() {
-            return Err(ModelError::Runtime {
-                name: "palm detector".into(),
-                detail: format!(
-                    "unexpected output sizes {} and {}",
-                    boxes.len(),
-                    scores.len()
-                ),
-            });
-        }
-        let candidates = decode(&boxes, &scores, &self.anchors);
+    pub fn detect(&mut self, frame: &Frame<'_>) -> Result<Vec<PalmDetection>, ModelError> {
+        let letterbox = Letterbox::of(frame);
+        let anchors = &self.anchors;
+        let candidates = self.session.run(
+            |input| letterbox.fill(frame, input),
+            |outputs| {
+                let (boxes, scores) = match outputs {
+                    // [1, 2016, 18] boxes and [1, 2016, 1] scores, in either order.
+                    [a, b, ..] if a.len() > b.len() => (*a, *b),
+                    [a, b, ..] => (*b, *a),
+                    _ => return Err(runtime("expected two outputs".into())),
+                };
+                if boxes.len() != anchors.len() * 18 || scores.len() != anchors.len() {
+                    return Err(runtime(format!(
+                        "unexpected output sizes {} and {}",
+                        boxes.len(),
+                        scores.len()
+                    )));
+                }
+                Ok(decode(boxes, scores, anchors))
+            },
+        )?;
         Ok(weighted_nms(candidates)
             .into_iter()
             .map(|d| letterbox.to_image(d))
@@ -103,34 +87,37 @@ impl PalmDetector {
     }
 }
 
-fn runtime(e: &TractError) -> ModelError {
+fn runtime(detail: String) -> ModelError {
     ModelError::Runtime {
         name: "palm detector".into(),
-        detail: format!("{e:#}"),
+        detail,
     }
 }
 
-/// The 192x192x3 input (NHWC, RGB in [0, 1]) and where the picture sits in it, 3x3
-/// supersampled.
-fn letterbox(frame: &Frame<'_>) -> (Vec<f32>, Letterbox) {
-    let (uw, uh) = frame.upright_size();
-    let scale = INPUT as f32 / uw.max(uh) as f32;
-    let pad_x = (INPUT as f32 - uw as f32 * scale) / 2.0;
-    let pad_y = (INPUT as f32 - uh as f32 * scale) / 2.0;
-    let input = sample(frame, INPUT, &[1.0 / 6.0, 0.5, 5.0 / 6.0], |x, y| {
-        ((x - pad_x) / scale, (y - pad_y) / scale)
-    });
-    (
-        input,
-        Letterbox {
-            scale,
-            pad_x,
-            pad_y,
-        },
-    )
-}
-
 impl Letterbox {
+    /// Where `frame`'s upright picture sits in the square input.
+    fn of(frame: &Frame<'_>) -> Self {
+        let (uw, uh) = frame.upright_size();
+        let scale = INPUT as f32 / uw.max(uh) as f32;
+        Self {
+            scale,
+            pad_x: (INPUT as f32 - uw as f32 * scale) / 2.0,
+            pad_y: (INPUT as f32 - uh as f32 * scale) / 2.0,
+        }
+    }
+
+    /// The 192x192x3 input (NHWC, RGB in [0, 1]), 3x3 supersampled.
+    fn fill(self, frame: &Frame<'_>, input: &mut [f32]) {
+        let subs = [1.0 / 6.0, 0.5, 5.0 / 6.0];
+        sample(
+            frame,
+            INPUT,
+            &subs,
+            |x, y| ((x - self.pad_x) / self.scale, (y - self.pad_y) / self.scale),
+            input,
+        );
+    }
+
     /// From input-normalized coordinates to upright image pixels.
     fn to_image(self, d: PalmDetection) -> PalmDetection {
         let x = |v: f32| (v * INPUT as f32 - self.pad_x) / self.scale;

@@ -9,10 +9,8 @@
 
 use std::path::Path;
 
-use tract_onnx::prelude::*;
-
 use super::detector::PalmDetection;
-use super::model_file::{self, ModelError, Runnable};
+use super::model_file::{self, ModelError, Session};
 use super::sampling::sample;
 use crate::frame::Frame;
 
@@ -75,53 +73,50 @@ pub struct Hand {
 
 /// The loaded landmark model.
 pub struct LandmarkModel {
-    model: Runnable,
+    session: Session,
+}
+
+fn runtime(detail: impl Into<String>) -> ModelError {
+    ModelError::Runtime {
+        name: "hand landmarks".into(),
+        detail: detail.into(),
+    }
 }
 
 impl LandmarkModel {
     /// Loads `hand_landmark_full` (or `_lite`) from a provisioned model folder.
     pub fn load(dir: &Path, name: &str) -> Result<Self, ModelError> {
+        let shape = [1, INPUT, INPUT, 3];
+        let plan = model_file::load(dir, name, &shape)?;
         Ok(Self {
-            model: model_file::load(dir, name, &[1, INPUT, INPUT, 3])?,
+            session: Session::new(&plan, &shape, "hand landmarks")?,
         })
     }
 
     /// The hand in `region` of `frame`.
-    pub fn run(&self, frame: &Frame<'_>, region: HandRegion) -> Result<Hand, ModelError> {
-        let input = crop(frame, &region);
-        let runtime = |e: TractError| ModelError::Runtime {
-            name: "hand landmarks".into(),
-            detail: format!("{e:#}"),
-        };
-        let tensor = Tensor::from_shape(&[1, INPUT, INPUT, 3], &input).map_err(runtime)?;
-        let outputs = self.model.run(tvec!(tensor.into())).map_err(runtime)?;
-        let read = |i: usize| -> Result<Vec<f32>, ModelError> {
-            let t = outputs.get(i).ok_or_else(|| ModelError::Runtime {
-                name: "hand landmarks".into(),
-                detail: format!("no output {i}"),
-            })?;
-            t.try_as_plain_ram()
-                .and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec))
-                .map_err(runtime)
-        };
-        // Outputs in the model's order: landmarks [63], presence [1], handedness [1],
-        // world landmarks [63].
-        let (points, presence, handedness) = (read(0)?, read(1)?, read(2)?);
-        if points.len() != 63 || presence.len() != 1 || handedness.len() != 1 {
-            return Err(ModelError::Runtime {
-                name: "hand landmarks".into(),
-                detail: "unexpected output sizes".into(),
-            });
-        }
-        let mut landmarks = [[0f32; 3]; 21];
-        for (i, l) in landmarks.iter_mut().enumerate() {
-            let (x, y) = region.to_image(
-                points[3 * i] / INPUT as f32,
-                points[3 * i + 1] / INPUT as f32,
-            );
-            *l = [x, y, points[3 * i + 2]];
-        }
-        let seen_right = handedness[0];
+    pub fn run(&mut self, frame: &Frame<'_>, region: HandRegion) -> Result<Hand, ModelError> {
+        let (landmarks, presence, seen_right) = self.session.run(
+            |input| crop(frame, &region, input),
+            |outputs| {
+                // Outputs in the model's order: landmarks [63], presence [1], handedness
+                // [1], world landmarks [63].
+                let [points, presence, handedness, ..] = outputs else {
+                    return Err(runtime("expected four outputs"));
+                };
+                if points.len() != 63 || presence.len() != 1 || handedness.len() != 1 {
+                    return Err(runtime("unexpected output sizes"));
+                }
+                let mut landmarks = [[0f32; 3]; 21];
+                for (i, l) in landmarks.iter_mut().enumerate() {
+                    let (x, y) = region.to_image(
+                        points[3 * i] / INPUT as f32,
+                        points[3 * i + 1] / INPUT as f32,
+                    );
+                    *l = [x, y, points[3 * i + 2]];
+                }
+                Ok((landmarks, presence[0], handedness[0]))
+            },
+        )?;
         // The winding of wrist → index base → pinky base in the picture as the model saw it.
         let (w, i, p) = (landmarks[0], landmarks[5], landmarks[17]);
         let winding = (i[0] - w[0]) * (p[1] - w[1]) - (i[1] - w[1]) * (p[0] - w[0]);
@@ -133,7 +128,7 @@ impl LandmarkModel {
         };
         Ok(Hand {
             landmarks,
-            presence: presence[0],
+            presence,
             right_hand,
             palm_facing,
             region,
@@ -141,14 +136,17 @@ impl LandmarkModel {
     }
 }
 
-/// The 224x224x3 crop (NHWC, RGB in [0, 1]), 2x2 supersampled.
-fn crop(frame: &Frame<'_>, region: &HandRegion) -> Vec<f32> {
+/// The 224x224x3 crop (NHWC, RGB in [0, 1]), 2x2 supersampled, into `input`.
+fn crop(frame: &Frame<'_>, region: &HandRegion, input: &mut [f32]) {
     let n = INPUT as f32;
-    sample(frame, INPUT, &[0.25, 0.75], |x, y| {
-        region.to_image(x / n, y / n)
-    })
+    sample(
+        frame,
+        INPUT,
+        &[0.25, 0.75],
+        |x, y| region.to_image(x / n, y / n),
+        input,
+    );
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

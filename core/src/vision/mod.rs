@@ -16,5 +16,5 @@ pub mod tracker;
 
 pub use detector::{PalmDetection, PalmDetector};
 pub use landmarks::{Hand, HandRegion, LandmarkModel};
-pub use model_file::ModelError;
+pub use model_file::{ModelError, Runnable, load as load_model};
 pub use tracker::{HandTracker, Tracked};

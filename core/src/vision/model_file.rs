@@ -31,11 +31,11 @@ pub enum ModelError {
 }
 
 /// A runnable, optimized model.
-pub(crate) type Runnable = Arc<TypedRunnableModel>;
+pub type Runnable = Arc<TypedRunnableModel>;
 
 /// Loads `dir/NAME.onnx` after checking it against `dir/SHA256SUMS`, with an NHWC float
 /// input of `shape`.
-pub(crate) fn load(dir: &Path, name: &str, shape: &[usize]) -> Result<Runnable, ModelError> {
+pub fn load(dir: &Path, name: &str, shape: &[usize]) -> Result<Runnable, ModelError> {
     let file = format!("{name}.onnx");
     let path = dir.join(&file);
     let io = |p: &Path| {
@@ -69,4 +69,76 @@ pub(crate) fn load(dir: &Path, name: &str, shape: &[usize]) -> Result<Runnable, 
         .and_then(|m| m.into_optimized())
         .and_then(|m| m.into_runnable())
         .map_err(runtime)
+}
+
+/// A model ready for frame after frame: its run state and its input tensor are kept, so a
+/// frame costs no set-up and no input allocation (tract still allocates each layer's
+/// output; see `docs/frame-analysis.md`).
+pub(crate) struct Session {
+    state: TypedSimpleState,
+    input: Arc<Tensor>,
+    shape: Vec<usize>,
+    name: &'static str,
+}
+
+impl Session {
+    /// A session on `plan` whose input has `shape`.
+    pub(crate) fn new(
+        plan: &Runnable,
+        shape: &[usize],
+        name: &'static str,
+    ) -> Result<Self, ModelError> {
+        let runtime = |e: TractError| ModelError::Runtime {
+            name: name.into(),
+            detail: format!("{e:#}"),
+        };
+        Ok(Self {
+            state: TypedSimpleState::new(plan).map_err(runtime)?,
+            input: Arc::new(Tensor::zero::<f32>(shape).map_err(runtime)?),
+            shape: shape.to_vec(),
+            name,
+        })
+    }
+
+    /// Fills the input with `fill`, runs the model, and hands the outputs as f32 slices to
+    /// `read`.
+    pub(crate) fn run<T>(
+        &mut self,
+        fill: impl FnOnce(&mut [f32]),
+        read: impl FnOnce(&[&[f32]]) -> Result<T, ModelError>,
+    ) -> Result<T, ModelError> {
+        let name = self.name;
+        let runtime = |e: TractError| ModelError::Runtime {
+            name: name.into(),
+            detail: format!("{e:#}"),
+        };
+        // tract drops its references to the input after a run, so the tensor is ours
+        // again; should it still be shared, start a fresh one rather than fail.
+        if Arc::get_mut(&mut self.input).is_none() {
+            self.input = Arc::new(Tensor::zero::<f32>(&self.shape).map_err(runtime)?);
+        }
+        let input = Arc::get_mut(&mut self.input).ok_or_else(|| ModelError::Runtime {
+            name: name.into(),
+            detail: "input tensor still in use".into(),
+        })?;
+        {
+            let mut view = input.try_as_plain_ram_mut().map_err(runtime)?;
+            fill(view.as_slice_mut::<f32>().map_err(runtime)?);
+        }
+        let outputs = self
+            .state
+            .run(tvec!(TValue::from_const(self.input.clone())))
+            .map_err(runtime)?;
+        let views: TVec<_> = outputs
+            .iter()
+            .map(|t| t.try_as_plain_ram())
+            .collect::<TractResult<_>>()
+            .map_err(runtime)?;
+        let slices: TVec<&[f32]> = views
+            .iter()
+            .map(|v| v.as_slice::<f32>())
+            .collect::<TractResult<_>>()
+            .map_err(runtime)?;
+        read(&slices)
+    }
 }

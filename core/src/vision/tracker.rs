@@ -97,7 +97,7 @@ impl HandTracker {
     }
 
     /// Detector then landmarks, without tracking (a still image).
-    pub fn detect(&self, frame: &Frame<'_>) -> Result<Option<Hand>, ModelError> {
+    pub fn detect(&mut self, frame: &Frame<'_>) -> Result<Option<Hand>, ModelError> {
         let Some(best) = self.detector.detect(frame)?.into_iter().next() else {
             return Ok(None);
         };

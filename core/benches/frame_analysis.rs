@@ -1,0 +1,312 @@
+//! Frame analysis figures, one core, release (phone) profile, all in one run:
+//! 1. the non-ML quality measures (pixel measures on the palm + landmark geometry) on a
+//!    1920x1080 NV21 frame, against the same measures with OpenCV (opencv-python-headless,
+//!    one thread) on the same frame, region and grid — goal: at most half OpenCV's time and
+//!    under 2 ms;
+//! 2. each hand model, tract vs onnxruntime (PyPI, one thread) on the same ONNX file —
+//!    goal: 1.5x or better;
+//! 3. steady-state frames per second of the whole analysis with tracking over a sequence
+//!    of moving frames;
+//! 4. heap allocations per frame in steady state (a counting global allocator).
+//!
+//! `cargo xtask bench` runs it with the peers installed; by hand:
+//! `PALMKIT_MODELS=... PALMKIT_TESTDATA=... PALMKIT_BENCH_PEERS=... cargo bench -p
+//! palmkit-core --bench frame_analysis`. Without PALMKIT_BENCH_PEERS the comparisons are
+//! skipped (and say so).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use palmkit_core::analysis::FrameAnalyzer;
+use palmkit_core::frame::synthetic::nv21_from_rgb;
+use palmkit_core::frame::{Frame, Orientation, Rotation};
+use palmkit_core::quality::{PixelScratch, SensorRect, Thresholds, geometry, pixels};
+use palmkit_core::vision::load_model;
+use tract_onnx::prelude::*;
+
+/// Counts every allocation (and reallocation) made through the global allocator.
+struct Counting;
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const PHOTO: &str = "palms/palm_kbyai_ex5.jpg";
+const SENSOR: (u32, u32) = (1920, 1080);
+const SEQUENCE: usize = 30;
+
+fn env_dir(name: &str, default: &str) -> PathBuf {
+    std::env::var_os(name)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(default))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// 1920x1080 NV21 sensor frames (rotation 90 makes them upright portrait) of the palm
+/// photo, each shifted a little further along a small circle: a hand held fairly still.
+fn frames() -> Vec<Vec<u8>> {
+    let photo = image::open(env_dir("PALMKIT_TESTDATA", "../../shared/testdata").join(PHOTO))
+        .expect("the palm photo (set PALMKIT_TESTDATA)")
+        .to_rgb8();
+    let (uw, uh) = (SENSOR.1, SENSOR.0);
+    let upright = image::imageops::resize(&photo, uw, uh, image::imageops::FilterType::Triangle);
+    (0..SEQUENCE)
+        .map(|i| {
+            let a = i as f32 / SEQUENCE as f32 * std::f32::consts::TAU;
+            let (dx, dy) = ((6.0 * a.cos()) as i64, (6.0 * a.sin()) as i64);
+            let mut shifted = image::RgbImage::new(uw, uh);
+            for (x, y, p) in shifted.enumerate_pixels_mut() {
+                let sx = (i64::from(x) - dx).clamp(0, i64::from(uw) - 1) as u32;
+                let sy = (i64::from(y) - dy).clamp(0, i64::from(uh) - 1) as u32;
+                *p = *upright.get_pixel(sx, sy);
+            }
+            // The sensor holds the upright picture turned a quarter counter-clockwise.
+            let sensor = image::imageops::rotate270(&shifted);
+            nv21_from_rgb(sensor.as_raw(), SENSOR.0, SENSOR.1).expect("even sides")
+        })
+        .collect()
+}
+
+fn view(bytes: &[u8]) -> Frame<'_> {
+    let turned = Orientation {
+        rotation: Rotation::Deg90,
+        mirrored: false,
+    };
+    let w = SENSOR.0 as usize;
+    Frame::nv21(bytes, SENSOR.0, SENSOR.1, w, w, turned).expect("a valid NV21 frame")
+}
+
+fn peer(
+    peers: &Option<PathBuf>,
+    venv: &str,
+    script: &str,
+    args: &[String],
+) -> Option<serde_json::Value> {
+    let python = peers.as_ref()?.join(venv).join("bin/python");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("benches/peers")
+        .join(script);
+    let out = Command::new(python).arg(script).args(args).output().ok()?;
+    if !out.status.success() {
+        eprintln!("{venv}: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    let models = env_dir("PALMKIT_MODELS", "../../.cache/palmkit/models/onnx");
+    let peers = std::env::var_os("PALMKIT_BENCH_PEERS").map(PathBuf::from);
+    println!(
+        "frame_analysis: building {SEQUENCE} frames of {}x{} NV21 from {PHOTO}",
+        SENSOR.0, SENSOR.1
+    );
+    let frames = frames();
+    let mut analyzer =
+        FrameAnalyzer::load(&models, Thresholds::default()).expect("models (set PALMKIT_MODELS)");
+    let first = analyzer.analyze_still(&view(&frames[0])).expect("analysis");
+    let hand = first
+        .hand
+        .expect("the palm is found on the benchmark frame");
+    println!(
+        "  frame 0: {} hand, guidance {}",
+        if hand.palm_facing { "palm" } else { "back" },
+        first.guidance.code()
+    );
+
+    // 1. Quality measures.
+    let frame = view(&frames[0]);
+    let palm = geometry::index::PALM;
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for &i in &palm {
+        x0 = x0.min(hand.landmarks[i][0]);
+        y0 = y0.min(hand.landmarks[i][1]);
+        x1 = x1.max(hand.landmarks[i][0]);
+        y1 = y1.max(hand.landmarks[i][1]);
+    }
+    let rect = SensorRect::from_upright(&frame, x0, y0, x1, y1).expect("palm on the frame");
+    let (uw, uh) = frame.upright_size();
+    let mut scratch = PixelScratch::default();
+    let mut ours = pixels::measure(&frame, rect, &mut scratch);
+    let mut times = Vec::new();
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..500 {
+        let start = Instant::now();
+        ours = pixels::measure(&frame, rect, &mut scratch);
+        let g = geometry::measure(&hand.landmarks, uw, uh, 0.01);
+        std::hint::black_box(g);
+        times.push(start.elapsed());
+    }
+    let quality_allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let quality = median(times);
+    let mut full_scratch = PixelScratch::default();
+    let full_rect = SensorRect::full(&frame);
+    let mut full_times = Vec::new();
+    for _ in 0..200 {
+        let start = Instant::now();
+        std::hint::black_box(pixels::measure(&frame, full_rect, &mut full_scratch));
+        full_times.push(start.elapsed());
+    }
+    println!(
+        "\n1. Quality measures (palm region {}x{} px, grid step {}):",
+        rect.x1 - rect.x0,
+        rect.y1 - rect.y0,
+        ours.step
+    );
+    println!(
+        "  core:   {:.3} ms median of 500 (whole 1920x1080 frame: {:.3} ms), {} allocations in 500 runs",
+        ms(quality),
+        ms(median(full_times)),
+        quality_allocs
+    );
+    let nv21 = std::env::temp_dir().join(format!("palmkit-bench-{}.nv21", std::process::id()));
+    std::fs::write(&nv21, &frames[0]).expect("temp file");
+    let args: Vec<String> = [
+        nv21.display().to_string(),
+        SENSOR.0.to_string(),
+        SENSOR.1.to_string(),
+        rect.x0.to_string(),
+        rect.y0.to_string(),
+        rect.x1.to_string(),
+        rect.y1.to_string(),
+        ours.step.to_string(),
+        "500".into(),
+    ]
+    .into();
+    match peer(&peers, "opencv", "quality_opencv.py", &args) {
+        Some(cv) => {
+            let cv_ms = cv["ms"].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "  OpenCV {}: {:.3} ms median of 500 (Python calls included)",
+                cv["opencv"], cv_ms
+            );
+            println!(
+                "  ratio core/OpenCV: {:.2}x (goal <= 0.5x and < 2 ms)",
+                ms(quality) / cv_ms
+            );
+            for key in [
+                "sharpness",
+                "noise",
+                "mean_luma",
+                "dark_fraction",
+                "clipped_fraction",
+                "glare_fraction",
+            ] {
+                let theirs = cv[key].as_f64().unwrap_or(f64::NAN);
+                let mine = serde_json::to_value(ours).unwrap()[key].as_f64().unwrap();
+                println!("    {key:<17} core {mine:>10.4}  OpenCV {theirs:>10.4}");
+            }
+        }
+        None => println!("  OpenCV: skipped (set PALMKIT_BENCH_PEERS; `cargo xtask bench` does)"),
+    }
+    let _ = std::fs::remove_file(&nv21);
+
+    // 2. Models, tract vs onnxruntime.
+    println!("\n2. Hand models, one thread, median of 30 runs (input already prepared):");
+    let specs = [
+        ("palm_detection_full", 192usize),
+        ("hand_landmark_full", 224usize),
+    ];
+    let ort = peer(
+        &peers,
+        "onnxruntime",
+        "models_onnxruntime.py",
+        &[models.display().to_string(), "30".into()]
+            .into_iter()
+            .chain(specs.iter().map(|(n, s)| format!("{n}:{s}")))
+            .collect::<Vec<_>>(),
+    );
+    for (name, side) in specs {
+        let model = load_model(&models, name, &[1, side, side, 3]).expect("model");
+        let input: Tensor =
+            tract_ndarray::Array4::<f32>::from_shape_fn((1, side, side, 3), |(_, y, x, c)| {
+                ((x * 7 + y * 3 + c) % 255) as f32 / 255.0
+            })
+            .into();
+        for _ in 0..5 {
+            model.run(tvec!(input.clone().into())).expect("run");
+        }
+        let mut times = Vec::new();
+        for _ in 0..30 {
+            let t = input.clone();
+            let start = Instant::now();
+            std::hint::black_box(model.run(tvec!(t.into())).expect("run"));
+            times.push(start.elapsed());
+        }
+        let tract = ms(median(times));
+        match ort.as_ref().and_then(|o| o[name].as_f64()) {
+            Some(o) => println!(
+                "  {name:<20} tract {tract:6.2} ms   onnxruntime {o:6.2} ms   ratio {:.2}x (goal <= 1.5x)",
+                tract / o
+            ),
+            None => println!("  {name:<20} tract {tract:6.2} ms   onnxruntime: skipped"),
+        }
+    }
+    if let Some(o) = &ort {
+        println!("  (onnxruntime {})", o["onnxruntime"]);
+    }
+
+    // 3 and 4. The whole analysis with tracking over the moving sequence.
+    analyzer.start_hand(None);
+    for (i, f) in frames.iter().enumerate().take(5) {
+        analyzer.analyze(&view(f), i as u64 * 33).expect("analysis");
+    }
+    let (mut detector_runs, mut with_hand) = (0, 0);
+    let rounds = 3;
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let start = Instant::now();
+    let mut per_frame = Vec::new();
+    for r in 0..rounds {
+        for (i, f) in frames.iter().enumerate() {
+            let t = Instant::now();
+            let a = analyzer
+                .analyze(&view(f), ((r * SEQUENCE + i + 5) * 33) as u64)
+                .expect("analysis");
+            per_frame.push(t.elapsed());
+            detector_runs += usize::from(a.detector_ran);
+            with_hand += usize::from(a.hand.is_some());
+        }
+    }
+    let elapsed = start.elapsed();
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let n = rounds * SEQUENCE;
+    println!(
+        "\n3. Whole analysis with tracking, {n} frames of 1920x1080 NV21 (hand moving 6 px on a circle):"
+    );
+    println!(
+        "  {:.1} frames/s ({:.1} ms/frame median), hand on {with_hand}/{n}, detector ran on {detector_runs}/{n}",
+        n as f64 / elapsed.as_secs_f64(),
+        ms(median(per_frame))
+    );
+    println!(
+        "\n4. Heap allocations per frame in steady state: {:.1} (quality measures alone: {})",
+        allocations as f64 / n as f64,
+        quality_allocs / 500
+    );
+}

@@ -1,0 +1,33 @@
+"""The hand models run by onnxruntime (PyPI), one thread, on the same ONNX files as tract,
+for the `frame_analysis` benchmark. Prints one JSON object: {model name: median ms}.
+
+usage: models_onnxruntime.py MODELS_DIR RUNS NAME:SIDE...
+"""
+import json
+import sys
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+models, runs = sys.argv[1], int(sys.argv[2])
+options = ort.SessionOptions()
+options.intra_op_num_threads = 1
+options.inter_op_num_threads = 1
+options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+out = {"onnxruntime": ort.__version__}
+rng = np.random.default_rng(7)
+for spec in sys.argv[3:]:
+    name, side = spec.split(":")
+    session = ort.InferenceSession(f"{models}/{name}.onnx", options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: rng.random((1, int(side), int(side), 3), np.float32)}
+    for _ in range(5):
+        session.run(None, feed)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(None, feed)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    out[name] = times[len(times) // 2] * 1000
+print(json.dumps(out))
