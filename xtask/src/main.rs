@@ -7,7 +7,8 @@
 //! - `bindings`: generates Kotlin and Swift into `bindings/generated/` (git-ignored).
 //! - `test-rust`, `test-kotlin`, `test-swift`: one part of `test`.
 //! - `size`: release size of the FFI library for x86_64 and aarch64 Linux.
-//! - `bench`: the benchmarks (sealing vs the bare AEAD; loopback upload vs curl).
+//! - `bench`: the benchmarks (sealing vs the bare AEAD; loopback upload vs curl; frame
+//!   analysis vs OpenCV and onnxruntime, frames per second, allocations per frame).
 //! - `models`: provisions the hand models (ONNX) into the cache.
 //! - `fuzz [SECONDS]`: runs the frame fuzz target for a bounded time (default 60 s).
 //!
@@ -37,7 +38,8 @@ tasks:
   test-kotlin  generated Kotlin bindings against a real `palmkit serve`
   test-swift   generated Swift bindings against a real `palmkit serve`
   size         release size of the FFI library, x86_64 and aarch64 Linux
-  bench        benchmarks: sealing vs the bare AEAD, 5 MB loopback upload vs curl
+  bench        benchmarks: sealing vs the bare AEAD, 5 MB loopback upload vs curl,
+               frame analysis vs OpenCV / onnxruntime, fps, allocations per frame
   models       provision the hand models (pinned MediaPipe wheel -> ONNX) into the cache
   fuzz [SECS]  run the frame fuzz target (cargo fuzz, nightly) for SECS seconds (60)
 
@@ -108,13 +110,18 @@ fn demo() -> Result<(), String> {
 /// for the loopback upload against curl. Ratios come from the same run.
 fn bench() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let peers = tools::bench_peers_dir()?;
+    let models = models::ensure()?;
     for (bench, extra) in [
         ("seal", &["--", "--noplot"][..]),
         ("upload_loopback", &[][..]),
+        ("frame_analysis", &[][..]),
     ] {
         let mut cmd = std::process::Command::new(&cargo);
         cmd.args(["bench", "-p", "palmkit-core", "--bench", bench])
             .args(extra)
+            .env("PALMKIT_BENCH_PEERS", &peers)
+            .env("PALMKIT_MODELS", &models)
             .env("PALMKIT_TESTDATA", util::testdata_dir()?)
             .current_dir(util::root());
         util::run(&mut cmd)?;
