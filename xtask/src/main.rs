@@ -107,7 +107,8 @@ fn demo() -> Result<(), String> {
 }
 
 /// The benchmarks, in release (the phone profile): criterion for sealing, a bench binary
-/// for the loopback upload against curl. Ratios come from the same run.
+/// for the loopback upload against curl and for the frame analysis against OpenCV and
+/// onnxruntime. Ratios come from the same run.
 fn bench() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let peers = tools::bench_peers_dir()?;

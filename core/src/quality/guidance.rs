@@ -323,6 +323,7 @@ mod tests {
             pixels: PixelMeasures {
                 sharpness: 10.0,
                 noise: 2.0,
+                contrast: 30.0,
                 mean_luma: 130.0,
                 dark_fraction: 0.0,
                 clipped_fraction: 0.0,
