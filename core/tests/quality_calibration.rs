@@ -77,10 +77,12 @@ fn measure(rgb: &[u8], w: u32, h: u32, hand: &HandReport) -> PixelMeasures {
 
 /// The first failing check, looking at the pixel measures only (geometry made perfect).
 fn pixel_verdict(p: PixelMeasures) -> Option<GuidanceCode> {
-    let mut geometry = geometry::HandGeometry::default();
-    geometry.palm_size = 0.4;
-    geometry.fingers_extended = 4;
-    geometry.finger_spread = 1.6;
+    let geometry = geometry::HandGeometry {
+        palm_size: 0.4,
+        fingers_extended: 4,
+        finger_spread: 1.6,
+        ..Default::default()
+    };
     let seen = HandObservation {
         presence: 1.0,
         hand: Hand::Right,
