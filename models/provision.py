@@ -5,7 +5,8 @@
 1. downloads the pinned wheel (models.json: mediapipe==0.10.14) with pip, checks its sha256;
 2. reads the four .tflite files out of it (it is a zip) and checks each sha256;
 3. converts each to ONNX with tf2onnx in a virtualenv of pinned versions (made once, in
-   the cache), opset 13, NHWC float input in [0, 1] as in the source;
+   the cache), opset 13, NHWC float input in [0, 1] as in the source, then applies the
+   graph rewrites models.json lists ("prelu": rewrite_prelu.py, so tract can fuse it);
 4. records each ONNX file's sha256 in DIR/onnx/SHA256SUMS (tf2onnx output is not
    byte-reproducible: two conversions of one file differ, so the hashes cannot be pinned
    in advance; they are checked on every later run instead) and copies the NOTICE.
@@ -105,9 +106,16 @@ def main():
             digest, _, name = line.strip().partition("  ")
             recorded[name] = digest
 
+    # The conversion pipeline (converter pins, opset, graph rewrites): a cache made by
+    # another pipeline is converted again.
+    pipeline = json.dumps([manifest["converter"], manifest["opset"], manifest.get("rewrites", [])])
+    pipeline_path = os.path.join(out, "PIPELINE")
+    same_pipeline = os.path.exists(pipeline_path) and open(pipeline_path).read() == pipeline
+
     def ready(m):
         path = os.path.join(out, m["name"] + ".onnx")
-        return os.path.exists(path) and recorded.get(m["name"] + ".onnx") == sha256_of(path)
+        return (same_pipeline and os.path.exists(path)
+                and recorded.get(m["name"] + ".onnx") == sha256_of(path))
 
     todo = [m for m in models if not ready(m)]
     if todo:
@@ -128,6 +136,12 @@ def main():
                      "--opset", str(manifest["opset"])],
                     check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )
+                if "prelu" in manifest.get("rewrites", []):
+                    done = subprocess.run(
+                        [python, os.path.join(HERE, "rewrite_prelu.py"), target],
+                        check=True, capture_output=True, text=True,
+                    )
+                    step(f"    {done.stdout.strip()}")
     with open(sums_path, "w") as sums:
         for m in models:
             path = os.path.join(out, m["name"] + ".onnx")
@@ -135,6 +149,8 @@ def main():
             sums.write(f"{digest}  {m['name']}.onnx\n")
             if args.print_hashes:
                 print(f"{m['name']}: {digest}")
+    with open(pipeline_path, "w") as f:
+        f.write(pipeline)
     shutil.copy(os.path.join(HERE, "NOTICE"), os.path.join(out, "NOTICE"))
     step(f"ready in {out}")
 
