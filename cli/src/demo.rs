@@ -1,7 +1,8 @@
 //! `palmkit demo`: a whole enrollment, as far as PalmKit goes today, against a reference
 //! server started in this process on a free 127.0.0.1 port with a throw-away data
 //! directory. Each step prints what it did; the first failing step stops the demo with
-//! an error. Live capture adds its steps here when frame analysis is built.
+//! an error. With the hand models provisioned (`cargo xtask demo` does it), the capture comes
+//! from the live camera path: a palm photo fed as camera frames until the auto-capture.
 
 use std::time::Instant;
 
@@ -105,10 +106,35 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
         me.display_name, me.email
     ));
 
-    step.begin("Create a draft enrollment for the right hand (as the shopper)");
+    step.begin("Guide the shopper and auto-capture from camera frames (hand models)");
+    let live = live_capture().map_err(|e| step.fail(e))?;
+    let (capture, what, hand) = match live {
+        Some((capture, summary)) => {
+            step.done(&summary);
+            (
+                capture,
+                "auto-captured camera frame".to_string(),
+                Hand::Left,
+            )
+        }
+        None => {
+            step.done(
+                "skipped: no hand models or test photos (run `cargo xtask demo`, which \
+                 provisions them); uploading a file instead",
+            );
+            let (image, what) = demo_image().map_err(|e| step.fail(e))?;
+            let capture = Capture::new(image, CaptureSource::File).map_err(|e| step.fail(e))?;
+            (capture, what, Hand::Right)
+        }
+    };
+
+    let hand_name = if hand == Hand::Left { "left" } else { "right" };
+    step.begin(&format!(
+        "Create a draft enrollment for the {hand_name} hand (as the shopper)"
+    ));
     let enrollments = EnrollmentClient::new(&account);
     let enrollment = enrollments
-        .create(&[Hand::Right])
+        .create(&[hand])
         .await
         .map_err(|e| step.fail(e))?;
     step.done(&format!("{} ({:?})", enrollment.id, enrollment.state));
@@ -121,12 +147,10 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
     if fetched != enrollment || fetched.state != EnrollmentState::Draft {
         return Err(step.fail(format!("read back {fetched:?}, expected {enrollment:?}")));
     }
-    step.done("state draft, hands [right]");
+    step.done(&format!("state draft, hands [{hand_name}]"));
 
-    step.begin("Seal a palm photo to the service key and upload it (tus, resumable)");
-    let (image, what) = demo_image().map_err(|e| step.fail(e))?;
-    let capture = Capture::new(image, CaptureSource::File).map_err(|e| step.fail(e))?;
-    let report = crate::upload::seal_and_send(&account, &enrollment, Hand::Right, capture)
+    step.begin("Seal the capture to the service key and upload it (tus, resumable)");
+    let report = crate::upload::seal_and_send(&account, &enrollment, hand, capture)
         .await
         .map_err(|e| step.fail(e))?;
     step.done(&format!(
@@ -188,12 +212,73 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
     }
     step.done("signed out; the login is revoked at the server");
 
-    println!("   (live camera capture joins the demo when frame analysis is built)");
     Ok(())
 }
 
 /// The photo the demo uploads: a real palm photograph from the shared test data when it
 /// can be found (`PALMKIT_TESTDATA`), otherwise a generated stand-in image, said so.
+/// The palm photo the live path is shown with: an open left palm that passes every check.
+const LIVE_PHOTO: &str = "palms/palm_kbyai_ex5.jpg";
+
+/// The live camera path on the desktop: the palm photo as 30 fps NV21 frames from a
+/// landscape sensor, fed to the frame analyzer until it auto-captures. `None` when the
+/// models or the photo are not here.
+fn live_capture() -> Result<Option<(Capture, String)>, String> {
+    let models = crate::analyze::models_dir(None);
+    let photo = std::env::var_os("PALMKIT_TESTDATA")
+        .map(|d| std::path::Path::new(&d).join(LIVE_PHOTO))
+        .filter(|p| p.exists());
+    let (Some(photo), true) = (photo, models.join("SHA256SUMS").exists()) else {
+        return Ok(None);
+    };
+    let mut analyzer = crate::analyze::load_analyzer(&models)?;
+    let (nv21, width, height, ..) = crate::frames::sensor_nv21(&photo)?;
+    let upright = palmkit_core::frame::Orientation {
+        rotation: palmkit_core::frame::Rotation::Deg90,
+        mirrored: false,
+    };
+    let frame = palmkit_core::frame::Frame::nv21(
+        &nv21,
+        width,
+        height,
+        width as usize,
+        width as usize,
+        upright,
+    )
+    .map_err(|e| e.to_string())?;
+    analyzer.start_hand(Some(Hand::Left));
+    let mut seen: Vec<&str> = Vec::new();
+    for i in 0..30u64 {
+        let a = analyzer
+            .analyze(&frame, i * 33)
+            .map_err(|e| e.to_string())?;
+        if seen.last() != Some(&a.guidance.code()) {
+            seen.push(a.guidance.code());
+        }
+        if a.captured {
+            let capture = analyzer
+                .take_capture()
+                .ok_or("the capture fired but nothing was kept")?;
+            let (kept_w, kept_h) = (capture.metadata().width, capture.metadata().height);
+            return Ok(Some((
+                capture,
+                format!(
+                    "{LIVE_PHOTO} as {width}x{height} NV21 (rotation 90): guidance {} after {} \
+                     frames; kept the best frame as a {}x{} JPEG in memory",
+                    seen.join(" -> "),
+                    i + 1,
+                    kept_w,
+                    kept_h
+                ),
+            )));
+        }
+    }
+    Err(format!(
+        "no auto-capture in 30 frames; guidance went {}",
+        seen.join(" -> ")
+    ))
+}
+
 fn demo_image() -> Result<(Zeroizing<Vec<u8>>, String), String> {
     const PHOTO: &str = "palms/palm_11k_f_p.jpg";
     if let Some(dir) = std::env::var_os("PALMKIT_TESTDATA") {

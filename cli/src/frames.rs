@@ -30,28 +30,32 @@ fn upright_rgb(photo: &Path) -> Result<(Vec<u8>, u32, u32), String> {
     Ok((rgb, w, h))
 }
 
-pub fn export(photo: &Path, out: &Path) -> Result<(), String> {
+/// The photo as an NV21 frame from a landscape sensor (`rotation 90` makes it upright):
+/// bytes, sensor width, sensor height. Also returns the upright RGB picture and its size.
+pub fn sensor_nv21(photo: &Path) -> Result<(Vec<u8>, u32, u32, Vec<u8>, u32, u32), String> {
     let (rgb, w, h) = upright_rgb(photo)?;
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let at = |x: u32, y: u32| &rgb[((y * w + x) * 3) as usize..][..3];
+    // Turning the sensor picture 90° clockwise gives the upright one, so sensor (sx, sy)
+    // shows upright (w - 1 - sy, sx).
+    let (sw, sh) = (h, w);
+    let mut sensor = Vec::with_capacity(rgb.len());
+    for sy in 0..sh {
+        for sx in 0..sw {
+            sensor.extend_from_slice(at(w - 1 - sy, sx));
+        }
+    }
+    let nv21 = nv21_from_rgb(&sensor, sw, sh).ok_or("cannot encode NV21")?;
+    Ok((nv21, sw, sh, rgb, w, h))
+}
 
+pub fn export(photo: &Path, out: &Path) -> Result<(), String> {
+    let (nv21, sw, sh, rgb, w, h) = sensor_nv21(photo)?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     // BGRA, upright.
     let bgra: Vec<u8> = rgb
         .chunks_exact(3)
         .flat_map(|p| [p[2], p[1], p[0], 255])
         .collect();
-    // NV21 on a landscape sensor: turning the sensor picture 90° clockwise gives the
-    // upright one, so sensor (sx, sy) shows upright (w - 1 - sy, sx).
-    let (sw, sh) = (h, w);
-    let upright_of = |sx: u32, sy: u32| (w - 1 - sy, sx);
-    let mut sensor = Vec::with_capacity(rgb.len());
-    for sy in 0..sh {
-        for sx in 0..sw {
-            let (ux, uy) = upright_of(sx, sy);
-            sensor.extend_from_slice(at(ux, uy));
-        }
-    }
-    let nv21 = nv21_from_rgb(&sensor, sw, sh).ok_or("cannot encode NV21")?;
     let write = |name: &str, bytes: &[u8]| {
         std::fs::write(out.join(name), bytes)
             .map_err(|e| format!("{}: {e}", out.join(name).display()))

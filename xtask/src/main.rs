@@ -96,6 +96,7 @@ fn demo() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
     cmd.args(["run", "--quiet", "-p", "palmkit-cli", "--", "demo"])
+        .env("PALMKIT_MODELS", models::ensure()?)
         .current_dir(util::root());
     match util::testdata_dir() {
         Ok(dir) => {
