@@ -232,7 +232,12 @@ fn live_capture() -> Result<Option<(Capture, String)>, String> {
         return Ok(None);
     };
     let mut analyzer = crate::analyze::load_analyzer(&models)?;
-    let (nv21, width, height, ..) = crate::frames::sensor_nv21(&photo)?;
+    let crate::frames::PhotoFrames {
+        nv21,
+        width,
+        height,
+        ..
+    } = crate::frames::sensor_nv21(&photo)?;
     let upright = palmkit_core::frame::Orientation {
         rotation: palmkit_core::frame::Rotation::Deg90,
         mirrored: false,

@@ -30,9 +30,20 @@ fn upright_rgb(photo: &Path) -> Result<(Vec<u8>, u32, u32), String> {
     Ok((rgb, w, h))
 }
 
-/// The photo as an NV21 frame from a landscape sensor (`rotation 90` makes it upright):
-/// bytes, sensor width, sensor height. Also returns the upright RGB picture and its size.
-pub fn sensor_nv21(photo: &Path) -> Result<(Vec<u8>, u32, u32, Vec<u8>, u32, u32), String> {
+/// A photo as camera frames.
+pub struct PhotoFrames {
+    /// NV21 from a landscape sensor: `rotation 90` makes it upright.
+    pub nv21: Vec<u8>,
+    /// Sensor width.
+    pub width: u32,
+    /// Sensor height.
+    pub height: u32,
+    /// The upright RGB picture, `height` x `width`.
+    pub upright_rgb: Vec<u8>,
+}
+
+/// The photo as an NV21 frame from a landscape sensor, and its upright RGB picture.
+pub fn sensor_nv21(photo: &Path) -> Result<PhotoFrames, String> {
     let (rgb, w, h) = upright_rgb(photo)?;
     let at = |x: u32, y: u32| &rgb[((y * w + x) * 3) as usize..][..3];
     // Turning the sensor picture 90° clockwise gives the upright one, so sensor (sx, sy)
@@ -45,11 +56,22 @@ pub fn sensor_nv21(photo: &Path) -> Result<(Vec<u8>, u32, u32, Vec<u8>, u32, u32
         }
     }
     let nv21 = nv21_from_rgb(&sensor, sw, sh).ok_or("cannot encode NV21")?;
-    Ok((nv21, sw, sh, rgb, w, h))
+    Ok(PhotoFrames {
+        nv21,
+        width: sw,
+        height: sh,
+        upright_rgb: rgb,
+    })
 }
 
 pub fn export(photo: &Path, out: &Path) -> Result<(), String> {
-    let (nv21, sw, sh, rgb, w, h) = sensor_nv21(photo)?;
+    let PhotoFrames {
+        nv21,
+        width: sw,
+        height: sh,
+        upright_rgb: rgb,
+    } = sensor_nv21(photo)?;
+    let (w, h) = (sh, sw);
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     // BGRA, upright.
     let bgra: Vec<u8> = rgb
