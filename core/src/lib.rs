@@ -10,8 +10,10 @@
 //! [`account::AccountClient`] (login and tokens) and [`payment::PaymentClient`] (cards and
 //! the palm-profile link). Errors are described in [`error`].
 //!
-//! Capabilities still to be built live in their own modules, each saying what it will own:
-//! [`frame`], [`vision`], [`quality`], [`liveness`], [`upload`], [`enrollment`].
+//! Frame analysis: [`frame`] (camera buffer views), [`vision`] (hand models, tracking),
+//! [`quality`] (measures, checks, guidance, auto-capture) and `analysis` (the per-frame
+//! call; with the `vision` feature). Sealed uploads: [`upload`], [`enrollment`]. Still to
+//! be built: [`liveness`].
 
 pub mod account;
 #[cfg(feature = "vision")]
