@@ -38,6 +38,7 @@ tasks:
   test-kotlin  generated Kotlin bindings against a real `palmkit serve`
   test-swift   generated Swift bindings against a real `palmkit serve`
   size         release size of the FFI library, x86_64 and aarch64 Linux
+               (--phone: aarch64 only, as CI runs it)
   bench        benchmarks: sealing vs the bare AEAD, 5 MB loopback upload vs curl,
                frame analysis vs OpenCV / onnxruntime, fps, allocations per frame
   models       provision the hand models (pinned MediaPipe wheel -> ONNX) into the cache
@@ -60,7 +61,7 @@ fn main() -> ExitCode {
             .map(|_| ()),
         "test-kotlin" => kotlin::test().map(|_| ()),
         "test-swift" => swift::test().map(|_| ()),
-        "size" => size::report(),
+        "size" => size::report(std::env::args().skip(2).any(|a| a == "--phone")),
         "bench" => bench(),
         "models" => models::ensure().map(|dir| println!("models: {}", dir.display())),
         "fuzz" => {

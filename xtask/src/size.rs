@@ -8,8 +8,9 @@ use crate::{tools, util};
 
 const AARCH64: &str = "aarch64-unknown-linux-gnu";
 
-/// Builds both release libraries and prints their sizes.
-pub fn report() -> Result<(), String> {
+/// Builds the release libraries and prints their sizes: aarch64 only when `phone_only`
+/// (CI: each fat-LTO build of tract takes minutes on two cores), else x86_64 too.
+pub fn report(phone_only: bool) -> Result<(), String> {
     tools::ensure_apt(&["gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"])?;
     let installed = util::capture(Command::new("rustup").args(["target", "list", "--installed"]))?;
     if !String::from_utf8_lossy(&installed.stdout)
@@ -18,14 +19,16 @@ pub fn report() -> Result<(), String> {
     {
         util::run(Command::new("rustup").args(["target", "add", AARCH64]))?;
     }
-    util::cargo(&[
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "palmkit-ffi",
-        "--lib",
-    ])?;
+    if !phone_only {
+        util::cargo(&[
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "palmkit-ffi",
+            "--lib",
+        ])?;
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     util::run(
         Command::new(cargo)
@@ -49,10 +52,11 @@ pub fn report() -> Result<(), String> {
     )?;
     let target = util::target_dir();
     println!("\nRelease FFI library (opt-level s, LTO, 1 codegen unit, stripped):");
-    for (label, dir) in [
-        ("x86_64-unknown-linux-gnu", target.join("release")),
-        (AARCH64, target.join(AARCH64).join("release")),
-    ] {
+    let mut targets = vec![(AARCH64, target.join(AARCH64).join("release"))];
+    if !phone_only {
+        targets.insert(0, ("x86_64-unknown-linux-gnu", target.join("release")));
+    }
+    for (label, dir) in targets {
         let size = |name: &str| {
             std::fs::metadata(dir.join(name))
                 .map(|m| m.len())
