@@ -138,15 +138,17 @@ impl LandmarkModel {
 
 /// The 224x224x3 crop (NHWC, RGB in [0, 1]), 2x2 supersampled, into `input`.
 fn crop(frame: &Frame<'_>, region: &HandRegion, input: &mut [f32]) {
-    let n = INPUT as f32;
-    sample(
-        frame,
-        INPUT,
-        &[0.25, 0.75],
-        |x, y| region.to_image(x / n, y / n),
-        input,
-    );
+    // `to_image` as one affine map, its sine and cosine taken once rather than per sample.
+    let (sin, cos) = region.rotation.sin_cos();
+    let k = region.side / INPUT as f32;
+    let (cx, cy, half) = (region.cx, region.cy, INPUT as f32 / 2.0);
+    let map = |x: f32, y: f32| {
+        let (lx, ly) = ((x - half) * k, (y - half) * k);
+        (cx + lx * cos - ly * sin, cy + lx * sin + ly * cos)
+    };
+    sample(frame, INPUT, &[0.25, 0.75], map, input);
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +179,39 @@ mod tests {
         // The crop's top edge centre lies above the centre, towards the fingers.
         let (x, y) = r.to_image(0.5, 0.0);
         assert!((x - 100.0).abs() < 1e-3 && (y - 28.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn the_crop_samples_where_to_image_points() {
+        // A frame whose left half is black and right half white, and a region turned a
+        // quarter: the crop's top rows see the right (white) side.
+        let (w, h) = (200u32, 200u32);
+        let data: Vec<u8> = (0..w * h)
+            .flat_map(|i| if i % w >= 100 { [255u8; 3] } else { [0u8; 3] })
+            .collect();
+        let frame = Frame::packed(
+            &data,
+            w,
+            h,
+            crate::frame::PackedFormat::Rgb888,
+            600,
+            crate::frame::Orientation::default(),
+        )
+        .unwrap();
+        let region = HandRegion {
+            cx: 100.0,
+            cy: 100.0,
+            side: 100.0,
+            rotation: std::f32::consts::FRAC_PI_2,
+        };
+        let mut input = vec![0f32; INPUT * INPUT * 3];
+        crop(&frame, &region, &mut input);
+        let at = |x: usize, y: usize| input[(y * INPUT + x) * 3];
+        // Crop "up" is image +x: the top rows are white, the bottom rows black.
+        assert_eq!(at(INPUT / 2, 10), 1.0);
+        assert_eq!(at(INPUT / 2, INPUT - 10), 0.0);
+        let (x, _) = region.to_image(0.5, 10.5 / INPUT as f32);
+        assert!(x > 100.0);
     }
 
     #[test]
