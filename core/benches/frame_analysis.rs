@@ -259,6 +259,12 @@ fn main() {
             std::hint::black_box(model.run(tvec!(t.into())).expect("run"));
             times.push(start.elapsed());
         }
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        model.run(tvec!(input.clone().into())).expect("run");
+        let model_allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        println!(
+            "  {name}: {model_allocs} heap allocations in one tract run (input copy included)"
+        );
         let best = ms(*times.iter().min().expect("runs"));
         let tract = ms(median(times));
         // This VM's speed drifts between runs of a few seconds; the fastest run of each is
