@@ -1,4 +1,60 @@
 //! Spoof detection in layers (capture integrity, screen replay, print, 3-D motion, active
-//! challenge), each with a score, a threshold and a reason, combined into a `SpoofVerdict`.
+//! challenge), each with a score, a threshold and a reason, combined into a `SpoofVerdict`
+//! (DESIGN.md, "Spoof detection layers"; issue 7).
 //!
-//! Not built yet: issue 7 ("Spoof detection in layers") fills this module.
+//! Built so far: the report types and layer 4, [`motion`] (landmarks of a flat picture move
+//! by one homography), on exact-geometry unit tests ([`homography`]). Not built yet: the
+//! other layers, the verdict, the simulated attack set and its calibration.
+
+pub mod homography;
+pub mod motion;
+
+use serde::Serialize;
+
+/// What one layer concluded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Looks bona fide.
+    Pass,
+    /// Looks like an attack.
+    Fail,
+    /// Cannot tell yet (too little data or motion).
+    Unsure,
+    /// Does not apply to this input (a still file for a layer that needs live frames).
+    NotApplicable,
+}
+
+/// One layer's score, threshold, outcome and reason.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LayerReport {
+    /// The layer's name (`motion_3d`, ...).
+    pub layer: &'static str,
+    /// Its score (meaning per layer; documented with the layer).
+    pub score: f32,
+    /// The threshold the score was compared with.
+    pub threshold: f32,
+    /// What it concluded.
+    pub outcome: Outcome,
+    /// Why, in words fit for a QA report (never image data).
+    pub reason: String,
+}
+
+impl LayerReport {
+    /// A report.
+    pub fn new(
+        layer: &'static str,
+        score: f32,
+        threshold: f32,
+        outcome: Outcome,
+        reason: String,
+    ) -> Self {
+        Self {
+            layer,
+            score,
+            threshold,
+            outcome,
+            reason,
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Layer 4, 3-D motion: over a burst of frames, the 21 landmarks of a flat photo (printed
+//! or on a screen) move by one homography whatever the camera does, while a real hand's
+//! landmarks, at different depths, do not as soon as the hand or camera translates.
+//!
+//! For each frame of the burst that moved enough against the first (mean landmark
+//! displacement of at least [`MIN_MOTION`] palm lengths), a homography is fitted from the
+//! first frame's landmarks to this frame's and its RMS residual taken, in palm lengths. The
+//! score is the median residual: under [`PLANAR_RESIDUAL`] the landmarks moved as one plane
+//! (fail); with too little motion the layer is unsure (the verdict may ask for a challenge).
+//! A pure rotation of the camera maps any scene by a homography (see the tests), which is
+//! why motion is measured as displacement, not rotation.
+//!
+//! Not calibrated yet on the simulated attack set of issue 7; the thresholds are set from
+//! the geometry tests and the landmark model's jitter must be measured before they are
+//! trusted.
+
+use std::collections::VecDeque;
+
+use super::homography;
+use super::{LayerReport, Outcome};
+
+/// Frames kept in the burst.
+pub const BURST: usize = 15;
+/// Frames needed before the layer judges.
+pub const MIN_FRAMES: usize = 5;
+/// Mean landmark displacement (palm lengths) for a frame pair to count.
+pub const MIN_MOTION: f64 = 0.05;
+/// Median residual (palm lengths) under which the landmarks moved as one plane.
+pub const PLANAR_RESIDUAL: f64 = 0.01;
+
+/// The burst of landmark sets (upright pixels).
+#[derive(Default)]
+pub struct MotionLayer {
+    burst: VecDeque<[[f64; 2]; 21]>,
+}
+
+fn palm_length(p: &[[f64; 2]; 21]) -> f64 {
+    ((p[0][0] - p[9][0]).powi(2) + (p[0][1] - p[9][1]).powi(2))
+        .sqrt()
+        .max(1e-6)
+}
+
+impl MotionLayer {
+    /// Adds one frame's landmarks; the oldest frame leaves a full burst.
+    pub fn push(&mut self, landmarks: &[[f32; 3]; 21]) {
+        if self.burst.len() == BURST {
+            self.burst.pop_front();
+        }
+        self.burst
+            .push_back(landmarks.map(|p| [f64::from(p[0]), f64::from(p[1])]));
+    }
+
+    /// Forgets the burst (the hand was lost).
+    pub fn reset(&mut self) {
+        self.burst.clear();
+    }
+
+    /// The layer's judgement of the burst so far.
+    pub fn report(&self) -> LayerReport {
+        let layer = "motion_3d";
+        if self.burst.len() < MIN_FRAMES {
+            return LayerReport::new(
+                layer,
+                0.0,
+                PLANAR_RESIDUAL as f32,
+                Outcome::Unsure,
+                format!("{} of {MIN_FRAMES} frames", self.burst.len()),
+            );
+        }
+        let first = &self.burst[0];
+        let palm = palm_length(first);
+        let mut residuals: Vec<f64> = self
+            .burst
+            .iter()
+            .skip(1)
+            .filter(|p| {
+                let moved = first
+                    .iter()
+                    .zip(p.iter())
+                    .map(|(a, b)| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt())
+                    .sum::<f64>()
+                    / 21.0;
+                moved / palm >= MIN_MOTION
+            })
+            .filter_map(|p| {
+                let h = homography::fit(first, p)?;
+                Some(homography::rms_residual(&h, first, p) / palm)
+            })
+            .collect();
+        if residuals.is_empty() {
+            return LayerReport::new(
+                layer,
+                0.0,
+                PLANAR_RESIDUAL as f32,
+                Outcome::Unsure,
+                "the hand did not move enough to judge depth".into(),
+            );
+        }
+        residuals.sort_by(f64::total_cmp);
+        let median = residuals[residuals.len() / 2];
+        let (outcome, reason) = if median < PLANAR_RESIDUAL {
+            (
+                Outcome::Fail,
+                format!(
+                    "the landmarks moved as one flat plane (residual {:.2} % of the palm)",
+                    median * 100.0
+                ),
+            )
+        } else {
+            (
+                Outcome::Pass,
+                format!(
+                    "the landmarks moved in depth (residual {:.2} % of the palm)",
+                    median * 100.0
+                ),
+            )
+        };
+        LayerReport::new(
+            layer,
+            median as f32,
+            PLANAR_RESIDUAL as f32,
+            outcome,
+            reason,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::homography::tests::{hand, project};
+    use super::*;
+
+    fn landmarks(points: &[[f64; 2]]) -> [[f32; 3]; 21] {
+        let mut out = [[0f32; 3]; 21];
+        for (o, p) in out.iter_mut().zip(points) {
+            *o = [p[0] as f32, p[1] as f32, 0.0];
+        }
+        out
+    }
+
+    fn burst(points: &[[f64; 3]], step: [f64; 3]) -> MotionLayer {
+        let mut layer = MotionLayer::default();
+        for i in 0..10 {
+            let k = i as f64;
+            let at = [step[0] * k, step[1] * k, step[2] * k];
+            layer.push(&landmarks(&project(points, at, 0.0, 1000.0)));
+        }
+        layer
+    }
+
+    #[test]
+    fn a_photo_moved_in_front_of_the_camera_fails_and_a_hand_passes() {
+        let flat = hand(|_| 0.0);
+        let real = hand(|i| 0.015 * ((i * 7 % 5) as f64 - 2.0));
+        for step in [[0.004, 0.0, 0.0], [0.0, 0.003, 0.0], [0.003, 0.0, 0.004]] {
+            let photo = burst(&flat, step).report();
+            assert_eq!(photo.outcome, Outcome::Fail, "{step:?}: {photo:?}");
+            let live = burst(&real, step).report();
+            assert_eq!(live.outcome, Outcome::Pass, "{step:?}: {live:?}");
+            println!("{step:?}: photo {} hand {}", photo.score, live.score);
+            assert!(live.score > photo.score);
+        }
+    }
+
+    #[test]
+    fn too_few_frames_or_too_little_motion_is_unsure() {
+        let real = hand(|i| 0.015 * ((i * 7 % 5) as f64 - 2.0));
+        let mut layer = MotionLayer::default();
+        layer.push(&landmarks(&project(&real, [0.0; 3], 0.0, 1000.0)));
+        assert_eq!(layer.report().outcome, Outcome::Unsure);
+        let still = burst(&real, [0.0; 3]).report();
+        assert_eq!(still.outcome, Outcome::Unsure, "{still:?}");
+        assert!(still.reason.contains("did not move"));
+    }
+}
