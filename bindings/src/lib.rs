@@ -476,6 +476,17 @@ pub struct UploadReceipt {
     pub interruptions: u32,
 }
 
+impl From<palmkit_core::upload::UploadReport> for UploadReceipt {
+    fn from(report: palmkit_core::upload::UploadReport) -> Self {
+        Self {
+            upload_id: report.id,
+            length: report.length,
+            bytes_sent: report.bytes_sent,
+            interruptions: report.interruptions,
+        }
+    }
+}
+
 /// A new idempotency key for `link_payment_method`: keep it until the link succeeds, and
 /// reuse it for retries, even across app restarts.
 #[uniffi::export]
@@ -647,12 +658,7 @@ impl PalmKit {
                 &cancel.0,
             )
             .await?;
-        Ok(UploadReceipt {
-            upload_id: report.id,
-            length: report.length,
-            bytes_sent: report.bytes_sent,
-            interruptions: report.interruptions,
-        })
+        Ok(report.into())
     }
 
     /// Seals and uploads the analyzer's auto-capture (after `FrameResult.captured`) for
@@ -683,12 +689,7 @@ impl PalmKit {
                 &cancel.0,
             )
             .await?;
-        Ok(UploadReceipt {
-            upload_id: report.id,
-            length: report.length,
-            bytes_sent: report.bytes_sent,
-            interruptions: report.interruptions,
-        })
+        Ok(report.into())
     }
 
     /// Submits the enrollment with one accepted upload per hand; it then waits for the

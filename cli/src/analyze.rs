@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use palmkit_core::analysis::{FrameAnalysis, FrameAnalyzer};
+use palmkit_core::analysis::{FrameAnalysis, FrameAnalyzer, HandReport};
 use palmkit_core::frame::DecodedImage;
 use palmkit_core::quality::Thresholds;
 use serde_json::json;
@@ -125,11 +125,8 @@ fn human_line(o: &Outcome) -> String {
                     palmkit_core::protocol::Hand::Left => "left",
                     palmkit_core::protocol::Hand::Right => "right",
                 };
-                let (g, p) = (&h.geometry, &h.pixels);
                 format!(
-                    "{file}: {hand} {side}, {}  -> {} ({})\n    size {:.2}  offset {:+.2},{:+.2}  roll {:+.0}°  \
-                     pitch {:+.0}°  yaw {:+.0}°  fingers {} spread {:.2}  | sharp {:.1}  noise {:.1}  \
-                     luma {:.0}  clipped {:.1}%  glare {:.1}%",
+                    "{file}: {hand} {side}, {}  -> {} ({})\n    {}",
                     if a.capture_ready {
                         "ready"
                     } else {
@@ -137,23 +134,33 @@ fn human_line(o: &Outcome) -> String {
                     },
                     a.guidance.code(),
                     a.guidance.english(),
-                    g.palm_size,
-                    g.offset_x,
-                    g.offset_y,
-                    g.roll,
-                    g.pitch,
-                    g.yaw,
-                    g.fingers_extended,
-                    g.finger_spread,
-                    p.sharpness,
-                    p.noise,
-                    p.mean_luma,
-                    p.clipped_fraction * 100.0,
-                    p.glare_fraction * 100.0,
+                    measures_line(h)
                 )
             }
         },
     }
+}
+
+/// The measures of a hand on one line (the human output and the HTML report).
+pub fn measures_line(h: &HandReport) -> String {
+    let (g, p) = (&h.geometry, &h.pixels);
+    format!(
+        "size {:.2}  offset {:+.2},{:+.2}  roll {:+.0}°  pitch {:+.0}°  yaw {:+.0}°  fingers {} \
+         spread {:.2}  | sharp {:.1}  noise {:.1}  luma {:.0}  clipped {:.1}%  glare {:.1}%",
+        g.palm_size,
+        g.offset_x,
+        g.offset_y,
+        g.roll,
+        g.pitch,
+        g.yaw,
+        g.fingers_extended,
+        g.finger_spread,
+        p.sharpness,
+        p.noise,
+        p.mean_luma,
+        p.clipped_fraction * 100.0,
+        p.glare_fraction * 100.0,
+    )
 }
 
 /// Runs the verb.

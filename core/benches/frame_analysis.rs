@@ -142,14 +142,7 @@ fn main() {
 
     // 1. Quality measures.
     let frame = view(&frames[0]);
-    let palm = geometry::index::PALM;
-    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for &i in &palm {
-        x0 = x0.min(hand.landmarks[i][0]);
-        y0 = y0.min(hand.landmarks[i][1]);
-        x1 = x1.max(hand.landmarks[i][0]);
-        y1 = y1.max(hand.landmarks[i][1]);
-    }
+    let [x0, y0, x1, y1] = geometry::palm_bounds(&hand.landmarks);
     let rect = SensorRect::from_upright(&frame, x0, y0, x1, y1).expect("palm on the frame");
     let (uw, uh) = frame.upright_size();
     let mut scratch = PixelScratch::default();

@@ -25,18 +25,7 @@ fn analyzer() -> FrameAnalyzer {
 }
 
 fn photos(folder: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = support::testdata_dir().join(folder);
-    let mut out: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| {
-            let path = e.ok()?.path();
-            let name = path.file_name()?.to_str()?.to_string();
-            let keep = (name.ends_with(".jpg") || name.ends_with(".png")) && !name.contains("gray");
-            keep.then(|| (name, std::fs::read(&path).unwrap()))
-        })
-        .collect();
-    out.sort();
-    out
+    support::image_files(folder, |name| !name.contains("gray"))
 }
 
 /// The upright RGB picture of a decoded image.
@@ -64,13 +53,7 @@ fn measure(rgb: &[u8], w: u32, h: u32, hand: &HandReport) -> PixelMeasures {
         Orientation::default(),
     )
     .unwrap();
-    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for &i in &geometry::index::PALM {
-        x0 = x0.min(hand.landmarks[i][0]);
-        y0 = y0.min(hand.landmarks[i][1]);
-        x1 = x1.max(hand.landmarks[i][0]);
-        y1 = y1.max(hand.landmarks[i][1]);
-    }
+    let [x0, y0, x1, y1] = geometry::palm_bounds(&hand.landmarks);
     let rect = SensorRect::from_upright(&frame, x0, y0, x1, y1).unwrap();
     pixels::measure(&frame, rect, &mut PixelScratch::default())
 }

@@ -25,18 +25,7 @@ fn models_dir() -> PathBuf {
 }
 
 fn images(folder: &str, keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
-    let dir = support::testdata_dir().join(folder);
-    let mut out: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| {
-            let path = e.ok()?.path();
-            let name = path.file_name()?.to_str()?.to_string();
-            let image = name.ends_with(".jpg") || name.ends_with(".png");
-            (image && keep(&name)).then(|| (name, std::fs::read(&path).unwrap()))
-        })
-        .collect();
-    out.sort();
-    out
+    support::image_files(folder, keep)
 }
 
 #[test]

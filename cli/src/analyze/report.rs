@@ -136,27 +136,16 @@ impl Report {
             .hand
             .as_ref()
             .map(|h| {
-                let (g, p) = (&h.geometry, &h.pixels);
                 format!(
-                    "{:?} hand, {}; presence {:.2}<br>size {:.2}, offset {:+.2}/{:+.2}, roll {:+.0}°, \
-                     pitch {:+.0}°, yaw {:+.0}°, fingers {} (spread {:.2})<br>sharpness {:.1}, \
-                     noise {:.1}, luma {:.0}, clipped {:.1}%, glare {:.1}%",
+                    "{:?} hand, {}; presence {:.2}<br>{}",
                     h.handedness,
-                    if h.palm_facing { "palm facing" } else { "back facing" },
+                    if h.palm_facing {
+                        "palm facing"
+                    } else {
+                        "back facing"
+                    },
                     h.presence,
-                    g.palm_size,
-                    g.offset_x,
-                    g.offset_y,
-                    g.roll,
-                    g.pitch,
-                    g.yaw,
-                    g.fingers_extended,
-                    g.finger_spread,
-                    p.sharpness,
-                    p.noise,
-                    p.mean_luma,
-                    p.clipped_fraction * 100.0,
-                    p.glare_fraction * 100.0
+                    escape(&super::measures_line(h))
                 )
             })
             .unwrap_or_else(|| "no hand".into());

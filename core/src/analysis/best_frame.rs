@@ -26,13 +26,7 @@ impl BestFrame {
     /// kept before.
     pub fn keep(&mut self, frame: &Frame<'_>, landmarks: &[[f32; 3]; 21]) {
         let (uw, uh) = frame.upright_size();
-        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for p in landmarks {
-            x0 = x0.min(p[0]);
-            y0 = y0.min(p[1]);
-            x1 = x1.max(p[0]);
-            y1 = y1.max(p[1]);
-        }
+        let [x0, y0, x1, y1] = crate::quality::geometry::bounds(landmarks);
         let grow = 0.5 * (x1 - x0).max(y1 - y0);
         let clip = |v: f32, max: u32| v.clamp(0.0, max as f32) as u32;
         let (x0, x1) = (clip(x0 - grow, uw), clip(x1 + grow, uw));

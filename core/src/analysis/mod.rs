@@ -218,21 +218,8 @@ impl FrameAnalyzer {
         let (w, h_) = frame.upright_size();
         let lm = &h.landmarks;
         let geometry = geometry::measure(lm, w, h_, self.thresholds.frame_margin);
-        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for p in lm {
-            x0 = x0.min(p[0]);
-            y0 = y0.min(p[1]);
-            x1 = x1.max(p[0]);
-            y1 = y1.max(p[1]);
-        }
-        // Pixel measures on the palm: the bounding box of the palm outline points.
-        let (mut px0, mut py0, mut px1, mut py1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for &i in &geometry::index::PALM {
-            px0 = px0.min(lm[i][0]);
-            py0 = py0.min(lm[i][1]);
-            px1 = px1.max(lm[i][0]);
-            py1 = py1.max(lm[i][1]);
-        }
+        let [x0, y0, x1, y1] = geometry::bounds(lm);
+        let [px0, py0, px1, py1] = geometry::palm_bounds(lm);
         let pixels = SensorRect::from_upright(frame, px0, py0, px1, py1)
             .map(|r| pixels::measure(frame, r, &mut self.scratch))
             .unwrap_or_default();

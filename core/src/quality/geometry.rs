@@ -127,6 +127,20 @@ pub fn measure(lm: &Landmarks, width: u32, height: u32, margin: f32) -> HandGeom
     }
 }
 
+/// The bounding box of `points` (x, y of each): left, top, right, bottom.
+pub fn bounds<'a>(points: impl IntoIterator<Item = &'a [f32; 3]>) -> [f32; 4] {
+    points.into_iter().fold(
+        [f32::MAX, f32::MAX, f32::MIN, f32::MIN],
+        |[l, t, r, b], p| [l.min(p[0]), t.min(p[1]), r.max(p[0]), b.max(p[1])],
+    )
+}
+
+/// The bounding box of the palm outline (wrist, thumb base, four finger bases): where the
+/// pixel measures look.
+pub fn palm_bounds(lm: &Landmarks) -> [f32; 4] {
+    bounds(index::PALM.iter().map(|&i| &lm[i]))
+}
+
 /// Mean landmark speed between two frames, in palm lengths per second (`None` without a
 /// positive time step).
 pub fn motion(previous: &Landmarks, current: &Landmarks, seconds: f32) -> Option<f32> {

@@ -196,3 +196,20 @@ pub fn peers_dir() -> PathBuf {
             PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/palmkit/peers")
         })
 }
+
+/// The JPEG and PNG files directly in `folder` of the shared test data whose names pass
+/// `keep`, sorted by name, with their bytes.
+pub fn image_files(folder: &str, keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
+    let dir = testdata_dir().join(folder);
+    let mut out: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let name = path.file_name()?.to_str()?.to_string();
+            let image = name.ends_with(".jpg") || name.ends_with(".png");
+            (image && keep(&name)).then(|| (name, std::fs::read(&path).unwrap()))
+        })
+        .collect();
+    out.sort();
+    out
+}
