@@ -2,11 +2,15 @@
 //! challenge), each with a score, a threshold and a reason, combined into a `SpoofVerdict`
 //! (DESIGN.md, "Spoof detection layers"; issue 7).
 //!
-//! Built so far: the report types and layer 4, [`motion`] (landmarks of a flat picture move
-//! by one homography), on exact-geometry unit tests ([`homography`]). Not built yet: the
-//! other layers, the verdict, the simulated attack set and its calibration.
+//! Built so far: the report types; layer 1's frame checks, [`integrity`] (forward
+//! timestamps at a camera's rate, no picture twice); layer 4, [`motion`] (landmarks of a
+//! flat picture move by one homography), on exact-geometry unit tests ([`homography`]). Not
+//! built yet: attestation, the screen and print layers, the challenge, the verdict, their
+//! place in the frame analysis and the upload, the simulated attack set and its
+//! calibration.
 
 pub mod homography;
+pub mod integrity;
 pub mod motion;
 
 use serde::Serialize;
