@@ -128,9 +128,10 @@ impl FrameAnalyzer {
         let tracked = self.tracker.track(frame)?;
         let mut report = tracked.hand.map(|h| self.report(frame, &h));
         if let Some(r) = report.as_mut() {
-            // Motion needs a previous frame of the same hand and time moving forward; a
+            // Motion needs a previous frame of the same hand (followed, not found anew by
+            // the detector, which may have found another hand) and time moving forward; a
             // clock that goes back gives no motion (the liveness layer judges such input).
-            if let Some((prev, at)) = &self.previous {
+            if let (Some((prev, at)), false) = (&self.previous, tracked.detector_ran) {
                 if timestamp_ms > *at {
                     let dt = (timestamp_ms - at) as f32 / 1000.0;
                     r.motion = geometry::motion(prev, &r.landmarks, dt);
