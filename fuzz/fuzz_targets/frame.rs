@@ -1,10 +1,12 @@
 //! Frame descriptions and bytes from the fuzzer: making a view must either fail with a
 //! typed error or give a frame whose every upright pixel can be read (debug assertions in
-//! the reads catch any read outside the buffer).
+//! the reads catch any read outside the buffer), and the pixel quality measures must run on
+//! any box of it, inside or outside the picture.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use palmkit_core::frame::{Frame, Layout, Orientation, PackedFormat, Rotation, YuvLayout};
+use palmkit_core::quality::{PixelScratch, SensorRect, pixels};
 
 fn take(data: &mut &[u8], n: usize) -> u64 {
     let mut v = 0u64;
@@ -60,5 +62,12 @@ fuzz_target!(|input: &[u8]| {
         if let Some(row) = frame.luma_row(y) {
             assert_eq!(row.len(), frame.width() as usize);
         }
+    }
+    // An upright box from the frame's own first bytes, anywhere (even off the picture).
+    let coord = |i: usize| f32::from(input.get(i).copied().unwrap_or(0)) * 8.0 - 256.0;
+    let (l, t) = (coord(0), coord(1));
+    if let Some(rect) = SensorRect::from_upright(&frame, l, t, l + coord(2).abs(), t + coord(3).abs()) {
+        let m = pixels::measure(&frame, rect, &mut PixelScratch::default());
+        assert!(m.sharpness.is_finite() && m.noise.is_finite() && m.mean_luma <= 255.0);
     }
 });
