@@ -168,6 +168,7 @@ pub fn run(
     paths: &[PathBuf],
     json_out: bool,
     report_dir: Option<&Path>,
+    hand: Option<palmkit_core::protocol::Hand>,
     models: Option<PathBuf>,
 ) -> Result<(), String> {
     let files = collect(paths)?;
@@ -175,6 +176,7 @@ pub fn run(
         return Err("no JPEG or PNG files in the paths given".into());
     }
     let mut analyzer = load_analyzer(&models_dir(models))?;
+    analyzer.start_hand(hand);
     let mut report = report_dir.map(report::Report::create).transpose()?;
     let bar = indicatif::ProgressBar::new(files.len() as u64);
     if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {

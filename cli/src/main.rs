@@ -141,6 +141,10 @@ enum Command {
         /// to this folder.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// The hand the shopper was asked for: the other one gets `use_left_hand` /
+        /// `use_right_hand` (default: either hand).
+        #[arg(long, value_enum)]
+        hand: Option<HandArg>,
         /// The provisioned model folder (default: PALMKIT_MODELS, else
         /// $PALMKIT_CACHE/models/onnx, else ~/.cache/palmkit/models/onnx).
         #[arg(long)]
@@ -248,9 +252,16 @@ fn main() -> ExitCode {
             Command::Analyze {
                 json,
                 report,
+                hand,
                 models,
                 paths,
-            } => analyze::run(&paths, json, report.as_deref(), models),
+            } => analyze::run(
+                &paths,
+                json,
+                report.as_deref(),
+                hand.map(Into::into),
+                models,
+            ),
             Command::ExportFrames { out, photo } => frames::export(&photo, &out),
             Command::ApproveLogin {
                 config,

@@ -252,3 +252,57 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn analyze_json_prints_one_object_per_input_with_the_promised_fields() {
+    let testdata = std::env::var_os("PALMKIT_TESTDATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata")
+        });
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.jpg");
+    std::fs::write(&broken, b"not a jpeg").unwrap();
+    let out = palmkit()
+        .args(["analyze", "--json", "--hand", "left"])
+        .arg(testdata.join("palms/palm_kbyai_ex5.jpg"))
+        .arg(testdata.join("negatives/neg_skimage_coffee.png"))
+        .arg(&broken)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The unreadable file makes the run fail, after every file was reported.
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("1 file(s) could not be analyzed"),
+        "{stderr}"
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    let palm = &lines[0];
+    assert_eq!(palm["hand_found"], true);
+    assert_eq!(palm["handedness"], "left");
+    assert_eq!(palm["palm_facing"], true);
+    assert_eq!(palm["guidance"], "hold_steady");
+    assert_eq!(palm["capture_ready"], true);
+    assert!(palm["quality"]["pixels"]["sharpness"].as_f64().unwrap() > 2.0);
+    assert_eq!(palm["landmarks"].as_array().unwrap().len(), 21);
+    let none = &lines[1];
+    assert_eq!(none["hand_found"], false);
+    assert_eq!(none["handedness"], serde_json::Value::Null);
+    assert_eq!(none["palm_facing"], serde_json::Value::Null);
+    assert_eq!(none["guidance"], "no_hand");
+    assert_eq!(none["capture_ready"], false);
+    assert!(
+        lines[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a readable"),
+        "{}",
+        lines[2]
+    );
+}

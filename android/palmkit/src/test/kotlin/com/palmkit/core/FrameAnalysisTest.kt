@@ -58,6 +58,42 @@ class FrameAnalysisTest {
     }
 
     @Test
+    fun yuv420888PlanesGiveTheSameAnswerAsNv21() {
+        // CameraX hands YUV_420_888 as three planes; on most devices U and V are
+        // interleaved (pixel stride 2). Lay the planes out as such an app would copy them:
+        // Y, then the V/U plane, with explicit offsets — and also as fully planar I420
+        // (pixel stride 1), the other layout devices use.
+        val nv21 = File(dir, "frame.nv21").readBytes()
+        val w = prop("nv21.width").toInt()
+        val h = prop("nv21.height").toInt()
+        val ySize = w * h
+        val chroma = (w / 2) * (h / 2)
+        val i420 = ByteArray(ySize + 2 * chroma)
+        System.arraycopy(nv21, 0, i420, 0, ySize)
+        for (i in 0 until chroma) {
+            i420[ySize + i] = nv21[ySize + 2 * i + 1] // U
+            i420[ySize + chroma + i] = nv21[ySize + 2 * i] // V
+        }
+        val semiPlanar = nv21(0uL).copy(
+            format = PixelFormat.YUV420888, uvPixelStride = 2u,
+            vOffset = ySize.toULong(), uOffset = (ySize + 1).toULong(),
+        )
+        val planar = nv21(0uL).copy(
+            format = PixelFormat.YUV420888, uvPixelStride = 1u, uvRowStride = (w / 2).toUInt(),
+            uOffset = ySize.toULong(), vOffset = (ySize + chroma).toULong(),
+        )
+        val reference = analyzer().use { it.analyzeFrame(nv21, nv21(0uL)) }
+        for ((bytes, info) in listOf(nv21 to semiPlanar, i420 to planar)) {
+            val result = analyzer().use { it.analyzeFrame(bytes, info) }
+            assertEquals("uv pixel stride ${info.uvPixelStride}", reference.guidance, result.guidance)
+            assertEquals(reference.handedness, result.handedness)
+            for ((a, b) in reference.landmarks.zip(result.landmarks)) {
+                assertEquals(a, b, 1.5f)
+            }
+        }
+    }
+
+    @Test
     fun aSteadyPalmIsAutoCapturedAndUploadedWithoutTheImageCrossingTheFfi() = runBlocking {
         val bgra = File(dir, "frame.bgra").readBytes()
         analyzer().use { analyzer ->
