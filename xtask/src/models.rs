@@ -9,7 +9,12 @@ use std::process::Command;
 use crate::{tools, util};
 
 /// The folder holding the four ONNX models, provisioning what is missing (with progress).
+/// Checked once per xtask run: the Rust, Kotlin and Swift stages all ask.
 pub fn ensure() -> Result<PathBuf, String> {
+    static READY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    if let Some(dir) = READY.get() {
+        return Ok(dir.clone());
+    }
     let cache = tools::cache_dir().join("models");
     util::run(
         Command::new("python3")
@@ -17,5 +22,5 @@ pub fn ensure() -> Result<PathBuf, String> {
             .arg("--cache")
             .arg(&cache),
     )?;
-    Ok(cache.join("onnx"))
+    Ok(READY.get_or_init(|| cache.join("onnx")).clone())
 }
