@@ -19,37 +19,32 @@ pub fn report(phone_only: bool) -> Result<(), String> {
     {
         util::run(Command::new("rustup").args(["target", "add", AARCH64]))?;
     }
-    if !phone_only {
-        util::cargo(&[
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "palmkit-ffi",
-            "--lib",
-        ])?;
-    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    util::run(
-        Command::new(cargo)
-            .current_dir(util::root())
-            .env(
-                "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER",
-                "aarch64-linux-gnu-gcc",
-            )
-            .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc")
-            .env("AR_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-ar")
-            .args([
-                "build",
-                "--release",
-                "--quiet",
-                "-p",
-                "palmkit-ffi",
-                "--lib",
-                "--target",
-                AARCH64,
-            ]),
-    )?;
+    let build = |target: &[&str]| {
+        util::run(
+            Command::new(&cargo)
+                .current_dir(util::root())
+                .env(
+                    "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER",
+                    "aarch64-linux-gnu-gcc",
+                )
+                .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc")
+                .env("AR_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-ar")
+                .args([
+                    "build",
+                    "--release",
+                    "--quiet",
+                    "-p",
+                    "palmkit-ffi",
+                    "--lib",
+                ])
+                .args(target),
+        )
+    };
+    if !phone_only {
+        build(&[])?;
+    }
+    build(&["--target", AARCH64])?;
     let target = util::target_dir();
     println!("\nRelease FFI library (opt-level s, LTO, 1 codegen unit, stripped):");
     let mut targets = vec![(AARCH64, target.join(AARCH64).join("release"))];
