@@ -197,7 +197,8 @@ fn main() {
             let cv_ms = cv["ms"].as_f64().unwrap_or(f64::NAN);
             println!(
                 "  OpenCV {}: {:.3} ms median of 500 (Python calls included)",
-                cv["opencv"], cv_ms
+                cv["opencv"].as_str().unwrap_or("?"),
+                cv_ms
             );
             println!(
                 "  ratio core/OpenCV: {:.2}x (goal <= 0.5x and < 2 ms)",
@@ -278,7 +279,10 @@ fn main() {
         }
     }
     if let Some(o) = &ort {
-        println!("  (onnxruntime {})", o["onnxruntime"]);
+        println!(
+            "  (onnxruntime {})",
+            o["onnxruntime"].as_str().unwrap_or("?")
+        );
     }
     // The landmark step as the analyzer runs it: crop sampling + model + decoding.
     let mut landmarks = LandmarkModel::load(&models, "hand_landmark_full").expect("model");
