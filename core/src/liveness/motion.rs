@@ -6,13 +6,15 @@
 //! displacement of at least [`MIN_MOTION`] palm lengths), a homography is fitted from the
 //! first frame's landmarks to this frame's and its RMS residual taken, in palm lengths. The
 //! score is the median residual: under [`PLANAR_RESIDUAL`] the landmarks moved as one plane
-//! (fail); with too little motion the layer is unsure (the verdict may ask for a challenge).
+//! (fail), over [`DEPTH_RESIDUAL`] they moved in depth (pass); in between, or with too
+//! little motion, the layer is unsure (the verdict asks for a challenge).
 //! A pure rotation of the camera maps any scene by a homography (see the tests), which is
 //! why motion is measured as displacement, not rotation.
 //!
-//! Not calibrated yet on the simulated attack set of issue 7; the thresholds are set from
-//! the geometry tests and the landmark model's jitter must be measured before they are
-//! trusted.
+//! Measured so far: exact geometry (unit tests) and flat photos moved before the camera
+//! with the real landmark model (`core/tests/liveness_motion.rs`: residual 0.99–1.22 %,
+//! the model's jitter, hence the unsure band). Real-hand bursts with the model in the loop
+//! are not available here; BPCER is unmeasured.
 
 use std::collections::VecDeque;
 
@@ -26,7 +28,12 @@ pub const MIN_FRAMES: usize = 5;
 /// Mean landmark displacement (palm lengths) for a frame pair to count.
 pub const MIN_MOTION: f64 = 0.05;
 /// Median residual (palm lengths) under which the landmarks moved as one plane.
-pub const PLANAR_RESIDUAL: f64 = 0.01;
+pub const PLANAR_RESIDUAL: f64 = 0.005;
+/// Median residual (palm lengths) over which they moved in depth. In between is the
+/// landmark model's own jitter: flat photos moved before the camera measured 0.99–1.22 %
+/// (`core/tests/liveness_motion.rs`), so the layer is unsure there and the verdict must
+/// fall back on a challenge.
+pub const DEPTH_RESIDUAL: f64 = 0.02;
 
 /// The burst of landmark sets (upright pixels).
 #[derive(Default)]
@@ -62,7 +69,7 @@ impl MotionLayer {
             return LayerReport::new(
                 layer,
                 0.0,
-                PLANAR_RESIDUAL as f32,
+                DEPTH_RESIDUAL as f32,
                 Outcome::Unsure,
                 format!("{} of {MIN_FRAMES} frames", self.burst.len()),
             );
@@ -91,37 +98,33 @@ impl MotionLayer {
             return LayerReport::new(
                 layer,
                 0.0,
-                PLANAR_RESIDUAL as f32,
+                DEPTH_RESIDUAL as f32,
                 Outcome::Unsure,
                 "the hand did not move enough to judge depth".into(),
             );
         }
         residuals.sort_by(f64::total_cmp);
         let median = residuals[residuals.len() / 2];
+        let percent = median * 100.0;
         let (outcome, reason) = if median < PLANAR_RESIDUAL {
             (
                 Outcome::Fail,
                 format!(
-                    "the landmarks moved as one flat plane (residual {:.2} % of the palm)",
-                    median * 100.0
+                    "the landmarks moved as one flat plane (residual {percent:.2} % of the palm)"
                 ),
+            )
+        } else if median > DEPTH_RESIDUAL {
+            (
+                Outcome::Pass,
+                format!("the landmarks moved in depth (residual {percent:.2} % of the palm)"),
             )
         } else {
             (
-                Outcome::Pass,
-                format!(
-                    "the landmarks moved in depth (residual {:.2} % of the palm)",
-                    median * 100.0
-                ),
+                Outcome::Unsure,
+                format!("residual {percent:.2} % of the palm: within the landmark model's jitter"),
             )
         };
-        LayerReport::new(
-            layer,
-            median as f32,
-            PLANAR_RESIDUAL as f32,
-            outcome,
-            reason,
-        )
+        LayerReport::new(layer, median as f32, DEPTH_RESIDUAL as f32, outcome, reason)
     }
 }
 
@@ -152,7 +155,7 @@ mod tests {
     fn a_photo_moved_in_front_of_the_camera_fails_and_a_hand_passes() {
         let flat = hand(|_| 0.0);
         let real = hand(|i| 0.015 * ((i * 7 % 5) as f64 - 2.0));
-        for step in [[0.004, 0.0, 0.0], [0.0, 0.003, 0.0], [0.003, 0.0, 0.004]] {
+        for step in [[0.008, 0.0, 0.0], [0.0, 0.007, 0.0], [0.006, 0.0, 0.008]] {
             let photo = burst(&flat, step).report();
             assert_eq!(photo.outcome, Outcome::Fail, "{step:?}: {photo:?}");
             let live = burst(&real, step).report();
