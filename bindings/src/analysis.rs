@@ -121,6 +121,96 @@ pub struct FrameResult {
     pub landmarks: Vec<f32>,
     /// The measures, when a hand is in view.
     pub measures: Option<FrameMeasures>,
+    /// The spoof layers' verdict so far, with each layer's report.
+    pub spoof: SpoofResult,
+}
+
+/// What the spoof verdict does on the live path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum LivenessPolicy {
+    /// Only a passing verdict lets the auto-capture fire (the default).
+    Enforce,
+    /// Report the verdict but capture anyway: demos and tests feeding photos.
+    ReportOnly,
+}
+
+/// The spoof verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum SpoofVerdict {
+    /// Every layer that applies passed.
+    Pass,
+    /// A layer found an attack: do not enroll; show the reason to QA, a neutral message to
+    /// the shopper.
+    Fail,
+    /// No layer failed but one could not tell yet (typically: the hand has not moved
+    /// enough for the 3-D motion layer).
+    Challenge,
+}
+
+/// What one spoof layer concluded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum LayerOutcome {
+    /// Looks bona fide.
+    Pass,
+    /// Looks like an attack.
+    Fail,
+    /// Cannot tell yet.
+    Unsure,
+    /// Does not apply.
+    NotApplicable,
+}
+
+/// One spoof layer's report.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct SpoofLayer {
+    /// `capture_integrity`, `screen_replay`, `print`, `motion_3d` or `challenge`.
+    pub layer: String,
+    /// Its score (meaning per layer: docs/spoof-detection.md).
+    pub score: f32,
+    /// The threshold it was compared with.
+    pub threshold: f32,
+    /// What it concluded.
+    pub outcome: LayerOutcome,
+    /// Why, in English (for logs and QA; no image data).
+    pub reason: String,
+}
+
+/// The verdict and every layer's report.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct SpoofResult {
+    /// The verdict.
+    pub verdict: SpoofVerdict,
+    /// Every layer, in order.
+    pub layers: Vec<SpoofLayer>,
+}
+
+impl From<&palmkit_core::liveness::SpoofVerdict> for SpoofResult {
+    fn from(v: &palmkit_core::liveness::SpoofVerdict) -> Self {
+        use palmkit_core::liveness::{Outcome, Verdict};
+        Self {
+            verdict: match v.verdict {
+                Verdict::Pass => SpoofVerdict::Pass,
+                Verdict::Fail => SpoofVerdict::Fail,
+                Verdict::Challenge => SpoofVerdict::Challenge,
+            },
+            layers: v
+                .layers
+                .iter()
+                .map(|l| SpoofLayer {
+                    layer: l.layer.to_string(),
+                    score: l.score,
+                    threshold: l.threshold,
+                    outcome: match l.outcome {
+                        Outcome::Pass => LayerOutcome::Pass,
+                        Outcome::Fail => LayerOutcome::Fail,
+                        Outcome::Unsure => LayerOutcome::Unsure,
+                        Outcome::NotApplicable => LayerOutcome::NotApplicable,
+                    },
+                    reason: l.reason.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl From<FrameAnalysis> for FrameResult {
@@ -157,6 +247,7 @@ impl From<FrameAnalysis> for FrameResult {
                 finger_spread: h.geometry.finger_spread,
                 motion: h.motion,
             }),
+            spoof: (&a.spoof).into(),
         }
     }
 }
@@ -220,6 +311,16 @@ impl FrameAnalyzer {
     /// Starts guiding towards a capture of `hand` (`None`: either hand).
     pub fn start_hand(&self, hand: Option<Hand>) {
         self.lock().start_hand(hand.map(Into::into));
+    }
+
+    /// What the spoof verdict does (default `ENFORCE`: only a passing verdict captures;
+    /// the app shows the challenge or `not_live` guidance it gets). `REPORT_ONLY` is for
+    /// demos and tests that feed photos as frames; never ship it.
+    pub fn set_liveness_policy(&self, policy: LivenessPolicy) {
+        self.lock().set_liveness_policy(match policy {
+            LivenessPolicy::Enforce => palmkit_core::analysis::LivenessPolicy::Enforce,
+            LivenessPolicy::ReportOnly => palmkit_core::analysis::LivenessPolicy::ReportOnly,
+        });
     }
 
     /// Analyzes one camera frame. Bad frame descriptions are `InvalidFrame`; nothing here

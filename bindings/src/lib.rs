@@ -13,8 +13,10 @@ use palmkit_core::error::ErrorKind;
 use zeroize::Zeroizing;
 
 mod analysis;
+mod attestation;
 
 pub use analysis::{FrameAnalyzer, FrameInfo, FrameMeasures, FrameResult, PixelFormat};
+pub use attestation::{AttestationError, AttestationToken, Attestor, dev_attestation_token};
 
 uniffi::setup_scaffolding!();
 
@@ -501,6 +503,7 @@ pub struct PalmKit {
     service: palmkit_core::ServiceClient,
     account: palmkit_core::account::AccountClient,
     pending_card: std::sync::Mutex<Option<palmkit_core::payment::PendingCard>>,
+    attestor: std::sync::Mutex<Option<Arc<attestation::ShellAttestor>>>,
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -519,7 +522,16 @@ impl PalmKit {
             service,
             account,
             pending_card: std::sync::Mutex::new(None),
+            attestor: std::sync::Mutex::new(None),
         }))
+    }
+
+    /// The platform attestor every upload is attested with from now on (`None`: uploads
+    /// go unattested, which a service that requires attestation refuses with
+    /// `Rejected(attestation_required)`).
+    pub fn set_attestor(&self, attestor: Option<Arc<dyn Attestor>>) {
+        *self.attestor.lock().unwrap_or_else(|p| p.into_inner()) =
+            attestor.map(|a| Arc::new(attestation::ShellAttestor(a)));
     }
 
     /// Starts a login: returns the URL for the system browser (ASWebAuthenticationSession,
@@ -647,7 +659,9 @@ impl PalmKit {
             CaptureOrigin::Camera => palmkit_core::protocol::CaptureSource::Camera,
             CaptureOrigin::File => palmkit_core::protocol::CaptureSource::File,
         };
-        let report = palmkit_core::enrollment::EnrollmentClient::new(&self.account)
+        let attestor = self.attestor();
+        let report = self
+            .enrollments(attestor.as_deref())
             .upload_capture(
                 &enrollment_id,
                 hand.into(),
@@ -679,7 +693,9 @@ impl PalmKit {
                 .ok_or_else(|| PalmKitError::InvalidCapture {
                     reason: "no auto-capture is waiting: analyze frames until `captured`".into(),
                 })?;
-        let report = palmkit_core::enrollment::EnrollmentClient::new(&self.account)
+        let attestor = self.attestor();
+        let report = self
+            .enrollments(attestor.as_deref())
             .upload_capture(
                 &enrollment_id,
                 hand.into(),
@@ -726,4 +742,25 @@ impl PalmKit {
 #[uniffi::export]
 pub fn core_version() -> String {
     palmkit_core::VERSION.to_string()
+}
+
+impl PalmKit {
+    fn attestor(&self) -> Option<Arc<attestation::ShellAttestor>> {
+        self.attestor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The enrollment calls, attested when an attestor is set.
+    fn enrollments<'a>(
+        &'a self,
+        attestor: Option<&'a attestation::ShellAttestor>,
+    ) -> palmkit_core::enrollment::EnrollmentClient<'a> {
+        let client = palmkit_core::enrollment::EnrollmentClient::new(&self.account);
+        match attestor {
+            Some(a) => client.with_attestor(a),
+            None => client,
+        }
+    }
 }

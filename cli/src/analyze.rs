@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use palmkit_core::analysis::{FrameAnalysis, FrameAnalyzer, HandReport};
 use palmkit_core::frame::DecodedImage;
+use palmkit_core::liveness::SpoofVerdict;
 use palmkit_core::quality::Thresholds;
 use serde_json::json;
 
@@ -41,7 +42,7 @@ pub fn load_analyzer(models: &Path) -> Result<FrameAnalyzer, String> {
 }
 
 /// Image files under `paths` (folders searched recursively), sorted per argument.
-fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
         let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut found: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -80,6 +81,27 @@ pub struct Outcome {
     pub result: Result<FrameAnalysis, String>,
 }
 
+/// The `"spoof"` field: `{"verdict": "pass"|"fail"|"challenge", "layers": {name: {"outcome",
+/// "score", "threshold", "reason"}}}`.
+pub fn spoof_json(v: &SpoofVerdict) -> serde_json::Value {
+    let layers: serde_json::Map<String, serde_json::Value> = v
+        .layers
+        .iter()
+        .map(|l| {
+            (
+                l.layer.to_string(),
+                json!({
+                    "outcome": l.outcome,
+                    "score": l.score,
+                    "threshold": l.threshold,
+                    "reason": l.reason,
+                }),
+            )
+        })
+        .collect();
+    json!({ "verdict": v.verdict.name(), "layers": layers })
+}
+
 /// The JSON line of one outcome (the format promised in `palmkit analyze --help`).
 pub fn json_line(o: &Outcome) -> serde_json::Value {
     let file = o.file.display().to_string();
@@ -104,6 +126,7 @@ pub fn json_line(o: &Outcome) -> serde_json::Value {
                     "geometry": h.geometry,
                     "pixels": h.pixels,
                 })),
+                "spoof": spoof_json(&a.spoof),
             })
         }
     }

@@ -232,6 +232,9 @@ fn live_capture() -> Result<Option<(Capture, String)>, String> {
         return Ok(None);
     };
     let mut analyzer = crate::analyze::load_analyzer(&models)?;
+    // A photo is no live hand: the spoof layers say so (reported below), and an app, which
+    // enforces them, would not capture it. The demo reports and carries on.
+    analyzer.set_liveness_policy(palmkit_core::analysis::LivenessPolicy::ReportOnly);
     let crate::frames::PhotoFrames {
         nv21,
         width,
@@ -261,6 +264,13 @@ fn live_capture() -> Result<Option<(Capture, String)>, String> {
             seen.push(a.guidance.code());
         }
         if a.captured {
+            let spoof = analyzer
+                .capture_verdict()
+                .map(|v| {
+                    let reasons = v.reasons().join("; ");
+                    format!("{} ({reasons})", v.verdict.name())
+                })
+                .unwrap_or_else(|| "none".into());
             let capture = analyzer
                 .take_capture()
                 .ok_or("the capture fired but nothing was kept")?;
@@ -269,7 +279,8 @@ fn live_capture() -> Result<Option<(Capture, String)>, String> {
                 capture,
                 format!(
                     "{LIVE_PHOTO} as {width}x{height} NV21 (rotation 90): guidance {} after {} \
-                     frames; kept the best frame as a {}x{} JPEG in memory",
+                     frames; kept the best frame as a {}x{} JPEG in memory; spoof verdict \
+                     {spoof} — an app enforcing it would not have captured this photo",
                     seen.join(" -> "),
                     i + 1,
                     kept_w,

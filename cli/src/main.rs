@@ -9,6 +9,7 @@ mod frames;
 mod login;
 mod payment;
 mod progress;
+mod spoof_eval;
 mod upload;
 
 use std::net::SocketAddr;
@@ -153,6 +154,34 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Evaluate the spoof layers: every palm photo given (bona fide) and attacks simulated
+    /// from it (a screen replay or a print filmed by a phone camera, several species), with
+    /// BPCER and APCER per species (ISO/IEC 30107-3) at the core's thresholds. Reproducible:
+    /// the same photos and seed give the same attacks. Folders are searched for
+    /// .jpg/.jpeg/.png.
+    SpoofEval {
+        /// Also write index.html and samples.jsonl (every presentation, its verdict, layer
+        /// scores and simulated setup) to this folder.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Seed of the simulation.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Only these species (default: all): screen_phone, screen_laptop, screen_monitor,
+        /// print_offset, print_laser, print_inkjet.
+        #[arg(long, value_delimiter = ',')]
+        species: Vec<String>,
+        /// Write every simulated attack as PNG to this folder (to look at them; never on a
+        /// phone, never in the repository).
+        #[arg(long, hide = true)]
+        images: Option<PathBuf>,
+        /// The provisioned model folder (as for `analyze`).
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// Palm photos or folders of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// For tests and benchmarks: write a photo as raw camera frames (NV21 as a landscape
     /// sensor sees it, BGRA upright) with a frames.properties describing them.
     #[command(hide = true)]
@@ -263,6 +292,23 @@ fn main() -> ExitCode {
                 models,
             ),
             Command::ExportFrames { out, photo } => frames::export(&photo, &out),
+            Command::SpoofEval {
+                report,
+                seed,
+                species,
+                images,
+                models,
+                paths,
+            } => spoof_eval::parse_species(&species).and_then(|species| {
+                spoof_eval::run(
+                    &paths,
+                    report.as_deref(),
+                    seed,
+                    &species,
+                    images.as_deref(),
+                    models,
+                )
+            }),
             Command::ApproveLogin {
                 config,
                 email,

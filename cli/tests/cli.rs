@@ -291,6 +291,18 @@ fn analyze_json_prints_one_object_per_input_with_the_promised_fields() {
     assert_eq!(palm["capture_ready"], true);
     assert!(palm["quality"]["pixels"]["sharpness"].as_f64().unwrap() > 2.0);
     assert_eq!(palm["landmarks"].as_array().unwrap().len(), 21);
+    // The spoof verdict of a still file: the single-picture layers decide, the live-frame
+    // ones do not apply.
+    let spoof = &palm["spoof"];
+    assert_eq!(spoof["verdict"], "pass", "{spoof}");
+    assert_eq!(spoof["layers"]["screen_replay"]["outcome"], "pass");
+    assert!(spoof["layers"]["print"]["score"].as_f64().unwrap() < 1.0);
+    for layer in ["capture_integrity", "motion_3d", "challenge"] {
+        assert_eq!(
+            spoof["layers"][layer]["outcome"], "not_applicable",
+            "{spoof}"
+        );
+    }
     let none = &lines[1];
     assert_eq!(none["hand_found"], false);
     assert_eq!(none["handedness"], serde_json::Value::Null);
@@ -305,4 +317,66 @@ fn analyze_json_prints_one_object_per_input_with_the_promised_fields() {
         "{}",
         lines[2]
     );
+}
+
+#[test]
+fn spoof_eval_prints_the_rates_and_writes_a_report() {
+    let testdata = std::env::var_os("PALMKIT_TESTDATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata")
+        });
+    let dir = tempfile::tempdir().unwrap();
+    let out = palmkit()
+        .args([
+            "spoof-eval",
+            "--species",
+            "screen_monitor,print_laser",
+            "--report",
+        ])
+        .arg(dir.path())
+        .arg(testdata.join("palms/palm_kbyai_ex5.jpg"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for row in [
+        "bona fide",
+        "BPCER",
+        "screen_monitor",
+        "print_laser",
+        "APCER",
+    ] {
+        assert!(stdout.contains(row), "{row}: {stdout}");
+    }
+    assert!(!stdout.contains("screen_phone"), "{stdout}");
+    let samples: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = samples
+        .iter()
+        .map(|s| s["species"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["bona_fide", "screen_monitor", "print_laser"]);
+    assert_eq!(samples[0]["spoof"]["verdict"], "pass");
+    assert!(samples[1]["pitch_px"].as_f64().unwrap() > 0.0);
+    assert!(samples[2]["setup"].as_str().unwrap().contains("lpi"));
+    assert!(dir.path().join("index.html").exists());
+    // No simulated image is written unless asked for.
+    let files = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(files, 2, "only index.html and samples.jsonl");
+
+    let bad = palmkit()
+        .args(["spoof-eval", "--species", "hologram"])
+        .arg(testdata.join("palms/palm_kbyai_ex5.jpg"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown species \"hologram\""));
 }

@@ -84,6 +84,10 @@ pub enum UploadFailure {
         /// Its explanation.
         message: String,
     },
+    /// The platform could not attest the upload (the device or app cannot, or the
+    /// platform service failed); nothing was sent.
+    #[error("the platform could not attest the upload: {0}")]
+    Attestation(String),
     /// The upload is larger than the service takes.
     #[error("the capture is {size} bytes sealed; the service takes at most {max}")]
     TooLarge {
@@ -264,6 +268,8 @@ impl Error {
                     ErrorKind::Rejected
                 }
                 UploadFailure::NotResumable(_) => ErrorKind::Protocol,
+                // The device cannot vouch for the app: nothing the shopper can retry.
+                UploadFailure::Attestation(_) => ErrorKind::Rejected,
                 UploadFailure::RetriesExhausted { last, .. } => last.kind(),
             },
         }

@@ -12,12 +12,13 @@
 //!
 //! Frame analysis: [`frame`] (camera buffer views), [`vision`] (hand models, tracking),
 //! [`quality`] (measures, checks, guidance, auto-capture) and `analysis` (the per-frame
-//! call; with the `vision` feature). Sealed uploads: [`upload`], [`enrollment`]. Still to
-//! be built: [`liveness`].
+//! call; with the `vision` feature). Spoof detection in layers: [`liveness`] (with the
+//! platform's part in [`attestation`]). Sealed uploads: [`upload`], [`enrollment`].
 
 pub mod account;
 #[cfg(feature = "vision")]
 pub mod analysis;
+pub mod attestation;
 pub mod config;
 pub mod enrollment;
 pub mod error;

@@ -165,6 +165,34 @@ pub struct CaptureMetadata {
     pub captured_at_ms: u64,
     /// Camera or file.
     pub source: CaptureSource,
+    /// The spoof layers' verdict when the capture was taken (live path), for the service
+    /// to weigh too; absent for files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spoof: Option<SpoofMetadata>,
+}
+
+/// The spoof verdict as sent with a capture: the decision and every layer's report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpoofMetadata {
+    /// `pass`, `fail` or `challenge`.
+    pub verdict: String,
+    /// Every layer, in order.
+    pub layers: Vec<SpoofLayerMetadata>,
+}
+
+/// One layer's report as sent with a capture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpoofLayerMetadata {
+    /// `capture_integrity`, `screen_replay`, `print`, `motion_3d`, `challenge`.
+    pub layer: String,
+    /// `pass`, `fail`, `unsure` or `not_applicable`.
+    pub outcome: String,
+    /// The layer's score.
+    pub score: f32,
+    /// Its threshold.
+    pub threshold: f32,
+    /// Why (English, no image data).
+    pub reason: String,
 }
 
 /// tus `Upload-Metadata` keys of a capture upload (values base64 as tus requires).
@@ -173,6 +201,21 @@ pub mod upload_metadata {
     pub const ENROLLMENT_ID: &str = "enrollment_id";
     /// `left` or `right`.
     pub const HAND: &str = "hand";
+    /// The attestation format (`palmkit_core::attestation`), when the app attests.
+    pub const ATTESTATION_FORMAT: &str = "attestation_format";
+    /// The nonce (from `POST /v1/attestation/nonce`) the attestation answers.
+    pub const ATTESTATION_NONCE: &str = "attestation_nonce";
+    /// The attestation token, base64url without padding.
+    pub const ATTESTATION: &str = "attestation";
+}
+
+/// `POST /v1/attestation/nonce` answer: a fresh nonce for one attested upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestationNonce {
+    /// The nonce (hex); the challenge takes its ASCII bytes.
+    pub nonce: String,
+    /// Seconds it stays valid.
+    pub expires_in: u64,
 }
 
 /// How the service saw a finished upload, in the `Palmkit-Upload-State` header of `HEAD`

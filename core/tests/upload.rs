@@ -168,6 +168,61 @@ async fn upload(
 }
 
 #[tokio::test]
+async fn the_spoof_verdict_travels_sealed_with_the_capture() {
+    use palmkit_core::liveness::{LayerReport, Outcome, SpoofVerdict};
+    let rig = Rig::start(|_| {}).await;
+    let enrollments = EnrollmentClient::new(&rig.account);
+    let draft = enrollments.create(&[Hand::Left]).await.unwrap();
+    let verdict = SpoofVerdict::combine(vec![
+        LayerReport::new(
+            "screen_replay",
+            0.4,
+            1.0,
+            Outcome::Pass,
+            "no pattern".into(),
+        ),
+        LayerReport::new(
+            "motion_3d",
+            0.01,
+            0.02,
+            Outcome::Unsure,
+            "too little".into(),
+        ),
+        LayerReport::new("challenge", 1.0, 1.0, Outcome::Pass, "met".into()),
+    ]);
+    let capture = Capture::new(Zeroizing::new(support::palm_photo()), CaptureSource::Camera)
+        .unwrap()
+        .with_spoof(&verdict);
+    let report = enrollments
+        .upload_capture(
+            &draft.id,
+            Hand::Left,
+            capture,
+            &options(CHUNK),
+            &Recorder::default(),
+            &CancelToken::new(),
+        )
+        .await
+        .unwrap();
+    let metadata: String = rig
+        .db()
+        .with(|c| {
+            Ok(c.query_row(
+                "SELECT metadata FROM captures WHERE upload_id = ?1",
+                [&report.id],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&metadata).unwrap();
+    assert_eq!(json["spoof"]["verdict"], "pass", "{json}");
+    assert_eq!(json["spoof"]["layers"][1]["layer"], "motion_3d");
+    assert_eq!(json["spoof"]["layers"][1]["outcome"], "unsure");
+    assert_eq!(json["spoof"]["layers"][2]["reason"], "met");
+    rig.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_photo_is_sealed_uploaded_checked_and_submitted_once() {
     let rig = Rig::start(|_| {}).await;
     let photo = support::palm_photo();

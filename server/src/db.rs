@@ -149,6 +149,22 @@ fn migrations() -> Migrations<'static> {
              ) STRICT;
              CREATE INDEX captures_by_enrollment ON captures(enrollment_id);",
         ),
+        // Platform attestation of uploads: nonces (one use), the development key, and what
+        // each upload claimed and each capture proved.
+        M::up(
+            "CREATE TABLE attestation_nonces (
+                 nonce         TEXT PRIMARY KEY,
+                 account_id    TEXT NOT NULL REFERENCES accounts(id),
+                 expires_at    INTEGER NOT NULL,
+                 used_at       INTEGER
+             ) STRICT;
+             CREATE TABLE dev_attestation (
+                 id            INTEGER PRIMARY KEY CHECK (id = 1),
+                 key           BLOB NOT NULL
+             ) STRICT;
+             ALTER TABLE uploads ADD COLUMN attestation TEXT;
+             ALTER TABLE captures ADD COLUMN attestation TEXT;",
+        ),
     ])
 }
 

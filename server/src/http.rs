@@ -222,6 +222,10 @@ fn routes(state: AppState, limits: &Limits) -> Router {
             "/provider/3ds/{id}",
             get(provider::authentication_page).post(provider::authentication_submit),
         )
+        .route(
+            "/v1/attestation/nonce",
+            post(crate::attestation::issue_nonce),
+        )
         .route("/v1/enrollments", post(enrollments::create))
         .route("/v1/enrollments/{id}", get(enrollments::get))
         .route("/v1/enrollments/{id}/submit", post(enrollments::submit))
@@ -274,6 +278,11 @@ impl ApiFailure {
     /// The stable error code.
     pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    /// The sentence for the client's log.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 

@@ -10,6 +10,7 @@
 //! `palmkit demo` are thin wrappers around it.
 
 pub mod accounts;
+pub mod attestation;
 pub mod browser;
 pub mod db;
 pub mod enrollments;
@@ -108,6 +109,14 @@ pub fn init_data_dir(data_dir: &Path) -> Result<DataDir, StartError> {
     let db = db::Db::open(&data_dir.join("palmkit.sqlite3"))?;
     let key = keys::current_or_create(&db)?;
     accounts::seed_test_shopper(&db)?;
+    // The development attestation key, for dev shells and tests to sign with.
+    let dev_key = attestation::dev_key_or_create(&db)?;
+    let key_path = data_dir.join(attestation::DEV_KEY_FILE);
+    {
+        use base64::Engine as _;
+        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&dev_key);
+        std::fs::write(&key_path, text).map_err(io_err(&key_path))?;
+    }
     Ok(DataDir {
         root: data_dir.to_path_buf(),
         pki,

@@ -107,6 +107,14 @@ impl TestServer {
                 "PALMKIT_TEST_FRAMES",
                 self.work.join("frames").display().to_string(),
             ),
+            // The server's development attestation key (base64url), for the fake attestors.
+            (
+                "PALMKIT_TEST_DEV_ATTESTATION_KEY",
+                self.work
+                    .join("data/dev-attestation.key")
+                    .display()
+                    .to_string(),
+            ),
         ]
     }
 }

@@ -14,6 +14,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::frame::Frame;
+use crate::liveness::{
+    self, ChallengeKind, HandInput, LiveLayers, PassiveLayers, SpoofVerdict, Verdict,
+};
 use crate::protocol::{CaptureSource, Hand as HandSide};
 use crate::quality::{
     AutoCapture, CaptureStep, Checks, Debounce, GuidanceCode, HandGeometry, HandObservation,
@@ -63,6 +66,20 @@ pub struct FrameAnalysis {
     pub score: Option<f32>,
     /// Whether the palm detector ran (no hand was being tracked).
     pub detector_ran: bool,
+    /// The spoof layers' verdict so far (live path) or on the picture (still).
+    pub spoof: SpoofVerdict,
+}
+
+/// What the spoof verdict does on the live path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LivenessPolicy {
+    /// The app's setting: only a passing verdict lets the auto-capture fire; an unsure one
+    /// issues the active challenge; a failing one shows `not_live` and captures nothing.
+    #[default]
+    Enforce,
+    /// Report the verdict (and seal it with the capture) but do not let it stop the
+    /// capture: for the desktop demo and tests, which feed photos as frames.
+    ReportOnly,
 }
 
 /// Why a frame could not be analyzed.
@@ -84,6 +101,10 @@ pub struct FrameAnalyzer {
     previous: Option<([[f32; 3]; 21], u64)>,
     scratch: PixelScratch,
     best: BestFrame,
+    live: LiveLayers,
+    passive: PassiveLayers,
+    policy: LivenessPolicy,
+    capture_verdict: Option<SpoofVerdict>,
 }
 
 impl FrameAnalyzer {
@@ -99,7 +120,16 @@ impl FrameAnalyzer {
             previous: None,
             scratch: PixelScratch::default(),
             best: BestFrame::default(),
+            live: LiveLayers::default(),
+            passive: PassiveLayers::default(),
+            policy: LivenessPolicy::default(),
+            capture_verdict: None,
         })
+    }
+
+    /// Sets what the spoof verdict does on the live path (default: enforce).
+    pub fn set_liveness_policy(&mut self, policy: LivenessPolicy) {
+        self.policy = policy;
     }
 
     /// The thresholds in use.
@@ -117,6 +147,8 @@ impl FrameAnalyzer {
         self.previous = None;
         self.tracker.reset();
         self.best = BestFrame::default();
+        self.live.reset();
+        self.capture_verdict = None;
     }
 
     /// One live camera frame taken at `timestamp_ms` (the camera's clock).
@@ -141,18 +173,35 @@ impl FrameAnalyzer {
         } else {
             self.previous = None;
         }
+        let palm = report.as_ref().and_then(|r| palm_rect(frame, r));
+        let spoof = self.live.frame(
+            frame,
+            timestamp_ms,
+            report.as_ref().zip(palm).map(|(r, palm)| HandInput {
+                landmarks: &r.landmarks,
+                geometry: &r.geometry,
+                palm,
+            }),
+        );
         let observation = report.as_ref().map(observation);
         let issue = self
             .checks
             .evaluate(&self.thresholds, self.requested, observation.as_ref());
         let ready = issue.is_none();
+        let (live_ok, hold) = self.liveness_gate(&spoof, ready, timestamp_ms);
         let score = observation
             .as_ref()
             .filter(|_| ready)
             .map(|o| frame_score(o, &self.thresholds));
-        let step = self
-            .auto
-            .update(ready, score.unwrap_or(0.0), timestamp_ms, &self.thresholds);
+        let step = self.auto.update(
+            ready && live_ok,
+            score.unwrap_or(0.0),
+            timestamp_ms,
+            &self.thresholds,
+        );
+        if matches!(step, CaptureStep::Capture { .. }) {
+            self.capture_verdict = Some(spoof.clone());
+        }
         let keep = matches!(
             step,
             CaptureStep::Collecting { keep: true } | CaptureStep::Capture { keep: true }
@@ -162,7 +211,9 @@ impl FrameAnalyzer {
         }
         let answer = match step {
             CaptureStep::Done | CaptureStep::Capture { .. } => GuidanceCode::Captured,
-            _ => issue.unwrap_or(GuidanceCode::HoldSteady),
+            // No hand: say so, even mid-challenge.
+            _ if issue == Some(GuidanceCode::NoHand) => GuidanceCode::NoHand,
+            _ => hold.or(issue).unwrap_or(GuidanceCode::HoldSteady),
         };
         let guidance = if answer == GuidanceCode::Captured {
             // The capture is news to show at once, not to debounce.
@@ -179,7 +230,52 @@ impl FrameAnalyzer {
             captured: self.auto.is_done(),
             score,
             detector_ran: tracked.detector_ran,
+            spoof,
         })
+    }
+
+    /// The spoof policy on one live frame: whether the auto-capture may count it, and the
+    /// instruction that replaces the quality checks' (the challenge, or `not_live`).
+    fn liveness_gate(
+        &mut self,
+        spoof: &SpoofVerdict,
+        ready: bool,
+        now_ms: u64,
+    ) -> (bool, Option<GuidanceCode>) {
+        if self.policy == LivenessPolicy::ReportOnly || self.auto.is_done() {
+            return (true, None);
+        }
+        match spoof.verdict {
+            Verdict::Pass => (true, None),
+            Verdict::Fail => (false, Some(GuidanceCode::NotLive)),
+            Verdict::Challenge => {
+                let running = self.live.challenge().filter(|c| !c.is_over());
+                let kind = match running {
+                    Some(c) => Some(c.kind()),
+                    // Issued once per hand, when the hand is ready to capture and the
+                    // motion layer has seen a burst without being able to tell.
+                    None if ready
+                        && self.live.challenge().is_none()
+                        && self.live.motion_judged() =>
+                    {
+                        let kind = ChallengeKind::random();
+                        self.live.issue_challenge(kind, now_ms);
+                        Some(kind)
+                    }
+                    None => None,
+                };
+                let code = kind.map(|k| match k {
+                    ChallengeKind::CloseAndOpen => GuidanceCode::CloseAndOpenHand,
+                    ChallengeKind::Tilt => GuidanceCode::TiltHand,
+                });
+                (false, code)
+            }
+        }
+    }
+
+    /// The spoof verdict at the moment the auto-capture fired (sealed with the capture).
+    pub fn capture_verdict(&self) -> Option<&SpoofVerdict> {
+        self.capture_verdict.as_ref()
     }
 
     /// One picture judged on its own: no tracking, motion, hysteresis or debounce.
@@ -187,6 +283,11 @@ impl FrameAnalyzer {
     pub fn analyze_still(&mut self, frame: &Frame<'_>) -> Result<FrameAnalysis, AnalysisError> {
         let hand = self.tracker.detect(frame)?;
         let report = hand.map(|h| self.report(frame, &h));
+        let rect = report
+            .as_ref()
+            .and_then(|r| palm_rect(frame, r))
+            .unwrap_or_else(|| SensorRect::full(frame));
+        let spoof = liveness::live::still(&mut self.passive, frame, rect);
         let observation = report.as_ref().map(observation);
         let issue =
             Checks::default().evaluate(&self.thresholds, self.requested, observation.as_ref());
@@ -202,17 +303,23 @@ impl FrameAnalyzer {
             captured: false,
             score,
             detector_ran: true,
+            spoof,
         })
     }
 
     /// The auto-captured frame as a JPEG capture for upload (once; `None` before the
-    /// capture fires or after it was taken).
+    /// capture fires or after it was taken), with the spoof verdict of that moment in its
+    /// metadata.
     pub fn take_capture(&mut self) -> Option<Capture> {
         if !self.auto.is_done() {
             return None;
         }
         let jpeg = self.best.take_jpeg()?;
-        Capture::new(jpeg, CaptureSource::Camera).ok()
+        let capture = Capture::new(jpeg, CaptureSource::Camera).ok()?;
+        Some(match self.capture_verdict.take() {
+            Some(v) => capture.with_spoof(&v),
+            None => capture,
+        })
     }
 
     fn report(&mut self, frame: &Frame<'_>, h: &crate::vision::Hand) -> HandReport {
@@ -240,6 +347,12 @@ impl FrameAnalyzer {
             motion: None,
         }
     }
+}
+
+/// The sensor rectangle under the palm (wrist to finger bases) of `r`.
+fn palm_rect(frame: &Frame<'_>, r: &HandReport) -> Option<SensorRect> {
+    let [x0, y0, x1, y1] = geometry::palm_bounds(&r.landmarks);
+    SensorRect::from_upright(frame, x0, y0, x1, y1)
 }
 
 fn observation(r: &HandReport) -> HandObservation {

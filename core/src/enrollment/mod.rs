@@ -6,11 +6,13 @@
 //! [`EnrollmentClient`]: create a draft, upload its sealed captures, submit it. The state
 //! machine grows as frame capture lands.
 
+use base64::Engine as _;
 use serde_json::json;
 
 use crate::account::{AccountClient, Request};
+use crate::attestation::{self, Attestor};
 use crate::error::{Error, UploadFailure};
-use crate::protocol::{Enrollment, Hand, SubmitEnrollment, upload_metadata};
+use crate::protocol::{AttestationNonce, Enrollment, Hand, SubmitEnrollment, upload_metadata};
 use crate::upload::envelope::SealContext;
 use crate::upload::{
     AeadSuite, CancelToken, Capture, TusAuth, TusClient, TusOptions, UploadProgress, UploadReport,
@@ -19,12 +21,29 @@ use crate::upload::{
 /// Enrollment records of the signed-in shopper.
 pub struct EnrollmentClient<'a> {
     account: &'a AccountClient,
+    attestor: Option<&'a dyn Attestor>,
 }
 
 impl<'a> EnrollmentClient<'a> {
     /// Calls on behalf of the shopper signed in to `account`.
     pub fn new(account: &'a AccountClient) -> Self {
-        Self { account }
+        Self {
+            account,
+            attestor: None,
+        }
+    }
+
+    /// Attests every upload with `attestor` (the platform's App Attest / Play Integrity):
+    /// a fresh service nonce bound to the SHA-256 of the sealed envelope.
+    pub fn with_attestor(mut self, attestor: &'a dyn Attestor) -> Self {
+        self.attestor = Some(attestor);
+        self
+    }
+
+    /// `POST /v1/attestation/nonce`: a fresh nonce for one attested upload.
+    pub async fn attestation_nonce(&self) -> Result<AttestationNonce, Error> {
+        let request = Request::with_json(reqwest::Method::POST, "v1/attestation/nonce", json!({}));
+        self.account.authorized(&request).await
     }
 
     /// `POST /v1/enrollments`: starts a draft enrollment for the given hands.
@@ -93,10 +112,24 @@ impl<'a> EnrollmentClient<'a> {
             TusAuth::Account(self.account),
             options.clone(),
         );
-        let metadata = [
-            (upload_metadata::ENROLLMENT_ID, enrollment_id),
-            (upload_metadata::HAND, hand_text),
+        let mut metadata = vec![
+            (upload_metadata::ENROLLMENT_ID, enrollment_id.to_string()),
+            (upload_metadata::HAND, hand_text.to_string()),
         ];
+        if let Some(attestor) = self.attestor {
+            let nonce = self.attestation_nonce().await?;
+            let challenge = attestation::challenge(nonce.nonce.as_bytes(), &sealed.sha256());
+            let statement = attestor
+                .attest(&challenge)
+                .map_err(|e| UploadFailure::Attestation(e.to_string()))?;
+            metadata.push((upload_metadata::ATTESTATION_FORMAT, statement.format));
+            metadata.push((upload_metadata::ATTESTATION_NONCE, nonce.nonce));
+            metadata.push((
+                upload_metadata::ATTESTATION,
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&statement.token),
+            ));
+        }
+        let metadata: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let report = client.upload(&sealed, &metadata, progress, cancel).await?;
         tracing::info!(
             upload = %report.id,

@@ -9,9 +9,20 @@
 //! place in the frame analysis and the upload, the simulated attack set and its
 //! calibration.
 
+pub mod challenge;
 pub mod homography;
 pub mod integrity;
+pub mod live;
 pub mod motion;
+pub mod passive;
+pub mod simulate;
+pub mod spectrum;
+pub mod verdict;
+
+pub use challenge::ChallengeKind;
+pub use live::{HandInput, LiveLayers};
+pub use passive::PassiveLayers;
+pub use verdict::{SpoofVerdict, Verdict};
 
 use serde::Serialize;
 

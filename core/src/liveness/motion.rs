@@ -57,9 +57,30 @@ impl MotionLayer {
             .push_back(landmarks.map(|p| [f64::from(p[0]), f64::from(p[1])]));
     }
 
+    /// Frames in the burst.
+    pub fn len(&self) -> usize {
+        self.burst.len()
+    }
+
+    /// Whether the burst is empty.
+    pub fn is_empty(&self) -> bool {
+        self.burst.is_empty()
+    }
+
     /// Forgets the burst (the hand was lost).
     pub fn reset(&mut self) {
         self.burst.clear();
+    }
+
+    /// The report for a still file (desktop tools): this layer needs live frames.
+    pub fn not_applicable() -> LayerReport {
+        LayerReport::new(
+            "motion_3d",
+            0.0,
+            DEPTH_RESIDUAL as f32,
+            Outcome::NotApplicable,
+            "a still file: motion needs a burst of live frames".into(),
+        )
     }
 
     /// The layer's judgement of the burst so far.

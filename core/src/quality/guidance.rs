@@ -61,11 +61,17 @@ pub enum GuidanceCode {
     HoldSteady,
     /// The capture is taken.
     Captured,
+    /// Active challenge (spoof detection): close the hand, then open it.
+    CloseAndOpenHand,
+    /// Active challenge: tilt the hand, then hold it flat again.
+    TiltHand,
+    /// The spoof layers found no live hand: no capture.
+    NotLive,
 }
 
 impl GuidanceCode {
     /// Every code, in priority order.
-    pub const ALL: [GuidanceCode; 20] = [
+    pub const ALL: [GuidanceCode; 23] = [
         Self::NoHand,
         Self::ShowPalm,
         Self::UseLeftHand,
@@ -86,6 +92,9 @@ impl GuidanceCode {
         Self::MoreLight,
         Self::HoldSteady,
         Self::Captured,
+        Self::CloseAndOpenHand,
+        Self::TiltHand,
+        Self::NotLive,
     ];
 
     /// The stable code, e.g. `move_closer`.
@@ -111,6 +120,9 @@ impl GuidanceCode {
             Self::MoreLight => "more_light",
             Self::HoldSteady => "hold_steady",
             Self::Captured => "captured",
+            Self::CloseAndOpenHand => "close_and_open_hand",
+            Self::TiltHand => "tilt_hand",
+            Self::NotLive => "not_live",
         }
     }
 

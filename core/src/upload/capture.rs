@@ -45,8 +45,16 @@ impl Capture {
             height,
             captured_at_ms,
             source,
+            spoof: None,
         };
         Ok(Self { image, metadata })
+    }
+
+    /// Adds the spoof verdict under which the capture was taken to its metadata (sealed:
+    /// bound to the ciphertext through the AAD, so it cannot be changed on the way).
+    pub fn with_spoof(mut self, verdict: &crate::liveness::SpoofVerdict) -> Self {
+        self.metadata.spoof = Some(verdict.into());
+        self
     }
 
     /// The image bytes.

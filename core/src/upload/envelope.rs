@@ -174,6 +174,15 @@ pub struct SealedEnvelope {
 }
 
 impl SealedEnvelope {
+    /// SHA-256 of the envelope's bytes as uploaded (what an attestation binds).
+    pub fn sha256(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(&self.head);
+        h.update(&self.body);
+        h.update(self.tag);
+        h.finalize().into()
+    }
+
     /// Total length in bytes.
     pub fn len(&self) -> usize {
         self.head.len() + self.body.len() + TAG_LEN

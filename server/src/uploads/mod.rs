@@ -51,6 +51,8 @@ pub struct UploadLimits {
     pub expiry: Duration,
     /// The `Retry-After` sent with `503` and `423`.
     pub retry_after: Duration,
+    /// Refuse uploads without a platform attestation (`attestation_required`).
+    pub require_attestation: bool,
 }
 
 impl Default for UploadLimits {
@@ -61,6 +63,7 @@ impl Default for UploadLimits {
             max_concurrent_writes: 32,
             expiry: Duration::from_secs(24 * 3600),
             retry_after: Duration::from_secs(1),
+            require_attestation: false,
         }
     }
 }
@@ -165,6 +168,8 @@ struct Upload {
     state: String,
     error: Option<String>,
     expires_at: i64,
+    /// The attestation claimed at creation (JSON of `attestation::Claim`).
+    attestation: Option<String>,
 }
 
 fn load(
@@ -174,7 +179,7 @@ fn load(
 ) -> Result<Option<Upload>, DbError> {
     Ok(conn
         .query_row(
-            "SELECT enrollment_id, hand, length, received, state, error, expires_at
+            "SELECT enrollment_id, hand, length, received, state, error, expires_at, attestation
              FROM uploads WHERE id = ?1 AND account_id = ?2",
             [id, account_id],
             |r| {
@@ -191,6 +196,7 @@ fn load(
                     state: r.get(4)?,
                     error: r.get(5)?,
                     expires_at: r.get(6)?,
+                    attestation: r.get(7)?,
                 })
             },
         )
@@ -265,6 +271,17 @@ async fn create(
             ));
         }
     };
+    let claim = crate::attestation::claim_from_metadata(&metadata)?;
+    if claim.is_none() && limits.require_attestation {
+        return Err(ApiFailure::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "attestation_required",
+            "this service takes attested uploads only: ask for a nonce and attest the envelope",
+        ));
+    }
+    let claim_json = claim
+        .as_ref()
+        .map(|c| serde_json::to_string(c).unwrap_or_default());
     let id = crate::ids::new_id("upl")?;
     let created = now();
     let expires_at = created + limits.expiry.as_secs() as i64;
@@ -273,6 +290,11 @@ async fn create(
         .db()
         .call(move |c| {
             let tx = c.unchecked_transaction()?;
+            if let Some(c) = &claim {
+                if let Err(e) = crate::attestation::check_nonce(&tx, &c.nonce, &who.account_id)? {
+                    return Ok(Err(e));
+                }
+            }
             let Some(enrollment) = crate::enrollments::load(&tx, &enrollment_id, &who.account_id)?
             else {
                 return Ok(Err(ApiFailure::new(
@@ -313,8 +335,8 @@ async fn create(
             }
             tx.execute(
                 "INSERT INTO uploads (id, account_id, enrollment_id, hand, length, state,
-                                      created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'receiving', ?6, ?7)",
+                                      created_at, expires_at, attestation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'receiving', ?6, ?7, ?8)",
                 params![
                     row_id,
                     who.account_id,
@@ -322,7 +344,8 @@ async fn create(
                     hand_text(hand),
                     length as i64,
                     created,
-                    expires_at
+                    expires_at,
+                    claim_json
                 ],
             )?;
             tx.commit()?;
@@ -625,19 +648,36 @@ async fn finish(
     let upload_id = id.to_string();
     let (id, account_id) = (id.to_string(), account_id.to_string());
     let (enrollment_id, hand) = (upload.enrollment_id.clone(), upload.hand);
+    let claim: Option<crate::attestation::Claim> = upload
+        .attestation
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok());
     let verdict = db
         .call(move |c| {
-            // Decrypting and decoding take a few milliseconds of CPU: on the blocking pool.
-            let verdict = verify::verify(&sealed, &account_id, &enrollment_id, hand, |key_id| {
-                crate::keys::private_key(c, key_id)
-            })?;
             let tx = c.unchecked_transaction()?;
+            // Decrypting and decoding take a few milliseconds of CPU: on the blocking pool.
+            let mut verdict =
+                verify::verify(&sealed, &account_id, &enrollment_id, hand, |key_id| {
+                    crate::keys::private_key(&tx, key_id)
+                })?;
+            // The attestation must hold over exactly the bytes received.
+            if let (Ok(_), Some(claim)) = (&verdict, &claim) {
+                if let Err(message) =
+                    crate::attestation::verify_and_spend(&tx, claim, &account_id, &sealed)?
+                {
+                    verdict = Err(verify::Refused {
+                        code: "attestation_invalid",
+                        message,
+                    });
+                }
+            }
+            let attested = claim.as_ref().map(|c| c.format.clone());
             match &verdict {
                 Ok(v) => {
                     tx.execute(
                         "INSERT INTO captures (upload_id, enrollment_id, hand, key_id, metadata,
-                                               sealed, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                               sealed, created_at, attestation)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                         params![
                             id,
                             enrollment_id,
@@ -645,7 +685,8 @@ async fn finish(
                             v.key_id,
                             v.metadata,
                             sealed,
-                            now()
+                            now(),
+                            attested
                         ],
                     )?;
                     tx.execute(

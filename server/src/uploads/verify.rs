@@ -34,7 +34,7 @@ pub struct Verified {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
     /// `malformed_envelope`, `unknown_key`, `envelope_rejected`, `invalid_metadata`,
-    /// `invalid_image`, `metadata_mismatch`.
+    /// `invalid_image`, `metadata_mismatch`, `attestation_invalid`.
     pub code: &'static str,
     /// For the client's log.
     pub message: String,

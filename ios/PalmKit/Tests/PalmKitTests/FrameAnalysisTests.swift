@@ -55,6 +55,9 @@ final class FrameAnalysisTests: XCTestCase {
         let (dir, p) = try frames()
         let bgra = try Data(contentsOf: dir.appendingPathComponent("frame.bgra"))
         let analyzer = try analyzer()
+        // The same photo as every frame is no live hand: only a report-only analyzer
+        // captures it (testAPhotoFedAsFramesIsRefused shows the enforced one refusing).
+        analyzer.setLivenessPolicy(policy: .reportOnly)
         analyzer.startHand(hand: .left)
         var captured: Int?
         for i in 0..<8 {
@@ -62,6 +65,7 @@ final class FrameAnalysisTests: XCTestCase {
             if result.captured {
                 captured = i
                 XCTAssertEqual(result.guidance, "captured")
+                XCTAssertEqual(result.spoof.verdict, .fail, "reported all the same")
                 break
             }
             XCTAssertEqual(result.guidance, "hold_steady")
@@ -81,6 +85,25 @@ final class FrameAnalysisTests: XCTestCase {
         } catch PalmKitError.InvalidCapture(let reason) {
             XCTAssertTrue(reason.contains("no auto-capture"), reason)
         }
+    }
+
+    func testAPhotoFedAsFramesIsRefused() throws {
+        let (dir, p) = try frames()
+        let bgra = try Data(contentsOf: dir.appendingPathComponent("frame.bgra"))
+        let analyzer = try analyzer()
+        analyzer.startHand(hand: .left)
+        var last: FrameResult?
+        for i in 0..<10 {
+            let result = try analyzer.analyzeFrame(data: bgra, info: info(p, "bgra", at: 1000 + 100 * UInt64(i)))
+            XCTAssertFalse(result.captured, "a photo was captured")
+            last = result
+        }
+        let result = try XCTUnwrap(last)
+        XCTAssertEqual(result.guidance, "not_live")
+        XCTAssertEqual(result.spoof.verdict, .fail)
+        let integrity = try XCTUnwrap(result.spoof.layers.first { $0.layer == "capture_integrity" })
+        XCTAssertEqual(integrity.outcome, .fail)
+        XCTAssertTrue(integrity.reason.contains("same picture"), integrity.reason)
     }
 
     func testTheWrongHandAndABadFrameAreNamed() throws {

@@ -16,6 +16,29 @@ final class UploadTests: XCTestCase {
         }
     }
 
+    func testAnAttestedUploadIsAcceptedAndAnUnattestableDeviceNamed() async throws {
+        let kit = try await TestEnv.signedIn()
+        let image = try Data(contentsOf: URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_IMAGE")))
+        let attestor = try FakeDevAttestor()
+        kit.setAttestor(attestor: attestor)
+        let draft = try await kit.createEnrollment(hands: [.left], idempotencyKey: nil)
+        let receipt = try await kit.uploadCapture(
+            enrollmentId: draft.id, hand: .left, image: image, origin: .camera,
+            progress: Progress(), cancel: UploadCancel())
+        XCTAssertGreaterThan(receipt.length, UInt64(1000))
+        XCTAssertEqual(attestor.challenges.count, 1, "one statement per upload")
+        XCTAssertEqual(attestor.challenges.first?.count, 32)
+        kit.setAttestor(attestor: FakeUnattestableDevice())
+        do {
+            _ = try await kit.uploadCapture(
+                enrollmentId: draft.id, hand: .left, image: image, origin: .camera,
+                progress: Progress(), cancel: UploadCancel())
+            XCTFail("an upload went without the attestation asked for")
+        } catch PalmKitError.Rejected(let reason) {
+            XCTAssertTrue(reason.contains("no Secure Enclave"), reason)
+        }
+    }
+
     func testAPalmPhotoIsUploadedAndTheEnrollmentSubmitted() async throws {
         let kit = try await TestEnv.signedIn()
         let image = try Data(contentsOf: URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_IMAGE")))

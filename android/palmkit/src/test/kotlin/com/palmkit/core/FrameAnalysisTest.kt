@@ -97,11 +97,20 @@ class FrameAnalysisTest {
     fun aSteadyPalmIsAutoCapturedAndUploadedWithoutTheImageCrossingTheFfi() = runBlocking {
         val bgra = File(dir, "frame.bgra").readBytes()
         analyzer().use { analyzer ->
+            // The same photo as every frame is no live hand: only a report-only analyzer
+            // captures it (the next test shows the enforced one refusing).
+            analyzer.setLivenessPolicy(LivenessPolicy.REPORT_ONLY)
             analyzer.startHand(Hand.LEFT)
             var captured: Int? = null
             for (i in 0 until 8) {
                 val result = analyzer.analyzeFrame(bgra, bgra(1000uL + 100uL * i.toULong()))
-                if (result.captured) { captured = i; assertEquals("captured", result.guidance); break }
+                if (result.captured) {
+                    captured = i
+                    assertEquals("captured", result.guidance)
+                    // Reported all the same.
+                    assertEquals(SpoofVerdict.FAIL, result.spoof.verdict)
+                    break
+                }
                 assertEquals("hold_steady", result.guidance)
             }
             // Five good frames spanning 400 ms: the fifth captures.
@@ -120,6 +129,29 @@ class FrameAnalysisTest {
                     assertTrue(e.reason, e.reason.contains("no auto-capture"))
                 }
             }
+        }
+    }
+
+    @Test
+    fun aPhotoFedAsFramesIsRefusedAndTheReasonNamed() {
+        val bgra = File(dir, "frame.bgra").readBytes()
+        analyzer().use { analyzer ->
+            analyzer.startHand(Hand.LEFT)
+            val results = (0 until 10).map { i ->
+                analyzer.analyzeFrame(bgra, bgra(1000uL + 100uL * i.toULong()))
+            }
+            assertTrue("a photo was captured", results.none { it.captured })
+            val last = results.last()
+            assertEquals("not_live", last.guidance)
+            assertEquals("guidance.not_live", last.messageKey)
+            assertEquals(SpoofVerdict.FAIL, last.spoof.verdict)
+            val integrity = last.spoof.layers.first { it.layer == "capture_integrity" }
+            assertEquals(LayerOutcome.FAIL, integrity.outcome)
+            assertTrue(integrity.reason, integrity.reason.contains("same picture"))
+            assertEquals(
+                listOf("capture_integrity", "screen_replay", "print", "motion_3d", "challenge"),
+                last.spoof.layers.map { it.layer },
+            )
         }
     }
 

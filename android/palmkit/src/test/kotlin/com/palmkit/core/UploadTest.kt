@@ -23,6 +23,27 @@ class UploadTest {
     private fun photo(): ByteArray = File(TestEnv.env("PALMKIT_TEST_IMAGE")).readBytes()
 
     @Test
+    fun anAttestedUploadIsAcceptedAndAnUnattestableDeviceNamed() = runBlocking {
+        TestEnv.signedIn().use { kit ->
+            val attestor = FakeDevAttestor()
+            kit.setAttestor(attestor)
+            val draft = kit.createEnrollment(listOf(Hand.RIGHT), null)
+            val receipt = kit.uploadCapture(draft.id, Hand.RIGHT, photo(), CaptureOrigin.CAMERA, Progress(), UploadCancel())
+            assertTrue(receipt.length > 1000uL)
+            // One statement per upload, over a 32-byte challenge (nonce + envelope hash).
+            assertEquals(1, attestor.challenges.size)
+            assertEquals(32, attestor.challenges[0].size)
+            kit.setAttestor(FakeUnattestableDevice())
+            try {
+                kit.uploadCapture(draft.id, Hand.RIGHT, photo(), CaptureOrigin.CAMERA, Progress(), UploadCancel())
+                fail("an upload went without the attestation asked for")
+            } catch (e: PalmKitException.Rejected) {
+                assertTrue(e.reason, e.reason.contains("no Play Integrity"))
+            }
+        }
+    }
+
+    @Test
     fun aPalmPhotoIsUploadedAndTheEnrollmentSubmitted() = runBlocking {
         TestEnv.signedIn().use { kit ->
             val image = photo()

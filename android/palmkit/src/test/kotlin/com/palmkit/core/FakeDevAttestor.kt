@@ -1,0 +1,27 @@
+package com.palmkit.core
+
+import java.io.File
+import java.util.Base64
+import java.util.concurrent.CopyOnWriteArrayList
+
+/**
+ * A fake of the platform attestor (the app calls Play Integrity): signs each challenge in
+ * the reference server's development format with its development key, and records the
+ * challenges it was asked to sign.
+ */
+class FakeDevAttestor : Attestor {
+    private val key: ByteArray = Base64.getUrlDecoder()
+        .decode(File(TestEnv.env("PALMKIT_TEST_DEV_ATTESTATION_KEY")).readText().trim())
+    val challenges = CopyOnWriteArrayList<ByteArray>()
+
+    override fun attest(challenge: ByteArray): AttestationToken {
+        challenges.add(challenge)
+        return AttestationToken("palmkit-dev-v1", devAttestationToken(key, challenge))
+    }
+}
+
+/** A fake device without attestation hardware. */
+class FakeUnattestableDevice : Attestor {
+    override fun attest(challenge: ByteArray): AttestationToken =
+        throw AttestationException.Unavailable("no Play Integrity on this device")
+}

@@ -1,0 +1,379 @@
+//! `palmkit spoof-eval PATH...`: the spoof layers on bona fide palm photos and on attacks
+//! simulated from them (`palmkit_core::liveness::simulate`), with APCER per attack species
+//! and BPCER (ISO/IEC 30107-3) at the thresholds the core uses.
+//!
+//! Every photo with a hand is cropped around the hand (the box grown by a quarter on each
+//! side: the part of the picture the camera would frame), and that crop — as an NV21 frame,
+//! the way a phone delivers it — is the bona fide presentation. Each species films the same
+//! crop; the attack's seed comes from `--seed` and the file name, so a run is reproducible.
+//! The simulated pictures stay in memory unless `--images DIR` asks for them (QA looking
+//! at what was simulated). Photos without a hand are listed, not scored: the capture would
+//! never start on them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use palmkit_core::analysis::FrameAnalyzer;
+use palmkit_core::frame::{DecodedImage, Frame, Orientation, synthetic};
+use palmkit_core::liveness::simulate::{self, RgbImage, Species};
+use palmkit_core::liveness::{SpoofVerdict, Verdict};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::analyze::{collect, load_analyzer, models_dir};
+
+/// What one presentation gave.
+struct Sample {
+    file: String,
+    /// `None` for bona fide.
+    species: Option<Species>,
+    setup: String,
+    /// Camera pixels per screen pixel / halftone cell / printer dot (attacks only).
+    pitch_px: Option<f32>,
+    /// `None`: no hand found (the capture would not start).
+    spoof: Option<SpoofVerdict>,
+}
+
+impl Sample {
+    fn verdict(&self) -> Option<Verdict> {
+        self.spoof.as_ref().map(|s| s.verdict)
+    }
+
+    fn score(&self, layer: &str) -> Option<f32> {
+        self.spoof.as_ref()?.layer(layer).map(|l| l.score)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "file": self.file,
+            "species": self.species.map_or("bona_fide", Species::name),
+            "setup": self.setup,
+            "pitch_px": self.pitch_px,
+            "hand_found": self.spoof.is_some(),
+            "spoof": self.spoof.as_ref().map(crate::analyze::spoof_json),
+        })
+    }
+}
+
+/// The still analysis of `image` delivered as an NV21 camera frame.
+fn judge(analyzer: &mut FrameAnalyzer, image: &RgbImage) -> Result<Option<SpoofVerdict>, String> {
+    let nv21 = Zeroizing::new(
+        synthetic::nv21_from_rgb(&image.rgb, image.width, image.height)
+            .ok_or("the crop has odd sides")?,
+    );
+    let w = image.width as usize;
+    let frame = Frame::nv21(
+        &nv21,
+        image.width,
+        image.height,
+        w,
+        w,
+        Orientation::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let analysis = analyzer.analyze_still(&frame).map_err(|e| e.to_string())?;
+    Ok(analysis.hand.map(|_| analysis.spoof))
+}
+
+/// FNV-1a of a file name: the per-photo part of the seed.
+fn name_seed(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Writes `image` as PNG (the hidden `--images` option).
+fn save_png(image: &RgbImage, path: &Path) -> Result<(), String> {
+    image::save_buffer(
+        path,
+        &image.rgb,
+        image.width,
+        image.height,
+        image::ExtendedColorType::Rgb8,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The species named (all when none is).
+pub fn parse_species(names: &[String]) -> Result<Vec<Species>, String> {
+    if names.is_empty() {
+        return Ok(Species::ALL.to_vec());
+    }
+    names
+        .iter()
+        .map(|n| {
+            Species::ALL
+                .into_iter()
+                .find(|s| s.name() == n)
+                .ok_or_else(|| format!("unknown species {n:?}"))
+        })
+        .collect()
+}
+
+/// Runs the verb.
+pub fn run(
+    paths: &[PathBuf],
+    report_dir: Option<&Path>,
+    seed: u64,
+    species: &[Species],
+    images: Option<&Path>,
+    models: Option<PathBuf>,
+) -> Result<(), String> {
+    let files = collect(paths)?;
+    if files.is_empty() {
+        return Err("no JPEG or PNG files in the paths given".into());
+    }
+    let mut analyzer = load_analyzer(&models_dir(models))?;
+    if let Some(dir) = images {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
+        bar.set_style(style);
+    }
+    let mut samples = Vec::new();
+    let mut unreadable = 0;
+    for file in &files {
+        bar.set_message(file.display().to_string());
+        let name = file.display().to_string();
+        let decoded = std::fs::read(file)
+            .map_err(|e| e.to_string())
+            .and_then(|b| DecodedImage::decode(&b).map_err(|e| e.to_string()));
+        let decoded = match decoded {
+            Ok(d) => d,
+            Err(e) => {
+                bar.suspend(|| eprintln!("{name}: cannot read: {e}"));
+                unreadable += 1;
+                bar.inc(1);
+                continue;
+            }
+        };
+        let frame = decoded.frame();
+        let found = analyzer
+            .analyze_still(&frame)
+            .map_err(|e| e.to_string())?
+            .hand
+            .and_then(|h| simulate::hand_crop(&frame, h.bounds));
+        let Some(photo) = found else {
+            samples.push(Sample {
+                file: name,
+                species: None,
+                setup: "no hand in the photo".into(),
+                pitch_px: None,
+                spoof: None,
+            });
+            bar.inc(1);
+            continue;
+        };
+        samples.push(Sample {
+            file: name.clone(),
+            species: None,
+            setup: format!("{}x{} crop around the hand", photo.width, photo.height),
+            pitch_px: None,
+            spoof: judge(&mut analyzer, &photo)?,
+        });
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("photo");
+        for &s in species {
+            let attack = simulate::simulate(s, &photo, seed ^ name_seed(&name));
+            if let Some(dir) = images {
+                save_png(&attack.image, &dir.join(format!("{stem}-{}.png", s.name())))?;
+            }
+            samples.push(Sample {
+                file: name.clone(),
+                species: Some(s),
+                setup: attack.setup,
+                pitch_px: Some(attack.pitch_px),
+                spoof: judge(&mut analyzer, &attack.image)?,
+            });
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let table = table(&samples, species);
+    print!("{table}");
+    if let Some(dir) = report_dir {
+        write_report(dir, &table, &samples, seed)?;
+        eprintln!("report: {}", dir.join("index.html").display());
+    }
+    if unreadable > 0 {
+        return Err(format!("{unreadable} file(s) could not be read"));
+    }
+    Ok(())
+}
+
+/// Counts of one species (or the bona fide photos).
+#[derive(Default)]
+struct Tally {
+    presented: usize,
+    no_hand: usize,
+    pass: usize,
+    challenge: usize,
+    fail: usize,
+    screen: Vec<f32>,
+    print: Vec<f32>,
+    /// (presented, passed) per band of `simulate::PITCH_BANDS`.
+    bands: [(usize, usize); 3],
+}
+
+fn percent(n: usize, of: usize) -> String {
+    if of == 0 {
+        "-".into()
+    } else {
+        format!("{:.1} %", 100.0 * n as f64 / of as f64)
+    }
+}
+
+fn range(v: &mut [f32]) -> String {
+    if v.is_empty() {
+        return "-".into();
+    }
+    v.sort_by(f32::total_cmp);
+    format!(
+        "{:.2} / {:.2} / {:.2}",
+        v[0],
+        v[v.len() / 2],
+        v[v.len() - 1]
+    )
+}
+
+/// The summary table: BPCER on the bona fide photos, APCER per species.
+fn table(samples: &[Sample], species: &[Species]) -> String {
+    let mut tallies: BTreeMap<Option<Species>, Tally> = BTreeMap::new();
+    for s in samples {
+        let t = tallies.entry(s.species).or_default();
+        t.presented += 1;
+        match s.verdict() {
+            None => t.no_hand += 1,
+            Some(Verdict::Pass) => t.pass += 1,
+            Some(Verdict::Challenge) => t.challenge += 1,
+            Some(Verdict::Fail) => t.fail += 1,
+        }
+        if let Some(pitch) = s.pitch_px {
+            for (band, (lo, hi)) in t.bands.iter_mut().zip(simulate::PITCH_BANDS) {
+                if (lo..hi).contains(&pitch) {
+                    band.0 += 1;
+                    band.1 += usize::from(s.verdict() == Some(Verdict::Pass));
+                }
+            }
+        }
+        t.screen.extend(s.score("screen_replay"));
+        t.print.extend(s.score("print"));
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<16} {:>9} {:>7} {:>6} {:>9} {:>6}  {:<10} {:>8}  screen score min/median/max  print score min/median/max",
+        "presentations", "presented", "no hand", "pass", "challenge", "fail", "error rate", ""
+    );
+    if let Some(t) = tallies.get_mut(&None) {
+        let judged = t.presented - t.no_hand;
+        let _ = writeln!(
+            out,
+            "{:<16} {:>9} {:>7} {:>6} {:>9} {:>6}  {:<10} {:>8}  {:<28}  {}",
+            "bona fide",
+            t.presented,
+            t.no_hand,
+            t.pass,
+            t.challenge,
+            t.fail,
+            "BPCER",
+            percent(t.fail, judged),
+            range(&mut t.screen),
+            range(&mut t.print)
+        );
+    }
+    for s in species {
+        if let Some(t) = tallies.get_mut(&Some(*s)) {
+            let _ = writeln!(
+                out,
+                "{:<16} {:>9} {:>7} {:>6} {:>9} {:>6}  {:<10} {:>8}  {:<28}  {}",
+                s.name(),
+                t.presented,
+                t.no_hand,
+                t.pass,
+                t.challenge,
+                t.fail,
+                "APCER",
+                percent(t.pass, t.presented),
+                range(&mut t.screen),
+                range(&mut t.print)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nAPCER by grid pitch (camera pixels per screen pixel, halftone cell or printer dot):"
+    );
+    for s in species {
+        if let Some(t) = tallies.get(&Some(*s)) {
+            let mut line = format!("{:<16}", s.name());
+            for ((presented, passed), (lo, hi)) in t.bands.iter().zip(simulate::PITCH_BANDS) {
+                let band = if hi.is_finite() {
+                    format!("{lo:.1}-{hi:.1} px")
+                } else {
+                    format!(">= {lo:.1} px")
+                };
+                let _ = write!(
+                    line,
+                    "   {band:>11}: {:>8} of {presented:>3}",
+                    percent(*passed, *presented)
+                );
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nBPCER: bona fide photos with a hand called attacks (fail). APCER: attacks called bona fide \
+         (pass) among all presented (no hand or fail stop the capture; challenge hands over to the \
+         active challenge)."
+    );
+    out
+}
+
+fn write_report(dir: &Path, table: &str, samples: &[Sample], seed: u64) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let lines: Vec<String> = samples.iter().map(|s| s.json().to_string()).collect();
+    std::fs::write(dir.join("samples.jsonl"), lines.join("\n") + "\n")
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut rows = String::new();
+    for s in samples {
+        let layers = s
+            .spoof
+            .as_ref()
+            .map(|v| {
+                v.layers
+                    .iter()
+                    .filter(|l| l.outcome != palmkit_core::liveness::Outcome::NotApplicable)
+                    .map(|l| format!("{} {:.2}: {}", l.layer, l.score, l.reason))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&s.file),
+            s.species.map_or("bona fide", Species::name),
+            s.verdict().map_or("no hand", Verdict::name),
+            escape(&layers),
+            escape(&s.setup)
+        );
+    }
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><title>palmkit spoof-eval</title>\
+         <style>body{{font-family:sans-serif}}td{{vertical-align:top;padding:2px 6px;font-size:13px}}\
+         tr:nth-child(even){{background:#f4f4f4}}</style>\
+         <h1>Spoof layers on bona fide and simulated attacks</h1><p>seed {seed}; every sample also in \
+         samples.jsonl</p><pre>{}</pre><table><tr><th>photo</th><th>presentation</th><th>verdict</th>\
+         <th>layers</th><th>simulated setup</th></tr>{rows}</table>",
+        escape(table)
+    );
+    std::fs::write(dir.join("index.html"), html).map_err(|e| format!("{}: {e}", dir.display()))
+}

@@ -1,0 +1,210 @@
+//! Platform attestation of uploads: nonces and the development format.
+//!
+//! `POST /v1/attestation/nonce` gives the signed-in app a fresh nonce (32 random bytes as
+//! hex, five minutes, one use). The app's attestor signs the challenge binding that nonce
+//! to the SHA-256 of the sealed envelope (`palmkit_core::attestation::challenge`) and sends
+//! format, nonce and token in the upload's `Upload-Metadata`. At creation the nonce must be
+//! this account's, unexpired and unspent; when the last byte is in, the token must verify
+//! over the bytes actually received, and the nonce is spent.
+//!
+//! This reference server verifies the development format only (`palmkit-dev-v1`, an
+//! HMAC-SHA256 with the key in `DATA/dev-attestation.key`): it cannot reach Apple's or
+//! Google's attestation services. Other formats are refused as `attestation_unsupported`.
+//! Attestation is optional unless `UploadLimits::require_attestation` is set.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use palmkit_core::attestation::{challenge, dev};
+use palmkit_core::protocol::{AttestationNonce, upload_metadata};
+use rusqlite::{OptionalExtension as _, params};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::db::{Db, DbError};
+use crate::http::{ApiFailure, AppState};
+use crate::oauth::Authenticated;
+
+/// How long a nonce may be used.
+pub const NONCE_TTL_SECS: i64 = 300;
+/// The development key's file in the data directory (base64url, for dev shells and tests).
+pub const DEV_KEY_FILE: &str = "dev-attestation.key";
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The development attestation key, made on first use.
+pub fn dev_key_or_create(db: &Db) -> Result<Vec<u8>, DbError> {
+    db.with(|c| {
+        if let Some(key) = c
+            .query_row("SELECT key FROM dev_attestation WHERE id = 1", [], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .optional()?
+        {
+            return Ok(key);
+        }
+        let mut key = vec![0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| DbError::Task(format!("no randomness: {e}")))?;
+        c.execute(
+            "INSERT INTO dev_attestation (id, key) VALUES (1, ?1)",
+            params![key],
+        )?;
+        Ok(key)
+    })
+}
+
+/// `POST /v1/attestation/nonce`.
+pub async fn issue_nonce(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<Json<AttestationNonce>, ApiFailure> {
+    let nonce = crate::ids::random_hex(32)?;
+    let row = nonce.clone();
+    state
+        .db()
+        .call(move |c| {
+            let at = now();
+            // Spent and expired nonces are of no further use.
+            c.execute(
+                "DELETE FROM attestation_nonces WHERE expires_at < ?1",
+                params![at - NONCE_TTL_SECS],
+            )?;
+            c.execute(
+                "INSERT INTO attestation_nonces (nonce, account_id, expires_at)
+                 VALUES (?1, ?2, ?3)",
+                params![row, who.account_id, at + NONCE_TTL_SECS],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(Json(AttestationNonce {
+        nonce,
+        expires_in: NONCE_TTL_SECS as u64,
+    }))
+}
+
+/// What an upload claims at creation (kept with the upload as JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The attestation format.
+    pub format: String,
+    /// The nonce it answers.
+    pub nonce: String,
+    /// The token, base64url.
+    pub token: String,
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> ApiFailure {
+    ApiFailure::new(StatusCode::UNPROCESSABLE_ENTITY, code, message.into())
+}
+
+/// The claim in a creation's `Upload-Metadata`, if any (all three keys or none).
+pub fn claim_from_metadata(
+    metadata: &HashMap<String, Vec<u8>>,
+) -> Result<Option<Claim>, ApiFailure> {
+    let get = |k: &str| metadata.get(k).and_then(|v| std::str::from_utf8(v).ok());
+    let fields = (
+        get(upload_metadata::ATTESTATION_FORMAT),
+        get(upload_metadata::ATTESTATION_NONCE),
+        get(upload_metadata::ATTESTATION),
+    );
+    match fields {
+        (None, None, None) => Ok(None),
+        (Some(format), Some(nonce), Some(token)) => {
+            if format != dev::FORMAT {
+                return Err(invalid(
+                    "attestation_unsupported",
+                    format!(
+                        "this service verifies the `{}` attestation format only",
+                        dev::FORMAT
+                    ),
+                ));
+            }
+            if URL_SAFE_NO_PAD.decode(token).is_err() || nonce.len() > 128 {
+                return Err(invalid(
+                    "attestation_invalid",
+                    "the attestation token is not base64url",
+                ));
+            }
+            Ok(Some(Claim {
+                format: format.into(),
+                nonce: nonce.into(),
+                token: token.into(),
+            }))
+        }
+        _ => Err(invalid(
+            "attestation_invalid",
+            "send attestation_format, attestation_nonce and attestation together",
+        )),
+    }
+}
+
+/// Whether `nonce` was issued to `account_id`, is unexpired and unspent.
+pub fn check_nonce(
+    c: &rusqlite::Connection,
+    nonce: &str,
+    account_id: &str,
+) -> Result<Result<(), ApiFailure>, DbError> {
+    let row: Option<(String, i64, Option<i64>)> = c
+        .query_row(
+            "SELECT account_id, expires_at, used_at FROM attestation_nonces WHERE nonce = ?1",
+            [nonce],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        Some((owner, expires, None)) if owner == account_id && expires >= now() => Ok(()),
+        Some((_, _, Some(_))) => Err(invalid(
+            "attestation_nonce_used",
+            "this nonce was used already: ask for a new one",
+        )),
+        _ => Err(invalid(
+            "attestation_nonce_unknown",
+            "no such nonce for this account, or it expired: ask for a new one",
+        )),
+    })
+}
+
+/// Verifies `claim` over the `sealed` bytes received and spends its nonce. `Err(message)`
+/// when it does not hold.
+pub fn verify_and_spend(
+    c: &rusqlite::Connection,
+    claim: &Claim,
+    account_id: &str,
+    sealed: &[u8],
+) -> Result<Result<(), String>, DbError> {
+    if let Err(e) = check_nonce(c, &claim.nonce, account_id)? {
+        return Ok(Err(e.message().to_string()));
+    }
+    let key = c
+        .query_row("SELECT key FROM dev_attestation WHERE id = 1", [], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .optional()?
+        .unwrap_or_default();
+    let hash: [u8; 32] = Sha256::digest(sealed).into();
+    let token = URL_SAFE_NO_PAD.decode(&claim.token).unwrap_or_default();
+    if key.is_empty() || !dev::verify(&key, &challenge(claim.nonce.as_bytes(), &hash), &token) {
+        return Ok(Err(
+            "the attestation does not verify over the bytes received".into(),
+        ));
+    }
+    let spent = c.execute(
+        "UPDATE attestation_nonces SET used_at = ?1 WHERE nonce = ?2 AND used_at IS NULL",
+        params![now(), claim.nonce],
+    )?;
+    Ok(if spent == 1 {
+        Ok(())
+    } else {
+        Err("this nonce was used already".into())
+    })
+}
