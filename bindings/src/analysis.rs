@@ -125,6 +125,15 @@ pub struct FrameResult {
     pub spoof: SpoofResult,
 }
 
+/// The active challenges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum ChallengeKind {
+    /// "Close your hand, then open it again".
+    CloseAndOpen,
+    /// "Tilt your hand a little, then hold it flat again".
+    Tilt,
+}
+
 /// What the spoof verdict does on the live path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum LivenessPolicy {
@@ -311,6 +320,19 @@ impl FrameAnalyzer {
     /// Starts guiding towards a capture of `hand` (`None`: either hand).
     pub fn start_hand(&self, hand: Option<Hand>) {
         self.lock().start_hand(hand.map(Into::into));
+    }
+
+    /// Limits the active challenges that may be drawn (default: both), for shoppers who
+    /// cannot make one of the movements. An empty list changes nothing.
+    pub fn set_challenges(&self, kinds: Vec<ChallengeKind>) {
+        let kinds: Vec<_> = kinds
+            .into_iter()
+            .map(|k| match k {
+                ChallengeKind::CloseAndOpen => palmkit_core::liveness::ChallengeKind::CloseAndOpen,
+                ChallengeKind::Tilt => palmkit_core::liveness::ChallengeKind::Tilt,
+            })
+            .collect();
+        self.lock().set_challenges(&kinds);
     }
 
     /// What the spoof verdict does (default `ENFORCE`: only a passing verdict captures;

@@ -104,6 +104,7 @@ pub struct FrameAnalyzer {
     live: LiveLayers,
     passive: PassiveLayers,
     policy: LivenessPolicy,
+    challenges: Vec<ChallengeKind>,
     capture_verdict: Option<SpoofVerdict>,
 }
 
@@ -123,6 +124,7 @@ impl FrameAnalyzer {
             live: LiveLayers::default(),
             passive: PassiveLayers::default(),
             policy: LivenessPolicy::default(),
+            challenges: ChallengeKind::ALL.to_vec(),
             capture_verdict: None,
         })
     }
@@ -130,6 +132,14 @@ impl FrameAnalyzer {
     /// Sets what the spoof verdict does on the live path (default: enforce).
     pub fn set_liveness_policy(&mut self, policy: LivenessPolicy) {
         self.policy = policy;
+    }
+
+    /// The active challenges that may be drawn (default: all). An app may leave out one
+    /// a shopper cannot do (closing the hand, for some); at least one is kept.
+    pub fn set_challenges(&mut self, kinds: &[ChallengeKind]) {
+        if !kinds.is_empty() {
+            self.challenges = kinds.to_vec();
+        }
     }
 
     /// The thresholds in use.
@@ -258,7 +268,7 @@ impl FrameAnalyzer {
                         && self.live.challenge().is_none()
                         && self.live.motion_judged() =>
                     {
-                        let kind = ChallengeKind::random();
+                        let kind = ChallengeKind::random_of(&self.challenges);
                         self.live.issue_challenge(kind, now_ms);
                         Some(kind)
                     }

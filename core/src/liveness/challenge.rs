@@ -38,12 +38,29 @@ pub enum ChallengeKind {
 }
 
 impl ChallengeKind {
-    /// Draws one at random (OS random source; falls back to the first when it fails).
+    /// Every kind.
+    pub const ALL: [ChallengeKind; 2] = [ChallengeKind::CloseAndOpen, ChallengeKind::Tilt];
+
+    /// Draws one at random (OS random source; the first when it fails).
     pub fn random() -> Self {
+        Self::random_of(&Self::ALL)
+    }
+
+    /// Draws one of `kinds` at random (`CloseAndOpen` when `kinds` is empty).
+    pub fn random_of(kinds: &[ChallengeKind]) -> Self {
         let mut byte = [0u8; 1];
-        match getrandom::fill(&mut byte) {
-            Ok(()) if byte[0] & 1 == 1 => Self::Tilt,
-            _ => Self::CloseAndOpen,
+        let pick = getrandom::fill(&mut byte).map_or(0, |()| usize::from(byte[0]));
+        kinds
+            .get(pick % kinds.len().max(1))
+            .copied()
+            .unwrap_or(Self::CloseAndOpen)
+    }
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CloseAndOpen => "close_and_open",
+            Self::Tilt => "tilt",
         }
     }
 }
@@ -203,9 +220,16 @@ mod tests {
     }
 
     #[test]
-    fn both_kinds_are_drawn() {
+    fn both_kinds_are_drawn_unless_restricted() {
         let kinds: std::collections::HashSet<_> =
             (0..64).map(|_| ChallengeKind::random()).collect();
         assert_eq!(kinds.len(), 2);
+        for _ in 0..16 {
+            assert_eq!(
+                ChallengeKind::random_of(&[ChallengeKind::Tilt]),
+                ChallengeKind::Tilt
+            );
+        }
+        assert_eq!(ChallengeKind::random_of(&[]), ChallengeKind::CloseAndOpen);
     }
 }

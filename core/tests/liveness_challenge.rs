@@ -1,0 +1,160 @@
+//! The spoof verdict enforced on the live path, with the real models: frames of an open
+//! palm (with sensor-like noise, so capture integrity passes) that never move enough for
+//! the 3-D motion layer get the active challenge; frames of the same person's fist, then the
+//! open palm again, meet it, and only then is the palm captured, with the verdict sealed in
+//! the capture's metadata. Held open past the time limit, the challenge fails and nothing
+//! is captured. (The two pictures are crops of one HaGRID photo: one left hand, open and
+//! closed.) Needs the provisioned models.
+
+mod support;
+
+use std::path::PathBuf;
+
+use palmkit_core::analysis::{FrameAnalysis, FrameAnalyzer, LivenessPolicy};
+use palmkit_core::frame::{DecodedImage, Frame, Orientation, PackedFormat};
+use palmkit_core::liveness::{ChallengeKind, Outcome, Verdict};
+use palmkit_core::quality::{GuidanceCode, Thresholds};
+
+const SIDE: u32 = 480;
+
+fn analyzer() -> FrameAnalyzer {
+    let dir = std::env::var_os("PALMKIT_MODELS")
+        .map(PathBuf::from)
+        .expect("PALMKIT_MODELS (cargo xtask test sets it)");
+    let mut a = FrameAnalyzer::load(&dir, Thresholds::default()).unwrap();
+    a.set_liveness_policy(LivenessPolicy::Enforce);
+    a.set_challenges(&[ChallengeKind::CloseAndOpen]);
+    a.start_hand(None);
+    a
+}
+
+/// A test picture scaled to SIDE x SIDE RGB.
+fn picture(folder: &str, name: &str) -> Vec<u8> {
+    let (_, bytes) = support::image_files(folder, |n| n == name).remove(0);
+    let decoded = DecodedImage::decode(&bytes).unwrap();
+    let frame = decoded.frame();
+    let (w, h) = frame.upright_size();
+    let mut out = Vec::with_capacity((SIDE * SIDE * 3) as usize);
+    for y in 0..SIDE {
+        for x in 0..SIDE {
+            let (sx, sy) = frame.to_sensor(x * w / SIDE, y * h / SIDE);
+            out.extend_from_slice(&frame.rgb(sx, sy));
+        }
+    }
+    out
+}
+
+/// Feeds `rgb` as a live frame at `t` ms, with ±1 of noise seeded by `t` (a sensor never
+/// delivers the same picture twice).
+fn feed(a: &mut FrameAnalyzer, rgb: &[u8], t: u64) -> FrameAnalysis {
+    let mut noisy = rgb.to_vec();
+    let mut s = t.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    for v in noisy.iter_mut() {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        *v = v.saturating_add((s % 3) as u8).saturating_sub(1);
+    }
+    let frame = Frame::packed(
+        &noisy,
+        SIDE,
+        SIDE,
+        PackedFormat::Rgb888,
+        SIDE as usize * 3,
+        Orientation::default(),
+    )
+    .unwrap();
+    a.analyze(&frame, t).unwrap()
+}
+
+#[test]
+fn closing_and_opening_the_hand_meets_the_challenge_and_unlocks_the_capture() {
+    let palm = picture("palms", "palm_hagrid_palm.png");
+    let fist = picture("hands", "fist_hagrid_fist.png");
+    let mut a = analyzer();
+    let mut t = 0;
+    // The open palm, held still: no capture, the challenge comes.
+    let mut asked = None;
+    for _ in 0..20 {
+        t += 50;
+        let r = feed(&mut a, &palm, t);
+        assert!(!r.captured, "captured before the challenge: {:?}", r.spoof);
+        assert_ne!(r.spoof.verdict, Verdict::Fail, "{:?}", r.spoof);
+        if r.guidance == GuidanceCode::CloseAndOpenHand {
+            asked = Some(r);
+            break;
+        }
+    }
+    let asked = asked.expect("no challenge in 20 frames of a still hand");
+    assert_eq!(asked.spoof.verdict, Verdict::Challenge);
+    let motion = asked.spoof.layer("motion_3d").unwrap();
+    assert_eq!(motion.outcome, Outcome::Unsure, "{motion:?}");
+    // The fist: half-way.
+    for _ in 0..6 {
+        t += 50;
+        let r = feed(&mut a, &fist, t);
+        assert!(!r.captured);
+    }
+    let half = feed(&mut a, &fist, t + 50);
+    t += 50;
+    assert_eq!(
+        half.spoof.layer("challenge").unwrap().score,
+        0.5,
+        "{:?}",
+        half.spoof
+    );
+    // Open again: met, and the capture follows.
+    let mut captured = None;
+    for _ in 0..30 {
+        t += 50;
+        let r = feed(&mut a, &palm, t);
+        if r.captured {
+            captured = Some(r);
+            break;
+        }
+    }
+    let captured = captured.expect("no capture after the challenge was met");
+    assert_eq!(
+        captured.spoof.verdict,
+        Verdict::Pass,
+        "{:?}",
+        captured.spoof
+    );
+    let challenge = captured.spoof.layer("challenge").unwrap();
+    assert_eq!(challenge.outcome, Outcome::Pass);
+    let capture = a.take_capture().expect("the capture is kept");
+    let sealed = capture
+        .metadata()
+        .spoof
+        .as_ref()
+        .expect("the verdict goes with it");
+    assert_eq!(sealed.verdict, "pass");
+    assert!(
+        sealed
+            .layers
+            .iter()
+            .any(|l| l.layer == "challenge" && l.outcome == "pass"),
+        "{sealed:?}"
+    );
+}
+
+#[test]
+fn a_challenge_not_met_in_time_fails_and_nothing_is_captured() {
+    let palm = picture("palms", "palm_hagrid_palm.png");
+    let mut a = analyzer();
+    let mut last = None;
+    // Ten seconds of a still open palm, five frames a second.
+    for i in 1..=50u64 {
+        let r = feed(&mut a, &palm, i * 200);
+        assert!(!r.captured, "frame {i}: {:?}", r.spoof);
+        last = Some(r);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.spoof.verdict, Verdict::Fail, "{:?}", last.spoof);
+    assert_eq!(last.guidance, GuidanceCode::NotLive);
+    let challenge = last.spoof.layer("challenge").unwrap();
+    assert!(
+        challenge.reason.contains("not met within 8 s"),
+        "{challenge:?}"
+    );
+}
