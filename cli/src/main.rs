@@ -175,6 +175,10 @@ enum Command {
         /// phone, never in the repository).
         #[arg(long, hide = true)]
         images: Option<PathBuf>,
+        /// Skip the 3-D motion bursts (planar photo vs projected 3-D landmarks; one camera
+        /// move per photo, in turn).
+        #[arg(long)]
+        no_motion: bool,
         /// The provisioned model folder (as for `analyze`).
         #[arg(long)]
         models: Option<PathBuf>,
@@ -297,6 +301,7 @@ fn main() -> ExitCode {
                 seed,
                 species,
                 images,
+                no_motion,
                 models,
                 paths,
             } => spoof_eval::parse_species(&species).and_then(|species| {
@@ -306,6 +311,7 @@ fn main() -> ExitCode {
                     seed,
                     &species,
                     images.as_deref(),
+                    !no_motion,
                     models,
                 )
             }),

@@ -1,6 +1,7 @@
 //! `palmkit spoof-eval PATH...`: the spoof layers on bona fide palm photos and on attacks
 //! simulated from them (`palmkit_core::liveness::simulate`), with APCER per attack species
-//! and BPCER (ISO/IEC 30107-3) at the thresholds the core uses.
+//! and BPCER (ISO/IEC 30107-3) at the thresholds the core uses, and the 3-D motion layer on
+//! planar against 3-D bursts over a range of camera moves.
 //!
 //! Every photo with a hand is cropped around the hand (the box grown by a quarter on each
 //! side: the part of the picture the camera would frame), and that crop — as an NV21 frame,
@@ -15,9 +16,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use palmkit_core::analysis::FrameAnalyzer;
+use palmkit_core::frame::PackedFormat;
 use palmkit_core::frame::{DecodedImage, Frame, Orientation, synthetic};
-use palmkit_core::liveness::simulate::{self, RgbImage, Species};
-use palmkit_core::liveness::{SpoofVerdict, Verdict};
+use palmkit_core::liveness::motion::MotionLayer;
+use palmkit_core::liveness::simulate::{self, RgbImage, Species, motion};
+use palmkit_core::liveness::{LayerReport, Outcome, SpoofVerdict, Verdict};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -58,6 +61,14 @@ impl Sample {
 
 /// The still analysis of `image` delivered as an NV21 camera frame.
 fn judge(analyzer: &mut FrameAnalyzer, image: &RgbImage) -> Result<Option<SpoofVerdict>, String> {
+    Ok(judge_with_landmarks(analyzer, image)?.map(|(v, _)| v))
+}
+
+/// [`judge`], with the hand's landmarks.
+fn judge_with_landmarks(
+    analyzer: &mut FrameAnalyzer,
+    image: &RgbImage,
+) -> Result<Option<(SpoofVerdict, [[f32; 3]; 21])>, String> {
     let nv21 = Zeroizing::new(
         synthetic::nv21_from_rgb(&image.rgb, image.width, image.height)
             .ok_or("the crop has odd sides")?,
@@ -73,7 +84,75 @@ fn judge(analyzer: &mut FrameAnalyzer, image: &RgbImage) -> Result<Option<SpoofV
     )
     .map_err(|e| e.to_string())?;
     let analysis = analyzer.analyze_still(&frame).map_err(|e| e.to_string())?;
-    Ok(analysis.hand.map(|_| analysis.spoof))
+    Ok(analysis.hand.map(|h| (analysis.spoof, h.landmarks)))
+}
+
+/// One motion burst's outcome.
+struct MotionSample {
+    file: String,
+    /// `planar_motion` (attack) or `hand_motion_3d` (bona fide).
+    kind: &'static str,
+    travel: &'static str,
+    report: LayerReport,
+}
+
+/// The motion layer on a planar burst of `photo` (the landmark model on every frame) and
+/// on a 3-D burst of its landmarks, for the camera move `index` of `motion::MOVES`.
+fn motion_pair(
+    analyzer: &mut FrameAnalyzer,
+    photo: &RgbImage,
+    landmarks: &[[f32; 3]; 21],
+    index: usize,
+    file: &str,
+) -> Result<[MotionSample; 2], String> {
+    let (travel_name, travel) = motion::MOVES[index % motion::MOVES.len()];
+    let source = Frame::packed(
+        &photo.rgb,
+        photo.width,
+        photo.height,
+        PackedFormat::Rgb888,
+        photo.width as usize * 3,
+        Orientation::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    analyzer.start_hand(None);
+    let mut planar = MotionLayer::default();
+    for i in 0..motion::FRAMES {
+        let image = motion::planar_frame(&source, travel, i);
+        let frame = Frame::packed(
+            &image.rgb,
+            image.width,
+            image.height,
+            PackedFormat::Rgb888,
+            image.width as usize * 3,
+            Orientation::default(),
+        )
+        .map_err(|e| e.to_string())?;
+        let a = analyzer
+            .analyze(&frame, 1000 + 33 * i as u64)
+            .map_err(|e| e.to_string())?;
+        if let Some(h) = a.hand {
+            planar.push(&h.landmarks);
+        }
+    }
+    let mut hand = MotionLayer::default();
+    for l in motion::hand_burst(landmarks, photo.width, photo.height, travel) {
+        hand.push(&l);
+    }
+    Ok([
+        MotionSample {
+            file: file.into(),
+            kind: "planar_motion",
+            travel: travel_name,
+            report: planar.report(),
+        },
+        MotionSample {
+            file: file.into(),
+            kind: "hand_motion_3d",
+            travel: travel_name,
+            report: hand.report(),
+        },
+    ])
 }
 
 /// FNV-1a of a file name: the per-photo part of the seed.
@@ -118,6 +197,7 @@ pub fn run(
     seed: u64,
     species: &[Species],
     images: Option<&Path>,
+    with_motion: bool,
     models: Option<PathBuf>,
 ) -> Result<(), String> {
     let files = collect(paths)?;
@@ -133,6 +213,8 @@ pub fn run(
         bar.set_style(style);
     }
     let mut samples = Vec::new();
+    let mut motions = Vec::new();
+    let mut motion_index = 0;
     let mut unreadable = 0;
     for file in &files {
         bar.set_message(file.display().to_string());
@@ -166,12 +248,23 @@ pub fn run(
             bar.inc(1);
             continue;
         };
+        let bona_fide = judge_with_landmarks(&mut analyzer, &photo)?;
+        if let (Some((_, landmarks)), true) = (&bona_fide, with_motion) {
+            motions.extend(motion_pair(
+                &mut analyzer,
+                &photo,
+                landmarks,
+                motion_index,
+                &name,
+            )?);
+            motion_index += 1;
+        }
         samples.push(Sample {
             file: name.clone(),
             species: None,
             setup: format!("{}x{} crop around the hand", photo.width, photo.height),
             pitch_px: None,
-            spoof: judge(&mut analyzer, &photo)?,
+            spoof: bona_fide.map(|(v, _)| v),
         });
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("photo");
         for &s in species {
@@ -190,10 +283,13 @@ pub fn run(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let table = table(&samples, species);
+    let mut table = table(&samples, species);
+    if with_motion {
+        table.push_str(&motion_table(&motions));
+    }
     print!("{table}");
     if let Some(dir) = report_dir {
-        write_report(dir, &table, &samples, seed)?;
+        write_report(dir, &table, &samples, &motions, seed)?;
         eprintln!("report: {}", dir.join("index.html").display());
     }
     if unreadable > 0 {
@@ -332,9 +428,86 @@ fn table(samples: &[Sample], species: &[Species]) -> String {
     out
 }
 
-fn write_report(dir: &Path, table: &str, samples: &[Sample], seed: u64) -> Result<(), String> {
+/// The motion table: per camera move, the layer's outcomes on planar and 3-D bursts.
+fn motion_table(motions: &[MotionSample]) -> String {
+    let mut out = format!(
+        "\n3-D motion layer, {}-frame bursts, camera 0.3 m away ({} photos; the planar bursts run the \
+         landmark model on every frame, the 3-D ones project its landmarks without it):\n",
+        motion::FRAMES,
+        motions.len() / 2
+    );
+    let _ = writeln!(
+        out,
+        "{:<16} {:<14} {:>6} {:>7} {:>6}   residual (palm lengths) min/median/max",
+        "burst", "camera travel", "pass", "unsure", "fail"
+    );
+    for kind in ["planar_motion", "hand_motion_3d"] {
+        for (travel, _) in motion::MOVES {
+            let mine: Vec<&MotionSample> = motions
+                .iter()
+                .filter(|m| m.kind == kind && m.travel == travel)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let count = |o: Outcome| mine.iter().filter(|m| m.report.outcome == o).count();
+            let mut scores: Vec<f32> = mine
+                .iter()
+                .filter(|m| m.report.score > 0.0)
+                .map(|m| m.report.score)
+                .collect();
+            let _ = writeln!(
+                out,
+                "{kind:<16} {travel:<14} {:>6} {:>7} {:>6}   {}",
+                count(Outcome::Pass),
+                count(Outcome::Unsure),
+                count(Outcome::Fail),
+                range4(&mut scores)
+            );
+        }
+    }
+    out.push_str(
+        "planar_motion passing is an attack accepted; hand_motion_3d failing is a hand refused; \
+         unsure hands over to the active challenge.\n",
+    );
+    out
+}
+
+fn range4(v: &mut [f32]) -> String {
+    if v.is_empty() {
+        return "-".into();
+    }
+    v.sort_by(f32::total_cmp);
+    format!(
+        "{:.4} / {:.4} / {:.4}",
+        v[0],
+        v[v.len() / 2],
+        v[v.len() - 1]
+    )
+}
+
+fn write_report(
+    dir: &Path,
+    table: &str,
+    samples: &[Sample],
+    motions: &[MotionSample],
+    seed: u64,
+) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let lines: Vec<String> = samples.iter().map(|s| s.json().to_string()).collect();
+    let mut lines: Vec<String> = samples.iter().map(|s| s.json().to_string()).collect();
+    lines.extend(motions.iter().map(|m| {
+        json!({
+            "file": m.file,
+            "species": m.kind,
+            "setup": format!("camera travel {}", m.travel),
+            "motion_3d": {
+                "outcome": m.report.outcome,
+                "score": m.report.score,
+                "reason": m.report.reason,
+            },
+        })
+        .to_string()
+    }));
     std::fs::write(dir.join("samples.jsonl"), lines.join("\n") + "\n")
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     let escape = |s: &str| {

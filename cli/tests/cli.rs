@@ -363,7 +363,19 @@ fn spoof_eval_prints_the_rates_and_writes_a_report() {
         .iter()
         .map(|s| s["species"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["bona_fide", "screen_monitor", "print_laser"]);
+    assert_eq!(
+        kinds,
+        [
+            "bona_fide",
+            "screen_monitor",
+            "print_laser",
+            "planar_motion",
+            "hand_motion_3d"
+        ]
+    );
+    assert!(stdout.contains("3-D motion layer"), "{stdout}");
+    // The planar burst is never taken for a hand.
+    assert_ne!(samples[3]["motion_3d"]["outcome"], "pass", "{}", samples[3]);
     assert_eq!(samples[0]["spoof"]["verdict"], "pass");
     assert!(samples[1]["pitch_px"].as_f64().unwrap() > 0.0);
     assert!(samples[2]["setup"].as_str().unwrap().contains("lpi"));

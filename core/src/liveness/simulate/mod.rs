@@ -1,7 +1,8 @@
 //! Simulated presentation attacks, for evaluating the spoof layers: no public palm spoof
 //! set exists, so attacks are made from real palm photos by a documented, seeded, physical
 //! simulation — the photo shown on a screen or printed on paper, then filmed by a phone
-//! camera ([`camera`]). The same seed gives the same image, so a result can be reproduced;
+//! camera ([`camera`]); and, for the 3-D motion layer, a photo moved as a flat plane
+//! against the model's 3-D landmarks moved and projected ([`motion`]). The same seed gives the same image, so a result can be reproduced;
 //! the images are made in memory and never written by the tools (`palmkit spoof-eval`).
 //!
 //! Evaluation only: the live path never calls this.
@@ -13,6 +14,7 @@
 //! through a virtual camera, a 3-D mask). See `docs/spoof-detection.md`.
 
 pub mod camera;
+pub mod motion;
 pub mod print;
 pub mod screen;
 
