@@ -64,11 +64,14 @@ fn judge(analyzer: &mut FrameAnalyzer, image: &RgbImage) -> Result<Option<SpoofV
     Ok(judge_with_landmarks(analyzer, image)?.map(|(v, _)| v))
 }
 
+/// A hand's 21 landmarks (upright pixels, relative depth).
+type Landmarks = [[f32; 3]; 21];
+
 /// [`judge`], with the hand's landmarks.
 fn judge_with_landmarks(
     analyzer: &mut FrameAnalyzer,
     image: &RgbImage,
-) -> Result<Option<(SpoofVerdict, [[f32; 3]; 21])>, String> {
+) -> Result<Option<(SpoofVerdict, Landmarks)>, String> {
     let nv21 = Zeroizing::new(
         synthetic::nv21_from_rgb(&image.rgb, image.width, image.height)
             .ok_or("the crop has odd sides")?,
