@@ -201,10 +201,7 @@ pub fn run(
     let mut analyzer = load_analyzer(&models_dir(models))?;
     analyzer.start_hand(hand);
     let mut report = report_dir.map(report::Report::create).transpose()?;
-    let bar = indicatif::ProgressBar::new(files.len() as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
-        bar.set_style(style);
-    }
+    let bar = crate::progress::bar(files.len() as u64);
     let mut stdout = std::io::stdout().lock();
     let (mut found, mut ready, mut failed) = (0, 0, 0);
     let mut guidance = std::collections::BTreeMap::<&str, usize>::new();

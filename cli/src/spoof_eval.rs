@@ -16,13 +16,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use palmkit_core::analysis::FrameAnalyzer;
-use palmkit_core::frame::PackedFormat;
-use palmkit_core::frame::{DecodedImage, Frame, Orientation, synthetic};
+use palmkit_core::frame::{DecodedImage, Frame, Orientation};
 use palmkit_core::liveness::motion::MotionLayer;
 use palmkit_core::liveness::simulate::{self, RgbImage, Species, motion};
 use palmkit_core::liveness::{LayerReport, Outcome, SpoofVerdict, Verdict};
+use palmkit_core::quality::geometry::Landmarks;
 use serde_json::json;
-use zeroize::Zeroizing;
 
 use crate::analyze::{collect, load_analyzer, models_dir};
 
@@ -64,18 +63,12 @@ fn judge(analyzer: &mut FrameAnalyzer, image: &RgbImage) -> Result<Option<SpoofV
     Ok(judge_with_landmarks(analyzer, image)?.map(|(v, _)| v))
 }
 
-/// A hand's 21 landmarks (upright pixels, relative depth).
-type Landmarks = [[f32; 3]; 21];
-
 /// [`judge`], with the hand's landmarks.
 fn judge_with_landmarks(
     analyzer: &mut FrameAnalyzer,
     image: &RgbImage,
 ) -> Result<Option<(SpoofVerdict, Landmarks)>, String> {
-    let nv21 = Zeroizing::new(
-        synthetic::nv21_from_rgb(&image.rgb, image.width, image.height)
-            .ok_or("the crop has odd sides")?,
-    );
+    let nv21 = image.nv21().ok_or("the crop has odd sides")?;
     let w = image.width as usize;
     let frame = Frame::nv21(
         &nv21,
@@ -109,28 +102,12 @@ fn motion_pair(
     file: &str,
 ) -> Result<[MotionSample; 2], String> {
     let (travel_name, travel) = motion::MOVES[index % motion::MOVES.len()];
-    let source = Frame::packed(
-        &photo.rgb,
-        photo.width,
-        photo.height,
-        PackedFormat::Rgb888,
-        photo.width as usize * 3,
-        Orientation::default(),
-    )
-    .map_err(|e| e.to_string())?;
+    let source = photo.frame().map_err(|e| e.to_string())?;
     analyzer.start_hand(None);
     let mut planar = MotionLayer::default();
     for i in 0..motion::FRAMES {
         let image = motion::planar_frame(&source, travel, i);
-        let frame = Frame::packed(
-            &image.rgb,
-            image.width,
-            image.height,
-            PackedFormat::Rgb888,
-            image.width as usize * 3,
-            Orientation::default(),
-        )
-        .map_err(|e| e.to_string())?;
+        let frame = image.frame().map_err(|e| e.to_string())?;
         let a = analyzer
             .analyze(&frame, 1000 + 33 * i as u64)
             .map_err(|e| e.to_string())?;
@@ -211,10 +188,7 @@ pub fn run(
     if let Some(dir) = images {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    let bar = indicatif::ProgressBar::new(files.len() as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
-        bar.set_style(style);
-    }
+    let bar = crate::progress::bar(files.len() as u64);
     let mut samples = Vec::new();
     let mut motions = Vec::new();
     let mut motion_index = 0;

@@ -10,7 +10,7 @@ mod support;
 use std::path::PathBuf;
 
 use palmkit_core::analysis::FrameAnalyzer;
-use palmkit_core::frame::{DecodedImage, Frame, Orientation, PackedFormat};
+use palmkit_core::frame::DecodedImage;
 use palmkit_core::liveness::Outcome;
 use palmkit_core::liveness::motion::MotionLayer;
 use palmkit_core::liveness::simulate::motion;
@@ -36,15 +36,7 @@ fn a_flat_photo_moved_before_the_camera_is_never_taken_for_a_hand() {
         for i in 0..10 {
             // The camera drifts sideways and up and comes a little closer.
             let image = motion::planar_frame(&photo, [0.027, 0.018, 0.036], i);
-            let frame = Frame::packed(
-                &image.rgb,
-                image.width,
-                image.height,
-                PackedFormat::Rgb888,
-                image.width as usize * 3,
-                Orientation::default(),
-            )
-            .unwrap();
+            let frame = image.frame().unwrap();
             let a = analyzer.analyze(&frame, 1000 + 33 * i as u64).unwrap();
             if let Some(hand) = a.hand {
                 layer.push(&hand.landmarks);

@@ -10,7 +10,7 @@ mod support;
 use std::path::PathBuf;
 
 use palmkit_core::analysis::FrameAnalyzer;
-use palmkit_core::frame::{DecodedImage, Frame, Orientation, synthetic};
+use palmkit_core::frame::{DecodedImage, Frame, Orientation};
 use palmkit_core::liveness::simulate::{self, RgbImage, Species};
 use palmkit_core::liveness::{Outcome, SpoofVerdict, Verdict};
 use palmkit_core::quality::Thresholds;
@@ -24,7 +24,7 @@ fn analyzer() -> FrameAnalyzer {
 
 /// The still verdict on `image` delivered as an NV21 frame (`None`: no hand).
 fn judge(analyzer: &mut FrameAnalyzer, image: &RgbImage) -> Option<SpoofVerdict> {
-    let nv21 = synthetic::nv21_from_rgb(&image.rgb, image.width, image.height).unwrap();
+    let nv21 = image.nv21().unwrap();
     let w = image.width as usize;
     let frame = Frame::nv21(
         &nv21,

@@ -183,7 +183,7 @@ impl FrameAnalyzer {
         } else {
             self.previous = None;
         }
-        let palm = report.as_ref().and_then(|r| palm_rect(frame, r));
+        let palm = report.as_ref().and_then(|r| palm_rect(frame, &r.landmarks));
         let spoof = self.live.frame(
             frame,
             timestamp_ms,
@@ -295,7 +295,7 @@ impl FrameAnalyzer {
         let report = hand.map(|h| self.report(frame, &h));
         let rect = report
             .as_ref()
-            .and_then(|r| palm_rect(frame, r))
+            .and_then(|r| palm_rect(frame, &r.landmarks))
             .unwrap_or_else(|| SensorRect::full(frame));
         let spoof = liveness::live::still(&mut self.passive, frame, rect);
         let observation = report.as_ref().map(observation);
@@ -337,8 +337,7 @@ impl FrameAnalyzer {
         let lm = &h.landmarks;
         let geometry = geometry::measure(lm, w, h_, self.thresholds.frame_margin);
         let [x0, y0, x1, y1] = geometry::bounds(lm);
-        let [px0, py0, px1, py1] = geometry::palm_bounds(lm);
-        let pixels = SensorRect::from_upright(frame, px0, py0, px1, py1)
+        let pixels = palm_rect(frame, lm)
             .map(|r| pixels::measure(frame, r, &mut self.scratch))
             .unwrap_or_default();
         HandReport {
@@ -359,9 +358,10 @@ impl FrameAnalyzer {
     }
 }
 
-/// The sensor rectangle under the palm (wrist to finger bases) of `r`.
-fn palm_rect(frame: &Frame<'_>, r: &HandReport) -> Option<SensorRect> {
-    let [x0, y0, x1, y1] = geometry::palm_bounds(&r.landmarks);
+/// The sensor rectangle under the palm (wrist to finger bases) of landmarks `lm`: where
+/// the pixel measures and the spoof layers look.
+fn palm_rect(frame: &Frame<'_>, lm: &geometry::Landmarks) -> Option<SensorRect> {
+    let [x0, y0, x1, y1] = geometry::palm_bounds(lm);
     SensorRect::from_upright(frame, x0, y0, x1, y1)
 }
 

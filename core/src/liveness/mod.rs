@@ -40,6 +40,18 @@ pub enum Outcome {
     NotApplicable,
 }
 
+impl Outcome {
+    /// Its name in reports and metadata (`not_applicable`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Unsure => "unsure",
+            Outcome::NotApplicable => "not_applicable",
+        }
+    }
+}
+
 /// One layer's score, threshold, outcome and reason.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LayerReport {

@@ -16,7 +16,7 @@
 use crate::frame::Frame;
 use crate::quality::SensorRect;
 
-use super::spectrum::{self, Periodicity, SpectrumScratch};
+use super::spectrum::{self, Peak, Periodicity, SpectrumScratch};
 use super::{LayerReport, Outcome};
 
 /// Chroma peak strength from which a screen is called.
@@ -41,49 +41,46 @@ impl PassiveLayers {
 
 /// The screen-replay layer's report on `p` (`None`: the picture was too small).
 pub fn screen_report(p: Option<&Periodicity>) -> LayerReport {
-    let layer = "screen_replay";
-    let Some(p) = p else {
-        return too_small(layer, SCREEN_THRESHOLD);
-    };
-    let peak = p.chroma;
-    if peak.strength >= SCREEN_THRESHOLD {
-        LayerReport::new(
-            layer,
-            peak.strength,
-            SCREEN_THRESHOLD,
-            Outcome::Fail,
-            format!(
-                "a colour pattern repeating every {:.1} px ({:.0}x its surroundings): a screen's sub-pixel grid",
-                peak.period,
-                10f32.powf(peak.strength)
-            ),
-        )
-    } else {
-        LayerReport::new(
-            layer,
-            peak.strength,
-            SCREEN_THRESHOLD,
-            Outcome::Pass,
-            "no repeating colour pattern on the palm".into(),
-        )
-    }
+    peak_report(
+        "screen_replay",
+        p.map(|p| p.chroma),
+        SCREEN_THRESHOLD,
+        "a colour pattern",
+        "a screen's sub-pixel grid",
+    )
 }
 
 /// The print layer's report on `p` (`None`: the picture was too small).
 pub fn print_report(p: Option<&Periodicity>) -> LayerReport {
-    let layer = "print";
-    let Some(p) = p else {
-        return too_small(layer, PRINT_THRESHOLD);
+    peak_report(
+        "print",
+        p.map(|p| p.luma),
+        PRINT_THRESHOLD,
+        "a brightness pattern",
+        "halftone dots or a pixel grid",
+    )
+}
+
+/// A layer that fails on a spectral peak of `threshold` or more: `what` repeats, which
+/// `means` an attack.
+fn peak_report(
+    layer: &'static str,
+    peak: Option<Peak>,
+    threshold: f32,
+    what: &str,
+    means: &str,
+) -> LayerReport {
+    let Some(peak) = peak else {
+        return too_small(layer, threshold);
     };
-    let peak = p.luma;
-    if peak.strength >= PRINT_THRESHOLD {
+    if peak.strength >= threshold {
         LayerReport::new(
             layer,
             peak.strength,
-            PRINT_THRESHOLD,
+            threshold,
             Outcome::Fail,
             format!(
-                "a brightness pattern repeating every {:.1} px ({:.0}x its surroundings): halftone dots or a pixel grid",
+                "{what} repeating every {:.1} px ({:.0}x its surroundings): {means}",
                 peak.period,
                 10f32.powf(peak.strength)
             ),
@@ -92,9 +89,9 @@ pub fn print_report(p: Option<&Periodicity>) -> LayerReport {
         LayerReport::new(
             layer,
             peak.strength,
-            PRINT_THRESHOLD,
+            threshold,
             Outcome::Pass,
-            "no repeating brightness pattern on the palm".into(),
+            format!("no repeating {} on the palm", what.trim_start_matches("a ")),
         )
     }
 }

@@ -81,12 +81,6 @@ impl SpoofVerdict {
 
 impl From<&SpoofVerdict> for crate::protocol::SpoofMetadata {
     fn from(v: &SpoofVerdict) -> Self {
-        let name = |o: Outcome| match o {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::Unsure => "unsure",
-            Outcome::NotApplicable => "not_applicable",
-        };
         Self {
             verdict: v.verdict.name().into(),
             layers: v
@@ -94,7 +88,7 @@ impl From<&SpoofVerdict> for crate::protocol::SpoofMetadata {
                 .iter()
                 .map(|l| crate::protocol::SpoofLayerMetadata {
                     layer: l.layer.into(),
-                    outcome: name(l.outcome).into(),
+                    outcome: l.outcome.name().into(),
                     score: l.score,
                     threshold: l.threshold,
                     reason: l.reason.clone(),

@@ -36,6 +36,27 @@ pub struct RgbImage {
     pub height: u32,
 }
 
+impl RgbImage {
+    /// The picture as an upright frame (`Err` only if the fields were set inconsistently).
+    pub fn frame(&self) -> Result<Frame<'_>, crate::frame::FrameError> {
+        Frame::packed(
+            &self.rgb,
+            self.width,
+            self.height,
+            crate::frame::PackedFormat::Rgb888,
+            self.width as usize * 3,
+            crate::frame::Orientation::default(),
+        )
+    }
+
+    /// The picture as NV21 bytes, the way an Android camera delivers it (`None` for odd
+    /// sides).
+    pub fn nv21(&self) -> Option<Zeroizing<Vec<u8>>> {
+        crate::frame::synthetic::nv21_from_rgb(&self.rgb, self.width, self.height)
+            .map(Zeroizing::new)
+    }
+}
+
 /// What a simulation did, in words (for the report).
 pub type Setup = String;
 
@@ -281,7 +302,6 @@ mod tests {
     use super::print::{Dots, Print, film_print};
     use super::screen::{Layout, Screen, film_screen};
     use super::*;
-    use crate::frame::{Frame, Orientation, PackedFormat};
     use crate::liveness::spectrum::{self, SpectrumScratch};
     use crate::quality::SensorRect;
 
@@ -311,15 +331,7 @@ mod tests {
     }
 
     fn periodicity(image: &RgbImage) -> spectrum::Periodicity {
-        let frame = Frame::packed(
-            &image.rgb,
-            image.width,
-            image.height,
-            PackedFormat::Rgb888,
-            image.width as usize * 3,
-            Orientation::default(),
-        )
-        .unwrap();
+        let frame = image.frame().unwrap();
         spectrum::measure(
             &frame,
             SensorRect::full(&frame),
