@@ -5,16 +5,17 @@
 //! For each frame of the burst that moved enough against the first (mean landmark
 //! displacement of at least [`MIN_MOTION`] palm lengths), a homography is fitted from the
 //! first frame's landmarks to this frame's and its RMS residual taken, in palm lengths. The
-//! score is the median residual: under [`PLANAR_RESIDUAL`] the landmarks moved as one plane
-//! (fail), over [`DEPTH_RESIDUAL`] they moved in depth (pass); in between, or with too
-//! little motion, the layer is unsure (the verdict asks for a challenge).
+//! score is the median residual: over [`DEPTH_RESIDUAL`] the landmarks moved in depth
+//! (pass); otherwise, or with too little motion, the layer is unsure and the verdict asks
+//! for a challenge. It never fails on its own: an open palm held flat is itself nearly a
+//! plane. `palmkit spoof-eval` measured it: the landmark model's 3-D points of 257 real open
+//! palms (about 1 cm of depth across the hand), moved 1-6 cm with the camera 0.3 m away,
+//! give residuals of 0.05-0.6 % of the palm — below what flat photos give with the model in
+//! the loop (0.5-2.6 %, its jitter). So a low residual cannot tell a photo from a flat-held
+//! hand; what passes is depth a flat picture cannot have (fingers moving, the hand turning),
+//! and the challenge provides it.
 //! A pure rotation of the camera maps any scene by a homography (see the tests), which is
 //! why motion is measured as displacement, not rotation.
-//!
-//! Measured so far: exact geometry (unit tests) and flat photos moved before the camera
-//! with the real landmark model (`core/tests/liveness_motion.rs`: residual 0.99–1.22 %,
-//! the model's jitter, hence the unsure band). Real-hand bursts with the model in the loop
-//! are not available here; BPCER is unmeasured.
 
 use std::collections::VecDeque;
 
@@ -27,13 +28,13 @@ pub const BURST: usize = 15;
 pub const MIN_FRAMES: usize = 5;
 /// Mean landmark displacement (palm lengths) for a frame pair to count.
 pub const MIN_MOTION: f64 = 0.05;
-/// Median residual (palm lengths) under which the landmarks moved as one plane.
+/// Median residual (palm lengths) under which the landmarks moved as one plane (a photo
+/// or a palm held flat: the layer is unsure, and says which).
 pub const PLANAR_RESIDUAL: f64 = 0.005;
-/// Median residual (palm lengths) over which they moved in depth. In between is the
-/// landmark model's own jitter: flat photos moved before the camera measured 0.99–1.22 %
-/// (`core/tests/liveness_motion.rs`), so the layer is unsure there and the verdict must
-/// fall back on a challenge.
-pub const DEPTH_RESIDUAL: f64 = 0.02;
+/// Median residual (palm lengths) over which they moved in depth. Under it is the landmark
+/// model's own jitter: flat photos moved before the camera measured 0.50-2.60 % (`palmkit
+/// spoof-eval`, 257 photos, median 0.8 %), 2 of 257 over 2 %, none over 3 %.
+pub const DEPTH_RESIDUAL: f64 = 0.03;
 
 /// The burst of landmark sets (upright pixels).
 #[derive(Default)]
@@ -129,9 +130,10 @@ impl MotionLayer {
         let percent = median * 100.0;
         let (outcome, reason) = if median < PLANAR_RESIDUAL {
             (
-                Outcome::Fail,
+                Outcome::Unsure,
                 format!(
-                    "the landmarks moved as one flat plane (residual {percent:.2} % of the palm)"
+                    "the landmarks moved as one flat plane (residual {percent:.2} % of the palm): \
+                     a photo, or a palm held flat"
                 ),
             )
         } else if median > DEPTH_RESIDUAL {
@@ -173,12 +175,16 @@ mod tests {
     }
 
     #[test]
-    fn a_photo_moved_in_front_of_the_camera_fails_and_a_hand_passes() {
+    fn a_photo_moved_in_front_of_the_camera_is_flat_and_a_deep_hand_passes() {
         let flat = hand(|_| 0.0);
-        let real = hand(|i| 0.015 * ((i * 7 % 5) as f64 - 2.0));
+        // ±5 cm of depth: fingers bending, the hand turning (an open palm held flat has
+        // about 1 cm and stays unsure, like a photo: see the module docs).
+        let real = hand(|i| 0.025 * ((i * 7 % 5) as f64 - 2.0));
         for step in [[0.008, 0.0, 0.0], [0.0, 0.007, 0.0], [0.006, 0.0, 0.008]] {
             let photo = burst(&flat, step).report();
-            assert_eq!(photo.outcome, Outcome::Fail, "{step:?}: {photo:?}");
+            assert_eq!(photo.outcome, Outcome::Unsure, "{step:?}: {photo:?}");
+            assert!(photo.reason.contains("one flat plane"), "{photo:?}");
+            assert!(photo.score < 1e-6, "{photo:?}");
             let live = burst(&real, step).report();
             assert_eq!(live.outcome, Outcome::Pass, "{step:?}: {live:?}");
             println!("{step:?}: photo {} hand {}", photo.score, live.score);
