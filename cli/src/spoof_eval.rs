@@ -21,7 +21,6 @@ use palmkit_core::liveness::motion::MotionLayer;
 use palmkit_core::liveness::simulate::{self, RgbImage, Species, motion};
 use palmkit_core::liveness::{LayerReport, Outcome, SpoofVerdict, Verdict};
 use palmkit_core::quality::geometry::Landmarks;
-use palmkit_core::vision::HandRegion;
 use serde_json::json;
 
 use crate::analyze::{collect, load_analyzer, models_dir};
@@ -117,9 +116,7 @@ fn motion_pair(
         }
     }
     let mut hand = MotionLayer::default();
-    // The model's depth is in pixels of its 224-px crop; the crop spans `side` pixels here.
-    let depth_scale = f64::from(HandRegion::from_landmarks(landmarks).side) / 224.0;
-    for l in motion::hand_burst(landmarks, photo.width, photo.height, depth_scale, travel) {
+    for l in motion::hand_burst(landmarks, photo.width, photo.height, travel) {
         hand.push(&l);
     }
     Ok([

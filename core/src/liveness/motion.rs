@@ -5,7 +5,7 @@
 //! For each frame of the burst that moved enough against the first (mean landmark
 //! displacement of at least [`MIN_MOTION`] palm lengths), a homography is fitted from the
 //! first frame's landmarks to this frame's and its RMS residual taken, in palm lengths. The
-//! score is the median residual: over [`DEPTH_RESIDUAL`] the landmarks moved in depth
+//! score is the median residual: over [`DEPTH_RESIDUAL`] (5 %) the landmarks moved in depth
 //! (pass); otherwise, or with too little motion, the layer is unsure and the verdict asks
 //! for a challenge. It never fails on its own: an open palm held flat is itself nearly a
 //! plane. `palmkit spoof-eval` measured it: the landmark model's 3-D points of 257 real open
@@ -32,9 +32,9 @@ pub const MIN_MOTION: f64 = 0.05;
 /// or a palm held flat: the layer is unsure, and says which).
 pub const PLANAR_RESIDUAL: f64 = 0.005;
 /// Median residual (palm lengths) over which they moved in depth. Under it is the landmark
-/// model's own jitter: flat photos moved before the camera measured 0.50-2.60 % (`palmkit
-/// spoof-eval`, 257 photos, median 0.8 %), 2 of 257 over 2 %, none over 3 %.
-pub const DEPTH_RESIDUAL: f64 = 0.03;
+/// model's own jitter: flat photos moved before the camera measured 0.50-2.88 % (`palmkit
+/// spoof-eval`, 257 photos, median 0.8 %); 5 % keeps a margin over that tail.
+pub const DEPTH_RESIDUAL: f64 = 0.05;
 
 /// The burst of landmark sets (upright pixels).
 #[derive(Default)]
@@ -177,9 +177,9 @@ mod tests {
     #[test]
     fn a_photo_moved_in_front_of_the_camera_is_flat_and_a_deep_hand_passes() {
         let flat = hand(|_| 0.0);
-        // ±5 cm of depth: fingers bending, the hand turning (an open palm held flat has
+        // ±8 cm of depth: fingers bending, the hand turning (an open palm held flat has
         // about 1 cm and stays unsure, like a photo: see the module docs).
-        let real = hand(|i| 0.025 * ((i * 7 % 5) as f64 - 2.0));
+        let real = hand(|i| 0.04 * ((i * 7 % 5) as f64 - 2.0));
         for step in [[0.008, 0.0, 0.0], [0.0, 0.007, 0.0], [0.006, 0.0, 0.008]] {
             let photo = burst(&flat, step).report();
             assert_eq!(photo.outcome, Outcome::Unsure, "{step:?}: {photo:?}");

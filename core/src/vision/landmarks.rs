@@ -59,7 +59,8 @@ impl HandRegion {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hand {
     /// 21 landmarks (MediaPipe order: 0 wrist, 1-4 thumb, 5-8 index, 9-12 middle, 13-16
-    /// ring, 17-20 pinky), x and y in upright pixels, z relative (crop pixels, wrist ~0).
+    /// ring, 17-20 pinky), x and y in upright pixels, z relative depth in the same pixels
+    /// (wrist ~0, negative towards the camera).
     pub landmarks: [[f32; 3]; 21],
     /// Hand presence, 0-1.
     pub presence: f32,
@@ -107,12 +108,15 @@ impl LandmarkModel {
                     return Err(runtime("unexpected output sizes"));
                 }
                 let mut landmarks = [[0f32; 3]; 21];
+                // The model's depth is in pixels of its 224-px crop, like its x and y: scale
+                // it as they are scaled to the picture, so angles from depth are true.
+                let depth_scale = region.side / INPUT as f32;
                 for (i, l) in landmarks.iter_mut().enumerate() {
                     let (x, y) = region.to_image(
                         points[3 * i] / INPUT as f32,
                         points[3 * i + 1] / INPUT as f32,
                     );
-                    *l = [x, y, points[3 * i + 2]];
+                    *l = [x, y, points[3 * i + 2] * depth_scale];
                 }
                 Ok((landmarks, presence[0], handedness[0]))
             },

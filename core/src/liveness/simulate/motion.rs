@@ -75,15 +75,13 @@ pub fn planar_frame(photo: &Frame<'_>, travel: [f64; 3], i: usize) -> RgbImage {
     }
 }
 
-/// The 3-D burst: `landmarks` (upright pixels of a `width` x `height` picture; relative
-/// depth times `depth_scale` in the same pixels — the landmark model gives depth in pixels of
-/// its 224-px crop) placed 0.3 m away so the picture spans a FRAME_W x FRAME_H frame, moved
-/// by the camera and projected, frame by frame.
+/// The 3-D burst: `landmarks` (upright pixels of a `width` x `height` picture, relative
+/// depth in the same pixels) placed 0.3 m away so the picture spans a FRAME_W x FRAME_H
+/// frame, moved by the camera and projected, frame by frame.
 pub fn hand_burst(
     landmarks: &[[f32; 3]; 21],
     width: u32,
     height: u32,
-    depth_scale: f64,
     travel: [f64; 3],
 ) -> Vec<[[f32; 3]; 21]> {
     let scale = (f64::from(width) / f64::from(FRAME_W)).max(f64::from(height) / f64::from(FRAME_H));
@@ -95,7 +93,7 @@ pub fn hand_burst(
             [
                 (f64::from(p[0]) - f64::from(width) / 2.0) * metres,
                 (f64::from(p[1]) - f64::from(height) / 2.0) * metres,
-                DISTANCE + f64::from(p[2]) * depth_scale * metres,
+                DISTANCE + f64::from(p[2]) * metres,
             ]
         })
         .collect();
@@ -149,11 +147,11 @@ mod tests {
         let flat: [[f32; 3]; 21] = lm.map(|p| [p[0], p[1], 0.0]);
         for (name, travel) in MOVES.into_iter().skip(1) {
             let mut deep = MotionLayer::default();
-            hand_burst(&lm, 480, 640, 1.0, travel)
+            hand_burst(&lm, 480, 640, travel)
                 .iter()
                 .for_each(|l| deep.push(l));
             let mut planar = MotionLayer::default();
-            hand_burst(&flat, 480, 640, 1.0, travel)
+            hand_burst(&flat, 480, 640, travel)
                 .iter()
                 .for_each(|l| planar.push(l));
             assert_eq!(planar.report().outcome, Outcome::Unsure, "{name}");
