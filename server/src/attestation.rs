@@ -31,6 +31,9 @@ use crate::oauth::Authenticated;
 
 /// How long a nonce may be used.
 pub const NONCE_TTL_SECS: i64 = 300;
+/// How long nonces are kept after they expire (an upload created in time may finish
+/// within its own expiry, a day).
+const KEEP_SECS: i64 = 24 * 3600;
 /// The development key's file in the data directory (base64url, for dev shells and tests).
 pub const DEV_KEY_FILE: &str = "dev-attestation.key";
 
@@ -73,10 +76,12 @@ pub async fn issue_nonce(
         .db()
         .call(move |c| {
             let at = now();
-            // Spent and expired nonces are of no further use.
+            // A nonce is checked for expiry when an upload is created and spent when it
+            // completes, which a resumed upload may do hours later: keep them a day (the
+            // longest an unfinished upload is kept).
             c.execute(
                 "DELETE FROM attestation_nonces WHERE expires_at < ?1",
-                params![at - NONCE_TTL_SECS],
+                params![at - KEEP_SECS],
             )?;
             c.execute(
                 "INSERT INTO attestation_nonces (nonce, account_id, expires_at)
@@ -174,7 +179,8 @@ pub fn check_nonce(
     })
 }
 
-/// Verifies `claim` over the `sealed` bytes received and spends its nonce. `Err(message)`
+/// Verifies `claim` over the `sealed` bytes received and spends its nonce (its expiry was
+/// checked when the upload was created: a resumed upload may finish later). `Err(message)`
 /// when it does not hold.
 pub fn verify_and_spend(
     c: &rusqlite::Connection,
@@ -182,8 +188,17 @@ pub fn verify_and_spend(
     account_id: &str,
     sealed: &[u8],
 ) -> Result<Result<(), String>, DbError> {
-    if let Err(e) = check_nonce(c, &claim.nonce, account_id)? {
-        return Ok(Err(e.message().to_string()));
+    let owner: Option<String> = c
+        .query_row(
+            "SELECT account_id FROM attestation_nonces WHERE nonce = ?1 AND used_at IS NULL",
+            [&claim.nonce],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if owner.as_deref() != Some(account_id) {
+        return Ok(Err(
+            "the nonce is not this account's, or was used already".into()
+        ));
     }
     let key = c
         .query_row("SELECT key FROM dev_attestation WHERE id = 1", [], |r| {
@@ -207,4 +222,53 @@ pub fn verify_and_spend(
     } else {
         Err("this nonce was used already".into())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_spends_its_nonce_once_and_only_for_its_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite3")).unwrap();
+        crate::accounts::seed_test_shopper(&db).unwrap();
+        let key = dev_key_or_create(&db).unwrap();
+        assert_eq!(dev_key_or_create(&db).unwrap(), key, "made once");
+        let account: String = db
+            .with(|c| Ok(c.query_row("SELECT id FROM accounts LIMIT 1", [], |r| r.get(0))?))
+            .unwrap();
+        let sealed = b"sealed envelope bytes";
+        let claim = |nonce: &str, signed: &[u8]| {
+            let hash: [u8; 32] = Sha256::digest(signed).into();
+            Claim {
+                format: dev::FORMAT.into(),
+                nonce: nonce.into(),
+                token: URL_SAFE_NO_PAD.encode(dev::sign(&key, &challenge(nonce.as_bytes(), &hash))),
+            }
+        };
+        db.with(|c| {
+            c.execute(
+                "INSERT INTO attestation_nonces (nonce, account_id, expires_at) VALUES ('n1', ?1, ?2)",
+                params![account, now() + 60],
+            )?;
+            assert_eq!(check_nonce(c, "n1", &account)?.map_err(|e| e.code()), Ok(()));
+            assert_eq!(
+                check_nonce(c, "n1", "someone-else")?.map_err(|e| e.code()),
+                Err("attestation_nonce_unknown")
+            );
+            assert!(verify_and_spend(c, &claim("n1", sealed), "someone-else", sealed)?.is_err());
+            // Signed over other bytes than those received.
+            assert!(verify_and_spend(c, &claim("n1", b"other"), &account, sealed)?.is_err());
+            assert_eq!(verify_and_spend(c, &claim("n1", sealed), &account, sealed)?, Ok(()));
+            // Spent: neither a second upload nor a second creation may use it.
+            assert!(verify_and_spend(c, &claim("n1", sealed), &account, sealed)?.is_err());
+            assert_eq!(
+                check_nonce(c, "n1", &account)?.map_err(|e| e.code()),
+                Err("attestation_nonce_used")
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
 }

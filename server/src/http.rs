@@ -279,11 +279,6 @@ impl ApiFailure {
     pub fn code(&self) -> &'static str {
         self.code
     }
-
-    /// The sentence for the client's log.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
 }
 
 impl IntoResponse for ApiFailure {
