@@ -41,7 +41,8 @@ pub fn load_analyzer(models: &Path) -> Result<FrameAnalyzer, String> {
     FrameAnalyzer::load(models, Thresholds::default()).map_err(|e| e.to_string())
 }
 
-/// Image files under `paths` (folders searched recursively), sorted per argument.
+/// Image files under `paths` (folders searched recursively), sorted per argument; an
+/// error when there are none.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
         let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -65,6 +66,9 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         } else {
             return Err(format!("{}: no such file or folder", path.display()));
         }
+    }
+    if out.is_empty() {
+        return Err("no JPEG or PNG files in the paths given".into());
     }
     Ok(out)
 }
@@ -195,9 +199,6 @@ pub fn run(
     models: Option<PathBuf>,
 ) -> Result<(), String> {
     let files = collect(paths)?;
-    if files.is_empty() {
-        return Err("no JPEG or PNG files in the paths given".into());
-    }
     let mut analyzer = load_analyzer(&models_dir(models))?;
     analyzer.start_hand(hand);
     let mut report = report_dir.map(report::Report::create).transpose()?;

@@ -181,9 +181,6 @@ pub fn run(
     models: Option<PathBuf>,
 ) -> Result<(), String> {
     let files = collect(paths)?;
-    if files.is_empty() {
-        return Err("no JPEG or PNG files in the paths given".into());
-    }
     let mut analyzer = load_analyzer(&models_dir(models))?;
     if let Some(dir) = images {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -297,17 +294,14 @@ fn percent(n: usize, of: usize) -> String {
     }
 }
 
-fn range(v: &mut [f32]) -> String {
+/// "min / median / max" of `v` with `decimals` places.
+fn range(v: &mut [f32], decimals: usize) -> String {
     if v.is_empty() {
         return "-".into();
     }
     v.sort_by(f32::total_cmp);
-    format!(
-        "{:.2} / {:.2} / {:.2}",
-        v[0],
-        v[v.len() / 2],
-        v[v.len() - 1]
-    )
+    let (min, median, max) = (v[0], v[v.len() / 2], v[v.len() - 1]);
+    format!("{min:.decimals$} / {median:.decimals$} / {max:.decimals$}")
 }
 
 /// The summary table: BPCER on the bona fide photos, APCER per species.
@@ -352,8 +346,8 @@ fn table(samples: &[Sample], species: &[Species]) -> String {
             t.fail,
             "BPCER",
             percent(t.fail, judged),
-            range(&mut t.screen),
-            range(&mut t.print)
+            range(&mut t.screen, 2),
+            range(&mut t.print, 2)
         );
     }
     for s in species {
@@ -369,8 +363,8 @@ fn table(samples: &[Sample], species: &[Species]) -> String {
                 t.fail,
                 "APCER",
                 percent(t.pass, t.presented),
-                range(&mut t.screen),
-                range(&mut t.print)
+                range(&mut t.screen, 2),
+                range(&mut t.print, 2)
             );
         }
     }
@@ -439,7 +433,7 @@ fn motion_table(motions: &[MotionSample]) -> String {
                 count(Outcome::Pass),
                 count(Outcome::Unsure),
                 count(Outcome::Fail),
-                range4(&mut scores)
+                range(&mut scores, 4)
             );
         }
     }
@@ -448,19 +442,6 @@ fn motion_table(motions: &[MotionSample]) -> String {
          unsure hands over to the active challenge.\n",
     );
     out
-}
-
-fn range4(v: &mut [f32]) -> String {
-    if v.is_empty() {
-        return "-".into();
-    }
-    v.sort_by(f32::total_cmp);
-    format!(
-        "{:.4} / {:.4} / {:.4}",
-        v[0],
-        v[v.len() / 2],
-        v[v.len() - 1]
-    )
 }
 
 fn write_report(
