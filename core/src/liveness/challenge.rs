@@ -55,14 +55,6 @@ impl ChallengeKind {
             .copied()
             .unwrap_or(Self::CloseAndOpen)
     }
-
-    /// Its name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::CloseAndOpen => "close_and_open",
-            Self::Tilt => "tilt",
-        }
-    }
 }
 
 /// Progress through a challenge.

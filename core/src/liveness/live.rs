@@ -115,8 +115,13 @@ impl LiveLayers {
     /// The median single-picture scores of the recent frames.
     fn pooled(&self) -> Periodicity {
         let recent = &self.recent[..self.recent_count];
+        // On every live frame: sorted in a fixed array, nothing allocated.
         let median = |pick: fn(&Periodicity) -> Peak| {
-            let mut peaks: Vec<Peak> = recent.iter().map(pick).collect();
+            let mut peaks = [Peak::default(); POOL];
+            for (slot, p) in peaks.iter_mut().zip(recent) {
+                *slot = pick(p);
+            }
+            let peaks = &mut peaks[..recent.len()];
             peaks.sort_by(|a, b| a.strength.total_cmp(&b.strength));
             peaks[peaks.len() / 2]
         };
