@@ -130,7 +130,8 @@ pub struct FrameResult {
 pub enum ChallengeKind {
     /// "Close your hand, then open it again".
     CloseAndOpen,
-    /// "Tilt your hand a little, then hold it flat again".
+    /// "Tilt your hand a little, then hold it flat again". Weaker: a tilted photo can
+    /// meet it; not drawn unless the app asks.
     Tilt,
 }
 
@@ -322,8 +323,9 @@ impl FrameAnalyzer {
         self.lock().start_hand(hand.map(Into::into));
     }
 
-    /// Limits the active challenges that may be drawn (default: both), for shoppers who
-    /// cannot make one of the movements. An empty list changes nothing.
+    /// The active challenges that may be drawn (default: `CLOSE_AND_OPEN` only). Offer
+    /// `TILT` only to a shopper who cannot close a hand: a photo tilted by about 50° can
+    /// meet it (docs/spoof-detection.md). An empty list changes nothing.
     pub fn set_challenges(&self, kinds: Vec<ChallengeKind>) {
         let kinds: Vec<_> = kinds
             .into_iter()

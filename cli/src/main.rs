@@ -176,7 +176,7 @@ enum Command {
         #[arg(long, hide = true)]
         images: Option<PathBuf>,
         /// Skip the 3-D motion bursts (planar photo vs projected 3-D landmarks; one camera
-        /// move per photo, in turn).
+        /// move per photo, in turn) and the tilted-picture sweep of the active challenges.
         #[arg(long)]
         no_motion: bool,
         /// The provisioned model folder (as for `analyze`).

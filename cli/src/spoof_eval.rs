@@ -1,7 +1,8 @@
 //! `palmkit spoof-eval PATH...`: the spoof layers on bona fide palm photos and on attacks
 //! simulated from them (`palmkit_core::liveness::simulate`), with APCER per attack species
 //! and BPCER (ISO/IEC 30107-3) at the thresholds the core uses, and the 3-D motion layer on
-//! planar against 3-D bursts over a range of camera moves.
+//! planar against 3-D bursts over a range of camera moves, and the active challenges against
+//! a flat picture tilted forward and back.
 //!
 //! Every photo with a hand is cropped around the hand (the box grown by a quarter on each
 //! side: the part of the picture the camera would frame), and that crop — as an NV21 frame,
@@ -17,9 +18,10 @@ use std::path::{Path, PathBuf};
 
 use palmkit_core::analysis::FrameAnalyzer;
 use palmkit_core::frame::{DecodedImage, Frame, Orientation};
+use palmkit_core::liveness::challenge::Challenge;
 use palmkit_core::liveness::motion::MotionLayer;
 use palmkit_core::liveness::simulate::{self, RgbImage, Species, motion};
-use palmkit_core::liveness::{LayerReport, Outcome, SpoofVerdict, Verdict};
+use palmkit_core::liveness::{ChallengeKind, LayerReport, Outcome, SpoofVerdict, Verdict};
 use palmkit_core::quality::geometry::Landmarks;
 use serde_json::json;
 
@@ -135,6 +137,92 @@ fn motion_pair(
     ])
 }
 
+/// The active challenges against one photo tilted as a flat plane (a print or a screen
+/// turned forward and back, then backward and back).
+struct TiltSample {
+    file: String,
+    /// The model's pitch change at 60° forward and backward, degrees (`None`: hand lost).
+    response: [Option<f32>; 2],
+    /// Whether the tilt challenge was met by the sweep.
+    tilt_met: bool,
+    /// Whether close-and-open was met by the sweep.
+    close_met: bool,
+}
+
+/// Pitch of the plane, degrees, frame by frame: forward to 60° and back, then backward.
+const TILT_SWEEP: [f64; 13] = [
+    0.0, 20.0, 40.0, 60.0, 40.0, 20.0, 0.0, -20.0, -40.0, -60.0, -40.0, -20.0, 0.0,
+];
+
+/// Both challenges, issued at the sweep's start, on the still analysis of every frame of
+/// `photo` tilted through [`TILT_SWEEP`] (5 frames a second: 2.6 s, inside the time limit).
+fn tilt_sweep(
+    analyzer: &mut FrameAnalyzer,
+    photo: &RgbImage,
+    file: &str,
+) -> Result<TiltSample, String> {
+    let source = photo.frame().map_err(|e| e.to_string())?;
+    let mut tilt = Challenge::issue(ChallengeKind::Tilt, 0);
+    let mut close = Challenge::issue(ChallengeKind::CloseAndOpen, 0);
+    let (mut start, mut response) = (None, [None; 2]);
+    for (i, &pitch) in TILT_SWEEP.iter().enumerate() {
+        let image = motion::plane_frame(&source, [0.0; 3], pitch, 0.0);
+        let frame = image.frame().map_err(|e| e.to_string())?;
+        let hand = analyzer
+            .analyze_still(&frame)
+            .map_err(|e| e.to_string())?
+            .hand;
+        let geometry = hand.as_ref().map(|h| &h.geometry);
+        let now = 200 * i as u64;
+        tilt.update(now, geometry);
+        close.update(now, geometry);
+        if let Some(g) = geometry {
+            let p0 = *start.get_or_insert(g.pitch);
+            if pitch.abs() == 60.0 {
+                response[usize::from(pitch < 0.0)] = Some(g.pitch - p0);
+            }
+        }
+    }
+    Ok(TiltSample {
+        file: file.into(),
+        response,
+        tilt_met: tilt.report().outcome == Outcome::Pass,
+        close_met: close.report().outcome == Outcome::Pass,
+    })
+}
+
+/// The challenge table: how often tilting a flat picture meets each challenge.
+fn tilt_table(tilts: &[TiltSample]) -> String {
+    let met = |f: fn(&TiltSample) -> bool| tilts.iter().filter(|t| f(t)).count();
+    let mut out = format!(
+        "
+Active challenge against a flat picture tilted 60° forward and back, then backward          ({} photos, 13 frames in 2.6 s):
+",
+        tilts.len()
+    );
+    let _ = writeln!(
+        out,
+        "tilt met:           {:>4} of {} (drawn only when the app asks for it)",
+        met(|t| t.tilt_met),
+        tilts.len()
+    );
+    let _ = writeln!(
+        out,
+        "close-and-open met: {:>4} of {} (the default challenge)",
+        met(|t| t.close_met),
+        tilts.len()
+    );
+    for (side, name) in [(0, "forward"), (1, "backward")] {
+        let mut change: Vec<f32> = tilts.iter().filter_map(|t| t.response[side]).collect();
+        let _ = writeln!(
+            out,
+            "model pitch change at 60° {name}, degrees, min/median/max: {}",
+            range(&mut change, 1)
+        );
+    }
+    out
+}
+
 /// FNV-1a of a file name: the per-photo part of the seed.
 fn name_seed(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -189,6 +277,7 @@ pub fn run(
     let mut samples = Vec::new();
     let mut motions = Vec::new();
     let mut motion_index = 0;
+    let mut tilts = Vec::new();
     let mut unreadable = 0;
     for file in &files {
         bar.set_message(file.display().to_string());
@@ -232,6 +321,7 @@ pub fn run(
                 &name,
             )?);
             motion_index += 1;
+            tilts.push(tilt_sweep(&mut analyzer, &photo, &name)?);
         }
         samples.push(Sample {
             file: name.clone(),
@@ -260,10 +350,11 @@ pub fn run(
     let mut table = table(&samples, species);
     if with_motion {
         table.push_str(&motion_table(&motions));
+        table.push_str(&tilt_table(&tilts));
     }
     print!("{table}");
     if let Some(dir) = report_dir {
-        write_report(dir, &table, &samples, &motions, seed)?;
+        write_report(dir, &table, &samples, &motions, &tilts, seed)?;
         eprintln!("report: {}", dir.join("index.html").display());
     }
     if unreadable > 0 {
@@ -449,6 +540,7 @@ fn write_report(
     table: &str,
     samples: &[Sample],
     motions: &[MotionSample],
+    tilts: &[TiltSample],
     seed: u64,
 ) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -463,6 +555,16 @@ fn write_report(
                 "score": m.report.score,
                 "reason": m.report.reason,
             },
+        })
+        .to_string()
+    }));
+    lines.extend(tilts.iter().map(|t| {
+        json!({
+            "file": t.file,
+            "species": "tilted_picture",
+            "setup": "flat picture tilted 60° forward and back, then backward",
+            "pitch_change_deg": {"forward": t.response[0], "backward": t.response[1]},
+            "challenge_met": {"tilt": t.tilt_met, "close_and_open": t.close_met},
         })
         .to_string()
     }));

@@ -124,7 +124,7 @@ impl FrameAnalyzer {
             live: LiveLayers::default(),
             passive: PassiveLayers::default(),
             policy: LivenessPolicy::default(),
-            challenges: ChallengeKind::ALL.to_vec(),
+            challenges: ChallengeKind::DEFAULT.to_vec(),
             capture_verdict: None,
         })
     }
@@ -134,8 +134,9 @@ impl FrameAnalyzer {
         self.policy = policy;
     }
 
-    /// The active challenges that may be drawn (default: all). An app may leave out one
-    /// a shopper cannot do (closing the hand, for some); at least one is kept.
+    /// The active challenges that may be drawn (default: close-and-open only). An app may
+    /// offer tilt instead to a shopper who cannot close a hand, knowing that a tilted photo
+    /// can meet it (`liveness::challenge`); an empty list changes nothing.
     pub fn set_challenges(&mut self, kinds: &[ChallengeKind]) {
         if !kinds.is_empty() {
             self.challenges = kinds.to_vec();

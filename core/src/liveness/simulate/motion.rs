@@ -42,23 +42,48 @@ fn offset(travel: [f64; 3], i: usize) -> [f64; 3] {
 /// Frame `i` of the planar burst of `photo` (upright), as RGB of FRAME_W x FRAME_H: the
 /// photo spans the frame at the start, 0.3 m away, facing the camera.
 pub fn planar_frame(photo: &Frame<'_>, travel: [f64; 3], i: usize) -> RgbImage {
-    let t = offset(travel, i);
+    plane_frame(photo, offset(travel, i), 0.0, 0.0)
+}
+
+/// `photo` (upright) as a flat plane seen by a camera moved by `t` (metres), the plane
+/// turned about its centre by `pitch` (about the picture's horizontal axis) and then `yaw`
+/// (about its vertical axis), degrees: what the camera films when a printed or displayed
+/// palm is tilted. At rest the photo spans the FRAME_W x FRAME_H frame, 0.3 m away.
+pub fn plane_frame(photo: &Frame<'_>, t: [f64; 3], pitch: f64, yaw: f64) -> RgbImage {
     let (pw, ph) = photo.upright_size();
     let scale = (f64::from(pw) / f64::from(FRAME_W)).max(f64::from(ph) / f64::from(FRAME_H));
+    // The plane's axes in camera coordinates: R = Ry(yaw) Rx(pitch), columns u, v, n.
+    let (sp, cp) = pitch.to_radians().sin_cos();
+    let (sy, cy) = yaw.to_radians().sin_cos();
+    let u_axis = [cy, 0.0, -sy];
+    let v_axis = [sy * sp, cp, cy * sp];
+    let normal = [sy * cp, -sp, cy * cp];
+    let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    let centre = [-t[0], -t[1], DISTANCE - t[2]];
+    let along = dot(normal, centre);
     let mut rgb = Zeroizing::new(vec![0u8; (FRAME_W * FRAME_H * 3) as usize]);
     for y in 0..FRAME_H {
         for x in 0..FRAME_W {
-            // Back-project the ray to the plane z = DISTANCE seen from the moved camera,
-            // then see where that point was in the photo.
-            let (rx, ry) = (
+            // Intersect the pixel's ray with the plane, then express the point in the
+            // plane's own axes: metres from the photo's centre.
+            let ray = [
                 (f64::from(x) - f64::from(FRAME_W) / 2.0) / FOCAL,
                 (f64::from(y) - f64::from(FRAME_H) / 2.0) / FOCAL,
-            );
-            let z = DISTANCE - t[2];
-            let (px, py) = (rx * z + t[0], ry * z + t[1]);
+                1.0,
+            ];
+            let facing = dot(normal, ray);
+            if facing.abs() < 1e-9 || along / facing <= 0.0 {
+                continue;
+            }
+            let s = along / facing;
+            let hit = [
+                s * ray[0] - centre[0],
+                s * ray[1] - centre[1],
+                s * ray[2] - centre[2],
+            ];
             let (u, v) = (
-                px / DISTANCE * FOCAL * scale + f64::from(pw) / 2.0,
-                py / DISTANCE * FOCAL * scale + f64::from(ph) / 2.0,
+                dot(u_axis, hit) / DISTANCE * FOCAL * scale + f64::from(pw) / 2.0,
+                dot(v_axis, hit) / DISTANCE * FOCAL * scale + f64::from(ph) / 2.0,
             );
             if u < 0.0 || v < 0.0 || u >= f64::from(pw) || v >= f64::from(ph) {
                 continue;
