@@ -166,12 +166,13 @@ pub struct CaptureMetadata {
     /// Camera or file.
     pub source: CaptureSource,
     /// The spoof layers' verdict when the capture was taken (live path), for the service
-    /// to weigh too; absent for files.
+    /// to weigh too: a [`SpoofMetadata`] HPKE-sealed to the service key
+    /// (`upload::sealed_verdict`), base64. Absent for files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spoof: Option<SpoofMetadata>,
+    pub sealed_spoof: Option<String>,
 }
 
-/// The spoof verdict as sent with a capture: the decision and every layer's report.
+/// The spoof verdict as sealed with a capture: the decision and every layer's report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpoofMetadata {
     /// `pass`, `fail` or `challenge`.

@@ -1,7 +1,8 @@
 //! The capture envelope against an independent HPKE implementation: PyPI `pyhpke` (through
 //! `core/tests/peers/hpke_envelope.py`, written from docs/capture-envelope.md alone) opens
 //! what the core seals and seals what the core opens, in both AEAD suites; a wrong context
-//! fails on the Python side too. Needs `cargo xtask setup` (the pyhpke virtualenv).
+//! fails on the Python side too; the spoof verdict sealed beside a capture opens there too.
+//! Needs `cargo xtask setup` (the pyhpke virtualenv).
 
 mod support;
 
@@ -130,4 +131,48 @@ fn the_core_opens_what_pyhpke_seals() {
             envelope::EnvelopeError::OpenFailed
         );
     }
+}
+
+#[test]
+fn pyhpke_opens_the_spoof_verdict_sealed_with_a_capture() {
+    use palmkit_core::liveness::{LayerReport, Outcome, SpoofVerdict};
+    use palmkit_core::protocol::CaptureSource;
+    use palmkit_core::upload::Capture;
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = envelope::derive_key_pair(b"pyhpke interop service key 3");
+    let verdict = SpoofVerdict::combine(vec![LayerReport::new(
+        "challenge",
+        1.0,
+        1.0,
+        Outcome::Pass,
+        "challenge met: close and open the hand".into(),
+    )]);
+    let photo = support::palm_photo();
+    let capture = Capture::new(
+        zeroize::Zeroizing::new(photo.clone()),
+        CaptureSource::Camera,
+    )
+    .unwrap()
+    .with_spoof(&verdict);
+    let sealed = capture
+        .seal(&context(), &public, AeadSuite::ChaCha20Poly1305)
+        .unwrap()
+        .to_vec();
+    let path = dir.path().join("sealed.bin");
+    std::fs::write(&path, &sealed).unwrap();
+    let out = dir.path().join("opened.bin");
+    let run = py_open(&path, &private, "left", &out);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), photo);
+    let said: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(said["spoof"]["verdict"], "pass", "{said}");
+    assert_eq!(
+        said["spoof"]["layers"][0]["reason"],
+        "challenge met: close and open the hand"
+    );
+    assert!(said["metadata"].get("spoof").is_none(), "{said}");
 }

@@ -14,8 +14,9 @@ use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::{CredentialStore as _, KeyringStore};
 use palmkit_core::enrollment::EnrollmentClient;
 use palmkit_core::error::{Error, ErrorKind, UploadFailure};
-use palmkit_core::protocol::{CaptureSource, EnrollmentState, Hand};
+use palmkit_core::protocol::{CaptureSource, EnrollmentState, Hand, SpoofMetadata};
 use palmkit_core::upload::envelope::{self, SealContext};
+use palmkit_core::upload::sealed_verdict;
 use palmkit_core::upload::{
     AeadSuite, CancelToken, Capture, NoProgress, RetryPolicy, TusAuth, TusClient, TusOptions,
     UploadProgress,
@@ -168,7 +169,7 @@ async fn upload(
 }
 
 #[tokio::test]
-async fn the_spoof_verdict_travels_sealed_with_the_capture() {
+async fn the_spoof_verdict_travels_encrypted_with_the_capture_and_the_service_opens_it() {
     use palmkit_core::liveness::{LayerReport, Outcome, SpoofVerdict};
     let rig = Rig::start(|_| {}).await;
     let enrollments = EnrollmentClient::new(&rig.account);
@@ -204,21 +205,32 @@ async fn the_spoof_verdict_travels_sealed_with_the_capture() {
         )
         .await
         .unwrap();
-    let metadata: String = rig
+    let (metadata, sealed, spoof): (String, Vec<u8>, String) = rig
         .db()
         .with(|c| {
             Ok(c.query_row(
-                "SELECT metadata FROM captures WHERE upload_id = ?1",
+                "SELECT metadata, sealed, spoof FROM captures WHERE upload_id = ?1",
                 [&report.id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?)
         })
         .unwrap();
-    let json: serde_json::Value = serde_json::from_str(&metadata).unwrap();
-    assert_eq!(json["spoof"]["verdict"], "pass", "{json}");
-    assert_eq!(json["spoof"]["layers"][1]["layer"], "motion_3d");
-    assert_eq!(json["spoof"]["layers"][1]["outcome"], "unsure");
-    assert_eq!(json["spoof"]["layers"][2]["reason"], "met");
+    // In the envelope as sent: only ciphertext of the verdict.
+    let clear: serde_json::Value = serde_json::from_str(&metadata).unwrap();
+    assert!(clear["sealed_spoof"].is_string(), "{clear}");
+    for word in [&b"motion_3d"[..], b"unsure", b"too little"] {
+        assert!(
+            !sealed.windows(word.len()).any(|w| w == word),
+            "{} in the clear",
+            String::from_utf8_lossy(word)
+        );
+    }
+    // Opened by the service.
+    let json: serde_json::Value = serde_json::from_str(&spoof).unwrap();
+    assert_eq!(json["verdict"], "pass", "{json}");
+    assert_eq!(json["layers"][1]["layer"], "motion_3d");
+    assert_eq!(json["layers"][1]["outcome"], "unsure");
+    assert_eq!(json["layers"][2]["reason"], "met");
     rig.server.shutdown().await;
 }
 
@@ -716,6 +728,41 @@ async fn foreign_tampered_and_unknown_key_envelopes_are_refused_and_nothing_is_k
             .unwrap()
         };
     let key_id = config.service_key_id.clone();
+    // Right envelopes whose sealed spoof verdict is another context's, or not one at all.
+    let right = SealContext {
+        account_id: &me.account_id,
+        enrollment_id: &draft.id,
+        hand: Hand::Right,
+        key_id: &key_id,
+    };
+    let with_spoof = |sealed_spoof: &str| {
+        let md = metadata.replace(
+            r#""source":"file"}"#,
+            &format!(r#""source":"file","sealed_spoof":"{sealed_spoof}"}}"#),
+        );
+        envelope::seal(
+            &photo,
+            md.as_bytes(),
+            &right,
+            &config.service_public_key,
+            AeadSuite::ChaCha20Poly1305,
+        )
+        .unwrap()
+    };
+    let verdict = SpoofMetadata {
+        verdict: "pass".into(),
+        layers: Vec::new(),
+    };
+    let left_verdict = sealed_verdict::seal(
+        &verdict,
+        &SealContext {
+            hand: Hand::Left,
+            ..right.clone()
+        },
+        &config.service_public_key,
+        AeadSuite::ChaCha20Poly1305,
+    )
+    .unwrap();
     let mut tampered = seal_for(&me.account_id, &draft.id, Hand::Right, &key_id, &photo);
     let middle = tampered.len() / 2;
     tampered[middle] ^= 0x40;
@@ -759,6 +806,16 @@ async fn foreign_tampered_and_unknown_key_envelopes_are_refused_and_nothing_is_k
             "invalid_image",
         ),
         ("not an envelope", photo.clone(), "malformed_envelope"),
+        (
+            "a spoof verdict sealed for the other hand",
+            with_spoof(&left_verdict),
+            "envelope_rejected",
+        ),
+        (
+            "a spoof verdict that is not sealed",
+            with_spoof("cGFzcw=="),
+            "invalid_metadata",
+        ),
     ];
     for (what, body, expected) in cases {
         let err = send_raw(&rig, &draft.id, "right", &body).await.unwrap_err();

@@ -165,6 +165,8 @@ fn migrations() -> Migrations<'static> {
              ALTER TABLE uploads ADD COLUMN attestation TEXT;
              ALTER TABLE captures ADD COLUMN attestation TEXT;",
         ),
+        // The spoof verdict a capture came with, opened from its sealed form (JSON).
+        M::up("ALTER TABLE captures ADD COLUMN spoof TEXT;"),
     ])
 }
 

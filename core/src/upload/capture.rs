@@ -1,5 +1,5 @@
-//! A capture ready to seal: its image bytes (wiped when dropped) and the metadata the
-//! service may read without opening it.
+//! A capture ready to seal: its image bytes (wiped when dropped), the metadata the
+//! service may read without opening it, and the spoof verdict sealed beside it.
 
 use std::io::Cursor;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -7,13 +7,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
 
 use crate::error::UploadFailure;
-use crate::protocol::{CaptureMetadata, CaptureSource};
+use crate::protocol::{CaptureMetadata, CaptureSource, SpoofMetadata};
 use crate::upload::envelope::{self, AeadSuite, EnvelopeError, SealContext, SealedEnvelope};
+use crate::upload::sealed_verdict;
 
 /// An encoded palm image (JPEG or PNG) in memory only.
 pub struct Capture {
     image: Zeroizing<Vec<u8>>,
     metadata: CaptureMetadata,
+    /// The spoof verdict, sealed into `metadata.sealed_spoof` when the context is known.
+    spoof: Option<SpoofMetadata>,
 }
 
 impl Capture {
@@ -45,16 +48,26 @@ impl Capture {
             height,
             captured_at_ms,
             source,
-            spoof: None,
+            sealed_spoof: None,
         };
-        Ok(Self { image, metadata })
+        Ok(Self {
+            image,
+            metadata,
+            spoof: None,
+        })
     }
 
-    /// Adds the spoof verdict under which the capture was taken to its metadata (sealed:
-    /// bound to the ciphertext through the AAD, so it cannot be changed on the way).
+    /// Adds the spoof verdict under which the capture was taken: sealed to the service key
+    /// with the capture ([`crate::upload::sealed_verdict`]), its ciphertext in the metadata,
+    /// which the envelope's AAD binds to the image.
     pub fn with_spoof(mut self, verdict: &crate::liveness::SpoofVerdict) -> Self {
-        self.metadata.spoof = Some(verdict.into());
+        self.spoof = Some(verdict.into());
         self
+    }
+
+    /// The spoof verdict that goes with the capture, before sealing.
+    pub fn spoof(&self) -> Option<&SpoofMetadata> {
+        self.spoof.as_ref()
     }
 
     /// The image bytes.
@@ -70,16 +83,25 @@ impl Capture {
     /// Seals the capture for `context`: the image buffer is encrypted in place and becomes
     /// the envelope's ciphertext, so no plaintext copy is left behind.
     pub fn seal(
-        self,
+        mut self,
         context: &SealContext<'_>,
         service_public_key: &[u8; 32],
         aead: AeadSuite,
     ) -> Result<SealedEnvelope, EnvelopeError> {
+        if let Some(verdict) = &self.spoof {
+            self.metadata.sealed_spoof = Some(sealed_verdict::seal(
+                verdict,
+                context,
+                service_public_key,
+                aead,
+            )?);
+        }
         let metadata = self.metadata_json();
         envelope::seal_in_place(self.image, &metadata, context, service_public_key, aead)
     }
 
-    /// The metadata as sealed into the envelope header.
+    /// The metadata as it goes into the envelope header (the verdict appears there only
+    /// once [`Capture::seal`] has sealed it).
     pub fn metadata_json(&self) -> Vec<u8> {
         // Serialising this struct of strings and numbers cannot fail.
         serde_json::to_vec(&self.metadata).unwrap_or_default()

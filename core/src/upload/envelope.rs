@@ -134,12 +134,23 @@ pub struct ParsedEnvelope<'a> {
 /// `right`) each as a 2-byte big-endian length and its bytes, the 32-byte SHA-256 of the
 /// metadata, and the key id length-prefixed the same way.
 pub fn aad(context: &SealContext<'_>, metadata: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+    context_aad(AAD_LABEL, context, Some(metadata))
+}
+
+/// An AAD over `context` under `label` (no length): account id, enrollment id and hand,
+/// each length-prefixed; the SHA-256 of `metadata` when given; the key id, length-prefixed.
+/// The image's AAD is [`aad`]; the sealed spoof verdict's has no metadata hash.
+pub fn context_aad(
+    label: &[u8],
+    context: &SealContext<'_>,
+    metadata: Option<&[u8]>,
+) -> Result<Vec<u8>, EnvelopeError> {
     let hand: &str = match context.hand {
         Hand::Left => "left",
         Hand::Right => "right",
     };
     let mut out = Vec::with_capacity(128);
-    out.extend_from_slice(AAD_LABEL);
+    out.extend_from_slice(label);
     for (name, field) in [
         ("account id", context.account_id),
         ("enrollment id", context.enrollment_id),
@@ -147,7 +158,9 @@ pub fn aad(context: &SealContext<'_>, metadata: &[u8]) -> Result<Vec<u8>, Envelo
     ] {
         put_u16_prefixed(&mut out, name, field.as_bytes())?;
     }
-    out.extend_from_slice(&Sha256::digest(metadata));
+    if let Some(metadata) = metadata {
+        out.extend_from_slice(&Sha256::digest(metadata));
+    }
     put_u16_prefixed(&mut out, "key id", context.key_id.as_bytes())?;
     Ok(out)
 }

@@ -3,6 +3,8 @@
 //! ([`tus`]) over the pinned client in [`crate::net`], retrying through bad connections
 //! ([`retry`]) with progress and cancellation ([`progress`]).
 //!
+//! The spoof verdict goes with the capture sealed to the same key ([`sealed_verdict`]).
+//!
 //! [`crate::enrollment::EnrollmentClient::upload_capture`] ties these together for the
 //! signed-in shopper.
 
@@ -10,6 +12,7 @@ pub mod capture;
 pub mod envelope;
 pub mod progress;
 pub mod retry;
+pub mod sealed_verdict;
 pub mod tus;
 
 pub use capture::Capture;

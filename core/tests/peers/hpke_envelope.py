@@ -3,11 +3,13 @@ over PyPI `pyhpke`, for the interop tests in core/tests/pyhpke.rs.
 
   open  ENVELOPE PRIVATE_KEY_HEX ACCOUNT ENROLLMENT HAND OUT
         parses the header, builds the AAD, opens; writes the plaintext to OUT and prints
-        the key id, AEAD id and metadata as JSON.
+        the key id, AEAD id and metadata as JSON, with the sealed spoof verdict opened
+        ("spoof") when the metadata has one.
   seal  PUBLIC_KEY_HEX KEY_ID ACCOUNT ENROLLMENT HAND METADATA_FILE PLAINTEXT_FILE AEAD OUT
         AEAD is "chacha" or "aes"; writes the envelope to OUT.
 """
 
+import base64
 import hashlib
 import json
 import struct
@@ -19,6 +21,8 @@ MAGIC = b"PKSE"
 VERSION = 1
 INFO = b"palmkit/capture-envelope/v1"
 AAD_LABEL = b"palmkit/capture-aad/v1"
+SPOOF_INFO = b"palmkit/spoof-verdict/v1"
+SPOOF_AAD_LABEL = b"palmkit/spoof-aad/v1"
 AEADS = {"chacha": AEADId.CHACHA20_POLY1305, "aes": AEADId.AES256_GCM}
 
 
@@ -39,6 +43,22 @@ def aad(account, enrollment, hand, metadata, key_id):
         + hashlib.sha256(metadata).digest()
         + u16_prefixed(key_id.encode())
     )
+
+
+def open_spoof(sealed_b64, aead_id, private_key, account, enrollment, hand, key_id):
+    raw = base64.b64decode(sealed_b64, validate=True)
+    enc, ciphertext = raw[:32], raw[32:]
+    s = suite(AEADId(aead_id))
+    skr = s.kem.deserialize_private_key(private_key)
+    recipient = s.create_recipient_context(enc, skr, info=SPOOF_INFO)
+    aad = (
+        SPOOF_AAD_LABEL
+        + u16_prefixed(account.encode())
+        + u16_prefixed(enrollment.encode())
+        + u16_prefixed(hand.encode())
+        + u16_prefixed(key_id.encode())
+    )
+    return json.loads(recipient.open(ciphertext, aad=aad))
 
 
 def open_envelope(envelope, private_key, account, enrollment, hand):
@@ -90,7 +110,18 @@ def main(argv):
             envelope, bytes.fromhex(key_hex), account, enrollment, hand
         )
         open(out, "wb").write(plaintext)
-        print(json.dumps({"key_id": key_id, "aead": aead, "metadata": json.loads(metadata)}))
+        said = {"key_id": key_id, "aead": aead, "metadata": json.loads(metadata)}
+        if "sealed_spoof" in said["metadata"]:
+            said["spoof"] = open_spoof(
+                said["metadata"]["sealed_spoof"],
+                aead,
+                bytes.fromhex(key_hex),
+                account,
+                enrollment,
+                hand,
+                key_id,
+            )
+        print(json.dumps(said))
     elif argv[1] == "seal":
         key_hex, key_id, account, enrollment, hand, meta_path, pt_path, aead, out = argv[2:11]
         envelope = seal_envelope(

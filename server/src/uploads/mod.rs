@@ -676,8 +676,8 @@ async fn finish(
                 Ok(v) => {
                     tx.execute(
                         "INSERT INTO captures (upload_id, enrollment_id, hand, key_id, metadata,
-                                               sealed, created_at, attestation)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                               sealed, created_at, attestation, spoof)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                         params![
                             id,
                             enrollment_id,
@@ -686,7 +686,8 @@ async fn finish(
                             v.metadata,
                             sealed,
                             now(),
-                            attested
+                            attested,
+                            v.spoof
                         ],
                     )?;
                     tx.execute(

@@ -1,7 +1,8 @@
 //! What the service checks when an upload completes, before it keeps anything: the
 //! envelope opens with the key it names, in the context the service itself knows (the
 //! authenticated account, the upload's enrollment and hand), its metadata is well formed,
-//! and the plaintext is an image of the size the metadata claims.
+//! the plaintext is an image of the size the metadata claims, and the spoof verdict sealed
+//! beside it (if any) opens in the same context.
 //!
 //! The plaintext and the decoded pixels exist only in memory here and are zeroized before
 //! this returns; only the sealed bytes are stored.
@@ -10,6 +11,7 @@ use std::io::Cursor;
 
 use palmkit_core::protocol::{CaptureMetadata, Hand};
 use palmkit_core::upload::envelope::{self, EnvelopeError, SealContext};
+use palmkit_core::upload::sealed_verdict;
 use zeroize::Zeroize as _;
 
 use crate::db::DbError;
@@ -28,6 +30,8 @@ pub struct Verified {
     pub key_id: String,
     /// Its metadata (JSON as sealed).
     pub metadata: String,
+    /// The spoof verdict it came with, opened (JSON; `None` when it had none).
+    pub spoof: Option<String>,
 }
 
 /// Why a completed upload is refused: a stable code and a sentence.
@@ -73,6 +77,10 @@ pub fn verify(
         key_id: &key_id,
     };
     let opened = envelope::open(sealed, &context, &key);
+    let spoof = opened
+        .as_ref()
+        .ok()
+        .map(|_| open_spoof(&parsed, &context, &key));
     key.zeroize();
     let plaintext = match opened {
         Ok(p) => p,
@@ -93,10 +101,44 @@ pub fn verify(
     if let Err(why) = check_image(&plaintext, &metadata) {
         return Ok(Err(why));
     }
+    let spoof = match spoof {
+        Some(Ok(spoof)) => spoof,
+        Some(Err(why)) => return Ok(Err(why)),
+        None => None,
+    };
     Ok(Ok(Verified {
         key_id,
         metadata: metadata_text,
+        spoof,
     }))
+}
+
+/// Opens the sealed spoof verdict of an envelope's metadata, if it has one: it must open
+/// in the same context with the same key (it is part of what the shopper's phone sent).
+fn open_spoof(
+    parsed: &envelope::ParsedEnvelope<'_>,
+    context: &SealContext<'_>,
+    key: &[u8; 32],
+) -> Result<Option<String>, Refused> {
+    #[derive(serde::Deserialize)]
+    struct Sealed {
+        sealed_spoof: Option<String>,
+    }
+    let Ok(Sealed {
+        sealed_spoof: Some(sealed),
+    }) = serde_json::from_slice(parsed.metadata)
+    else {
+        // No verdict (files), or metadata the caller refuses as invalid anyway.
+        return Ok(None);
+    };
+    match sealed_verdict::open(&sealed, context, key, parsed.aead) {
+        Ok(verdict) => Ok(Some(serde_json::to_string(&verdict).unwrap_or_default())),
+        Err(EnvelopeError::OpenFailed) => Err(refused(
+            "envelope_rejected",
+            "the sealed spoof verdict does not open for this account, enrollment and hand",
+        )),
+        Err(e) => Err(refused("invalid_metadata", e.to_string())),
+    }
 }
 
 /// Decodes the image fully (a header alone proves little) and compares it with the
