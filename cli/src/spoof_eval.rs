@@ -195,9 +195,8 @@ fn tilt_sweep(
 fn tilt_table(tilts: &[TiltSample]) -> String {
     let met = |f: fn(&TiltSample) -> bool| tilts.iter().filter(|t| f(t)).count();
     let mut out = format!(
-        "
-Active challenge against a flat picture tilted 60° forward and back, then backward          ({} photos, 13 frames in 2.6 s):
-",
+        "\nActive challenge against a flat picture tilted 60° forward and back, then backward \
+         ({} photos, 13 frames in 2.6 s):\n",
         tilts.len()
     );
     let _ = writeln!(
@@ -216,8 +215,9 @@ Active challenge against a flat picture tilted 60° forward and back, then backw
         let mut change: Vec<f32> = tilts.iter().filter_map(|t| t.response[side]).collect();
         let _ = writeln!(
             out,
-            "model pitch change at 60° {name}, degrees, min/median/max: {}",
-            range(&mut change, 1)
+            "model pitch change at 60° {name}, degrees, min/median/max: {} (hand lost in {})",
+            range(&mut change, 1),
+            tilts.len() - change.len()
         );
     }
     out
