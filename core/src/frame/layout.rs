@@ -185,6 +185,27 @@ impl Layout {
         }
     }
 
+    /// Chroma (Cb, Cr), centred on 0: straight from the U and V planes of a YUV layout
+    /// (no round trip through clamped RGB), BT.601 full range from RGB otherwise.
+    #[inline]
+    pub(super) fn chroma(&self, data: &[u8], x: usize, y: usize) -> (f32, f32) {
+        match *self {
+            Self::Yuv(l) => {
+                let c = (y / 2) * l.uv_row_stride + (x / 2) * l.uv_pixel_stride;
+                let u = data.get(l.u_offset + c).copied().unwrap_or(128);
+                let v = data.get(l.v_offset + c).copied().unwrap_or(128);
+                (f32::from(u) - 128.0, f32::from(v) - 128.0)
+            }
+            Self::Packed { .. } => {
+                let [r, g, b] = self.rgb(data, x, y).map(f32::from);
+                (
+                    -0.168_736 * r - 0.331_264 * g + 0.5 * b,
+                    0.5 * r - 0.418_688 * g - 0.081_312 * b,
+                )
+            }
+        }
+    }
+
     pub(super) fn luma_row<'a>(&self, data: &'a [u8], y: usize, width: usize) -> Option<&'a [u8]> {
         match *self {
             Self::Yuv(l) => {

@@ -206,6 +206,16 @@ impl<'a> Frame<'a> {
         self.layout.rgb(self.data, x as usize, y as usize)
     }
 
+    /// Chroma (Cb, Cr) of sensor pixel (`x`, `y`), centred on 0 (BT.601 full range; read
+    /// straight from the chroma planes of YUV frames); 0 outside the frame.
+    #[inline]
+    pub fn chroma(&self, x: u32, y: u32) -> (f32, f32) {
+        if x >= self.width || y >= self.height {
+            return (0.0, 0.0);
+        }
+        self.layout.chroma(self.data, x as usize, y as usize)
+    }
+
     /// One sensor row of luma bytes, when the layout stores luma directly (YUV); `None`
     /// for packed formats or a row outside the frame.
     pub fn luma_row(&self, y: u32) -> Option<&'a [u8]> {

@@ -99,6 +99,17 @@ fn yuv_colours_convert_like_bt601_full_range() {
     let frame = Frame::new(&data, 2, 2, layout, Orientation::default()).unwrap();
     let [r, g, b] = frame.rgb(1, 1);
     assert!(r >= 250 && g <= 5 && b <= 5, "{r} {g} {b}");
+    // Chroma comes straight from the planes; from RGB, the same red agrees closely.
+    assert_eq!(frame.chroma(1, 1), (85.0 - 128.0, 255.0 - 128.0));
+    let red = [255u8, 0, 0];
+    let packed =
+        Frame::packed(&red, 1, 1, PackedFormat::Rgb888, 3, Orientation::default()).unwrap();
+    let (cb, cr) = packed.chroma(0, 0);
+    assert!(
+        (cb + 43.0).abs() < 1.0 && (cr - 127.5).abs() < 1.0,
+        "{cb} {cr}"
+    );
+    assert_eq!(frame.chroma(2, 0), (0.0, 0.0), "outside the frame");
 }
 
 #[test]
