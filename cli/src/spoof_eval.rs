@@ -223,6 +223,42 @@ fn tilt_table(tilts: &[TiltSample]) -> String {
     out
 }
 
+/// The live-path table: per species, the attacks the single-picture layers let through
+/// *and* whose photo met close-and-open in the tilt sweep — what gets past the default
+/// challenge when a print or a screen shows a still picture (it is moved and tilted, it
+/// cannot close a hand). A screen replaying a video of the hand doing the challenge is
+/// not simulated: against it only the single-picture APCER counts.
+fn live_table(samples: &[Sample], tilts: &[TiltSample], species: &[Species]) -> String {
+    let answered: std::collections::HashSet<&str> = tilts
+        .iter()
+        .filter(|t| t.close_met)
+        .map(|t| t.file.as_str())
+        .collect();
+    let swept: std::collections::HashSet<&str> = tilts.iter().map(|t| t.file.as_str()).collect();
+    let mut out = String::from(
+        "\nLive path, close-and-open enforced (still presentations: passed the single-picture \
+         layers and met the challenge in the tilt sweep):\n",
+    );
+    for s in species {
+        let mine: Vec<&Sample> = samples
+            .iter()
+            .filter(|x| x.species == Some(*s) && swept.contains(x.file.as_str()))
+            .collect();
+        let through = mine
+            .iter()
+            .filter(|x| x.verdict() == Some(Verdict::Pass) && answered.contains(x.file.as_str()))
+            .count();
+        let _ = writeln!(
+            out,
+            "{:<16} APCER {:>8} ({through} of {})",
+            s.name(),
+            percent(through, mine.len()),
+            mine.len()
+        );
+    }
+    out
+}
+
 /// FNV-1a of a file name: the per-photo part of the seed.
 fn name_seed(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -351,6 +387,7 @@ pub fn run(
     if with_motion {
         table.push_str(&motion_table(&motions));
         table.push_str(&tilt_table(&tilts));
+        table.push_str(&live_table(&samples, &tilts, species));
     }
     print!("{table}");
     if let Some(dir) = report_dir {

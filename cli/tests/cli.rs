@@ -370,10 +370,18 @@ fn spoof_eval_prints_the_rates_and_writes_a_report() {
             "screen_monitor",
             "print_laser",
             "planar_motion",
-            "hand_motion_3d"
+            "hand_motion_3d",
+            "tilted_picture"
         ]
     );
     assert!(stdout.contains("3-D motion layer"), "{stdout}");
+    // A tilted picture never closes its hand; the live path lets no still attack through.
+    assert_eq!(samples[5]["challenge_met"]["close_and_open"], false);
+    assert!(stdout.contains("close-and-open met:    0 of 1"), "{stdout}");
+    assert!(
+        stdout.contains("Live path") && stdout.contains("APCER    0.0 % (0 of 1)"),
+        "{stdout}"
+    );
     // The planar burst is never taken for a hand.
     assert_ne!(samples[3]["motion_3d"]["outcome"], "pass", "{}", samples[3]);
     assert_eq!(samples[0]["spoof"]["verdict"], "pass");
