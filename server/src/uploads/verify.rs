@@ -10,9 +10,9 @@
 use std::io::Cursor;
 
 use palmkit_core::protocol::{CaptureMetadata, Hand};
-use palmkit_core::upload::envelope::{self, EnvelopeError, SealContext};
+use palmkit_core::upload::envelope::{self, AeadSuite, EnvelopeError, SealContext};
 use palmkit_core::upload::sealed_verdict;
-use zeroize::Zeroize as _;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::db::DbError;
 
@@ -64,7 +64,8 @@ pub fn verify(
         Err(e) => return Ok(Err(refused("malformed_envelope", e.to_string()))),
     };
     let key_id = parsed.key_id.to_string();
-    let Some(mut key) = private_key(&key_id)? else {
+    // Wiped when this returns, on every path.
+    let Some(key) = private_key(&key_id)?.map(Zeroizing::new) else {
         return Ok(Err(refused(
             "unknown_key",
             format!("no service key has the id {key_id:.64}"),
@@ -76,13 +77,7 @@ pub fn verify(
         hand,
         key_id: &key_id,
     };
-    let opened = envelope::open(sealed, &context, &key);
-    let spoof = opened
-        .as_ref()
-        .ok()
-        .map(|_| open_spoof(&parsed, &context, &key));
-    key.zeroize();
-    let plaintext = match opened {
+    let plaintext = match envelope::open(sealed, &context, &key) {
         Ok(p) => p,
         Err(EnvelopeError::OpenFailed) => {
             return Ok(Err(refused(
@@ -101,9 +96,11 @@ pub fn verify(
     if let Err(why) = check_image(&plaintext, &metadata) {
         return Ok(Err(why));
     }
-    let spoof = match spoof {
-        Some(Ok(spoof)) => spoof,
-        Some(Err(why)) => return Ok(Err(why)),
+    let spoof = match metadata.sealed_spoof.as_deref() {
+        Some(sealed) => match open_spoof(sealed, &context, &key, parsed.aead) {
+            Ok(spoof) => Some(spoof),
+            Err(why) => return Ok(Err(why)),
+        },
         None => None,
     };
     Ok(Ok(Verified {
@@ -113,26 +110,18 @@ pub fn verify(
     }))
 }
 
-/// Opens the sealed spoof verdict of an envelope's metadata, if it has one: it must open
-/// in the same context with the same key (it is part of what the shopper's phone sent).
+/// Opens the sealed spoof verdict of an envelope's metadata: it must open in the same
+/// context with the same key (it is part of what the shopper's phone sent). Returns it as
+/// JSON.
 fn open_spoof(
-    parsed: &envelope::ParsedEnvelope<'_>,
+    sealed: &str,
     context: &SealContext<'_>,
     key: &[u8; 32],
-) -> Result<Option<String>, Refused> {
-    #[derive(serde::Deserialize)]
-    struct Sealed {
-        sealed_spoof: Option<String>,
-    }
-    let Ok(Sealed {
-        sealed_spoof: Some(sealed),
-    }) = serde_json::from_slice(parsed.metadata)
-    else {
-        // No verdict (files), or metadata the caller refuses as invalid anyway.
-        return Ok(None);
-    };
-    match sealed_verdict::open(&sealed, context, key, parsed.aead) {
-        Ok(verdict) => Ok(Some(serde_json::to_string(&verdict).unwrap_or_default())),
+    aead: AeadSuite,
+) -> Result<String, Refused> {
+    match sealed_verdict::open(sealed, context, key, aead) {
+        // Serialising strings and numbers cannot fail.
+        Ok(verdict) => Ok(serde_json::to_string(&verdict).unwrap_or_default()),
         Err(EnvelopeError::OpenFailed) => Err(refused(
             "envelope_rejected",
             "the sealed spoof verdict does not open for this account, enrollment and hand",
