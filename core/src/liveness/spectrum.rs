@@ -10,9 +10,9 @@
 //! How: up to four 128x128 windows on the palm (Welch averaging: four periodograms average
 //! to a smoother background, so chance peaks of one window stand out less), each plane
 //! minus its mean and under a Hann window, a 2-D FFT (rustfft; two real planes per complex
-//! transform), the power of luma and of chroma (Cb + Cr) summed over the windows. A candidate is a local maximum at a period of
-//! 2 to 16 px; its score is `log10` of its mean power over its 3x3 bins divided by the mean
-//! power of the ring of bins three steps away. The lattice of multiples of 1/16 cycle per
+//! transform), the power of luma and of chroma (Cb + Cr) summed over the windows. A
+//! candidate is a local maximum at a period of 2 to 16 px; its score is `log10` of its mean
+//! power over its 3x3 bins divided by the mean power of the ring of bins three steps away. The lattice of multiples of 1/16 cycle per
 //! pixel is left out: JPEG's 8x8 blocks (16x16 for subsampled chroma) put peaks exactly there
 //! in every JPEG-born photo.
 
