@@ -1,8 +1,8 @@
 //! The spoof verdict sealed for the service: the layers' decision and reasons travel with
 //! the capture encrypted, not in the envelope's clear metadata, so only the palm service
-//! (not a TLS-terminating proxy, a log, or anyone holding the stored envelope without the
-//! key) learns which layer was unsure and why — an attacker probing the layers learns
-//! nothing from the upload.
+//! learns which layer was unsure and why — not a TLS-terminating proxy, a request log, or
+//! anyone holding stored envelopes without the key. (The shopper's own app sees the
+//! verdict on the phone anyway: it drives the guidance.)
 //!
 //! A second single-shot HPKE message to the same service key, with its own `info`
 //! ([`INFO`]) and an AAD of the same context as the image's (account, enrollment, hand, key
