@@ -4,6 +4,7 @@
 mod support;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use palmkit_core::error::{Error, ErrorKind, NetworkFailure, TrustFailure};
@@ -170,4 +171,66 @@ async fn unhealthy_status_is_not_a_pass() {
         "{err:?}"
     );
     server.handle.shutdown();
+}
+
+/// Finding 1 of the attack on the service: a pin was matched against any certificate the
+/// server *sent*, not the path that was verified. Here the client trusts another CA (as it
+/// would trust a public one) and pins the PalmKit CA's key; the server holds a certificate
+/// from the other CA and sends the real (public) PalmKit CA certificate beside it.
+#[tokio::test]
+async fn a_pinned_ca_certificate_sent_beside_another_chain_is_not_a_pin_match() {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let palmkit_dir = tempfile::tempdir().unwrap();
+    let palmkit = palmkit_server::init_data_dir(palmkit_dir.path()).unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = palmkit_server::init_data_dir(other_dir.path()).unwrap();
+
+    // The attacker's chain: its own leaf, then the PalmKit CA certificate as an extra.
+    let chain: Vec<CertificateDer<'static>> = [&other.pki.server_pem, &palmkit.pki.ca_pem]
+        .iter()
+        .map(|pem| CertificateDer::from_pem_slice(pem.as_bytes()).unwrap())
+        .collect();
+    let key =
+        PrivateKeyDer::from_pem_file(other_dir.path().join("tls").join("server-key.pem")).unwrap();
+    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("https://{}/", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/healthz",
+        axum::routing::get(|| async {
+            axum::Json(serde_json::json!({"status": "ok", "version": "0", "current_key_id": "k"}))
+        }),
+    );
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
+    )
+    .unwrap()
+    .handle(handle.clone());
+    tokio::spawn(async move { server.serve(app.into_make_service()).await });
+
+    let mut config = palmkit.client_config(&base);
+    config.trust.ca_pem = Some(other.pki.ca_pem.clone());
+    config.trust.spki_sha256 = vec![palmkit.pki.ca_spki_pin.clone()];
+    let err = health_of(&config).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Untrusted(TrustFailure::PinMismatch)),
+        "{err:?}"
+    );
+
+    // The same server passes when the pin names a key its verified path really holds.
+    config.trust.spki_sha256 = vec![other.pki.ca_spki_pin.clone()];
+    health_of(&config).await.unwrap();
+    handle.shutdown();
 }

@@ -2,6 +2,12 @@
 //! chain and host-name verification against the pinned roots only, then the SPKI pin
 //! check. A failed pin surfaces as [`PinMismatch`] inside the rustls error so that
 //! [`super::classify`] can name it.
+//!
+//! A pin is matched against the **verified path** (leaf, the intermediates the path
+//! actually used, and the trust anchor it ends at), never against whatever certificates
+//! the server sends: a server with a certificate from any trusted CA could otherwise send
+//! the public PalmKit CA certificate alongside and pass. When several paths verify, the
+//! path builder keeps looking for one that carries a pinned key.
 
 use std::sync::Arc;
 
@@ -12,9 +18,9 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 use sha2::{Digest, Sha256};
 
-/// Marker error: the chain verified, but no presented certificate carries a pinned key.
+/// Marker error: the chain verified, but no verified path carries a pinned key.
 #[derive(Debug, thiserror::Error)]
-#[error("no presented certificate matches the SPKI pins")]
+#[error("no certificate of a verified path matches the SPKI pins")]
 pub struct PinMismatch;
 
 /// SHA-256 of a certificate's DER SubjectPublicKeyInfo: the value an SPKI pin holds.
@@ -27,7 +33,9 @@ pub fn spki_sha256(cert: &CertificateDer<'_>) -> Option<[u8; 32]> {
 #[derive(Debug)]
 pub(crate) struct PinnedVerifier {
     chain: Arc<WebPkiServerVerifier>,
+    roots: RootCertStore,
     pins: Vec<[u8; 32]>,
+    provider: Arc<CryptoProvider>,
 }
 
 impl PinnedVerifier {
@@ -36,12 +44,57 @@ impl PinnedVerifier {
         pins: Vec<[u8; 32]>,
         provider: Arc<CryptoProvider>,
     ) -> Result<Self, rustls::Error> {
-        let chain = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .map_err(|e| {
-                rustls::Error::General(format!("cannot build the certificate verifier: {e}"))
-            })?;
-        Ok(Self { chain, pins })
+        let chain = WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots.clone()),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| {
+            rustls::Error::General(format!("cannot build the certificate verifier: {e}"))
+        })?;
+        Ok(Self {
+            chain,
+            roots,
+            pins,
+            provider,
+        })
+    }
+
+    /// Whether some path from `end_entity` through the sent `intermediates` to a trust
+    /// anchor verifies and holds a pinned key (leaf, a used intermediate, or the anchor).
+    fn pinned_path_exists(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> bool {
+        let Ok(leaf) = webpki::EndEntityCert::try_from(end_entity) else {
+            return false;
+        };
+        let pinned = |spki: &[u8]| self.pins.contains(&Sha256::digest(spki).into());
+        let carries_pin = |path: &webpki::VerifiedPath<'_>| {
+            let hit = pinned(path.end_entity().subject_public_key_info().as_ref())
+                || path
+                    .intermediate_certificates()
+                    .any(|c| pinned(c.subject_public_key_info().as_ref()))
+                || pinned(webpki::spki_for_anchor(path.anchor()).as_ref());
+            // Not fatal: the path builder goes on to the next candidate path.
+            if hit {
+                Ok(())
+            } else {
+                Err(webpki::Error::UnknownIssuer)
+            }
+        };
+        leaf.verify_for_usage(
+            self.provider.signature_verification_algorithms.all,
+            &self.roots.roots,
+            intermediates,
+            now,
+            webpki::KeyUsage::server_auth(),
+            None,
+            Some(&carries_pin),
+        )
+        .is_ok()
     }
 }
 
@@ -64,11 +117,7 @@ impl ServerCertVerifier for PinnedVerifier {
         if self.pins.is_empty() {
             return Ok(verified);
         }
-        let pinned = std::iter::once(end_entity)
-            .chain(intermediates)
-            .filter_map(spki_sha256)
-            .any(|hash| self.pins.contains(&hash));
-        if pinned {
+        if self.pinned_path_exists(end_entity, intermediates, now) {
             Ok(verified)
         } else {
             Err(rustls::Error::InvalidCertificate(CertificateError::Other(
