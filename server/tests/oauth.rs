@@ -178,6 +178,49 @@ async fn repeated_wrong_passwords_lock_the_login() {
     server.shutdown().await;
 }
 
+/// Finding 3 of the attack on the server: the lock was checked before the slow password
+/// hash and the failure recorded after it, so a burst of 30 concurrent guesses (the right
+/// password last) got 29 answers and a success against a limit of 5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_concurrent_guesses_gets_no_more_answers_than_the_limit() {
+    let (_dir, server, c) = start().await;
+    let q = authorize_query(&[]);
+    // One connection per guess, each opened before the burst, all released at once.
+    let config = server.client_config.validate().unwrap();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(30));
+    let guesses: Vec<_> = (0..30)
+        .map(|i| {
+            let (q, barrier) = (q.clone(), barrier.clone());
+            let c = PinnedClient::new(&config).unwrap();
+            let password = if i == 29 {
+                TEST_SHOPPER_PASSWORD.to_string()
+            } else {
+                format!("wrong-{i}")
+            };
+            tokio::spawn(async move {
+                let warm = c.http().get(c.url("healthz").unwrap()).send().await;
+                assert!(warm.unwrap().status().is_success());
+                barrier.wait().await;
+                submit(&c, &q, &password).await.status()
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        let status = guess.await.unwrap();
+        if status != StatusCode::TOO_MANY_REQUESTS {
+            answered += 1;
+        }
+        statuses.push(status.as_u16());
+    }
+    assert!(
+        answered <= palmkit_server::oauth::limiter::MAX_FAILURES as usize,
+        "{answered} guesses were checked: {statuses:?}"
+    );
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn token_endpoint_errors_follow_rfc_6749_and_the_db_holds_only_hashes() {
     let (dir, server, c) = start().await;

@@ -1,6 +1,14 @@
 //! Login attempt limits: after [`MAX_FAILURES`] failed logins for one email or from one
 //! address within [`WINDOW`], further attempts are refused until the window has passed.
 //! In memory: a restart forgets, which is acceptable for a reference server.
+//!
+//! An attempt counts **when it starts**, not when its password check ends: the check is a
+//! deliberately slow hash, and counting afterwards let a burst of concurrent guesses all
+//! pass the lock check before the first failure was recorded (30 guesses at once got 30
+//! answers against a limit of 5). [`LoginLimiter::begin`] checks and counts every key in
+//! one step under one lock; a successful login clears the email's count and gives the
+//! address its attempt back. The hashing itself is bounded by [`LoginLimiter::hashing`],
+//! so a flood of logins cannot occupy every blocking thread.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,36 +19,84 @@ pub const MAX_FAILURES: u32 = 5;
 /// How long failures are remembered.
 pub const WINDOW: Duration = Duration::from_secs(300);
 
-/// Counts failures per key (a lower-cased email, or a client address).
-#[derive(Default)]
+/// Counts attempts per key (a lower-cased email, or a client address).
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    attempts: Mutex<HashMap<String, (u32, Instant)>>,
+    hashing: tokio::sync::Semaphore,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        // One password hash per core at a time: more only queue inside the blocking pool
+        // and keep its threads from the database and upload work.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            attempts: Mutex::new(HashMap::new()),
+            hashing: tokio::sync::Semaphore::new(cores),
+        }
+    }
 }
 
 impl LoginLimiter {
+    /// Starts an attempt for every key at once: `Err(wait)` if any of them is locked out
+    /// (nothing is counted then), otherwise each key's count goes up by one now.
+    pub fn begin(&self, keys: &[&str]) -> Result<(), Duration> {
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        // Keep the map small: forget windows that have passed.
+        map.retain(|_, (_, since)| since.elapsed() < WINDOW);
+        let wait = keys
+            .iter()
+            .filter_map(|key| {
+                let (count, since) = map.get(*key)?;
+                (*count >= MAX_FAILURES).then(|| WINDOW.saturating_sub(since.elapsed()))
+            })
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        for key in keys {
+            map.entry((*key).to_string())
+                .or_insert((0, Instant::now()))
+                .0 += 1;
+        }
+        Ok(())
+    }
+
     /// `Some(wait)` while `key` is locked out.
     pub fn locked(&self, key: &str) -> Option<Duration> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         let (count, since) = map.get(key)?;
         let elapsed = since.elapsed();
         (*count >= MAX_FAILURES && elapsed < WINDOW).then(|| WINDOW - elapsed)
     }
 
-    /// Records a failure for `key`.
-    pub fn fail(&self, key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        // Keep the map small: forget windows that have passed.
-        map.retain(|_, (_, since)| since.elapsed() < WINDOW);
-        let entry = map.entry(key.to_string()).or_insert((0, Instant::now()));
-        entry.0 += 1;
-    }
-
-    /// Forgets the failures of `key` (after a successful login).
+    /// Forgets the attempts of `key` (the email, after a successful login).
     pub fn succeed(&self, key: &str) {
-        self.failures
+        self.attempts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(key);
+    }
+
+    /// Gives one attempt back to `key`: a started attempt that did not fail (a successful
+    /// login from this address, or a check that never ran because of a server error).
+    pub fn refund(&self, key: &str) {
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = map.get_mut(key) {
+            entry.0 = entry.0.saturating_sub(1);
+            if entry.0 == 0 {
+                map.remove(key);
+            }
+        }
+    }
+
+    /// Waits for a turn to run one password hash.
+    pub async fn hashing(&self) -> tokio::sync::SemaphorePermit<'_> {
+        // The semaphore is never closed, so acquiring cannot fail.
+        self.hashing
+            .acquire()
+            .await
+            .expect("the hashing semaphore is never closed")
     }
 }
 
@@ -49,16 +105,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locks_after_max_failures_and_success_resets() {
+    fn locks_after_max_attempts_and_success_resets() {
         let limiter = LoginLimiter::default();
         for _ in 0..MAX_FAILURES - 1 {
-            limiter.fail("a");
+            limiter.begin(&["a"]).unwrap();
         }
         assert!(limiter.locked("a").is_none());
-        limiter.fail("a");
+        limiter.begin(&["a"]).unwrap();
         assert!(limiter.locked("a").is_some());
+        assert!(limiter.begin(&["a"]).is_err());
         assert!(limiter.locked("b").is_none());
         limiter.succeed("a");
         assert!(limiter.locked("a").is_none());
+    }
+
+    #[test]
+    fn a_locked_key_counts_nothing_for_the_others() {
+        let limiter = LoginLimiter::default();
+        for _ in 0..MAX_FAILURES {
+            limiter.begin(&["email:a"]).unwrap();
+        }
+        assert!(limiter.begin(&["email:a", "ip:1"]).is_err());
+        // The address was not charged for the refused attempt.
+        for _ in 0..MAX_FAILURES {
+            limiter.begin(&["ip:1"]).unwrap();
+        }
+        assert!(limiter.begin(&["ip:1"]).is_err());
+    }
+
+    #[test]
+    fn refund_gives_one_attempt_back() {
+        let limiter = LoginLimiter::default();
+        for _ in 0..MAX_FAILURES {
+            limiter.begin(&["ip:1"]).unwrap();
+        }
+        assert!(limiter.locked("ip:1").is_some());
+        limiter.refund("ip:1");
+        assert!(limiter.locked("ip:1").is_none());
+        limiter.begin(&["ip:1"]).unwrap();
+        assert!(limiter.locked("ip:1").is_some());
     }
 }

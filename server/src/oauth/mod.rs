@@ -178,22 +178,20 @@ pub async fn authorize_submit(
     let ip_key = format!("ip:{}", peer.ip());
     let email_key = format!("email:{email}");
     let limiter = state.login_limiter();
-    if let Some(wait) = limiter
-        .locked(&email_key)
-        .or_else(|| limiter.locked(&ip_key))
-    {
+    // Counted on entry: concurrent guesses cannot all pass before the first one fails.
+    if let Err(wait) = limiter.begin(&[&email_key, &ip_key]) {
         let minutes = wait.as_secs().div_ceil(60);
         let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
         return login_page(&form.params, Some(&message), StatusCode::TOO_MANY_REQUESTS);
     }
     let db = state.db().clone();
-    let verified =
-        tokio::task::spawn_blocking(move || accounts::verify(&db, &email, &password)).await;
+    let verified = {
+        let _turn = limiter.hashing().await;
+        tokio::task::spawn_blocking(move || accounts::verify(&db, &email, &password)).await
+    };
     let account = match verified {
         Ok(Ok(Some(account))) => account,
         Ok(Ok(None)) => {
-            limiter.fail(&email_key);
-            limiter.fail(&ip_key);
             tracing::info!("login failed");
             return login_page(
                 &form.params,
@@ -201,9 +199,16 @@ pub async fn authorize_submit(
                 StatusCode::UNAUTHORIZED,
             );
         }
-        Ok(Err(e)) => return ApiFailure::from(e).into_response(),
-        Err(e) => return ApiFailure::from(crate::db::DbError::Task(e.to_string())).into_response(),
+        Ok(Err(e)) => {
+            refund(limiter, &[&email_key, &ip_key]);
+            return ApiFailure::from(e).into_response();
+        }
+        Err(e) => {
+            refund(limiter, &[&email_key, &ip_key]);
+            return ApiFailure::from(crate::db::DbError::Task(e.to_string())).into_response();
+        }
     };
+    limiter.refund(&ip_key);
     limiter.succeed(&email_key);
     let lifetimes = state.lifetimes();
     let (account_id, redirect, challenge, scope) = (
@@ -246,6 +251,13 @@ pub async fn authorize_submit(
         q.append_pair("iss", &issuer);
     }
     Redirect::to(url.as_str()).into_response()
+}
+
+/// Gives back attempts that never reached a password check's answer.
+fn refund(limiter: &limiter::LoginLimiter, keys: &[&str]) {
+    for key in keys {
+        limiter.refund(key);
+    }
 }
 
 fn error_redirect(
