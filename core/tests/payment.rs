@@ -148,9 +148,27 @@ async fn a_card_that_needs_the_shopper_is_resumed_after_confirmation() {
     // Resuming before the shopper confirmed is refused, and the card is not saved.
     let early = payments.resume_add_card(pending.clone()).await.unwrap_err();
     assert_eq!(early.kind(), ErrorKind::CardDeclined, "{early:?}");
-    // The shopper confirms on the provider's page (the test plays the browser).
+    // The shopper confirms on the provider's page (the test plays the browser). Without
+    // the intent's client secret the page changes nothing.
     let net = palmkit_core::net::PinnedClient::new(&rig.server.client_config.validate().unwrap())
         .unwrap();
+    let parsed = url::Url::parse(&url).unwrap();
+    assert_eq!(parsed.path(), "/provider/3ds", "the intent id stays out of the path");
+    let mut bare = parsed.clone();
+    bare.query_pairs_mut()
+        .clear()
+        .extend_pairs(parsed.query_pairs().filter(|(k, _)| k != "client_secret"));
+    let forged = net
+        .http()
+        .post(bare.as_str())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("result=approve")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 404);
+    let early = payments.resume_add_card(pending.clone()).await.unwrap_err();
+    assert_eq!(early.kind(), ErrorKind::CardDeclined, "{early:?}");
     let confirmed = net
         .http()
         .post(&url)
@@ -163,6 +181,74 @@ async fn a_card_that_needs_the_shopper_is_resumed_after_confirmation() {
     let method = payments.resume_add_card(pending).await.unwrap();
     assert_eq!(method.last4, "3155");
     assert_eq!(payments.wallet().await.unwrap().payment_methods.len(), 1);
+    rig.server.shutdown().await;
+}
+
+/// Finding 2 of the attack on the service: confirming a SetupIntent accepted any payment
+/// method id, so another shopper could confirm their own intent with a victim's card,
+/// attach it and pay with it by palm.
+#[tokio::test]
+async fn another_shoppers_card_cannot_be_confirmed_attached_or_linked() {
+    let rig = signed_in().await;
+    let AddCardOutcome::Added(victim) = PaymentClient::new(&rig.account)
+        .add_card(card("4242424242424242"), current_year_month())
+        .await
+        .unwrap()
+    else {
+        panic!("the test card asked for confirmation");
+    };
+    let thief = support::another_shopper(&rig.server, rig.dir.path(), "thief@palmkit.test").await;
+    let grant: palmkit_core::protocol::SetupIntentGrant = thief
+        .authorized(&palmkit_core::account::Request::with_json(
+            reqwest::Method::POST,
+            "v1/payment-methods/setup-intents",
+            serde_json::json!({}),
+        ))
+        .await
+        .unwrap();
+    let net = palmkit_core::net::PinnedClient::new(&rig.server.client_config.validate().unwrap())
+        .unwrap();
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("payment_method", &victim.id)
+        .append_pair("client_secret", &grant.client_secret)
+        .append_pair("key", &grant.publishable_key)
+        .finish();
+    let confirm = net
+        .http()
+        .post(format!(
+            "{}/v1/setup_intents/{}/confirm",
+            grant.provider_url, grant.setup_intent_id
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status().as_u16(), 400, "confirmed with another's card");
+
+    // Nothing reached the thief's wallet, and the victim's card cannot be linked by them.
+    let attach = thief
+        .authorized::<palmkit_core::protocol::PaymentMethod>(
+            &palmkit_core::account::Request::with_json(
+                reqwest::Method::POST,
+                "v1/payment-methods",
+                serde_json::json!({"setup_intent_id": grant.setup_intent_id}),
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(attach.kind(), ErrorKind::Rejected, "{attach:?}");
+    let thief_payments = PaymentClient::new(&thief);
+    let key = PaymentClient::new_idempotency_key().unwrap();
+    let link = thief_payments.link(&victim.id, &key).await.unwrap_err();
+    assert_eq!(link.kind(), ErrorKind::Rejected, "{link:?}");
+    assert!(thief_payments.wallet().await.unwrap().payment_methods.is_empty());
+    // The victim still has and can use their card.
+    let key = PaymentClient::new_idempotency_key().unwrap();
+    PaymentClient::new(&rig.account)
+        .link(&victim.id, &key)
+        .await
+        .unwrap();
     rig.server.shutdown().await;
 }
 

@@ -167,6 +167,9 @@ fn migrations() -> Migrations<'static> {
         ),
         // The spoof verdict a capture came with, opened from its sealed form (JSON).
         M::up("ALTER TABLE captures ADD COLUMN spoof TEXT;"),
+        // A payment method belongs to the first SetupIntent confirmed with it (and so to
+        // that intent's account): another account's intent cannot take it.
+        M::up("ALTER TABLE provider_payment_methods ADD COLUMN setup_intent_id TEXT;"),
     ])
 }
 

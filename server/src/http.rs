@@ -219,7 +219,7 @@ fn routes(state: AppState, limits: &Limits) -> Router {
             post(provider::confirm_setup_intent),
         )
         .route(
-            "/provider/3ds/{id}",
+            "/provider/3ds",
             get(provider::authentication_page).post(provider::authentication_submit),
         )
         .route(

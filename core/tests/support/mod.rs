@@ -49,6 +49,26 @@ pub async fn log_in(account: &AccountClient, browser_config: &ServiceConfig) -> 
     redirect
 }
 
+/// Creates another shopper in the server's database at `data_dir` and logs them in with a
+/// fresh client: the attacker of cross-account tests.
+pub async fn another_shopper(
+    server: &RunningServer,
+    data_dir: &std::path::Path,
+    email: &str,
+) -> AccountClient {
+    let db = palmkit_server::db::Db::open(&data_dir.join("palmkit.sqlite3")).unwrap();
+    palmkit_server::accounts::create(&db, email, "Other", "other-password").unwrap();
+    let other = AccountClient::new(&server.client_config, mock_store()).unwrap();
+    let url = other.start_login().await.unwrap();
+    let redirect = ScriptedBrowser::new(&server.client_config)
+        .unwrap()
+        .login(url.as_str(), email, "other-password")
+        .await
+        .unwrap();
+    other.finish_login(&redirect).await.unwrap();
+    other
+}
+
 /// A TLS server holding a reference-server certificate for 127.0.0.1, serving the router
 /// `make_app` builds for its base URL (`https://127.0.0.1:PORT`, no trailing slash).
 pub struct TlsServer {

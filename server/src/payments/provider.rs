@@ -3,6 +3,12 @@
 //! a 3-D Secure style page). It alone sees card numbers, and keeps only a token, the brand,
 //! the last four digits and the expiry; the number and CVC are dropped after the checks.
 //!
+//! A payment method belongs to the SetupIntent first confirmed with it, and so to that
+//! intent's account: confirming another account's intent with it is refused as if it did
+//! not exist (as a provider scopes a payment method to one customer). The 3-D Secure style
+//! page needs the intent's client secret, carried in the query (never logged), so no one
+//! but the shopper's app can approve a card, and the intent id stays out of request logs.
+//!
 //! Test numbers, as Stripe's: `4000000000000002` is declined, `4000002500003155` needs the
 //! shopper to authenticate (`requires_action`), `4000000000000119` fails with a provider
 //! error (HTTP 500).
@@ -180,6 +186,7 @@ pub fn create_setup_intent(
 fn intent_json(
     c: &rusqlite::Connection,
     id: &str,
+    secret: &str,
     base: &str,
 ) -> Result<Option<serde_json::Value>, DbError> {
     Ok(c.query_row(
@@ -192,13 +199,23 @@ fn intent_json(
         let mut v =
             json!({"id": id, "object": "setup_intent", "status": status, "payment_method": pm});
         if status == "requires_action" {
+            let url = authentication_url(base, id, secret);
             v["next_action"] = json!({
                 "type": "redirect_to_url",
-                "redirect_to_url": {"url": format!("{base}/provider/3ds/{id}"), "return_url": null},
+                "redirect_to_url": {"url": url, "return_url": null},
             });
         }
         v
     }))
+}
+
+/// The shopper's authentication page for an intent: id and secret in the query.
+fn authentication_url(base: &str, id: &str, secret: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("setup_intent", id)
+        .append_pair("client_secret", secret)
+        .finish();
+    format!("{base}/provider/3ds?{query}")
 }
 
 fn secret_matches(c: &rusqlite::Connection, id: &str, secret: &str) -> Result<bool, DbError> {
@@ -242,30 +259,46 @@ pub async fn confirm_setup_intent(
     let result = state
         .db()
         .call(move |c| {
-            if !secret_matches(c, &id, &secret)? {
+            let tx = c.unchecked_transaction()?;
+            if !secret_matches(&tx, &id, &secret)? {
                 return Ok(None);
             }
-            let needs_action: Option<bool> = c
-                .query_row(
-                    "SELECT needs_action FROM provider_payment_methods WHERE id = ?1",
-                    [&pm],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let Some(needs_action) = needs_action else {
-                return Ok(Some(Err("no such payment method")));
-            };
+            let confirmable: bool = tx.query_row(
+                "SELECT status IN ('requires_payment_method', 'requires_action')
+                 FROM provider_setup_intents WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?;
+            if !confirmable {
+                return Ok(intent_json(&tx, &id, &secret, &base)?.map(Ok));
+            }
+            // Claim the payment method for this intent, unless another intent has it.
+            let claimed = tx.execute(
+                "UPDATE provider_payment_methods SET setup_intent_id = ?1
+                 WHERE id = ?2 AND (setup_intent_id IS NULL OR setup_intent_id = ?1)",
+                params![id, pm],
+            )?;
+            if claimed == 0 {
+                tracing::warn!("setup intent confirmation with another intent's payment method refused");
+                return Ok(Some(Err("No such PaymentMethod")));
+            }
+            let needs_action: bool = tx.query_row(
+                "SELECT needs_action FROM provider_payment_methods WHERE id = ?1",
+                [&pm],
+                |r| r.get(0),
+            )?;
             let status = if needs_action {
                 "requires_action"
             } else {
                 "succeeded"
             };
-            c.execute(
-                "UPDATE provider_setup_intents SET status = ?1, payment_method_id = ?2
-                 WHERE id = ?3 AND status IN ('requires_payment_method', 'requires_action')",
+            tx.execute(
+                "UPDATE provider_setup_intents SET status = ?1, payment_method_id = ?2 WHERE id = ?3",
                 params![status, pm, id],
             )?;
-            Ok(intent_json(c, &id, &base)?.map(Ok))
+            let intent = intent_json(&tx, &id, &secret, &base)?;
+            tx.commit()?;
+            Ok(intent.map(Ok))
         })
         .await;
     match result {
@@ -305,7 +338,7 @@ pub async fn retrieve_setup_intent(
             if !secret_matches(c, &id, &secret)? {
                 return Ok(None);
             }
-            intent_json(c, &id, &base)
+            intent_json(c, &id, &secret, &base)
         })
         .await;
     match result {
@@ -315,18 +348,42 @@ pub async fn retrieve_setup_intent(
     }
 }
 
-/// `GET /provider/3ds/{id}`: the page where the shopper confirms it is their card.
-pub async fn authentication_page(Path(id): Path<String>) -> Response {
-    let id: String = id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
+/// The intent and its client secret, from the authentication page's query.
+#[derive(Deserialize)]
+pub struct AuthenticationQuery {
+    setup_intent: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// `GET /provider/3ds?setup_intent=…&client_secret=…`: the page where the shopper confirms
+/// it is their card. The form posts back to the same URL, secret included.
+pub async fn authentication_page(Query(q): Query<AuthenticationQuery>) -> Response {
+    let (Some(id), Some(secret)) = (q.setup_intent, q.client_secret) else {
+        return nothing_to_confirm();
+    };
+    let action = html_attribute(&authentication_url("", &id, &secret));
     Html(format!(
         "<!doctype html><title>Confirm your card</title><h1>Confirm it is your card</h1>\
-         <form method=\"post\" action=\"/provider/3ds/{id}\"><button name=\"result\" value=\"approve\">Confirm</button> \
+         <form method=\"post\" action=\"{action}\"><button name=\"result\" value=\"approve\">Confirm</button> \
          <button name=\"result\" value=\"fail\">Cancel</button></form>"
     ))
     .into_response()
+}
+
+/// Escapes text for a double-quoted HTML attribute.
+fn html_attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn nothing_to_confirm() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html("<p>Nothing to confirm.</p>".to_string()),
+    )
+        .into_response()
 }
 
 /// The authentication form.
@@ -335,12 +392,16 @@ pub struct AuthenticationForm {
     result: Option<String>,
 }
 
-/// `POST /provider/3ds/{id}`: the shopper's answer.
+/// `POST /provider/3ds?setup_intent=…&client_secret=…`: the shopper's answer. Without the
+/// intent's client secret nothing changes.
 pub async fn authentication_submit(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Query(q): Query<AuthenticationQuery>,
     Form(form): Form<AuthenticationForm>,
 ) -> Response {
+    let (Some(id), Some(secret)) = (q.setup_intent, q.client_secret) else {
+        return nothing_to_confirm();
+    };
     let approved = form.result.as_deref() == Some("approve");
     let status = if approved {
         "succeeded"
@@ -350,6 +411,9 @@ pub async fn authentication_submit(
     let result = state
         .db()
         .call(move |c| {
+            if !secret_matches(c, &id, &secret)? {
+                return Ok(0);
+            }
             Ok(c.execute(
                 "UPDATE provider_setup_intents SET status = ?1 WHERE id = ?2 AND status = 'requires_action'",
                 params![status, id],
@@ -366,11 +430,7 @@ pub async fn authentication_submit(
             }
         ))
         .into_response(),
-        Ok(_) => (
-            StatusCode::NOT_FOUND,
-            Html("<p>Nothing to confirm.</p>".to_string()),
-        )
-            .into_response(),
+        Ok(_) => nothing_to_confirm(),
         Err(e) => ApiFailure::from(e).into_response(),
     }
 }
