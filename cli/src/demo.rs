@@ -34,9 +34,12 @@ pub async fn run() -> Result<(), String> {
     let mut step = Steps::default();
     step.begin("Start the reference server (new CA, service key, database)");
     let listen = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
-    let server = palmkit_server::start(palmkit_server::ServerOptions::new(data.path(), listen))
-        .await
-        .map_err(|e| step.fail(e))?;
+    let server = palmkit_server::start(palmkit_server::ServerOptions::development(
+        data.path(),
+        listen,
+    ))
+    .await
+    .map_err(|e| step.fail(e))?;
     step.done(&format!("listening on {}", server.base_url));
 
     let result = enrollment_steps(&mut step, &server.client_config).await;
@@ -70,7 +73,9 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
 
     step.begin("Refuse a server that is not the pinned one");
     let stranger = tempfile::tempdir().map_err(|e| step.fail(e))?;
-    let other = palmkit_server::init_data_dir(stranger.path()).map_err(|e| step.fail(e))?;
+    let other =
+        palmkit_server::init_data_dir(stranger.path(), palmkit_server::ServerMode::Development)
+            .map_err(|e| step.fail(e))?;
     let mut wrong = config.clone();
     wrong.trust.ca_pem = Some(other.pki.ca_pem.clone());
     match ServiceClient::new(&wrong)

@@ -56,6 +56,13 @@ enum Command {
         /// Only prepare the data directory (CA, keys, database), then exit.
         #[arg(long)]
         init_only: bool,
+        /// Development mode: accept unattested, file-origin captures and the development
+        /// attestation format (key in DATA_DIR/dev-attestation.key). Without it the server
+        /// runs in production mode and requires a platform attestation, a sealed spoof
+        /// verdict and camera origin for every upload (the reference server verifies no
+        /// platform format yet, so it then refuses every upload).
+        #[arg(long)]
+        dev: bool,
     },
     /// Check a running server through the pinned client.
     Health {
@@ -255,7 +262,15 @@ fn main() -> ExitCode {
                 data_dir,
                 listen,
                 init_only,
-            } => serve(data_dir, listen, init_only).await,
+                dev,
+            } => {
+                let mode = if dev {
+                    palmkit_server::ServerMode::Development
+                } else {
+                    palmkit_server::ServerMode::Production
+                };
+                serve(data_dir, listen, init_only, mode).await
+            }
             Command::Health { config } => health(config).await,
             Command::Login { config } => login::login(&config).await,
             Command::Whoami { config } => login::whoami(&config).await,
@@ -343,9 +358,14 @@ fn init_logging(verbose: bool) {
         .try_init();
 }
 
-async fn serve(data_dir: PathBuf, listen: SocketAddr, init_only: bool) -> Result<(), String> {
+async fn serve(
+    data_dir: PathBuf,
+    listen: SocketAddr,
+    init_only: bool,
+    mode: palmkit_server::ServerMode,
+) -> Result<(), String> {
     if init_only {
-        let dir = palmkit_server::init_data_dir(&data_dir).map_err(|e| e.to_string())?;
+        let dir = palmkit_server::init_data_dir(&data_dir, mode).map_err(|e| e.to_string())?;
         println!("Data directory ready: {}", dir.root.display());
         println!("  CA certificate: {}", dir.pki.ca_path.display());
         println!("  service key:    {}", dir.key.id);
@@ -353,12 +373,14 @@ async fn serve(data_dir: PathBuf, listen: SocketAddr, init_only: bool) -> Result
     }
     let spinner =
         progress::spinner("Starting the reference server (first start makes its CA and keys)");
-    let server = palmkit_server::start(palmkit_server::ServerOptions::new(&data_dir, listen))
+    let mut options = palmkit_server::ServerOptions::new(&data_dir, listen);
+    options.mode = mode;
+    let server = palmkit_server::start(options)
         .await
         .map_err(|e| e.to_string())?;
     spinner.finish_and_clear();
     say(&format!(
-        "PalmKit reference server listening on {}\n  data directory: {}\n  CA certificate: {}\n  \
+        "PalmKit reference server ({mode:?} mode) listening on {}\n  data directory: {}\n  CA certificate: {}\n  \
          client config:  {}\n  service key:    {}\nPress Ctrl-C to stop.",
         server.base_url,
         server.data_dir.display(),

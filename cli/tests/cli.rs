@@ -68,12 +68,75 @@ fn serve_init_only_prepares_a_data_directory() {
     assert!(dir.path().join("palmkit.sqlite3").exists());
 }
 
+/// Finding 6 of the attack on the service: the data directory was 0755 and the database
+/// (the HPKE private keys) and the development attestation key 0644, readable by any
+/// local user. Production (the default) keeps no development key at all.
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_its_secrets_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for dev in [false, true] {
+        let mut cmd = palmkit();
+        cmd.args(["serve", "--init-only", "--data-dir"]).arg(&data);
+        if dev {
+            cmd.arg("--dev");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(mode(&data), 0o700, "data directory");
+        assert_eq!(mode(&data.join("tls")), 0o700, "tls directory");
+        for secret in ["palmkit.sqlite3", "tls/ca-key.pem", "tls/server-key.pem"] {
+            assert_eq!(mode(&data.join(secret)), 0o600, "{secret}");
+        }
+        for wal in ["palmkit.sqlite3-wal", "palmkit.sqlite3-shm"] {
+            if data.join(wal).exists() {
+                assert_eq!(mode(&data.join(wal)), 0o600, "{wal}");
+            }
+        }
+        let dev_key = data.join("dev-attestation.key");
+        assert_eq!(
+            dev_key.exists(),
+            dev,
+            "development key present in dev mode only"
+        );
+        if dev {
+            assert_eq!(mode(&dev_key), 0o600, "dev-attestation.key");
+        }
+    }
+    // A directory made loose (an older version, a copy) is tightened on the next start.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        data.join("palmkit.sqlite3"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let out = palmkit()
+        .args(["serve", "--init-only", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("palmkit.sqlite3")), 0o600);
+    assert!(
+        !data.join("dev-attestation.key").exists(),
+        "production removes the dev key"
+    );
+}
+
 #[test]
 fn serve_answers_health_and_stops_cleanly_on_sigterm() {
     use std::io::{BufRead as _, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let mut server = palmkit()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -115,7 +178,7 @@ fn login_whoami_logout_through_the_loopback_redirect() {
     use std::io::{BufRead as _, BufReader, Read as _, Write as _};
     let dir = tempfile::tempdir().unwrap();
     let mut server = palmkit()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .stdout(std::process::Stdio::piped())
         .spawn()

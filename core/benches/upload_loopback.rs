@@ -119,7 +119,7 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let server = palmkit_server::start(palmkit_server::ServerOptions::new(
+        let server = palmkit_server::start(palmkit_server::ServerOptions::development(
             dir.path(),
             "127.0.0.1:0".parse().unwrap(),
         ))

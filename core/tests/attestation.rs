@@ -24,10 +24,11 @@ struct Rig {
 
 impl Rig {
     async fn start(require: bool) -> Self {
-        let (dir, server) = support::start_server(|o| {
-            o.limits.uploads.require_attestation = require;
-        })
-        .await;
+        Self::start_with(|o| o.limits.uploads.require_attestation = require).await
+    }
+
+    async fn start_with(configure: impl FnOnce(&mut palmkit_server::ServerOptions)) -> Self {
+        let (dir, server) = support::start_server(configure).await;
         let account = AccountClient::new(&server.client_config, support::mock_store()).unwrap();
         support::log_in(&account, &server.client_config).await;
         Self {
@@ -177,5 +178,32 @@ async fn a_service_that_requires_attestation_refuses_an_unattested_upload() {
     assert_eq!(refused_code(&err), "attestation_required", "{err:?}");
     let attestor = dev::DevAttestor::new(rig.dev_key());
     rig.upload(Some(&attestor)).await.unwrap();
+    rig.server.shutdown().await;
+}
+
+/// Finding 7 of the attack on the service: a modified client could enroll anything, since
+/// the verdict is sealed without sender authentication, attestation was off and
+/// file-origin uploads were taken. A server in production mode (what `ServerOptions::new`
+/// and `palmkit serve` give) requires an attestation it can verify: with no platform
+/// verifier here, it refuses every upload, and keeps no development key to forge one with.
+#[tokio::test]
+async fn a_production_server_takes_no_unattested_or_development_attested_upload() {
+    let rig = Rig::start_with(|o| o.mode = palmkit_server::ServerMode::Production).await;
+    assert!(
+        !rig.dir.path().join("dev-attestation.key").exists(),
+        "a production server keeps no development attestation key"
+    );
+    let err = rig.upload(None).await.unwrap_err();
+    assert_eq!(refused_code(&err), "attestation_required", "{err:?}");
+    let forged = dev::DevAttestor::new(vec![7u8; 32]);
+    let err = rig.upload(Some(&forged)).await.unwrap_err();
+    assert_eq!(refused_code(&err), "attestation_unsupported", "{err:?}");
+    let err = rig.upload(Some(&AppAttestFake)).await.unwrap_err();
+    assert_eq!(refused_code(&err), "attestation_unsupported", "{err:?}");
+    let kept: i64 = rig
+        .db()
+        .with(|c| Ok(c.query_row("SELECT count(*) FROM captures", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(kept, 0);
     rig.server.shutdown().await;
 }

@@ -23,7 +23,8 @@ struct Provider {
 fn start_provider(access_ttl: u32) -> Provider {
     support::require_peer("oidc/node_modules/oidc-provider");
     let dir = tempfile::tempdir().unwrap();
-    let data = palmkit_server::init_data_dir(dir.path()).unwrap();
+    let data =
+        palmkit_server::init_data_dir(dir.path(), palmkit_server::ServerMode::Development).unwrap();
     let base = data.client_config("https://127.0.0.1:1/");
     let ttl = access_ttl.to_string();
     let peer = support::start_node_peer(

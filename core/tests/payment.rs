@@ -153,7 +153,11 @@ async fn a_card_that_needs_the_shopper_is_resumed_after_confirmation() {
     let net = palmkit_core::net::PinnedClient::new(&rig.server.client_config.validate().unwrap())
         .unwrap();
     let parsed = url::Url::parse(&url).unwrap();
-    assert_eq!(parsed.path(), "/provider/3ds", "the intent id stays out of the path");
+    assert_eq!(
+        parsed.path(),
+        "/provider/3ds",
+        "the intent id stays out of the path"
+    );
     let mut bare = parsed.clone();
     bare.query_pairs_mut()
         .clear()
@@ -224,7 +228,11 @@ async fn another_shoppers_card_cannot_be_confirmed_attached_or_linked() {
         .send()
         .await
         .unwrap();
-    assert_eq!(confirm.status().as_u16(), 400, "confirmed with another's card");
+    assert_eq!(
+        confirm.status().as_u16(),
+        400,
+        "confirmed with another's card"
+    );
 
     // Nothing reached the thief's wallet, and the victim's card cannot be linked by them.
     let attach = thief
@@ -242,7 +250,14 @@ async fn another_shoppers_card_cannot_be_confirmed_attached_or_linked() {
     let key = PaymentClient::new_idempotency_key().unwrap();
     let link = thief_payments.link(&victim.id, &key).await.unwrap_err();
     assert_eq!(link.kind(), ErrorKind::Rejected, "{link:?}");
-    assert!(thief_payments.wallet().await.unwrap().payment_methods.is_empty());
+    assert!(
+        thief_payments
+            .wallet()
+            .await
+            .unwrap()
+            .payment_methods
+            .is_empty()
+    );
     // The victim still has and can use their card.
     let key = PaymentClient::new_idempotency_key().unwrap();
     PaymentClient::new(&rig.account)

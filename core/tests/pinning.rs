@@ -14,7 +14,7 @@ use palmkit_server::{RunningServer, ServerOptions};
 async fn server_on(addr: &str) -> (tempfile::TempDir, RunningServer) {
     let dir = tempfile::tempdir().unwrap();
     let listen: SocketAddr = addr.parse().unwrap();
-    let server = palmkit_server::start(ServerOptions::new(dir.path(), listen))
+    let server = palmkit_server::start(ServerOptions::development(dir.path(), listen))
         .await
         .unwrap();
     (dir, server)
@@ -26,7 +26,7 @@ async fn health_of(config: &ServiceConfig) -> Result<(), Error> {
 
 fn other_ca_pem() -> String {
     let dir = tempfile::tempdir().unwrap();
-    palmkit_server::init_data_dir(dir.path())
+    palmkit_server::init_data_dir(dir.path(), palmkit_server::ServerMode::Development)
         .unwrap()
         .pki
         .ca_pem
@@ -183,9 +183,13 @@ async fn a_pinned_ca_certificate_sent_beside_another_chain_is_not_a_pin_match() 
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
     let palmkit_dir = tempfile::tempdir().unwrap();
-    let palmkit = palmkit_server::init_data_dir(palmkit_dir.path()).unwrap();
+    let palmkit =
+        palmkit_server::init_data_dir(palmkit_dir.path(), palmkit_server::ServerMode::Development)
+            .unwrap();
     let other_dir = tempfile::tempdir().unwrap();
-    let other = palmkit_server::init_data_dir(other_dir.path()).unwrap();
+    let other =
+        palmkit_server::init_data_dir(other_dir.path(), palmkit_server::ServerMode::Development)
+            .unwrap();
 
     // The attacker's chain: its own leaf, then the PalmKit CA certificate as an extra.
     let chain: Vec<CertificateDer<'static>> = [&other.pki.server_pem, &palmkit.pki.ca_pem]

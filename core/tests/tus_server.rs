@@ -21,7 +21,8 @@ struct TusPeer {
 fn start_tus() -> TusPeer {
     support::require_peer("tus/node_modules/@tus/server");
     let tls = tempfile::tempdir().unwrap();
-    let data = palmkit_server::init_data_dir(tls.path()).unwrap();
+    let data =
+        palmkit_server::init_data_dir(tls.path(), palmkit_server::ServerMode::Development).unwrap();
     let store = tempfile::tempdir().unwrap();
     let peer = support::start_node_peer(
         "tus-server.mjs",

@@ -476,7 +476,7 @@ async fn a_server_restart_mid_upload_is_resumed() {
         faults.refuse.store(true, Ordering::SeqCst);
         server.shutdown().await;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let options = palmkit_server::ServerOptions::new(&data_dir, addr);
+        let options = palmkit_server::ServerOptions::development(&data_dir, addr);
         let server = palmkit_server::start(options).await.unwrap();
         faults.refuse.store(false, Ordering::SeqCst);
         server

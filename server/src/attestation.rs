@@ -10,7 +10,10 @@
 //! This reference server verifies the development format only (`palmkit-dev-v1`, an
 //! HMAC-SHA256 with the key in `DATA/dev-attestation.key`): it cannot reach Apple's or
 //! Google's attestation services. Other formats are refused as `attestation_unsupported`.
-//! Attestation is optional unless `UploadLimits::require_attestation` is set.
+//! Attestation is optional in development mode unless `UploadLimits::require_attestation`
+//! is set; in production mode (`ServerMode::Production`) it is required and the
+//! development format is refused, so every upload is refused until a platform verifier
+//! (App Attest, Key Attestation) is added here.
 
 use std::collections::HashMap;
 
@@ -65,6 +68,14 @@ pub fn dev_key_or_create(db: &Db) -> Result<Vec<u8>, DbError> {
     })
 }
 
+/// Deletes the development attestation key (production mode keeps none).
+pub fn forget_dev_key(db: &Db) -> Result<(), DbError> {
+    db.with(|c| {
+        c.execute("DELETE FROM dev_attestation", [])?;
+        Ok(())
+    })
+}
+
 /// `POST /v1/attestation/nonce`.
 pub async fn issue_nonce(
     State(state): State<AppState>,
@@ -115,6 +126,7 @@ fn invalid(code: &'static str, message: impl Into<String>) -> ApiFailure {
 /// The claim in a creation's `Upload-Metadata`, if any (all three keys or none).
 pub fn claim_from_metadata(
     metadata: &HashMap<String, Vec<u8>>,
+    mode: crate::ServerMode,
 ) -> Result<Option<Claim>, ApiFailure> {
     let get = |k: &str| metadata.get(k).and_then(|v| std::str::from_utf8(v).ok());
     let fields = (
@@ -125,6 +137,13 @@ pub fn claim_from_metadata(
     match fields {
         (None, None, None) => Ok(None),
         (Some(format), Some(nonce), Some(token)) => {
+            if format == dev::FORMAT && mode == crate::ServerMode::Production {
+                return Err(invalid(
+                    "attestation_unsupported",
+                    "the development attestation format is accepted in development mode only; \
+                     this service verifies no platform attestation format yet",
+                ));
+            }
             if format != dev::FORMAT {
                 return Err(invalid(
                     "attestation_unsupported",

@@ -182,6 +182,10 @@ pub struct Db {
 impl Db {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Self, DbError> {
+        // The database holds the service's private keys: the owner's alone, made so before
+        // SQLite creates it (and its -wal and -shm files, which take its mode).
+        crate::files::private_file(path)
+            .map_err(|e| DbError::Task(format!("{}: {e}", path.display())))?;
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // In WAL mode NORMAL never corrupts the database; a power cut may lose the last

@@ -73,6 +73,7 @@ pub struct TappedRequest {
 #[derive(Clone)]
 pub struct AppState {
     db: Db,
+    mode: crate::ServerMode,
     current_key_id: String,
     auth: Arc<AuthState>,
     uploads: Arc<uploads::UploadState>,
@@ -86,16 +87,19 @@ struct AuthState {
 
 impl AppState {
     /// State over an open database, the id of the current service key, the issuer URL
-    /// (`https://HOST:PORT`, no trailing slash), token lifetimes and the upload store.
+    /// (`https://HOST:PORT`, no trailing slash), token lifetimes, the upload store and
+    /// the mode.
     pub fn new(
         db: Db,
         current_key_id: String,
         issuer: String,
         lifetimes: Lifetimes,
         uploads: uploads::UploadState,
+        mode: crate::ServerMode,
     ) -> Self {
         Self {
             db,
+            mode,
             current_key_id,
             uploads: Arc::new(uploads),
             auth: Arc::new(AuthState {
@@ -109,6 +113,11 @@ impl AppState {
     /// The database.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Production or development.
+    pub fn mode(&self) -> crate::ServerMode {
+        self.mode
     }
 
     /// The OAuth issuer identifier.

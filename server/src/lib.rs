@@ -14,6 +14,7 @@ pub mod attestation;
 pub mod browser;
 pub mod db;
 pub mod enrollments;
+pub mod files;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
@@ -39,6 +40,25 @@ pub const CLIENT_CONFIG_FILE: &str = "client-config.json";
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// How far the server trusts what a client says about its captures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ServerMode {
+    /// What `palmkit serve` runs unless told otherwise. An upload must carry a platform
+    /// attestation bound to the hash of the sealed envelope, a sealed spoof verdict and
+    /// camera origin: a modified client can seal anything with base-mode HPKE (no sender
+    /// authentication), so the verdict is only worth what the attestation proves about
+    /// the app that sealed it. No development attestation key exists, and the
+    /// development format is refused. This reference server cannot reach Apple's or
+    /// Google's attestation services, so it verifies no platform format yet: in this mode
+    /// it refuses every upload (`attestation_unsupported`) rather than trust one.
+    #[default]
+    Production,
+    /// The demo, tests and desktop QA: attestation is optional and may use the
+    /// development format (its key in `DATA/dev-attestation.key`), file-origin captures
+    /// and captures without a verdict are accepted.
+    Development,
+}
+
 /// Where and how to run the server.
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
@@ -52,10 +72,12 @@ pub struct ServerOptions {
     pub lifetimes: oauth::grants::Lifetimes,
     /// Tests only: record every request received.
     pub tap: Option<http::RequestTap>,
+    /// Production (the default) or development.
+    pub mode: ServerMode,
 }
 
 impl ServerOptions {
-    /// Options with default limits.
+    /// Production options with default limits.
     pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -63,6 +85,15 @@ impl ServerOptions {
             limits: http::Limits::default(),
             lifetimes: oauth::grants::Lifetimes::default(),
             tap: None,
+            mode: ServerMode::Production,
+        }
+    }
+
+    /// Development options (demo, tests, desktop QA) with default limits.
+    pub fn development(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        Self {
+            mode: ServerMode::Development,
+            ..Self::new(data_dir, listen)
         }
     }
 }
@@ -103,19 +134,34 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StartError +
 
 /// Prepares a data directory (TLS material, database, service key) without serving.
 /// Returns the paths of what is there. Idempotent: existing material is reused.
-pub fn init_data_dir(data_dir: &Path) -> Result<DataDir, StartError> {
-    std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
+///
+/// The folder is the owner's alone (0700) and every secret in it is 0600: the database
+/// holds the HPKE private keys. The development attestation key is made and written only
+/// in [`ServerMode::Development`]; in production an old one is removed.
+pub fn init_data_dir(data_dir: &Path, mode: ServerMode) -> Result<DataDir, StartError> {
+    files::private_dir(data_dir)?;
     let pki = pki::DevPki::load_or_create(&data_dir.join("tls"))?;
     let db = db::Db::open(&data_dir.join("palmkit.sqlite3"))?;
     let key = keys::current_or_create(&db)?;
     accounts::seed_test_shopper(&db)?;
-    // The development attestation key, for dev shells and tests to sign with.
-    let dev_key = attestation::dev_key_or_create(&db)?;
     let key_path = data_dir.join(attestation::DEV_KEY_FILE);
-    {
-        use base64::Engine as _;
-        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&dev_key);
-        std::fs::write(&key_path, text).map_err(io_err(&key_path))?;
+    match mode {
+        ServerMode::Development => {
+            // The development attestation key, for dev shells and tests to sign with.
+            use base64::Engine as _;
+            let dev_key = attestation::dev_key_or_create(&db)?;
+            let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&dev_key);
+            files::write_private(&key_path, text.as_bytes())?;
+        }
+        ServerMode::Production => {
+            attestation::forget_dev_key(&db)?;
+            match std::fs::remove_file(&key_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io_err(&key_path)(e));
+                }
+                _ => {}
+            }
+        }
     }
     Ok(DataDir {
         root: data_dir.to_path_buf(),
@@ -179,7 +225,8 @@ pub struct RunningServer {
 /// Prepares the data directory and starts serving. Returns once the socket is bound.
 pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> {
     let dir = options.data_dir.clone();
-    let data = tokio::task::spawn_blocking(move || init_data_dir(&dir))
+    let mode = options.mode;
+    let data = tokio::task::spawn_blocking(move || init_data_dir(&dir, mode))
         .await
         .map_err(|e| StartError::Tls(format!("initialisation task failed: {e}")))??;
 
@@ -215,6 +262,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         issuer,
         options.lifetimes,
         uploads,
+        options.mode,
     );
     // Sweep as often as uploads can expire, but at most every minute.
     let sweep_every = options
@@ -239,7 +287,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
             .serve(app.into_make_service_with_connect_info::<SocketAddr>())
             .await
     });
-    tracing::info!(%addr, data_dir = %data.root.display(), "palmkit-server listening");
+    tracing::info!(%addr, data_dir = %data.root.display(), mode = ?options.mode, "palmkit-server listening");
     Ok(RunningServer {
         addr,
         base_url,

@@ -42,7 +42,7 @@ fn tls_err(what: &str) -> impl FnOnce(rcgen::Error) -> StartError + '_ {
 impl DevPki {
     /// Loads the material in `dir`, making what is missing.
     pub fn load_or_create(dir: &Path) -> Result<Self, StartError> {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        crate::files::private_dir(dir)?;
         let ca_path = dir.join("ca.pem");
         let ca_key_path = dir.join("ca-key.pem");
         let server_path = dir.join("server.pem");
@@ -53,7 +53,7 @@ impl DevPki {
             let cert = ca_params()
                 .self_signed(&key)
                 .map_err(tls_err("CA certificate"))?;
-            write_private(&ca_key_path, &key.serialize_pem())?;
+            crate::files::write_private(&ca_key_path, key.serialize_pem().as_bytes())?;
             std::fs::write(&ca_path, cert.pem()).map_err(io_err(&ca_path))?;
             // A new CA invalidates any old server certificate.
             let _ = std::fs::remove_file(&server_path);
@@ -83,7 +83,7 @@ impl DevPki {
             let cert = params
                 .signed_by(&key, &issuer)
                 .map_err(tls_err("server certificate"))?;
-            write_private(&server_key_path, &key.serialize_pem())?;
+            crate::files::write_private(&server_key_path, key.serialize_pem().as_bytes())?;
             std::fs::write(&server_path, cert.pem()).map_err(io_err(&server_path))?;
         }
         let server_pem = std::fs::read_to_string(&server_path).map_err(io_err(&server_path))?;
@@ -146,15 +146,4 @@ fn pin_of(pem: &str, path: &Path) -> Result<String, StartError> {
         StartError::Tls(format!("{}: not a parsable certificate", path.display()))
     })?;
     Ok(STANDARD.encode(hash))
-}
-
-/// Writes a private key readable by the owner only.
-fn write_private(path: &Path, text: &str) -> Result<(), StartError> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(io_err(path))?;
-    file.write_all(text.as_bytes()).map_err(io_err(path))
 }

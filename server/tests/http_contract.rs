@@ -13,7 +13,7 @@ use serde_json::Value;
 const LOOPBACK: &str = "127.0.0.1:0";
 
 async fn start(dir: &std::path::Path, limits: Limits) -> palmkit_server::RunningServer {
-    let mut options = ServerOptions::new(dir, LOOPBACK.parse::<SocketAddr>().unwrap());
+    let mut options = ServerOptions::development(dir, LOOPBACK.parse::<SocketAddr>().unwrap());
     options.limits = limits;
     palmkit_server::start(options).await.unwrap()
 }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 async fn start() -> (tempfile::TempDir, RunningServer, PinnedClient) {
     let dir = tempfile::tempdir().unwrap();
-    let server = palmkit_server::start(ServerOptions::new(
+    let server = palmkit_server::start(ServerOptions::development(
         dir.path(),
         "127.0.0.1:0".parse().unwrap(),
     ))
@@ -183,7 +183,7 @@ async fn repeated_wrong_passwords_lock_the_login() {
 /// password last) got 29 answers and a success against a limit of 5.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_concurrent_guesses_gets_no_more_answers_than_the_limit() {
-    let (_dir, server, c) = start().await;
+    let (_dir, server, _client) = start().await;
     let q = authorize_query(&[]);
     // One connection per guess, each opened before the burst, all released at once.
     let config = server.client_config.validate().unwrap();

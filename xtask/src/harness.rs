@@ -27,12 +27,12 @@ impl TestServer {
         let other = work.join("other-data");
         util::capture(
             Command::new(&palmkit)
-                .args(["serve", "--init-only", "--data-dir"])
+                .args(["serve", "--dev", "--init-only", "--data-dir"])
                 .arg(&other),
         )?;
         let data = work.join("data");
         let mut child = Command::new(&palmkit)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data)
             .stdout(Stdio::piped())
             .spawn()

@@ -44,14 +44,12 @@ impl PinnedVerifier {
         pins: Vec<[u8; 32]>,
         provider: Arc<CryptoProvider>,
     ) -> Result<Self, rustls::Error> {
-        let chain = WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots.clone()),
-            provider.clone(),
-        )
-        .build()
-        .map_err(|e| {
-            rustls::Error::General(format!("cannot build the certificate verifier: {e}"))
-        })?;
+        let chain =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots.clone()), provider.clone())
+                .build()
+                .map_err(|e| {
+                    rustls::Error::General(format!("cannot build the certificate verifier: {e}"))
+                })?;
         Ok(Self {
             chain,
             roots,

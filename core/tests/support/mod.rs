@@ -25,7 +25,7 @@ pub async fn start_server(
     configure: impl FnOnce(&mut ServerOptions),
 ) -> (tempfile::TempDir, RunningServer) {
     let dir = tempfile::tempdir().unwrap();
-    let mut options = ServerOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+    let mut options = ServerOptions::development(dir.path(), "127.0.0.1:0".parse().unwrap());
     configure(&mut options);
     let server = palmkit_server::start(options).await.unwrap();
     (dir, server)
@@ -82,7 +82,8 @@ pub struct TlsServer {
 
 pub fn tls_server(make_app: impl FnOnce(&str) -> axum::Router) -> TlsServer {
     let dir = tempfile::tempdir().unwrap();
-    let data = palmkit_server::init_data_dir(dir.path()).unwrap();
+    let data =
+        palmkit_server::init_data_dir(dir.path(), palmkit_server::ServerMode::Development).unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let base = format!("https://{}", listener.local_addr().unwrap());

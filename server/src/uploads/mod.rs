@@ -12,6 +12,7 @@
 //! time (`423` with `Retry-After` while another holds it), and an expiry after which an
 //! unfinished upload is gone (`410`, then swept).
 
+pub mod policy;
 pub mod tus;
 pub mod verify;
 
@@ -271,8 +272,9 @@ async fn create(
             ));
         }
     };
-    let claim = crate::attestation::claim_from_metadata(&metadata)?;
-    if claim.is_none() && limits.require_attestation {
+    let production = state.mode() == crate::ServerMode::Production;
+    let claim = crate::attestation::claim_from_metadata(&metadata, state.mode())?;
+    if claim.is_none() && (limits.require_attestation || production) {
         return Err(ApiFailure::new(
             StatusCode::PRECONDITION_REQUIRED,
             "attestation_required",
@@ -652,14 +654,28 @@ async fn finish(
         .attestation
         .as_deref()
         .and_then(|j| serde_json::from_str(j).ok());
+    // Opening the envelope and decoding up to 8192² pixels take CPU time: on the blocking
+    // pool and outside the database lock, which is taken only to look the key up and,
+    // below, for the writes (four finishing uploads under the lock held every other
+    // request, /healthz included, for seconds).
+    let opened = {
+        let db = db.clone();
+        let (account_id, enrollment_id) = (account_id.clone(), enrollment_id.clone());
+        tokio::task::spawn_blocking(move || {
+            let verdict = verify::verify(&sealed, &account_id, &enrollment_id, hand, |key_id| {
+                db.with(|c| crate::keys::private_key(c, key_id))
+            });
+            (sealed, verdict)
+        })
+        .await
+        .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?
+    };
+    let (sealed, verdict) = opened;
+    let verdict = verdict?.and_then(|v| policy::admit(state.mode(), v));
     let verdict = db
         .call(move |c| {
             let tx = c.unchecked_transaction()?;
-            // Decrypting and decoding take a few milliseconds of CPU: on the blocking pool.
-            let mut verdict =
-                verify::verify(&sealed, &account_id, &enrollment_id, hand, |key_id| {
-                    crate::keys::private_key(&tx, key_id)
-                })?;
+            let mut verdict = verdict;
             // The attestation must hold over exactly the bytes received.
             if let (Ok(_), Some(claim)) = (&verdict, &claim) {
                 if let Err(message) =

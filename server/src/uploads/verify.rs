@@ -9,7 +9,7 @@
 
 use std::io::Cursor;
 
-use palmkit_core::protocol::{CaptureMetadata, Hand};
+use palmkit_core::protocol::{CaptureMetadata, CaptureSource, Hand, SpoofMetadata};
 use palmkit_core::upload::envelope::{self, AeadSuite, EnvelopeError, SealContext};
 use palmkit_core::upload::sealed_verdict;
 use zeroize::{Zeroize as _, Zeroizing};
@@ -32,6 +32,10 @@ pub struct Verified {
     pub metadata: String,
     /// The spoof verdict it came with, opened (JSON; `None` when it had none).
     pub spoof: Option<String>,
+    /// Where the client says it came from.
+    pub source: CaptureSource,
+    /// The opened verdict's decision (`pass`, `fail`, `challenge`), when there is one.
+    pub spoof_decision: Option<String>,
 }
 
 /// Why a completed upload is refused: a stable code and a sentence.
@@ -106,22 +110,22 @@ pub fn verify(
     Ok(Ok(Verified {
         key_id,
         metadata: metadata_text,
-        spoof,
+        source: metadata.source,
+        spoof_decision: spoof.as_ref().map(|s| s.verdict.clone()),
+        spoof: spoof.map(|s| serde_json::to_string(&s).unwrap_or_default()),
     }))
 }
 
 /// Opens the sealed spoof verdict of an envelope's metadata: it must open in the same
-/// context with the same key (it is part of what the shopper's phone sent). Returns it as
-/// JSON.
+/// context with the same key (it is part of what the shopper's phone sent).
 fn open_spoof(
     sealed: &str,
     context: &SealContext<'_>,
     key: &[u8; 32],
     aead: AeadSuite,
-) -> Result<String, Refused> {
+) -> Result<SpoofMetadata, Refused> {
     match sealed_verdict::open(sealed, context, key, aead) {
-        // Serialising strings and numbers cannot fail.
-        Ok(verdict) => Ok(serde_json::to_string(&verdict).unwrap_or_default()),
+        Ok(verdict) => Ok(verdict),
         Err(EnvelopeError::OpenFailed) => Err(refused(
             "envelope_rejected",
             "the sealed spoof verdict does not open for this account, enrollment and hand",
