@@ -1028,3 +1028,80 @@ async fn size_limit_and_per_account_quota_are_enforced() {
     }
     rig.server.shutdown().await;
 }
+
+/// A large JPEG (30 MP, smooth so it stays a few MB): decoding it is real work.
+fn large_jpeg() -> Vec<u8> {
+    let (w, h) = (6000u32, 5000u32);
+    let pixels = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x / 24) as u8, (y / 20) as u8, ((x + y) / 44) as u8])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&pixels)
+        .unwrap();
+    out
+}
+
+/// Finding 5 of the attack on the service: opening the envelope and decoding up to 8192²
+/// pixels happened under the single database lock, so four finishing uploads held every
+/// other request, `/healthz` included (2.7 s measured). Here four 30 MP captures finish at
+/// once while `/healthz` is asked every 10 ms: its slowest answer must stay a small part
+/// of the time the four took (under the lock it waited for most of it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finishing_uploads_do_not_hold_the_database_from_other_requests() {
+    let rig = Rig::start(|_| {}).await;
+    let photo = Arc::new(tokio::task::spawn_blocking(large_jpeg).await.unwrap());
+    let mut drafts = Vec::new();
+    for _ in 0..4 {
+        drafts.push(rig.draft(&[Hand::Right]).await.id);
+    }
+    let net = palmkit_core::net::PinnedClient::new(&rig.server.client_config.validate().unwrap())
+        .unwrap();
+    let healthz = net.url("healthz").unwrap();
+    net.http().get(healthz.clone()).send().await.unwrap();
+
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poller = {
+        let (done, net, healthz) = (done.clone(), net.clone(), healthz.clone());
+        tokio::spawn(async move {
+            let mut slowest = Duration::ZERO;
+            while !done.load(Ordering::SeqCst) {
+                let asked = Instant::now();
+                let answer = net.http().get(healthz.clone()).send().await.unwrap();
+                assert!(answer.status().is_success());
+                slowest = slowest.max(asked.elapsed());
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            slowest
+        })
+    };
+    let started = Instant::now();
+    // One task, four uploads in flight at once (the account client is shared by reference).
+    let one = |draft: String| {
+        let (account, photo) = (&rig.account, photo.clone());
+        async move {
+            upload(
+                account,
+                &draft,
+                Hand::Right,
+                &photo,
+                &options(1024 * 1024),
+                &NoProgress,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let [a, b, c, d]: [String; 4] = drafts.try_into().unwrap();
+    tokio::join!(one(a), one(b), one(c), one(d));
+    let took = started.elapsed();
+    done.store(true, Ordering::SeqCst);
+    let slowest = poller.await.unwrap();
+    assert_eq!(count(&rig, "SELECT count(*) FROM captures"), 4);
+    eprintln!("/healthz slowest {slowest:?} while four 30 MP uploads finished in {took:?}");
+    assert!(
+        slowest * 4 < took,
+        "/healthz took up to {slowest:?} while four uploads finished in {took:?}"
+    );
+    rig.server.shutdown().await;
+}
