@@ -29,14 +29,24 @@ use crate::payments::{provider, wallet};
 use crate::uploads;
 
 /// Request limits.
+///
+/// One slow client must not stall everyone: the request timeout covers the wait for a
+/// turn as well as the work, a client (one address) has a few requests in flight at most
+/// and is told to come back for more, and a connection that does not finish its headers,
+/// or sits idle between requests, is closed after `header_read_timeout`.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Largest JSON request body.
     pub max_body_bytes: usize,
-    /// Longest a request may take, reading the body included.
+    /// Longest a request may take, waiting for a turn and reading the body included.
     pub request_timeout: Duration,
-    /// Requests served at once; more wait.
+    /// Requests served at once over all clients; more wait (within the request timeout).
     pub max_concurrent: usize,
+    /// Requests one client address may have in flight; more are answered `429` at once.
+    pub max_per_client: usize,
+    /// Longest a connection may take to send a request's headers, and to send the first
+    /// request at all; for HTTP/1.1 also the longest it may sit idle between requests.
+    pub header_read_timeout: Duration,
     /// Capture uploads.
     pub uploads: uploads::UploadLimits,
 }
@@ -47,6 +57,8 @@ impl Default for Limits {
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             max_concurrent: 256,
+            max_per_client: 32,
+            header_read_timeout: Duration::from_secs(10),
             uploads: uploads::UploadLimits::default(),
         }
     }
@@ -248,13 +260,19 @@ fn routes(state: AppState, limits: &Limits) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        // Waiting for a turn happens inside the timeout, after the per-client limit: a
+        // client holding many slow requests is refused more, not queued in front of others.
+        .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(crate::client_limit::ClientLimit::new(limits.max_per_client)),
+            crate::client_limit::enforce,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(log_requests))
-        .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent))
         .with_state(state)
 }
 

@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod attestation;
 pub mod browser;
+pub mod client_limit;
 pub mod db;
 pub mod enrollments;
 pub mod files;
@@ -273,7 +274,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
     let sweeper = tokio::spawn(sweep_uploads(state.clone(), sweep_every));
     let app = http::router(state, &options.limits, options.tap.clone());
     let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, tls)
+    let mut server = axum_server::from_tcp_rustls(listener, tls)
         .map_err(|source| StartError::Bind {
             addr: options.listen,
             source,
@@ -281,7 +282,22 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         // TCP_NODELAY: without it Nagle holds each short answer (a PATCH's 204) until the
         // client's delayed ACK, ~40 ms per upload chunk.
         .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
+        // A connection that never sends a whole first request (HTTP/1.1 or 2) is closed.
+        .first_request_timeout(options.limits.header_read_timeout)
         .handle(handle.clone());
+    let builder = server.http_builder();
+    // HTTP/1.1: hyper's header-read timeout runs from the moment it waits for a request's
+    // head, so it closes half-sent headers and idle keep-alive connections alike.
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(options.limits.header_read_timeout);
+    // HTTP/2: pings find dead peers; each stream is held to the request timeout.
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(10));
     let task = tokio::spawn(async move {
         server
             .serve(app.into_make_service_with_connect_info::<SocketAddr>())

@@ -1,0 +1,170 @@
+//! Finding 4 of the attack on the service: one slow client stalled everyone. The global
+//! concurrency limit sat outside the request timeout, there was no per-client limit and
+//! no header-read or idle timeout: 256 slow bodies took `/healthz` from 17 ms to 28 s, and
+//! idle or half-sent connections stayed open over 90 s. These tests play that client over
+//! raw TLS connections from 127.0.0.1 and a well-behaved shopper from 127.0.0.2.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use palmkit_server::{RunningServer, ServerOptions};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+async fn start(configure: impl FnOnce(&mut ServerOptions)) -> (tempfile::TempDir, RunningServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = ServerOptions::development(dir.path(), "127.0.0.1:0".parse().unwrap());
+    configure(&mut options);
+    let server = palmkit_server::start(options).await.unwrap();
+    (dir, server)
+}
+
+fn tls_config(server: &RunningServer) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = server.client_config.trust.ca_pem.as_deref().unwrap();
+    roots
+        .add(CertificateDer::from_pem_slice(ca.as_bytes()).unwrap())
+        .unwrap();
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// An HTTP/1.1 TLS connection to the server from `local`.
+async fn connect(server: &RunningServer, local: IpAddr) -> TlsStream<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(local, 0)).unwrap();
+    let tcp = socket.connect(server.addr).await.unwrap();
+    let mut config = tls_config(server);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap()
+}
+
+/// Reads until the server closes the connection or `within` passes: `Some(bytes)` if it
+/// closed, `None` if it was still open.
+async fn closed_within(
+    conn: &mut TlsStream<tokio::net::TcpStream>,
+    within: Duration,
+) -> Option<Vec<u8>> {
+    let mut seen = Vec::new();
+    let read_all = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(within, read_all).await.ok()?;
+    Some(seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_bodies_from_one_client_do_not_stall_another() {
+    let (_dir, server) = start(|o| {
+        o.limits.max_concurrent = 8;
+        o.limits.max_per_client = 4;
+        o.limits.request_timeout = Duration::from_secs(20);
+    })
+    .await;
+    // The attacker: more slow bodies than the whole server serves at once.
+    let attacker: IpAddr = "127.0.0.1".parse().unwrap();
+    let mut slow = Vec::new();
+    for _ in 0..12 {
+        let mut conn = connect(&server, attacker).await;
+        conn.write_all(
+            b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ngrant",
+        )
+        .await
+        .unwrap();
+        conn.flush().await.unwrap();
+        slow.push(conn);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The shopper, from another address, is served at once.
+    let shopper = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(&server))
+        .local_address("127.0.0.2".parse::<IpAddr>().unwrap())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let asked = Instant::now();
+    let answer = shopper
+        .get(format!("{}healthz", server.base_url))
+        .send()
+        .await
+        .expect("/healthz did not answer while one client held slow bodies");
+    assert!(answer.status().is_success());
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(2), "/healthz took {took:?}");
+
+    // The attacker's requests beyond its share were refused at once, not queued.
+    let mut refused = 0;
+    for conn in &mut slow {
+        let mut buf = [0u8; 256];
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(200), conn.read(&mut buf)).await
+        {
+            if buf[..n].starts_with(b"HTTP/1.1 429") {
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, 12 - 4, "requests beyond the per-client share");
+    drop(slow);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn half_sent_headers_silent_and_idle_connections_are_closed() {
+    let (_dir, server) = start(|o| o.limits.header_read_timeout = Duration::from_secs(1)).await;
+    let local: IpAddr = "127.0.0.1".parse().unwrap();
+
+    let mut half = connect(&server, local).await;
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    half.flush().await.unwrap();
+    let mut silent = connect(&server, local).await;
+    let mut idle = connect(&server, local).await;
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    idle.flush().await.unwrap();
+
+    let started = Instant::now();
+    assert!(
+        closed_within(&mut half, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a connection with half-sent headers stayed open"
+    );
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a connection that sent nothing stayed open"
+    );
+    let answered = closed_within(&mut idle, Duration::from_secs(5))
+        .await
+        .expect("an idle keep-alive connection stayed open");
+    assert!(
+        answered.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answered)
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    server.shutdown().await;
+}
