@@ -1105,3 +1105,48 @@ async fn finishing_uploads_do_not_hold_the_database_from_other_requests() {
     );
     rig.server.shutdown().await;
 }
+
+/// Finding 9 of the attack on the service: nothing capped the captures and enrollments an
+/// account keeps, so one shopper could fill the service with biometric images.
+#[tokio::test]
+async fn captures_and_enrollments_per_account_are_capped() {
+    let rig = Rig::start(|o| {
+        o.limits.uploads.max_enrollments_per_account = 2;
+        o.limits.uploads.max_captures_per_hand = 1;
+        o.limits.uploads.max_captures_per_account = 2;
+    })
+    .await;
+    let first = rig.draft(&[Hand::Left, Hand::Right]).await;
+    let second = rig.draft(&[Hand::Right]).await;
+    let err = EnrollmentClient::new(&rig.account)
+        .create(&[Hand::Left])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Service { status: 409, code, .. } if code == "enrollment_limit"),
+        "{err:?}"
+    );
+    let photo = support::palm_photo();
+    let send = |id: String, hand: Hand| {
+        let (rig, photo) = (&rig, &photo);
+        async move { upload(&rig.account, &id, hand, photo, &options(CHUNK), &NoProgress).await }
+    };
+    let limit_code = |err: Error| match err {
+        Error::Service {
+            status: 409, code, ..
+        } => code,
+        Error::Upload(UploadFailure::Rejected { code, .. }) => code,
+        other => format!("{other:?}"),
+    };
+    send(first.id.clone(), Hand::Right).await.unwrap();
+    // A second capture of the same hand is over the per-hand cap...
+    let err = send(first.id.clone(), Hand::Right).await.unwrap_err();
+    assert_eq!(limit_code(err), "capture_limit");
+    // ...the other hand is not, and then the account's cap (2) is reached.
+    send(first.id.clone(), Hand::Left).await.unwrap();
+    let err = send(second.id.clone(), Hand::Right).await.unwrap_err();
+    assert_eq!(limit_code(err), "capture_limit");
+    assert_eq!(count(&rig, "SELECT count(*) FROM captures"), 2);
+    assert_eq!(count(&rig, "SELECT count(*) FROM enrollments"), 2);
+    rig.server.shutdown().await;
+}

@@ -76,6 +76,7 @@ pub async fn create(
     }
     let key = idempotency::optional_key(&headers)?;
     let id = crate::ids::new_id("enr")?;
+    let max_enrollments = state.uploads().limits().max_enrollments_per_account;
     let outcome = state
         .db()
         .call(move |c| {
@@ -87,6 +88,18 @@ pub async fn create(
                     Some(Err(())) => return Ok(Err(idempotency::REUSED)),
                     None => {}
                 }
+            }
+            let held: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM enrollments WHERE account_id = ?1",
+                [&who.account_id],
+                |r| r.get(0),
+            )?;
+            if held >= i64::from(max_enrollments) {
+                return Ok(Err((
+                    StatusCode::CONFLICT,
+                    "enrollment_limit",
+                    "this account has as many enrollments as it may have",
+                )));
             }
             let created_at: String = tx.query_row(
                 "INSERT INTO enrollments (id, state, hands, created_at, account_id)

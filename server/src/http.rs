@@ -47,6 +47,9 @@ pub struct Limits {
     /// Longest a connection may take to send a request's headers, and to send the first
     /// request at all; for HTTP/1.1 also the longest it may sit idle between requests.
     pub header_read_timeout: Duration,
+    /// Cards one client address may tokenize per minute at the provider stand-in (the
+    /// one write that needs no login).
+    pub provider_writes_per_minute: u32,
     /// Capture uploads.
     pub uploads: uploads::UploadLimits,
 }
@@ -59,6 +62,7 @@ impl Default for Limits {
             max_concurrent: 256,
             max_per_client: 32,
             header_read_timeout: Duration::from_secs(10),
+            provider_writes_per_minute: 20,
             uploads: uploads::UploadLimits::default(),
         }
     }
@@ -89,6 +93,7 @@ pub struct AppState {
     current_key_id: String,
     auth: Arc<AuthState>,
     uploads: Arc<uploads::UploadState>,
+    provider_writes: Arc<crate::rate::WindowLimit>,
 }
 
 struct AuthState {
@@ -99,8 +104,8 @@ struct AuthState {
 
 impl AppState {
     /// State over an open database, the id of the current service key, the issuer URL
-    /// (`https://HOST:PORT`, no trailing slash), token lifetimes, the upload store and
-    /// the mode.
+    /// (`https://HOST:PORT`, no trailing slash), token lifetimes, the upload store, the
+    /// mode and the request limits.
     pub fn new(
         db: Db,
         current_key_id: String,
@@ -108,10 +113,15 @@ impl AppState {
         lifetimes: Lifetimes,
         uploads: uploads::UploadState,
         mode: crate::ServerMode,
+        limits: &Limits,
     ) -> Self {
         Self {
             db,
             mode,
+            provider_writes: Arc::new(crate::rate::WindowLimit::new(
+                limits.provider_writes_per_minute,
+                Duration::from_secs(60),
+            )),
             current_key_id,
             uploads: Arc::new(uploads),
             auth: Arc::new(AuthState {
@@ -125,6 +135,11 @@ impl AppState {
     /// The database.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The per-address limit of card tokenizations.
+    pub fn provider_writes(&self) -> &crate::rate::WindowLimit {
+        &self.provider_writes
     }
 
     /// Production or development.

@@ -23,6 +23,7 @@ pub mod keys;
 pub mod oauth;
 pub mod payments;
 pub mod pki;
+pub mod rate;
 pub mod uploads;
 
 use std::net::SocketAddr;
@@ -264,6 +265,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         options.lifetimes,
         uploads,
         options.mode,
+        &options.limits,
     );
     // Sweep as often as uploads can expire, but at most every minute.
     let sweep_every = options

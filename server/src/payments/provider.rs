@@ -14,7 +14,7 @@
 //! error (HTTP 500).
 
 use axum::Json;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use rusqlite::{OptionalExtension as _, params};
@@ -33,6 +33,10 @@ pub const DECLINED_CARD: &str = "4000000000000002";
 pub const AUTHENTICATION_CARD: &str = "4000002500003155";
 /// Card number that makes the provider fail.
 pub const PROVIDER_ERROR_CARD: &str = "4000000000000119";
+/// Longest cardholder name kept, in characters.
+pub const MAX_CARDHOLDER_CHARS: usize = 100;
+/// How many years ahead an expiry may be.
+const MAX_EXPIRY_YEARS_AHEAD: u32 = 20;
 
 fn stripe_error(status: StatusCode, kind: &str, code: &str, message: &str) -> Response {
     (
@@ -71,11 +75,25 @@ fn publishable_key_ok(headers: &HeaderMap, form_key: Option<&str>) -> bool {
 /// `POST /provider/v1/payment_methods`: form fields as Stripe names them.
 pub async fn create_payment_method(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<std::collections::HashMap<String, String>>,
 ) -> Response {
     if !publishable_key_ok(&headers, form.get("key").map(String::as_str)) {
         return invalid_key();
+    }
+    // The publishable key is public: anyone may call this, so each address gets a few.
+    if let Err(wait) = state.provider_writes().allow(peer.ip()) {
+        let mut answer = stripe_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            "rate_limit",
+            "Too many requests; retry later.",
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            answer.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return answer;
     }
     if form.get("type").map(String::as_str) != Some("card") {
         return stripe_error(
@@ -104,6 +122,14 @@ pub async fn create_payment_method(
         .get("billing_details[name]")
         .cloned()
         .unwrap_or_default();
+    if name.chars().count() > MAX_CARDHOLDER_CHARS || name.chars().any(char::is_control) {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "parameter_invalid",
+            "billing_details[name] is at most 100 printable characters",
+        );
+    }
     let brand = palmkit_core::payment::card::Brand::of(&number);
     if number.len() < 12 || !palmkit_core::payment::card::luhn_valid(&number) || brand.is_none() {
         return stripe_error(
@@ -113,7 +139,10 @@ pub async fn create_payment_method(
             "Your card number is incorrect.",
         );
     }
-    if !(1..=12).contains(&month) || year < 2000 || !cvc_ok {
+    let (this_year, this_month) = palmkit_core::payment::card::current_year_month();
+    let expired = (year, month) < (this_year, this_month);
+    if !(1..=12).contains(&month) || expired || year > this_year + MAX_EXPIRY_YEARS_AHEAD || !cvc_ok
+    {
         return stripe_error(
             StatusCode::PAYMENT_REQUIRED,
             "card_error",

@@ -54,6 +54,13 @@ pub struct UploadLimits {
     pub retry_after: Duration,
     /// Refuse uploads without a platform attestation (`attestation_required`).
     pub require_attestation: bool,
+    /// Captures an enrollment may hold per hand (accepted, or being received): room for
+    /// a retake, not for an unbounded store of biometric images.
+    pub max_captures_per_hand: u32,
+    /// Captures an account may hold over all its enrollments (accepted or being received).
+    pub max_captures_per_account: u32,
+    /// Enrollments an account may have (`POST /v1/enrollments` answers `429` beyond).
+    pub max_enrollments_per_account: u32,
 }
 
 impl Default for UploadLimits {
@@ -65,6 +72,9 @@ impl Default for UploadLimits {
             expiry: Duration::from_secs(24 * 3600),
             retry_after: Duration::from_secs(1),
             require_attestation: false,
+            max_captures_per_hand: 3,
+            max_captures_per_account: 40,
+            max_enrollments_per_account: 20,
         }
     }
 }
@@ -87,6 +97,11 @@ impl UploadState {
             limits,
             locks: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The limits it enforces.
+    pub fn limits(&self) -> &UploadLimits {
+        &self.limits
     }
 
     fn part_path(&self, id: &str) -> PathBuf {
@@ -332,6 +347,28 @@ async fn create(
                     format!(
                         "at most {} unfinished uploads per account; finish or cancel one",
                         limits.max_active_per_account
+                    ),
+                )));
+            }
+            // Captures kept (or on their way): bounded per hand and per account.
+            let (for_hand, for_account): (i64, i64) = tx.query_row(
+                "SELECT COUNT(*) FILTER (WHERE enrollment_id = ?2 AND hand = ?3), COUNT(*)
+                 FROM uploads
+                 WHERE account_id = ?1
+                   AND (state = 'accepted' OR (state = 'receiving' AND expires_at > ?4))",
+                params![who.account_id, enrollment.id, hand_text(hand), created],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if for_hand >= i64::from(limits.max_captures_per_hand)
+                || for_account >= i64::from(limits.max_captures_per_account)
+            {
+                // Not 429: waiting does not help, only a deleted enrollment frees room.
+                return Ok(Err(ApiFailure::new(
+                    StatusCode::CONFLICT,
+                    "capture_limit",
+                    format!(
+                        "at most {} captures per hand of an enrollment and {} per account",
+                        limits.max_captures_per_hand, limits.max_captures_per_account
                     ),
                 )));
             }
