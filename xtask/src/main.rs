@@ -9,8 +9,9 @@
 //! - `size`: release size of the FFI library for x86_64 and aarch64 Linux.
 //! - `bench`: the benchmarks (sealing vs the bare AEAD; loopback upload vs curl; frame
 //!   analysis vs OpenCV and onnxruntime, frames per second, allocations per frame).
+//! - `load`: the reference server under wrk (per-route latency, cut connections).
 //! - `models`: provisions the hand models (ONNX) into the cache.
-//! - `fuzz [SECONDS]`: runs the frame fuzz target for a bounded time (default 60 s).
+//! - `fuzz [SECONDS]`: runs every fuzz target for a bounded time each (default 60 s).
 //!
 //! Tools are cached outside the clone, in `$PALMKIT_CACHE` (default `~/.cache/palmkit`).
 
@@ -39,10 +40,11 @@ tasks:
   test-swift   generated Swift bindings against a real `palmkit serve`
   size         release size of the FFI library, x86_64 and aarch64 Linux
                (--phone: aarch64 only, as CI runs it)
+  load         load test of the reference server with wrk (127.0.0.1, ~1.5 min)
   bench        benchmarks: sealing vs the bare AEAD, 5 MB loopback upload vs curl,
                frame analysis vs OpenCV / onnxruntime, fps, allocations per frame
   models       provision the hand models (pinned MediaPipe wheel -> ONNX) into the cache
-  fuzz [SECS]  run the frame fuzz target (cargo fuzz, nightly) for SECS seconds (60)
+  fuzz [SECS]  run every fuzz target (cargo fuzz, nightly) for SECS seconds each (60)
 
 environment:
   PALMKIT_CACHE     where tools are cached (default ~/.cache/palmkit)
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         "test-swift" => swift::test().map(|_| ()),
         "size" => size::report(std::env::args().skip(2).any(|a| a == "--phone")),
         "bench" => bench(),
+        "load" => load(),
         "models" => models::ensure().map(|dir| println!("models: {}", dir.display())),
         "fuzz" => {
             let seconds = std::env::args()
@@ -130,6 +133,18 @@ fn bench() -> Result<(), String> {
         util::run(&mut cmd)?;
     }
     Ok(())
+}
+
+/// The load test: the reference server under wrk (Debian's package, installed when
+/// missing) on 127.0.0.1, in release; prints per-route latency, errors, `/healthz` meanwhile
+/// and a saturation sweep (`server/benches/load.rs`).
+fn load() -> Result<(), String> {
+    tools::ensure_apt(&["wrk"])?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = std::process::Command::new(&cargo);
+    cmd.args(["bench", "-p", "palmkit-server", "--bench", "load"])
+        .current_dir(util::root());
+    util::run(&mut cmd)
 }
 
 /// `cargo test` for the workspace; returns how many tests passed.
