@@ -389,6 +389,8 @@ pub enum EnrollmentStatus {
     PendingStoreMatch,
     /// Matched in store: pay by palm works.
     Complete,
+    /// Not matched in store in time; its biometric data is gone: enroll again.
+    Expired,
 }
 
 /// An enrollment as the service knows it.
@@ -411,6 +413,7 @@ impl From<palmkit_core::protocol::Enrollment> for EnrollmentInfo {
                 S::Draft => EnrollmentStatus::Draft,
                 S::PendingStoreMatch => EnrollmentStatus::PendingStoreMatch,
                 S::Complete => EnrollmentStatus::Complete,
+                S::Expired => EnrollmentStatus::Expired,
             },
             hands: e.hands.into_iter().map(Into::into).collect(),
         }

@@ -51,6 +51,9 @@ pub enum EnrollmentState {
     PendingStoreMatch,
     /// Matched in store: the shopper can pay by palm.
     Complete,
+    /// Not matched in store within the service's limit (30 days by default): its
+    /// biometric data is gone, and the shopper may enroll again.
+    Expired,
 }
 
 /// An enrollment record as the service returns it.
@@ -64,6 +67,26 @@ pub struct Enrollment {
     pub hands: Vec<Hand>,
     /// Creation time, RFC 3339 UTC.
     pub created_at: String,
+    /// When a pending enrollment expires unless matched in store, RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// `POST /v1/consent`: the shopper agreed to the biometric consent text of this version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GiveConsent {
+    /// The version of the consent text shown (the app's, e.g. `biometric-2026-11`).
+    pub text_version: String,
+}
+
+/// A biometric consent as the service recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    /// The version of the text agreed to.
+    pub text_version: String,
+    /// When it was first given, RFC 3339 UTC.
+    pub given_at: String,
 }
 
 /// `GET /v1/me`: the signed-in shopper.

@@ -57,7 +57,13 @@ pub(crate) async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> 
     let status = response.status();
     let body = net::read_limited(response, net::MAX_JSON_BODY).await?;
     if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| {
+        // `204 No Content` (a deletion) reads as JSON `null`: what `()` expects.
+        let body: &[u8] = if status == reqwest::StatusCode::NO_CONTENT && body.is_empty() {
+            b"null"
+        } else {
+            &body
+        };
+        return serde_json::from_slice(body).map_err(|e| {
             Error::Protocol(format!(
                 "HTTP {status} answer is not the expected JSON: {e}"
             ))

@@ -193,6 +193,10 @@ async fn a_production_server_takes_no_unattested_or_development_attested_upload(
         !rig.dir.path().join("dev-attestation.key").exists(),
         "a production server keeps no development attestation key"
     );
+    EnrollmentClient::new(&rig.account)
+        .give_consent("biometric-2026-11")
+        .await
+        .unwrap();
     let err = rig.upload(None).await.unwrap_err();
     assert_eq!(refused_code(&err), "attestation_required", "{err:?}");
     let forged = dev::DevAttestor::new(vec![7u8; 32]);

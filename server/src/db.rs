@@ -170,6 +170,17 @@ fn migrations() -> Migrations<'static> {
         // A payment method belongs to the first SetupIntent confirmed with it (and so to
         // that intent's account): another account's intent cannot take it.
         M::up("ALTER TABLE provider_payment_methods ADD COLUMN setup_intent_id TEXT;"),
+        // A pending enrollment's deadline for its first store match (Unix seconds), and
+        // the biometric consents shoppers gave (text version, first time given).
+        M::up(
+            "ALTER TABLE enrollments ADD COLUMN expires_at INTEGER;
+             CREATE TABLE consents (
+                 account_id   TEXT NOT NULL REFERENCES accounts(id),
+                 text_version TEXT NOT NULL,
+                 given_at     TEXT NOT NULL,
+                 PRIMARY KEY (account_id, text_version)
+             ) STRICT;",
+        ),
     ])
 }
 

@@ -26,12 +26,29 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T
     serde_json::from_str(text).map_err(|e| DbError::Task(format!("stored {what}: {e}")))
 }
 
-/// The account's enrollment `id`, if it has one by that id.
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Unix seconds as RFC 3339 UTC.
+fn rfc3339(conn: &Connection, unix: i64) -> Result<String, DbError> {
+    Ok(conn.query_row(
+        "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', ?1, 'unixepoch')",
+        [unix],
+        |r| r.get(0),
+    )?)
+}
+
+/// The account's enrollment `id`, if it has one by that id. A pending enrollment past its
+/// deadline reads as expired even before the sweeper has deleted its data.
 pub fn load(conn: &Connection, id: &str, account_id: &str) -> Result<Option<Enrollment>, DbError> {
     let row = conn
         .query_row(
             // Another account's enrollment is "not found", not "forbidden": ids leak nothing.
-            "SELECT id, state, hands, created_at FROM enrollments
+            "SELECT id, state, hands, created_at, expires_at FROM enrollments
              WHERE id = ?1 AND account_id = ?2",
             [id, account_id],
             |r| {
@@ -40,19 +57,90 @@ pub fn load(conn: &Connection, id: &str, account_id: &str) -> Result<Option<Enro
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
                 ))
             },
         )
         .optional()?;
-    let Some((id, state, hands, created_at)) = row else {
+    let Some((id, state, hands, created_at, expires_at)) = row else {
         return Ok(None);
+    };
+    let mut state: EnrollmentState = from_json(&format!("\"{state}\""), "state")?;
+    if state == EnrollmentState::PendingStoreMatch && expires_at.is_some_and(|at| at <= now()) {
+        state = EnrollmentState::Expired;
+    }
+    let expires_at = match (state, expires_at) {
+        (EnrollmentState::PendingStoreMatch, Some(at)) => Some(rfc3339(conn, at)?),
+        _ => None,
     };
     Ok(Some(Enrollment {
         id,
-        state: from_json(&format!("\"{state}\""), "state")?,
+        state,
         hands: from_json(&hands, "hands")?,
         created_at,
+        expires_at,
     }))
+}
+
+/// Marks pending enrollments past their deadline expired and deletes their captures and
+/// uploads (the sweeper calls this). Returns how many expired.
+pub async fn expire_due(state: &AppState) -> Result<usize, DbError> {
+    let cutoff = now();
+    let uploads = state
+        .db()
+        .call(move |c| {
+            let tx = c.unchecked_transaction()?;
+            let due: Vec<String> = {
+                let mut stmt = tx.prepare(
+                    "UPDATE enrollments SET state = 'expired'
+                     WHERE state = 'pending_store_match' AND expires_at <= ?1 RETURNING id",
+                )?;
+                stmt.query_map([cutoff], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            };
+            let mut uploads = Vec::new();
+            for id in &due {
+                uploads.extend(crate::uploads::forget_enrollment_data(&tx, id)?);
+            }
+            tx.commit()?;
+            Ok((due.len(), uploads))
+        })
+        .await?;
+    crate::uploads::remove_part_files(state, &uploads.1).await;
+    if uploads.0 > 0 {
+        tracing::info!(
+            count = uploads.0,
+            "pending enrollments expired; their captures deleted"
+        );
+    }
+    Ok(uploads.0)
+}
+
+/// `DELETE /v1/enrollments/{id}`: the enrollment and all its biometric data (captures with
+/// their sealed images, spoof verdicts and attestations; uploads and their part files)
+/// are deleted. Afterwards the enrollment is `404` like one that never existed.
+pub async fn delete(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiFailure> {
+    let uploads = state
+        .db()
+        .call(move |c| {
+            let tx = c.unchecked_transaction()?;
+            if load(&tx, &id, &who.account_id)?.is_none() {
+                return Ok(None);
+            }
+            let uploads = crate::uploads::forget_enrollment_data(&tx, &id)?;
+            tx.execute("DELETE FROM enrollments WHERE id = ?1", [&id])?;
+            tx.commit()?;
+            Ok(Some(uploads))
+        })
+        .await?
+        .ok_or_else(not_found)?;
+    crate::uploads::remove_part_files(&state, &uploads).await;
+    tracing::info!("enrollment and its biometric data deleted");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn not_found() -> ApiFailure {
@@ -113,6 +201,7 @@ pub async fn create(
                 state: EnrollmentState::Draft,
                 hands,
                 created_at,
+                expires_at: None,
             };
             if let Some(key) = &key {
                 idempotency::remember(&tx, &who.account_id, key, &request, &to_json(&enrollment)?)?;
@@ -157,6 +246,7 @@ pub async fn submit(
     ApiJson(body): ApiJson<SubmitEnrollment>,
 ) -> Result<Json<Enrollment>, ApiFailure> {
     let key = idempotency::required_key(&headers)?;
+    let ttl = state.uploads().limits().pending_enrollment_ttl.as_secs() as i64;
     let mut uploads = body.uploads;
     uploads.sort();
     uploads.dedup();
@@ -190,11 +280,14 @@ pub async fn submit(
             if let Err(refusal) = check_captures(&tx, &enrollment, &uploads)? {
                 return Ok(Err(refusal));
             }
+            let expires_at = now() + ttl;
             tx.execute(
-                "UPDATE enrollments SET state = 'pending_store_match' WHERE id = ?1",
-                [&enrollment.id],
+                "UPDATE enrollments SET state = 'pending_store_match', expires_at = ?2
+                 WHERE id = ?1",
+                params![enrollment.id, expires_at],
             )?;
             enrollment.state = EnrollmentState::PendingStoreMatch;
+            enrollment.expires_at = Some(rfc3339(&tx, expires_at)?);
             idempotency::remember(&tx, &who.account_id, &key, &request, &to_json(&enrollment)?)?;
             tx.commit()?;
             Ok(Ok(enrollment))

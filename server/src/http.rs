@@ -263,7 +263,11 @@ fn routes(state: AppState, limits: &Limits) -> Router {
             post(crate::attestation::issue_nonce),
         )
         .route("/v1/enrollments", post(enrollments::create))
-        .route("/v1/enrollments/{id}", get(enrollments::get))
+        .route(
+            "/v1/enrollments/{id}",
+            get(enrollments::get).delete(enrollments::delete),
+        )
+        .route("/v1/consent", post(crate::consent::give))
         .route("/v1/enrollments/{id}/submit", post(enrollments::submit))
         .merge(uploads::routes())
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })

@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod attestation;
 pub mod browser;
 pub mod client_limit;
+pub mod consent;
 pub mod db;
 pub mod enrollments;
 pub mod files;
@@ -267,11 +268,11 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         options.mode,
         &options.limits,
     );
-    // Sweep as often as uploads can expire, but at most every minute.
-    let sweep_every = options
-        .limits
-        .uploads
+    // Sweep as often as uploads or pending enrollments can expire, at most every minute.
+    let uploads_limits = &options.limits.uploads;
+    let sweep_every = uploads_limits
         .expiry
+        .min(uploads_limits.pending_enrollment_ttl)
         .clamp(Duration::from_secs(1), Duration::from_secs(60));
     let sweeper = tokio::spawn(sweep_uploads(state.clone(), sweep_every));
     let app = http::router(state, &options.limits, options.tap.clone());

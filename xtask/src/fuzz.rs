@@ -41,6 +41,12 @@ pub fn run(seconds: u64) -> Result<(), String> {
     if !have_fuzz {
         util::run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
     }
+    // Build first, so a compile error is not reported as a finding.
+    util::run(
+        Command::new("cargo")
+            .args(["+nightly", "fuzz", "build"])
+            .current_dir(util::root().join("fuzz")),
+    )?;
     let mut report = Vec::new();
     for target in TARGETS {
         println!("fuzz: {target} for {seconds} s");

@@ -12,7 +12,9 @@ use serde_json::json;
 use crate::account::{AccountClient, Request};
 use crate::attestation::{self, Attestor};
 use crate::error::{Error, UploadFailure};
-use crate::protocol::{AttestationNonce, Enrollment, Hand, SubmitEnrollment, upload_metadata};
+use crate::protocol::{
+    AttestationNonce, ConsentRecord, Enrollment, Hand, SubmitEnrollment, upload_metadata,
+};
 use crate::upload::envelope::SealContext;
 use crate::upload::{
     AeadSuite, CancelToken, Capture, TusAuth, TusClient, TusOptions, UploadProgress, UploadReport,
@@ -64,6 +66,30 @@ impl<'a> EnrollmentClient<'a> {
             json!({ "hands": hands }),
         );
         request.idempotency_key = idempotency_key;
+        self.account.authorized(&request).await
+    }
+
+    /// `POST /v1/consent`: records that the shopper agreed to the biometric consent text
+    /// of `text_version`, before the first capture. The service keeps the first time given.
+    pub async fn give_consent(&self, text_version: &str) -> Result<ConsentRecord, Error> {
+        let request = Request::with_json(
+            reqwest::Method::POST,
+            "v1/consent",
+            json!({ "text_version": text_version }),
+        );
+        self.account.authorized(&request).await
+    }
+
+    /// `DELETE /v1/enrollments/{id}`: deletes the enrollment and all its biometric data at
+    /// the service (captures, verdicts, attestations, uploads). Afterwards [`get`](Self::get)
+    /// answers `not_found`.
+    pub async fn delete(&self, id: &str) -> Result<(), Error> {
+        check_id(id, "enrollment")?;
+        let path = format!("v1/enrollments/{id}");
+        let request = Request {
+            method: reqwest::Method::DELETE,
+            ..Request::get(&path)
+        };
         self.account.authorized(&request).await
     }
 

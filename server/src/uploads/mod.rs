@@ -59,8 +59,11 @@ pub struct UploadLimits {
     pub max_captures_per_hand: u32,
     /// Captures an account may hold over all its enrollments (accepted or being received).
     pub max_captures_per_account: u32,
-    /// Enrollments an account may have (`POST /v1/enrollments` answers `429` beyond).
+    /// Enrollments an account may have (`POST /v1/enrollments` answers `409` beyond).
     pub max_enrollments_per_account: u32,
+    /// How long a submitted enrollment waits for its first store match before it
+    /// expires and its biometric data is deleted.
+    pub pending_enrollment_ttl: Duration,
 }
 
 impl Default for UploadLimits {
@@ -75,6 +78,7 @@ impl Default for UploadLimits {
             max_captures_per_hand: 3,
             max_captures_per_account: 40,
             max_enrollments_per_account: 20,
+            pending_enrollment_ttl: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -288,6 +292,13 @@ async fn create(
         }
     };
     let production = state.mode() == crate::ServerMode::Production;
+    if production && !crate::consent::given(state.db(), &who.account_id).await? {
+        return Err(ApiFailure::new(
+            StatusCode::FORBIDDEN,
+            "consent_required",
+            "record the shopper's biometric consent (POST /v1/consent) before a capture",
+        ));
+    }
     let claim = crate::attestation::claim_from_metadata(&metadata, state.mode())?;
     if claim.is_none() && (limits.require_attestation || production) {
         return Err(ApiFailure::new(
@@ -845,5 +856,30 @@ pub async fn sweep_expired(state: &AppState) -> Result<usize, DbError> {
     if !ids.is_empty() {
         tracing::info!(count = ids.len(), "expired uploads removed");
     }
+    crate::enrollments::expire_due(state).await?;
     Ok(ids.len())
+}
+
+/// Deletes every capture and upload of `enrollment_id` (rows; the caller removes part
+/// files by the returned upload ids).
+pub(crate) fn forget_enrollment_data(
+    c: &rusqlite::Connection,
+    enrollment_id: &str,
+) -> Result<Vec<String>, DbError> {
+    c.execute(
+        "DELETE FROM captures WHERE enrollment_id = ?1",
+        [enrollment_id],
+    )?;
+    let mut stmt = c.prepare("DELETE FROM uploads WHERE enrollment_id = ?1 RETURNING id")?;
+    let ids = stmt
+        .query_map([enrollment_id], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ids)
+}
+
+/// Removes the part files of `upload_ids` (those still receiving have one).
+pub(crate) async fn remove_part_files(state: &AppState, upload_ids: &[String]) {
+    for id in upload_ids {
+        let _ = tokio::fs::remove_file(state.uploads().part_path(id)).await;
+    }
 }
