@@ -706,7 +706,7 @@ async fn finish(
     // pool and outside the database lock, which is taken only to look the key up and,
     // below, for the writes (four finishing uploads under the lock held every other
     // request, /healthz included, for seconds).
-    let opened = {
+    let (sealed, verdict) = {
         let db = db.clone();
         let (account_id, enrollment_id) = (account_id.clone(), enrollment_id.clone());
         tokio::task::spawn_blocking(move || {
@@ -718,12 +718,24 @@ async fn finish(
         .await
         .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?
     };
-    let (sealed, verdict) = opened;
     let verdict = verdict?.and_then(|v| policy::admit(state.mode(), v));
     let verdict = db
         .call(move |c| {
             let tx = c.unchecked_transaction()?;
             let mut verdict = verdict;
+            // The enrollment may have been deleted (or the upload swept) while the capture
+            // was opened outside the lock: then there is nothing to keep it for.
+            let still_receiving: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM uploads WHERE id = ?1 AND state = 'receiving')",
+                [&id],
+                |r| r.get(0),
+            )?;
+            if !still_receiving {
+                return Ok(Err(verify::Refused {
+                    code: "upload_gone",
+                    message: "the upload or its enrollment was deleted meanwhile".into(),
+                }));
+            }
             // The attestation must hold over exactly the bytes received.
             if let (Ok(_), Some(claim)) = (&verdict, &claim) {
                 if let Err(message) =
