@@ -71,11 +71,11 @@ async fn run(wrk: &str) -> Result<(), String> {
     let db = palmkit_server::db::Db::open(&server.data_dir.join("palmkit.sqlite3"))
         .map_err(|e| e.to_string())?;
     let capture = noise_jpeg();
-    let service_key: [u8; 32] = STANDARD
-        .decode(&server.client_config.service_key.public_key)
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .ok_or("the service key is not 32 bytes")?;
+    let service_key = server
+        .client_config
+        .validate()
+        .map_err(|e| e.to_string())?
+        .service_public_key;
     let (mut status_lines, mut upload_lines, mut login_lines) = (vec![], vec![], vec![]);
     for i in 0..SHOPPERS {
         let email = format!("load{i}@palmkit.test");

@@ -6,9 +6,14 @@
 //! deliberately slow hash, and counting afterwards let a burst of concurrent guesses all
 //! pass the lock check before the first failure was recorded (30 guesses at once got 30
 //! answers against a limit of 5). [`LoginLimiter::begin`] checks and counts every key in
-//! one step under one lock; a successful login clears the email's count and gives the
-//! address its attempt back. The hashing itself is bounded by [`LoginLimiter::hashing`],
-//! so a flood of logins cannot occupy every blocking thread.
+//! one step under one lock and returns an [`Attempt`]: a wrong password keeps the counts
+//! ([`Attempt::failed`]), a success clears the email's count and gives the address its
+//! attempt back ([`Attempt::succeeded`]), and an attempt that ends without an answer (the
+//! client cut the connection, a server error) gives every key its attempt back when it is
+//! dropped: its client learned nothing, and a flaky network must not lock a shopper out
+//! (the load test's cut connections locked out every login from the address before).
+//! The hashing itself is bounded by [`LoginLimiter::hashing`], so a flood of logins cannot
+//! occupy every blocking thread.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,7 +27,7 @@ pub const WINDOW: Duration = Duration::from_secs(300);
 /// Counts attempts per key (a lower-cased email, or a client address).
 pub struct LoginLimiter {
     attempts: Mutex<HashMap<String, (u32, Instant)>>,
-    hashing: tokio::sync::Semaphore,
+    hashing: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for LoginLimiter {
@@ -32,7 +37,7 @@ impl Default for LoginLimiter {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             attempts: Mutex::new(HashMap::new()),
-            hashing: tokio::sync::Semaphore::new(cores),
+            hashing: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
         }
     }
 }
@@ -40,7 +45,7 @@ impl Default for LoginLimiter {
 impl LoginLimiter {
     /// Starts an attempt for every key at once: `Err(wait)` if any of them is locked out
     /// (nothing is counted then), otherwise each key's count goes up by one now.
-    pub fn begin(&self, keys: &[&str]) -> Result<(), Duration> {
+    pub fn begin(&self, keys: &[&str]) -> Result<Attempt<'_>, Duration> {
         let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         // Keep the map small: forget windows that have passed.
         map.retain(|_, (_, since)| since.elapsed() < WINDOW);
@@ -59,7 +64,10 @@ impl LoginLimiter {
                 .or_insert((0, Instant::now()))
                 .0 += 1;
         }
-        Ok(())
+        Ok(Attempt {
+            limiter: self,
+            keys: keys.iter().map(|k| (*k).to_string()).collect(),
+        })
     }
 
     /// `Some(wait)` while `key` is locked out.
@@ -71,16 +79,15 @@ impl LoginLimiter {
     }
 
     /// Forgets the attempts of `key` (the email, after a successful login).
-    pub fn succeed(&self, key: &str) {
+    fn succeed(&self, key: &str) {
         self.attempts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(key);
     }
 
-    /// Gives one attempt back to `key`: a started attempt that did not fail (a successful
-    /// login from this address, or a check that never ran because of a server error).
-    pub fn refund(&self, key: &str) {
+    /// Gives one attempt back to `key`.
+    fn refund(&self, key: &str) {
         let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(entry) = map.get_mut(key) {
             entry.0 = entry.0.saturating_sub(1);
@@ -90,13 +97,49 @@ impl LoginLimiter {
         }
     }
 
-    /// Waits for a turn to run one password hash.
-    pub async fn hashing(&self) -> tokio::sync::SemaphorePermit<'_> {
+    /// Waits for a turn to run one password hash. The permit is owned so that it can move
+    /// into the blocking task: a hash whose request was cut keeps its turn until it ends.
+    pub async fn hashing(&self) -> tokio::sync::OwnedSemaphorePermit {
         // The semaphore is never closed, so acquiring cannot fail.
         self.hashing
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .expect("the hashing semaphore is never closed")
+    }
+}
+
+/// One login attempt in progress, counted against its keys (email first, then address).
+pub struct Attempt<'a> {
+    limiter: &'a LoginLimiter,
+    keys: Vec<String>,
+}
+
+impl Attempt<'_> {
+    /// The password was wrong: the attempt stays counted.
+    pub fn failed(mut self) {
+        self.keys.clear();
+    }
+
+    /// The password was right: `email_key`'s count is cleared, every other key gets its
+    /// attempt back.
+    pub fn succeeded(mut self, email_key: &str) {
+        for key in std::mem::take(&mut self.keys) {
+            if key == email_key {
+                self.limiter.succeed(&key);
+            } else {
+                self.limiter.refund(&key);
+            }
+        }
+    }
+}
+
+impl Drop for Attempt<'_> {
+    /// Ended without an answer (cut connection, server error): nothing was learned.
+    fn drop(&mut self) {
+        for key in &self.keys {
+            self.limiter.refund(key);
+        }
     }
 }
 
@@ -105,13 +148,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locks_after_max_attempts_and_success_resets() {
+    fn locks_after_max_failures_and_success_resets() {
         let limiter = LoginLimiter::default();
         for _ in 0..MAX_FAILURES - 1 {
-            limiter.begin(&["a"]).unwrap();
+            limiter.begin(&["a"]).unwrap().failed();
         }
         assert!(limiter.locked("a").is_none());
-        limiter.begin(&["a"]).unwrap();
+        limiter.begin(&["a"]).unwrap().failed();
         assert!(limiter.locked("a").is_some());
         assert!(limiter.begin(&["a"]).is_err());
         assert!(limiter.locked("b").is_none());
@@ -120,29 +163,61 @@ mod tests {
     }
 
     #[test]
+    fn attempts_in_flight_count_before_they_end() {
+        let limiter = LoginLimiter::default();
+        let in_flight: Vec<_> = (0..MAX_FAILURES)
+            .map(|_| limiter.begin(&["email:a", "ip:1"]).unwrap())
+            .collect();
+        assert!(
+            limiter.begin(&["email:a", "ip:2"]).is_err(),
+            "the email is full"
+        );
+        assert!(
+            limiter.begin(&["email:b", "ip:1"]).is_err(),
+            "the address is full"
+        );
+        drop(in_flight);
+    }
+
+    #[test]
     fn a_locked_key_counts_nothing_for_the_others() {
         let limiter = LoginLimiter::default();
         for _ in 0..MAX_FAILURES {
-            limiter.begin(&["email:a"]).unwrap();
+            limiter.begin(&["email:a"]).unwrap().failed();
         }
         assert!(limiter.begin(&["email:a", "ip:1"]).is_err());
         // The address was not charged for the refused attempt.
         for _ in 0..MAX_FAILURES {
-            limiter.begin(&["ip:1"]).unwrap();
+            limiter.begin(&["ip:1"]).unwrap().failed();
         }
         assert!(limiter.begin(&["ip:1"]).is_err());
     }
 
     #[test]
-    fn refund_gives_one_attempt_back() {
+    fn success_clears_the_email_and_refunds_the_address() {
         let limiter = LoginLimiter::default();
-        for _ in 0..MAX_FAILURES {
-            limiter.begin(&["ip:1"]).unwrap();
+        for _ in 0..MAX_FAILURES - 1 {
+            limiter.begin(&["email:a", "ip:1"]).unwrap().failed();
         }
+        limiter
+            .begin(&["email:a", "ip:1"])
+            .unwrap()
+            .succeeded("email:a");
+        assert!(limiter.locked("email:a").is_none());
+        // The address keeps its four failures, not five.
+        limiter.begin(&["ip:1"]).unwrap().failed();
         assert!(limiter.locked("ip:1").is_some());
-        limiter.refund("ip:1");
+    }
+
+    #[test]
+    fn an_attempt_without_an_answer_is_given_back() {
+        let limiter = LoginLimiter::default();
+        for _ in 0..MAX_FAILURES * 3 {
+            // Dropped: the client cut the connection during the hash.
+            drop(limiter.begin(&["email:a", "ip:1"]).unwrap());
+        }
+        assert!(limiter.locked("email:a").is_none());
         assert!(limiter.locked("ip:1").is_none());
-        limiter.begin(&["ip:1"]).unwrap();
-        assert!(limiter.locked("ip:1").is_some());
+        assert!(limiter.begin(&["email:a", "ip:1"]).is_ok());
     }
 }

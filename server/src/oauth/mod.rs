@@ -179,19 +179,25 @@ pub async fn authorize_submit(
     let email_key = format!("email:{email}");
     let limiter = state.login_limiter();
     // Counted on entry: concurrent guesses cannot all pass before the first one fails.
-    if let Err(wait) = limiter.begin(&[&email_key, &ip_key]) {
-        let minutes = wait.as_secs().div_ceil(60);
-        let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
-        return login_page(&form.params, Some(&message), StatusCode::TOO_MANY_REQUESTS);
-    }
-    let db = state.db().clone();
-    let verified = {
-        let _turn = limiter.hashing().await;
-        tokio::task::spawn_blocking(move || accounts::verify(&db, &email, &password)).await
+    let attempt = match limiter.begin(&[&email_key, &ip_key]) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let minutes = wait.as_secs().div_ceil(60);
+            let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
+            return login_page(&form.params, Some(&message), StatusCode::TOO_MANY_REQUESTS);
+        }
     };
+    let db = state.db().clone();
+    let turn = limiter.hashing().await;
+    let verified = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        accounts::verify(&db, &email, &password)
+    })
+    .await;
     let account = match verified {
         Ok(Ok(Some(account))) => account,
         Ok(Ok(None)) => {
+            attempt.failed();
             tracing::info!("login failed");
             return login_page(
                 &form.params,
@@ -199,17 +205,11 @@ pub async fn authorize_submit(
                 StatusCode::UNAUTHORIZED,
             );
         }
-        Ok(Err(e)) => {
-            refund(limiter, &[&email_key, &ip_key]);
-            return ApiFailure::from(e).into_response();
-        }
-        Err(e) => {
-            refund(limiter, &[&email_key, &ip_key]);
-            return ApiFailure::from(crate::db::DbError::Task(e.to_string())).into_response();
-        }
+        // Dropping the attempt gives it back: no answer about the password was given.
+        Ok(Err(e)) => return ApiFailure::from(e).into_response(),
+        Err(e) => return ApiFailure::from(crate::db::DbError::Task(e.to_string())).into_response(),
     };
-    limiter.refund(&ip_key);
-    limiter.succeed(&email_key);
+    attempt.succeeded(&email_key);
     let lifetimes = state.lifetimes();
     let (account_id, redirect, challenge, scope) = (
         account.id.clone(),
@@ -251,13 +251,6 @@ pub async fn authorize_submit(
         q.append_pair("iss", &issuer);
     }
     Redirect::to(url.as_str()).into_response()
-}
-
-/// Gives back attempts that never reached a password check's answer.
-fn refund(limiter: &limiter::LoginLimiter, keys: &[&str]) {
-    for key in keys {
-        limiter.refund(key);
-    }
 }
 
 fn error_redirect(
