@@ -24,20 +24,30 @@ async fn signed_in(
     (dir, server, account)
 }
 
-/// Makes a right-hand enrollment with one accepted capture and submits it.
-async fn submitted(account: &AccountClient) -> (String, String) {
-    let enrollments = EnrollmentClient::new(account);
-    let draft = enrollments.create(&[Hand::Right]).await.unwrap();
-    let capture = Capture::new(Zeroizing::new(support::palm_photo()), CaptureSource::File).unwrap();
-    let report = enrollments
+/// Uploads the test palm photo as a right-hand capture of `enrollment_id`.
+async fn upload_photo(
+    enrollments: &EnrollmentClient<'_>,
+    enrollment_id: &str,
+    source: CaptureSource,
+) -> Result<palmkit_core::upload::UploadReport, Error> {
+    let capture = Capture::new(Zeroizing::new(support::palm_photo()), source).unwrap();
+    enrollments
         .upload_capture(
-            &draft.id,
+            enrollment_id,
             Hand::Right,
             capture,
             &TusOptions::default(),
             &NoProgress,
             &CancelToken::new(),
         )
+        .await
+}
+
+/// Makes a right-hand enrollment with one accepted capture and submits it.
+async fn submitted(account: &AccountClient) -> (String, String) {
+    let enrollments = EnrollmentClient::new(account);
+    let draft = enrollments.create(&[Hand::Right]).await.unwrap();
+    let report = upload_photo(&enrollments, &draft.id, CaptureSource::File)
         .await
         .unwrap();
     let key = palmkit_core::payment::PaymentClient::new_idempotency_key().unwrap();
@@ -99,17 +109,7 @@ async fn a_production_service_takes_no_capture_before_consent() {
     let enrollments = EnrollmentClient::new(&account);
     let draft = enrollments.create(&[Hand::Right]).await.unwrap();
     let upload = || async {
-        let capture =
-            Capture::new(Zeroizing::new(support::palm_photo()), CaptureSource::Camera).unwrap();
-        enrollments
-            .upload_capture(
-                &draft.id,
-                Hand::Right,
-                capture,
-                &TusOptions::default(),
-                &NoProgress,
-                &CancelToken::new(),
-            )
+        upload_photo(&enrollments, &draft.id, CaptureSource::Camera)
             .await
             .unwrap_err()
     };
