@@ -393,6 +393,15 @@ pub enum EnrollmentStatus {
     Expired,
 }
 
+/// A biometric consent as the service recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct ConsentInfo {
+    /// The version of the consent text the shopper agreed to.
+    pub text_version: String,
+    /// When it was first given, RFC 3339 UTC.
+    pub given_at: String,
+}
+
 /// An enrollment as the service knows it.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct EnrollmentInfo {
@@ -636,6 +645,29 @@ impl PalmKit {
             .create_with_key(&hands, idempotency_key.as_deref())
             .await?;
         Ok(enrollment.into())
+    }
+
+    /// Records that the shopper agreed to the biometric consent text of `text_version`
+    /// (show it before the first capture). The service keeps the first time given.
+    pub async fn give_consent(&self, text_version: String) -> Result<ConsentInfo, PalmKitError> {
+        let record = palmkit_core::enrollment::EnrollmentClient::new(&self.account)
+            .give_consent(&text_version)
+            .await?;
+        Ok(ConsentInfo {
+            text_version: record.text_version,
+            given_at: record.given_at,
+        })
+    }
+
+    /// Deletes the enrollment and all its biometric data at the service (captures,
+    /// verdicts, attestations, uploads). Afterwards `enrollment(id)` is `Rejected`
+    /// (`not_found`).
+    pub async fn delete_enrollment(&self, id: String) -> Result<(), PalmKitError> {
+        Ok(
+            palmkit_core::enrollment::EnrollmentClient::new(&self.account)
+                .delete(&id)
+                .await?,
+        )
     }
 
     /// One of the shopper's enrollments.

@@ -5,7 +5,13 @@ use std::process::{Command, Output};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // `cargo run` names the manifest of the checkout it was started in at run time; the
+    // compile-time value can name another checkout that shares the target directory (CI
+    // clones and a working copy both use the cache's `ci-target`), whose xtask binary
+    // cargo may run here when its own build is already fresh.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf()

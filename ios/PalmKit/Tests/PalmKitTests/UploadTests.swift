@@ -57,6 +57,29 @@ final class UploadTests: XCTestCase {
         XCTAssertEqual(fetched, submitted)
     }
 
+    func testConsentIsRecordedAndADeletedEnrollmentIsGone() async throws {
+        let kit = try await TestEnv.signedIn()
+        let consent = try await kit.giveConsent(textVersion: "biometric-2026-11")
+        XCTAssertEqual(consent.textVersion, "biometric-2026-11")
+        let again = try await kit.giveConsent(textVersion: "biometric-2026-11")
+        XCTAssertEqual(again, consent)
+
+        let image = try Data(contentsOf: URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_IMAGE")))
+        let draft = try await kit.createEnrollment(hands: [.right], idempotencyKey: nil)
+        let receipt = try await kit.uploadCapture(
+            enrollmentId: draft.id, hand: .right, image: image, origin: .file,
+            progress: Progress(), cancel: UploadCancel())
+        _ = try await kit.submitEnrollment(
+            enrollmentId: draft.id, uploadIds: [receipt.uploadId], idempotencyKey: try newIdempotencyKey())
+        try await kit.deleteEnrollment(id: draft.id)
+        do {
+            _ = try await kit.enrollment(id: draft.id)
+            XCTFail("a deleted enrollment was still found")
+        } catch PalmKitError.Rejected(let reason) {
+            XCTAssertTrue(reason.contains("no such enrollment"), reason)
+        }
+    }
+
     func testNotAnImageIsTyped() async throws {
         let kit = try await TestEnv.signedIn()
         let draft = try await kit.createEnrollment(hands: [.right], idempotencyKey: nil)

@@ -66,6 +66,26 @@ class UploadTest {
     }
 
     @Test
+    fun consentIsRecordedAndADeletedEnrollmentIsGone() = runBlocking {
+        TestEnv.signedIn().use { kit ->
+            val consent = kit.giveConsent("biometric-2026-11")
+            assertEquals("biometric-2026-11", consent.textVersion)
+            assertEquals(consent, kit.giveConsent("biometric-2026-11"))
+
+            val draft = kit.createEnrollment(listOf(Hand.LEFT), null)
+            val receipt = kit.uploadCapture(draft.id, Hand.LEFT, photo(), CaptureOrigin.FILE, Progress(), UploadCancel())
+            kit.submitEnrollment(draft.id, listOf(receipt.uploadId), newIdempotencyKey())
+            kit.deleteEnrollment(draft.id)
+            try {
+                kit.enrollment(draft.id)
+                fail("a deleted enrollment was still found")
+            } catch (e: PalmKitException.Rejected) {
+                assertTrue(e.reason, e.reason.contains("no such enrollment"))
+            }
+        }
+    }
+
+    @Test
     fun notAnImageAndCancellingAreTyped() = runBlocking {
         TestEnv.signedIn().use { kit ->
             val draft = kit.createEnrollment(listOf(Hand.LEFT), null)
