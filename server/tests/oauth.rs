@@ -2,26 +2,17 @@
 //! must not redirect, PKCE required, login rate limits, token endpoint errors, bearer
 //! challenges, and that the database holds no usable token.
 
+mod support;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use palmkit_core::net::PinnedClient;
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
-use palmkit_server::{APP_CLIENT_ID, APP_REDIRECT_URI, RunningServer, ServerOptions};
+use palmkit_server::{APP_CLIENT_ID, APP_REDIRECT_URI};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-async fn start() -> (tempfile::TempDir, RunningServer, PinnedClient) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = palmkit_server::start(ServerOptions::development(
-        dir.path(),
-        "127.0.0.1:0".parse().unwrap(),
-    ))
-    .await
-    .unwrap();
-    let client = PinnedClient::new(&server.client_config.validate().unwrap()).unwrap();
-    (dir, server, client)
-}
+use support::start;
 
 const VERIFIER: &str = "a-pkce-verifier-that-is-long-enough-for-rfc-7636-0123456789";
 

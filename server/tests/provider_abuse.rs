@@ -3,22 +3,12 @@
 //! names grew the database by 13 MB; an expiry year of 2000 was accepted. Sizes are now
 //! limited, expiries validated and each address gets a few creations a minute.
 
+mod support;
+
 use palmkit_core::net::PinnedClient;
 use palmkit_core::payment::card::current_year_month;
 use palmkit_server::payments::provider::PUBLISHABLE_KEY;
-use palmkit_server::{RunningServer, ServerOptions};
-
-async fn start() -> (tempfile::TempDir, RunningServer, PinnedClient) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = palmkit_server::start(ServerOptions::development(
-        dir.path(),
-        "127.0.0.1:0".parse().unwrap(),
-    ))
-    .await
-    .unwrap();
-    let client = PinnedClient::new(&server.client_config.validate().unwrap()).unwrap();
-    (dir, server, client)
-}
+use support::start;
 
 async fn create(c: &PinnedClient, year: u32, name: &str) -> (u16, serde_json::Value) {
     let form = url::form_urlencoded::Serializer::new(String::new())

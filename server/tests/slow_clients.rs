@@ -4,24 +4,18 @@
 //! idle or half-sent connections stayed open over 90 s. These tests play that client over
 //! raw TLS connections from 127.0.0.1 and a well-behaved shopper from 127.0.0.2.
 
+mod support;
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use palmkit_server::{RunningServer, ServerOptions};
+use palmkit_server::RunningServer;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
-
-async fn start(configure: impl FnOnce(&mut ServerOptions)) -> (tempfile::TempDir, RunningServer) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut options = ServerOptions::development(dir.path(), "127.0.0.1:0".parse().unwrap());
-    configure(&mut options);
-    let server = palmkit_server::start(options).await.unwrap();
-    (dir, server)
-}
 
 fn tls_config(server: &RunningServer) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
@@ -71,7 +65,7 @@ async fn closed_within(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_bodies_from_one_client_do_not_stall_another() {
-    let (_dir, server) = start(|o| {
+    let (_dir, server) = support::start_with(|o| {
         o.limits.max_concurrent = 8;
         o.limits.max_per_client = 4;
         o.limits.request_timeout = Duration::from_secs(20);
@@ -129,7 +123,8 @@ async fn slow_bodies_from_one_client_do_not_stall_another() {
 
 #[tokio::test]
 async fn half_sent_headers_silent_and_idle_connections_are_closed() {
-    let (_dir, server) = start(|o| o.limits.header_read_timeout = Duration::from_secs(1)).await;
+    let (_dir, server) =
+        support::start_with(|o| o.limits.header_read_timeout = Duration::from_secs(1)).await;
     let local: IpAddr = "127.0.0.1".parse().unwrap();
 
     let mut half = connect(&server, local).await;
