@@ -5,6 +5,7 @@
 
 mod analyze;
 mod demo;
+mod enrollment;
 mod frames;
 mod login;
 mod payment;
@@ -110,6 +111,24 @@ enum Command {
         config: PathBuf,
         /// The payment method id (`pm_…`).
         payment_method_id: String,
+    },
+    /// Show one of your enrollments: its state (draft, pending store match, complete,
+    /// expired), hands and deadline.
+    Status {
+        /// The client configuration written by `palmkit serve`.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The enrollment id (`enr-…`, printed by `palmkit upload`).
+        enrollment_id: String,
+    },
+    /// Delete one of your enrollments and all its biometric data at the service
+    /// (captures, spoof verdicts, attestations, uploads).
+    Delete {
+        /// The client configuration written by `palmkit serve`.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The enrollment id (`enr-…`).
+        enrollment_id: String,
     },
     /// Seal a palm image (JPEG or PNG) to the service key and upload it resumably as the
     /// logged-in shopper, with a progress bar; then submit the enrollment. Ctrl-C cancels
@@ -281,6 +300,14 @@ fn main() -> ExitCode {
                 config,
                 payment_method_id,
             } => payment::link(&config, &payment_method_id).await,
+            Command::Status {
+                config,
+                enrollment_id,
+            } => enrollment::status(&config, &enrollment_id).await,
+            Command::Delete {
+                config,
+                enrollment_id,
+            } => enrollment::delete(&config, &enrollment_id).await,
             Command::Upload {
                 config,
                 hand,

@@ -279,6 +279,43 @@ fn login_whoami_logout_through_the_loopback_redirect() {
         text.contains("Submitted: the enrollment is PendingStoreMatch"),
         "{text}"
     );
+    // Its status, then its deletion with all its biometric data, after which it is gone.
+    let enrollment_id = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Enrollment ")?.split(' ').next())
+        .expect("upload names the enrollment")
+        .to_string();
+    let status = || {
+        palmkit()
+            .args(["status", "--config"])
+            .arg(&config)
+            .arg(&enrollment_id)
+            .output()
+            .unwrap()
+    };
+    let shown = status();
+    let shown_text = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.status.success(), "{shown_text}");
+    assert!(shown_text.contains("pending store match"), "{shown_text}");
+    assert!(shown_text.contains("expires:"), "{shown_text}");
+    let deleted = palmkit()
+        .args(["delete", "--config"])
+        .arg(&config)
+        .arg(&enrollment_id)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&deleted.stdout).contains("all its biometric data"),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    let gone = status();
+    assert!(!gone.status.success());
+    assert!(
+        String::from_utf8_lossy(&gone.stderr).contains("no such enrollment"),
+        "{}",
+        String::from_utf8_lossy(&gone.stderr)
+    );
     let not_image = dir.path().join("notes.txt");
     std::fs::write(&not_image, "not a palm").unwrap();
     let up = palmkit()
