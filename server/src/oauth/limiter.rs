@@ -70,8 +70,9 @@ impl LoginLimiter {
         })
     }
 
-    /// `Some(wait)` while `key` is locked out.
-    pub fn locked(&self, key: &str) -> Option<Duration> {
+    /// `Some(wait)` while `key` is locked out (tests only: the handler asks `begin`).
+    #[cfg(test)]
+    fn locked(&self, key: &str) -> Option<Duration> {
         let map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         let (count, since) = map.get(key)?;
         let elapsed = since.elapsed();
