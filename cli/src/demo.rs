@@ -278,6 +278,7 @@ fn live_capture() -> Result<Option<(Capture, String)>, String> {
                 .unwrap_or_else(|| "none".into());
             let capture = analyzer
                 .take_capture()
+                .map_err(|e| e.to_string())?
                 .ok_or("the capture fired but nothing was kept")?;
             let (kept_w, kept_h) = (capture.metadata().width, capture.metadata().height);
             return Ok(Some((

@@ -61,6 +61,42 @@ pub enum Error {
     /// A capture upload did not complete.
     #[error(transparent)]
     Upload(#[from] UploadFailure),
+    /// The enrollment session refused a call.
+    #[error(transparent)]
+    Session(#[from] SessionFailure),
+}
+
+/// Why the enrollment session refused a call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionFailure {
+    /// The call does not fit the session's state (a bug in the app's flow).
+    #[error("{call} is not allowed while the session is {state}")]
+    OutOfOrder {
+        /// The session call.
+        call: &'static str,
+        /// The state it was in.
+        state: crate::enrollment::StateName,
+    },
+    /// That hand's capture is already accepted by the service for this enrollment.
+    #[error("the {0:?} hand is already uploaded for this enrollment")]
+    HandAlreadyUploaded(crate::protocol::Hand),
+    /// The enrollment at the service was made for other hands.
+    #[error("the enrollment was made for {enrolled:?}; the {hand:?} hand cannot join it")]
+    HandNotInEnrollment {
+        /// The hand asked for.
+        hand: crate::protocol::Hand,
+        /// The hands of the enrollment.
+        enrolled: Vec<crate::protocol::Hand>,
+    },
+    /// `resume_add_card` with no card waiting for the shopper's confirmation.
+    #[error("no card is waiting for confirmation")]
+    NoPendingCard,
+    /// Frames came in but no hand models are attached to the session.
+    #[error("no hand models are attached to the session")]
+    NoAnalyzer,
+    /// A hand model failed, or the captured frame could not be encoded.
+    #[error("frame analysis failed: {0}")]
+    Analysis(String),
 }
 
 /// Why a capture upload did not complete. Messages never carry image bytes.
@@ -239,6 +275,10 @@ pub enum ErrorKind {
     Cancelled,
     /// The capture cannot be uploaded as it is (not an image): capture again.
     InvalidCapture,
+    /// The call does not fit the enrollment session's state: a bug in the app's flow.
+    OutOfOrder,
+    /// The hand models are missing or failed: a build problem; report it.
+    ModelUnavailable,
 }
 
 impl Error {
@@ -272,6 +312,10 @@ impl Error {
                 UploadFailure::Attestation(_) => ErrorKind::Rejected,
                 UploadFailure::RetriesExhausted { last, .. } => last.kind(),
             },
+            Self::Session(SessionFailure::NoAnalyzer | SessionFailure::Analysis(_)) => {
+                ErrorKind::ModelUnavailable
+            }
+            Self::Session(_) => ErrorKind::OutOfOrder,
         }
     }
 

@@ -26,6 +26,11 @@ impl ServiceClient {
         })
     }
 
+    /// A client over an existing pinned client (sharing its connections).
+    pub fn from_net(net: PinnedClient) -> Self {
+        Self { net }
+    }
+
     /// `GET /healthz`. Succeeds only if the pinned TLS handshake passes and the service
     /// says it is healthy.
     pub async fn health(&self) -> Result<Health, Error> {

@@ -128,7 +128,7 @@ fn closing_and_opening_the_hand_meets_the_challenge_and_unlocks_the_capture() {
     );
     let challenge = captured.spoof.layer("challenge").unwrap();
     assert_eq!(challenge.outcome, Outcome::Pass);
-    let capture = a.take_capture().expect("the capture is kept");
+    let capture = a.take_capture().unwrap().expect("the capture is kept");
     let sealed = capture.spoof().expect("the verdict goes with it");
     assert_eq!(sealed.verdict, "pass");
     assert!(

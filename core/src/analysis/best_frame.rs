@@ -61,10 +61,11 @@ impl BestFrame {
         self.width == 0
     }
 
-    /// The kept frame as a JPEG, then forgets it. `None` when nothing is kept.
-    pub fn take_jpeg(&mut self) -> Option<Zeroizing<Vec<u8>>> {
+    /// The kept frame as a JPEG, then forgets it. `None` when nothing is kept; an encoder
+    /// failure is an error (the frame is wiped either way).
+    pub fn take_jpeg(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>, image::ImageError> {
         if self.is_empty() {
-            return None;
+            return Ok(None);
         }
         // A JPEG at quality 92 is far smaller than the raw RGB; reserving that much means
         // the encoder never reallocates.
@@ -80,7 +81,7 @@ impl BestFrame {
         self.rgb.zeroize();
         self.width = 0;
         self.height = 0;
-        result.ok().map(|()| out)
+        result.map(|()| Some(out))
     }
 }
 
@@ -113,10 +114,10 @@ mod tests {
         // Landmarks span 20 x 20; grown by 10 each side: 40 x 40 from (80, 30).
         assert_eq!((best.width, best.height), (40, 40));
         assert_eq!(&best.rgb[..3], &frame.rgb(80, 30));
-        let jpeg = best.take_jpeg().unwrap();
+        let jpeg = best.take_jpeg().unwrap().unwrap();
         assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
         let decoded = image::load_from_memory(&jpeg).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (40, 40));
-        assert!(best.is_empty() && best.take_jpeg().is_none());
+        assert!(best.is_empty() && best.take_jpeg().unwrap().is_none());
     }
 }

@@ -88,6 +88,9 @@ pub enum AnalysisError {
     /// A model failed to run.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The kept frame could not be encoded as a JPEG.
+    #[error("the captured frame could not be encoded: {0}")]
+    Encode(String),
 }
 
 /// The live analyzer: models, thresholds and per-hand state.
@@ -320,17 +323,24 @@ impl FrameAnalyzer {
 
     /// The auto-captured frame as a JPEG capture for upload (once; `None` before the
     /// capture fires or after it was taken), with the spoof verdict of that moment in its
-    /// metadata.
-    pub fn take_capture(&mut self) -> Option<Capture> {
+    /// metadata. A frame that cannot be encoded is an error, not "nothing waiting".
+    pub fn take_capture(&mut self) -> Result<Option<Capture>, AnalysisError> {
         if !self.auto.is_done() {
-            return None;
+            return Ok(None);
         }
-        let jpeg = self.best.take_jpeg()?;
-        let capture = Capture::new(jpeg, CaptureSource::Camera).ok()?;
-        Some(match self.capture_verdict.take() {
+        let Some(jpeg) = self
+            .best
+            .take_jpeg()
+            .map_err(|e| AnalysisError::Encode(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let capture = Capture::new(jpeg, CaptureSource::Camera)
+            .map_err(|e| AnalysisError::Encode(e.to_string()))?;
+        Ok(Some(match self.capture_verdict.take() {
             Some(v) => capture.with_spoof(&v),
             None => capture,
-        })
+        }))
     }
 
     fn report(&mut self, frame: &Frame<'_>, h: &crate::vision::Hand) -> HandReport {
