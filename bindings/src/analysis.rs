@@ -135,6 +135,15 @@ pub enum ChallengeKind {
     Tilt,
 }
 
+impl From<ChallengeKind> for palmkit_core::liveness::ChallengeKind {
+    fn from(k: ChallengeKind) -> Self {
+        match k {
+            ChallengeKind::CloseAndOpen => Self::CloseAndOpen,
+            ChallengeKind::Tilt => Self::Tilt,
+        }
+    }
+}
+
 /// What the spoof verdict does on the live path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum LivenessPolicy {
@@ -142,6 +151,15 @@ pub enum LivenessPolicy {
     Enforce,
     /// Report the verdict but capture anyway: demos and tests feeding photos.
     ReportOnly,
+}
+
+impl From<LivenessPolicy> for palmkit_core::analysis::LivenessPolicy {
+    fn from(p: LivenessPolicy) -> Self {
+        match p {
+            LivenessPolicy::Enforce => Self::Enforce,
+            LivenessPolicy::ReportOnly => Self::ReportOnly,
+        }
+    }
 }
 
 /// The spoof verdict.
@@ -268,7 +286,7 @@ pub struct FrameAnalyzer {
     pub(crate) inner: Mutex<CoreAnalyzer>,
 }
 
-fn view<'a>(data: &'a [u8], f: &FrameInfo) -> Result<Frame<'a>, PalmKitError> {
+pub(crate) fn view<'a>(data: &'a [u8], f: &FrameInfo) -> Result<Frame<'a>, PalmKitError> {
     let invalid = |e: palmkit_core::frame::FrameError| PalmKitError::InvalidFrame {
         reason: e.to_string(),
     };
@@ -327,13 +345,7 @@ impl FrameAnalyzer {
     /// `TILT` only to a shopper who cannot close a hand: a photo tilted by about 50° can
     /// meet it (docs/spoof-detection.md). An empty list changes nothing.
     pub fn set_challenges(&self, kinds: Vec<ChallengeKind>) {
-        let kinds: Vec<_> = kinds
-            .into_iter()
-            .map(|k| match k {
-                ChallengeKind::CloseAndOpen => palmkit_core::liveness::ChallengeKind::CloseAndOpen,
-                ChallengeKind::Tilt => palmkit_core::liveness::ChallengeKind::Tilt,
-            })
-            .collect();
+        let kinds: Vec<_> = kinds.into_iter().map(Into::into).collect();
         self.lock().set_challenges(&kinds);
     }
 
@@ -341,10 +353,7 @@ impl FrameAnalyzer {
     /// the app shows the challenge or `not_live` guidance it gets). `REPORT_ONLY` is for
     /// demos and tests that feed photos as frames; never ship it.
     pub fn set_liveness_policy(&self, policy: LivenessPolicy) {
-        self.lock().set_liveness_policy(match policy {
-            LivenessPolicy::Enforce => palmkit_core::analysis::LivenessPolicy::Enforce,
-            LivenessPolicy::ReportOnly => palmkit_core::analysis::LivenessPolicy::ReportOnly,
-        });
+        self.lock().set_liveness_policy(policy.into());
     }
 
     /// Analyzes one camera frame. Bad frame descriptions are `InvalidFrame`; nothing here

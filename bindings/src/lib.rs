@@ -14,9 +14,13 @@ use zeroize::Zeroizing;
 
 mod analysis;
 mod attestation;
+mod session;
 
 pub use analysis::{FrameAnalyzer, FrameInfo, FrameMeasures, FrameResult, PixelFormat};
 pub use attestation::{AttestationError, AttestationToken, Attestor, dev_attestation_token};
+pub use session::{
+    EnrollmentSession, FailureReason, HandStatus, SessionListener, SessionSnapshot, SessionState,
+};
 
 uniffi::setup_scaffolding!();
 
@@ -168,6 +172,13 @@ pub enum PalmKitError {
         /// Which model and why.
         reason: String,
     },
+    /// The call does not fit the session's state (a bug in the app's flow): `reason`
+    /// names the call and the state.
+    #[error("out of order: {reason}")]
+    OutOfOrder {
+        /// Which call, in which state.
+        reason: String,
+    },
 }
 
 impl From<palmkit_core::Error> for PalmKitError {
@@ -188,6 +199,8 @@ impl From<palmkit_core::Error> for PalmKitError {
             ErrorKind::CardDeclined => Self::CardDeclined { reason },
             ErrorKind::Cancelled => Self::Cancelled,
             ErrorKind::InvalidCapture => Self::InvalidCapture { reason },
+            ErrorKind::OutOfOrder => Self::OutOfOrder { reason },
+            ErrorKind::ModelUnavailable => Self::ModelUnavailable { reason },
         }
     }
 }
@@ -244,7 +257,7 @@ pub trait SecureStore: Send + Sync {
 }
 
 /// Adapts the shell's [`SecureStore`] to the core's credential store.
-struct ShellStore(Arc<dyn SecureStore>);
+pub(crate) struct ShellStore(pub(crate) Arc<dyn SecureStore>);
 
 impl CredentialStore for ShellStore {
     fn load(&self, key: &str) -> Result<Option<Zeroizing<String>>, StoreError> {
@@ -329,6 +342,18 @@ pub struct CardDetails {
     pub cardholder_name: String,
 }
 
+impl From<CardDetails> for palmkit_core::payment::card::CardInput {
+    fn from(card: CardDetails) -> Self {
+        Self {
+            number: Zeroizing::new(card.number),
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+            cvc: Zeroizing::new(card.cvc),
+            cardholder_name: card.cardholder_name,
+        }
+    }
+}
+
 /// What adding a card led to.
 #[derive(Debug, uniffi::Enum)]
 pub enum AddCardResult {
@@ -342,6 +367,19 @@ pub enum AddCardResult {
         /// The provider's page.
         url: String,
     },
+}
+
+impl From<palmkit_core::payment::AddCardOutcome> for AddCardResult {
+    fn from(outcome: palmkit_core::payment::AddCardOutcome) -> Self {
+        match outcome {
+            palmkit_core::payment::AddCardOutcome::Added(method) => Self::Added {
+                method: method.into(),
+            },
+            palmkit_core::payment::AddCardOutcome::RequiresAction { url, .. } => {
+                Self::RequiresAction { url }
+            }
+        }
+    }
 }
 
 /// The palm profile's payment link.
@@ -581,15 +619,8 @@ impl PalmKit {
     /// Validates the card and saves it at the payment provider, then in the wallet.
     pub async fn add_card(&self, card: CardDetails) -> Result<AddCardResult, PalmKitError> {
         use palmkit_core::payment::{AddCardOutcome, PaymentClient, card};
-        let input = card::CardInput {
-            number: zeroize::Zeroizing::new(card.number),
-            exp_month: card.exp_month,
-            exp_year: card.exp_year,
-            cvc: zeroize::Zeroizing::new(card.cvc),
-            cardholder_name: card.cardholder_name,
-        };
         let outcome = PaymentClient::new(&self.account)
-            .add_card(input, card::current_year_month())
+            .add_card(card.into(), card::current_year_month())
             .await?;
         Ok(match outcome {
             AddCardOutcome::Added(method) => AddCardResult::Added {
@@ -721,13 +752,15 @@ impl PalmKit {
         progress: Arc<dyn UploadProgressListener>,
         cancel: Arc<UploadCancel>,
     ) -> Result<UploadReceipt, PalmKitError> {
-        let capture =
-            analyzer
-                .lock()
-                .take_capture()
-                .ok_or_else(|| PalmKitError::InvalidCapture {
-                    reason: "no auto-capture is waiting: analyze frames until `captured`".into(),
-                })?;
+        let capture = analyzer
+            .lock()
+            .take_capture()
+            .map_err(|e| PalmKitError::InvalidCapture {
+                reason: e.to_string(),
+            })?
+            .ok_or_else(|| PalmKitError::InvalidCapture {
+                reason: "no auto-capture is waiting: analyze frames until `captured`".into(),
+            })?;
         let attestor = self.attestor();
         let report = self
             .enrollments(attestor.as_deref())

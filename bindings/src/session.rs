@@ -11,7 +11,7 @@ use palmkit_core::error::ErrorKind;
 use palmkit_core::quality::Thresholds;
 use zeroize::Zeroizing;
 
-use crate::analysis::{ChallengeKind, FrameInfo, FrameResult, LivenessPolicy, view};
+use crate::analysis::{ChallengeKind, FrameInfo, FrameResult, view};
 use crate::{
     Account, AddCardResult, CardDetails, ConsentInfo, Hand, HealthReport, PalmKitError,
     PaymentLinkInfo, PaymentMethodInfo, SecureStore, ServiceConfig, ShellStore, WalletInfo,
@@ -275,7 +275,10 @@ impl EnrollmentSession {
     }
 
     /// Finishes the login with the redirect the browser came back with.
-    pub async fn finish_login(&self, redirect_url: String) -> Result<SessionSnapshot, PalmKitError> {
+    pub async fn finish_login(
+        &self,
+        redirect_url: String,
+    ) -> Result<SessionSnapshot, PalmKitError> {
         Ok(self.core.finish_login(&redirect_url).await?.into())
     }
 
@@ -398,7 +401,7 @@ impl EnrollmentSession {
 #[uniffi::export]
 impl EnrollmentSession {
     /// What the spoof verdict does; `REPORT_ONLY` lets photos fed as frames be captured.
-    pub fn set_liveness_policy(&self, policy: LivenessPolicy) {
+    pub fn set_liveness_policy(&self, policy: crate::analysis::LivenessPolicy) {
         self.core
             .configure_analyzer(|a| a.set_liveness_policy(policy.into()));
     }

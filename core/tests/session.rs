@@ -46,7 +46,11 @@ impl Rig {
     }
 
     /// A new session on this device (an app start), talking to `config`.
-    fn session_with(&self, config: &ServiceConfig, options: SessionOptions) -> Arc<EnrollmentSession> {
+    fn session_with(
+        &self,
+        config: &ServiceConfig,
+        options: SessionOptions,
+    ) -> Arc<EnrollmentSession> {
         Arc::new(EnrollmentSession::new(config, self.store.clone(), options).unwrap())
     }
 
@@ -170,7 +174,10 @@ async fn the_whole_flow_with_both_hands_ends_pending_the_store_match() {
     let session = rig.session();
     let recorder = Arc::new(Recorder::default());
     session.set_listener(Some(recorder.clone()));
-    assert_eq!(session.restore().await.unwrap().state, SessionState::SignedOut);
+    assert_eq!(
+        session.restore().await.unwrap().state,
+        SessionState::SignedOut
+    );
     assert_eq!(
         log_in(&session, &rig.server.client_config).await.state,
         SessionState::SignedIn
@@ -187,12 +194,18 @@ async fn the_whole_flow_with_both_hands_ends_pending_the_store_match() {
             hands: vec![Hand::Left, Hand::Right]
         }
     );
-    assert_eq!((snap.left, snap.right), (HandStatus::Captured, HandStatus::Captured));
+    assert_eq!(
+        (snap.left, snap.right),
+        (HandStatus::Captured, HandStatus::Captured)
+    );
     assert_eq!(snap.enrollment_id, None, "nothing reached the service yet");
 
     let card = choose_card(&session, "4242424242424242").await.unwrap();
     assert_eq!(session.state(), SessionState::PaymentChosen);
-    assert_eq!(session.wallet().await.unwrap().linked_payment_method_id, Some(card));
+    assert_eq!(
+        session.wallet().await.unwrap().linked_payment_method_id,
+        Some(card)
+    );
 
     let snap = session.upload().await.unwrap();
     assert_eq!(snap.state, SessionState::PendingStoreMatch);
@@ -212,8 +225,15 @@ async fn the_whole_flow_with_both_hands_ends_pending_the_store_match() {
     let progress = recorder.progress.lock().unwrap().clone();
     let (last, total) = *progress.last().unwrap();
     assert_eq!(last, total);
-    assert!(progress.windows(2).all(|w| w[0].0 <= w[1].0), "{progress:?}");
-    assert!(progress.len() >= 4, "16 KiB chunks of two photos: {}", progress.len());
+    assert!(
+        progress.windows(2).all(|w| w[0].0 <= w[1].0),
+        "{progress:?}"
+    );
+    assert!(
+        progress.len() >= 4,
+        "16 KiB chunks of two photos: {}",
+        progress.len()
+    );
     assert_eq!(
         recorder.names(),
         [
@@ -228,7 +248,10 @@ async fn the_whole_flow_with_both_hands_ends_pending_the_store_match() {
             StateName::PendingStoreMatch,
         ]
     );
-    assert_eq!(session.refresh().await.unwrap().state, SessionState::PendingStoreMatch);
+    assert_eq!(
+        session.refresh().await.unwrap().state,
+        SessionState::PendingStoreMatch
+    );
     rig.server.shutdown().await;
 }
 
@@ -238,59 +261,154 @@ async fn every_out_of_order_call_is_a_typed_error_naming_the_state() {
     let session = rig.session();
 
     // Signed out: nothing but the login.
-    assert_eq!(out_of_order(session.give_consent("v1").await), ("give_consent", StateName::SignedOut));
-    assert_eq!(out_of_order(session.start_hand(None)), ("start_hand", StateName::SignedOut));
-    assert_eq!(out_of_order(session.upload().await), ("upload", StateName::SignedOut));
-    assert_eq!(out_of_order(session.choose_payment("pm_x").await), ("choose_payment", StateName::SignedOut));
-    assert_eq!(out_of_order(session.delete().await), ("delete", StateName::SignedOut));
-    assert_eq!(out_of_order(session.refresh().await), ("refresh", StateName::SignedOut));
-    assert_eq!(out_of_order(session.enroll_again()), ("enroll_again", StateName::SignedOut));
-    assert_eq!(out_of_order(session.wallet().await), ("wallet", StateName::SignedOut));
-    assert_eq!(out_of_order(session.logout().await), ("logout", StateName::SignedOut));
+    assert_eq!(
+        out_of_order(session.give_consent("v1").await),
+        ("give_consent", StateName::SignedOut)
+    );
+    assert_eq!(
+        out_of_order(session.start_hand(None)),
+        ("start_hand", StateName::SignedOut)
+    );
+    assert_eq!(
+        out_of_order(session.upload().await),
+        ("upload", StateName::SignedOut)
+    );
+    assert_eq!(
+        out_of_order(session.choose_payment("pm_x").await),
+        ("choose_payment", StateName::SignedOut)
+    );
+    assert_eq!(
+        out_of_order(session.delete().await),
+        ("delete", StateName::SignedOut)
+    );
+    assert_eq!(
+        out_of_order(session.refresh().await),
+        ("refresh", StateName::SignedOut)
+    );
+    assert_eq!(
+        out_of_order(session.enroll_again()),
+        ("enroll_again", StateName::SignedOut)
+    );
+    assert_eq!(
+        out_of_order(session.wallet().await),
+        ("wallet", StateName::SignedOut)
+    );
+    assert_eq!(
+        out_of_order(session.logout().await),
+        ("logout", StateName::SignedOut)
+    );
     assert_eq!(session.state(), SessionState::SignedOut);
 
     log_in(&session, &rig.server.client_config).await;
     // Signed in, no consent: no capture, no second login.
-    assert_eq!(out_of_order(session.start_hand(Some(Hand::Left))), ("start_hand", StateName::SignedIn));
-    assert_eq!(out_of_order(session.start_login().await), ("start_login", StateName::SignedIn));
-    assert_eq!(out_of_order(session.finish_login("palmkit://x?code=a&state=b").await), ("finish_login", StateName::SignedIn));
-    assert_eq!(out_of_order(session.restore().await), ("restore", StateName::SignedIn));
+    assert_eq!(
+        out_of_order(session.start_hand(Some(Hand::Left))),
+        ("start_hand", StateName::SignedIn)
+    );
+    assert_eq!(
+        out_of_order(session.start_login().await),
+        ("start_login", StateName::SignedIn)
+    );
+    assert_eq!(
+        out_of_order(session.finish_login("palmkit://x?code=a&state=b").await),
+        ("finish_login", StateName::SignedIn)
+    );
+    assert_eq!(
+        out_of_order(session.restore().await),
+        ("restore", StateName::SignedIn)
+    );
     assert_eq!(session.state(), SessionState::SignedIn);
 
     session.give_consent("v1").await.unwrap();
     // Consent given, nothing captured: no card choice, no upload, no frames, no consent twice.
-    assert_eq!(out_of_order(session.give_consent("v1").await), ("give_consent", StateName::ConsentGiven));
-    assert_eq!(out_of_order(session.choose_payment("pm_x").await), ("choose_payment", StateName::ConsentGiven));
-    assert_eq!(out_of_order(session.upload().await), ("upload", StateName::ConsentGiven));
-    assert_eq!(out_of_order(session.add_capture(Hand::Left, photo())), ("add_capture", StateName::ConsentGiven));
-    assert_eq!(out_of_order(session.cancel_capture()), ("cancel_capture", StateName::ConsentGiven));
-    assert_eq!(out_of_order(session.refresh().await), ("refresh", StateName::ConsentGiven));
-    assert_eq!(out_of_order(session.enroll_again()), ("enroll_again", StateName::ConsentGiven));
+    assert_eq!(
+        out_of_order(session.give_consent("v1").await),
+        ("give_consent", StateName::ConsentGiven)
+    );
+    assert_eq!(
+        out_of_order(session.choose_payment("pm_x").await),
+        ("choose_payment", StateName::ConsentGiven)
+    );
+    assert_eq!(
+        out_of_order(session.upload().await),
+        ("upload", StateName::ConsentGiven)
+    );
+    assert_eq!(
+        out_of_order(session.add_capture(Hand::Left, photo())),
+        ("add_capture", StateName::ConsentGiven)
+    );
+    assert_eq!(
+        out_of_order(session.cancel_capture()),
+        ("cancel_capture", StateName::ConsentGiven)
+    );
+    assert_eq!(
+        out_of_order(session.refresh().await),
+        ("refresh", StateName::ConsentGiven)
+    );
+    assert_eq!(
+        out_of_order(session.enroll_again()),
+        ("enroll_again", StateName::ConsentGiven)
+    );
     assert!(!session.cancel_upload(), "no upload is running");
 
     // Capturing the left hand: a right-hand capture does not belong here.
     session.start_hand(Some(Hand::Left)).unwrap();
-    assert_eq!(out_of_order(session.add_capture(Hand::Right, photo())), ("add_capture", StateName::Capturing));
-    assert_eq!(out_of_order(session.upload().await), ("upload", StateName::Capturing));
+    assert_eq!(
+        out_of_order(session.add_capture(Hand::Right, photo())),
+        ("add_capture", StateName::Capturing)
+    );
+    assert_eq!(
+        out_of_order(session.upload().await),
+        ("upload", StateName::Capturing)
+    );
     // Cancelling the capture goes back to where it was.
-    assert_eq!(session.cancel_capture().unwrap().state, SessionState::ConsentGiven);
+    assert_eq!(
+        session.cancel_capture().unwrap().state,
+        SessionState::ConsentGiven
+    );
 
     capture(&session, Hand::Left);
     // Captured, no card: no upload yet.
-    assert_eq!(out_of_order(session.upload().await), ("upload", StateName::Captured));
-    assert_eq!(out_of_order(session.refresh().await), ("refresh", StateName::Captured));
-    assert_eq!(session.state(), SessionState::Captured { hands: vec![Hand::Left] });
+    assert_eq!(
+        out_of_order(session.upload().await),
+        ("upload", StateName::Captured)
+    );
+    assert_eq!(
+        out_of_order(session.refresh().await),
+        ("refresh", StateName::Captured)
+    );
+    assert_eq!(
+        session.state(),
+        SessionState::Captured {
+            hands: vec![Hand::Left]
+        }
+    );
 
     choose_card(&session, "4242424242424242").await.unwrap();
     session.upload().await.unwrap();
     // Pending: the captures are in; no more capturing, no second upload.
-    assert_eq!(out_of_order(session.start_hand(Some(Hand::Right))), ("start_hand", StateName::PendingStoreMatch));
-    assert_eq!(out_of_order(session.upload().await), ("upload", StateName::PendingStoreMatch));
-    assert_eq!(out_of_order(session.choose_payment("pm_x").await), ("choose_payment", StateName::PendingStoreMatch));
-    assert_eq!(out_of_order(session.enroll_again()), ("enroll_again", StateName::PendingStoreMatch));
+    assert_eq!(
+        out_of_order(session.start_hand(Some(Hand::Right))),
+        ("start_hand", StateName::PendingStoreMatch)
+    );
+    assert_eq!(
+        out_of_order(session.upload().await),
+        ("upload", StateName::PendingStoreMatch)
+    );
+    assert_eq!(
+        out_of_order(session.choose_payment("pm_x").await),
+        ("choose_payment", StateName::PendingStoreMatch)
+    );
+    assert_eq!(
+        out_of_order(session.enroll_again()),
+        ("enroll_again", StateName::PendingStoreMatch)
+    );
     assert_eq!(session.state(), SessionState::PendingStoreMatch);
     // Out of order is the app's bug: the kind says so.
-    assert_eq!(session.upload().await.unwrap_err().kind(), ErrorKind::OutOfOrder);
+    assert_eq!(
+        session.upload().await.unwrap_err().kind(),
+        ErrorKind::OutOfOrder
+    );
     rig.server.shutdown().await;
 }
 
@@ -310,7 +428,10 @@ async fn a_refused_login_leaves_the_session_signed_out() {
     assert_eq!(err.kind(), ErrorKind::LoginFailed, "{err}");
     assert_eq!(session.state(), SessionState::SignedOut);
     // The shopper tries again and gets in.
-    assert_eq!(log_in(&session, &rig.server.client_config).await.state, SessionState::SignedIn);
+    assert_eq!(
+        log_in(&session, &rig.server.client_config).await.state,
+        SessionState::SignedIn
+    );
     rig.server.shutdown().await;
 }
 
@@ -323,18 +444,24 @@ async fn a_declined_card_keeps_the_captures_and_the_state() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CardDeclined, "{err}");
-    assert_eq!(session.state(), SessionState::Captured { hands: vec![Hand::Right] });
+    assert_eq!(
+        session.state(),
+        SessionState::Captured {
+            hands: vec![Hand::Right]
+        }
+    );
     assert_eq!(session.snapshot().right, HandStatus::Captured);
     // Another card, and the enrollment goes through with the same capture.
     choose_card(&session, "4242424242424242").await.unwrap();
-    assert_eq!(session.upload().await.unwrap().state, SessionState::PendingStoreMatch);
+    assert_eq!(
+        session.upload().await.unwrap().state,
+        SessionState::PendingStoreMatch
+    );
     rig.server.shutdown().await;
 }
 
 /// A session whose traffic goes through a fault proxy, with the rig's login copied in.
-async fn proxied_session(
-    rig: &Rig,
-) -> (support::proxy::FaultProxy, Arc<EnrollmentSession>) {
+async fn proxied_session(rig: &Rig) -> (support::proxy::FaultProxy, Arc<EnrollmentSession>) {
     let direct = rig.consented().await;
     capture(&direct, Hand::Right);
     choose_card(&direct, "4242424242424242").await.unwrap();
@@ -343,14 +470,17 @@ async fn proxied_session(
     let mut config = rig.server.client_config.clone();
     config.base_url = format!("https://{}/", proxy.addr);
     // The same device store: copy the login and progress to the proxied client's keys.
-    let key = palmkit_core::account::AccountClient::new(&rig.server.client_config, rig.store.clone())
-        .unwrap()
-        .store_key();
+    let key =
+        palmkit_core::account::AccountClient::new(&rig.server.client_config, rig.store.clone())
+            .unwrap()
+            .store_key();
     let via = rig.session_with(&config, quick_options());
     let via_key = via.account_client().store_key();
     for suffix in ["", "#enrollment"] {
         let value = rig.store.load(&format!("{key}{suffix}")).unwrap().unwrap();
-        rig.store.save(&format!("{via_key}{suffix}"), &value).unwrap();
+        rig.store
+            .save(&format!("{via_key}{suffix}"), &value)
+            .unwrap();
     }
     via.restore().await.unwrap();
     (proxy, via)
@@ -363,11 +493,18 @@ async fn an_upload_cut_midway_resumes_and_completes() {
     // After restore the capture is gone (it was another app run): capture again.
     assert_eq!(session.state(), SessionState::ConsentGiven);
     capture(&session, Hand::Right);
-    assert_eq!(session.state(), SessionState::PaymentChosen, "the card choice was kept");
+    assert_eq!(
+        session.state(),
+        SessionState::PaymentChosen,
+        "the card choice was kept"
+    );
     proxy.faults.cut_after_up.store(40_000, Ordering::SeqCst);
     let snap = session.upload().await.unwrap();
     assert_eq!(snap.state, SessionState::PendingStoreMatch);
-    assert!(proxy.faults.cuts.load(Ordering::SeqCst) >= 1, "the link was cut");
+    assert!(
+        proxy.faults.cuts.load(Ordering::SeqCst) >= 1,
+        "the link was cut"
+    );
     rig.server.shutdown().await;
 }
 
@@ -390,7 +527,10 @@ async fn when_retries_run_out_the_sealed_capture_is_kept_for_the_next_try() {
     assert_eq!(session.snapshot().right, HandStatus::Captured, "still held");
     // The network is back: the same capture goes up, no re-capture.
     proxy.faults.refuse.store(false, Ordering::SeqCst);
-    assert_eq!(session.upload().await.unwrap().state, SessionState::PendingStoreMatch);
+    assert_eq!(
+        session.upload().await.unwrap().state,
+        SessionState::PendingStoreMatch
+    );
     rig.server.shutdown().await;
 }
 
@@ -407,7 +547,10 @@ async fn a_cancelled_upload_returns_to_payment_chosen_and_goes_up_later() {
     assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
     assert_eq!(session.state(), SessionState::PaymentChosen);
     assert_eq!(session.snapshot().left, HandStatus::Captured);
-    assert_eq!(session.upload().await.unwrap().state, SessionState::PendingStoreMatch);
+    assert_eq!(
+        session.upload().await.unwrap().state,
+        SessionState::PendingStoreMatch
+    );
     rig.server.shutdown().await;
 }
 
@@ -421,23 +564,46 @@ async fn an_app_restarted_mid_upload_resumes_with_the_hand_already_up() {
     let recorder = Arc::new(Recorder::default());
     *recorder.cancel_after_left.lock().unwrap() = Some(Arc::downgrade(&session));
     session.set_listener(Some(recorder.clone()));
-    assert_eq!(session.upload().await.unwrap_err().kind(), ErrorKind::Cancelled);
+    assert_eq!(
+        session.upload().await.unwrap_err().kind(),
+        ErrorKind::Cancelled
+    );
     let id = session.snapshot().enrollment_id.unwrap();
     // The app is killed: the right hand's capture is lost with it.
     drop(session);
 
     let restarted = rig.session();
     let snap = restarted.restore().await.unwrap();
-    assert_eq!(snap.state, SessionState::ConsentGiven, "captures do not survive");
-    assert_eq!((snap.left, snap.right), (HandStatus::Uploaded, HandStatus::NotCaptured));
+    assert_eq!(
+        snap.state,
+        SessionState::ConsentGiven,
+        "captures do not survive"
+    );
+    assert_eq!(
+        (snap.left, snap.right),
+        (HandStatus::Uploaded, HandStatus::NotCaptured)
+    );
     assert_eq!(snap.enrollment_id.as_deref(), Some(id.as_str()));
     // The left hand is done; the right one is asked again, the card is remembered.
     let err = restarted.start_hand(Some(Hand::Left)).unwrap_err();
-    assert!(matches!(err, Error::Session(SessionFailure::HandAlreadyUploaded(Hand::Left))), "{err:?}");
-    assert_eq!(capture(&restarted, Hand::Right).state, SessionState::PaymentChosen);
+    assert!(
+        matches!(
+            err,
+            Error::Session(SessionFailure::HandAlreadyUploaded(Hand::Left))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        capture(&restarted, Hand::Right).state,
+        SessionState::PaymentChosen
+    );
     let snap = restarted.upload().await.unwrap();
     assert_eq!(snap.state, SessionState::PendingStoreMatch);
-    assert_eq!(snap.enrollment_id.as_deref(), Some(id.as_str()), "the same enrollment");
+    assert_eq!(
+        snap.enrollment_id.as_deref(),
+        Some(id.as_str()),
+        "the same enrollment"
+    );
     rig.server.shutdown().await;
 }
 
@@ -457,10 +623,20 @@ async fn an_expired_enrollment_is_learned_and_can_be_enrolled_again() {
     let snap = restarted.restore().await.unwrap();
     assert_eq!(snap.state, SessionState::Expired);
     assert_eq!(snap.right, HandStatus::Failed);
-    assert_eq!(out_of_order(restarted.start_hand(None)), ("start_hand", StateName::Expired));
+    assert_eq!(
+        out_of_order(restarted.start_hand(None)),
+        ("start_hand", StateName::Expired)
+    );
     let snap = restarted.enroll_again().unwrap();
-    assert_eq!(snap.state, SessionState::ConsentGiven, "the consent is kept");
-    assert_eq!((snap.enrollment_id, snap.right), (None, HandStatus::NotCaptured));
+    assert_eq!(
+        snap.state,
+        SessionState::ConsentGiven,
+        "the consent is kept"
+    );
+    assert_eq!(
+        (snap.enrollment_id, snap.right),
+        (None, HandStatus::NotCaptured)
+    );
     rig.server.shutdown().await;
 }
 
@@ -473,23 +649,41 @@ async fn a_deleted_enrollment_is_gone_at_the_service() {
     let id = session.upload().await.unwrap().enrollment_id.unwrap();
     let snap = session.delete().await.unwrap();
     assert_eq!(snap.state, SessionState::Deleted);
-    assert_eq!((snap.enrollment_id, snap.left), (None, HandStatus::NotCaptured));
+    assert_eq!(
+        (snap.enrollment_id, snap.left),
+        (None, HandStatus::NotCaptured)
+    );
     let err = EnrollmentClient::new(session.account_client())
         .get(&id)
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::Service { status: 404, .. }), "{err:?}");
+    assert!(
+        matches!(&err, Error::Service { status: 404, .. }),
+        "{err:?}"
+    );
     // A restart does not bring it back.
     let restarted = rig.session();
-    assert_eq!(restarted.restore().await.unwrap().state, SessionState::ConsentGiven);
-    assert_eq!(session.enroll_again().unwrap().state, SessionState::ConsentGiven);
+    assert_eq!(
+        restarted.restore().await.unwrap().state,
+        SessionState::ConsentGiven
+    );
+    assert_eq!(
+        session.enroll_again().unwrap().state,
+        SessionState::ConsentGiven
+    );
 
     // Deleted from another device while pending: the refresh says so.
     capture(&session, Hand::Left);
     choose_card(&session, "4242424242424242").await.unwrap();
     let id = session.upload().await.unwrap().enrollment_id.unwrap();
-    EnrollmentClient::new(restarted.account_client()).delete(&id).await.unwrap();
-    assert_eq!(session.refresh().await.unwrap().state, SessionState::Deleted);
+    EnrollmentClient::new(restarted.account_client())
+        .delete(&id)
+        .await
+        .unwrap();
+    assert_eq!(
+        session.refresh().await.unwrap().state,
+        SessionState::Deleted
+    );
     rig.server.shutdown().await;
 }
 
@@ -498,9 +692,15 @@ async fn logout_forgets_the_progress_on_this_device() {
     let rig = Rig::start(|_| {}).await;
     let session = rig.consented().await;
     capture(&session, Hand::Left);
-    assert_eq!(session.logout().await.unwrap().state, SessionState::SignedOut);
+    assert_eq!(
+        session.logout().await.unwrap().state,
+        SessionState::SignedOut
+    );
     let restarted = rig.session();
-    assert_eq!(restarted.restore().await.unwrap().state, SessionState::SignedOut);
+    assert_eq!(
+        restarted.restore().await.unwrap().state,
+        SessionState::SignedOut
+    );
     log_in(&restarted, &rig.server.client_config).await;
     // Consent is the service's record; this device starts from the consent screen.
     assert_eq!(restarted.state(), SessionState::SignedIn);

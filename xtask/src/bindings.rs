@@ -28,6 +28,9 @@ pub fn generate() -> Result<Generated, String> {
         "palmkit-uniffi-bindgen",
         "-p",
         "palmkit-cli",
+        // The tests capture from photo files and feed photos as frames.
+        "--features",
+        "palmkit-ffi/dev",
     ])?;
     let lib_dir = util::target_dir().join("debug");
     let out = util::root().join("bindings/generated");

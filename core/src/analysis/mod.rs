@@ -137,6 +137,11 @@ impl FrameAnalyzer {
         self.policy = policy;
     }
 
+    /// What the spoof verdict does on the live path.
+    pub fn liveness_policy(&self) -> LivenessPolicy {
+        self.policy
+    }
+
     /// The active challenges that may be drawn (default: close-and-open only). An app may
     /// offer tilt instead to a shopper who cannot close a hand, knowing that a tilted photo
     /// can meet it (`liveness::challenge`); an empty list changes nothing.

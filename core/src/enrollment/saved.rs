@@ -75,7 +75,10 @@ impl SavedProgress {
         match serde_json::from_str::<Self>(&text) {
             Ok(saved) if saved.version == VERSION => Ok(Some(saved)),
             Ok(saved) => {
-                tracing::warn!(version = saved.version, "dropping saved progress of another version");
+                tracing::warn!(
+                    version = saved.version,
+                    "dropping saved progress of another version"
+                );
                 Ok(None)
             }
             Err(e) => {
@@ -136,7 +139,9 @@ mod tests {
         assert_eq!(back.upload_of(Hand::Left), Some("up-1"));
         assert_eq!(back.upload_of(Hand::Right), None);
 
-        store.save("k", r#"{"version":99,"account_id":"a"}"#).unwrap();
+        store
+            .save("k", r#"{"version":99,"account_id":"a"}"#)
+            .unwrap();
         assert_eq!(SavedProgress::load(&store, "k").unwrap(), None);
         store.save("k", "not json").unwrap();
         assert_eq!(SavedProgress::load(&store, "k").unwrap(), None);

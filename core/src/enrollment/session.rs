@@ -29,9 +29,7 @@ use crate::upload::{CancelToken, Capture, TusOptions, UploadProgress};
 
 use super::EnrollmentClient;
 use super::saved::SavedProgress;
-use super::state::{
-    Failure, FailureReason, HandStatus, SessionSnapshot, SessionState, StateName,
-};
+use super::state::{Failure, FailureReason, HandStatus, SessionSnapshot, SessionState, StateName};
 
 /// Told about every state change and upload progress, on the thread that made it (a
 /// background thread for async calls, the camera thread for frames): keep it quick.
@@ -138,10 +136,7 @@ impl Inner {
     }
 
     fn hand_status(&self, hand: Hand) -> HandStatus {
-        let enrolled = self
-            .saved
-            .as_ref()
-            .is_some_and(|s| s.hands.contains(&hand));
+        let enrolled = self.saved.as_ref().is_some_and(|s| s.hands.contains(&hand));
         match (&self.state, enrolled) {
             (SessionState::Complete, true) => return HandStatus::Active,
             (SessionState::PendingStoreMatch, true) => return HandStatus::PendingMatch,
@@ -180,10 +175,12 @@ impl Inner {
     /// The shopper's progress; only called in signed-in states, where it exists.
     fn saved_mut(&mut self) -> Result<&mut SavedProgress, Error> {
         let state = self.state.name();
-        self.saved.as_mut().ok_or(Error::Session(SessionFailure::OutOfOrder {
-            call: "a signed-in call",
-            state,
-        }))
+        self.saved
+            .as_mut()
+            .ok_or(Error::Session(SessionFailure::OutOfOrder {
+                call: "a signed-in call",
+                state,
+            }))
     }
 }
 
@@ -251,6 +248,14 @@ impl EnrollmentSession {
         *lock(&self.analyzer) = Some(analyzer);
     }
 
+    /// Adjusts the attached analyzer (challenges, liveness policy); nothing without one.
+    #[cfg(feature = "vision")]
+    pub fn configure_analyzer(&self, change: impl FnOnce(&mut crate::analysis::FrameAnalyzer)) {
+        if let Some(analyzer) = lock(&self.analyzer).as_mut() {
+            change(analyzer);
+        }
+    }
+
     /// The state and each hand's progress.
     pub fn snapshot(&self) -> SessionSnapshot {
         lock(&self.inner).snapshot()
@@ -292,7 +297,10 @@ impl EnrollmentSession {
     }
 
     /// Starts a login that comes back to `redirect_uri` (a desktop loopback port).
-    pub async fn start_login_with_redirect(&self, redirect_uri: url::Url) -> Result<url::Url, Error> {
+    pub async fn start_login_with_redirect(
+        &self,
+        redirect_uri: url::Url,
+    ) -> Result<url::Url, Error> {
         let _step = self.steps.lock().await;
         self.expect("start_login", &[StateName::SignedOut])?;
         self.account.start_login_with_redirect(redirect_uri).await
@@ -402,30 +410,39 @@ impl EnrollmentSession {
                 .into());
             }
         };
-        let mut analyzer = lock(&self.analyzer);
-        let analyzer = analyzer
-            .as_mut()
-            .ok_or(Error::Session(SessionFailure::NoAnalyzer))?;
-        let analysis = analyzer
-            .analyze(frame, timestamp_ms)
-            .map_err(|e| SessionFailure::Analysis(e.to_string()))?;
-        if analysis.captured {
-            let capture = analyzer
-                .take_capture()
+        // The analyzer's lock is released before the state changes, so a listener may
+        // call back into the session.
+        let (analysis, capture, enforced) = {
+            let mut guard = lock(&self.analyzer);
+            let analyzer = guard
+                .as_mut()
+                .ok_or(Error::Session(SessionFailure::NoAnalyzer))?;
+            let analysis = analyzer
+                .analyze(frame, timestamp_ms)
                 .map_err(|e| SessionFailure::Analysis(e.to_string()))?;
-            if let Some(capture) = capture {
-                let detected = analysis.hand.as_ref().map(|h| h.handedness);
-                let Some(hand) = requested.or(detected) else {
-                    return Err(SessionFailure::Analysis(
-                        "the capture fired with no hand in view".into(),
-                    )
-                    .into());
-                };
-                self.hold(hand, capture)?;
-                return Ok(analysis);
-            }
+            let capture = if analysis.captured {
+                analyzer
+                    .take_capture()
+                    .map_err(|e| SessionFailure::Analysis(e.to_string()))?
+            } else {
+                None
+            };
+            // Report-only liveness (QA feeding photos) reports the verdict, never fails on it.
+            let enforced = analyzer.liveness_policy() == crate::analysis::LivenessPolicy::Enforce;
+            (analysis, capture, enforced)
+        };
+        if let Some(capture) = capture {
+            let detected = analysis.hand.as_ref().map(|h| h.handedness);
+            let Some(hand) = requested.or(detected) else {
+                return Err(SessionFailure::Analysis(
+                    "the capture fired with no hand in view".into(),
+                )
+                .into());
+            };
+            self.hold(hand, capture)?;
+            return Ok(analysis);
         }
-        self.watch_capture(&analysis, timestamp_ms);
+        self.watch_capture(&analysis, timestamp_ms, enforced);
         Ok(analysis)
     }
 
@@ -807,14 +824,19 @@ impl EnrollmentSession {
 
     /// Fails the capture when it takes too long, or when the spoof verdict stays `fail`.
     #[cfg(feature = "vision")]
-    fn watch_capture(&self, analysis: &crate::analysis::FrameAnalysis, timestamp_ms: u64) {
+    fn watch_capture(
+        &self,
+        analysis: &crate::analysis::FrameAnalysis,
+        timestamp_ms: u64,
+        enforced: bool,
+    ) {
         let options = &self.options;
         let _ = self.update(|inner| {
             if inner.state.name() != StateName::Capturing {
                 return Ok(());
             }
             let first = *inner.clock.first_ms.get_or_insert(timestamp_ms);
-            let failing = analysis.spoof.verdict == crate::liveness::Verdict::Fail;
+            let failing = enforced && analysis.spoof.verdict == crate::liveness::Verdict::Fail;
             let fail_since = if failing {
                 Some(*inner.clock.fail_since_ms.get_or_insert(timestamp_ms))
             } else {
@@ -878,7 +900,9 @@ impl EnrollmentSession {
         let enrollment_id = match enrollment_id {
             Some(id) => id,
             None => {
-                let draft = client.create_with_key(&hands, create_key.as_deref()).await?;
+                let draft = client
+                    .create_with_key(&hands, create_key.as_deref())
+                    .await?;
                 self.update(|inner| {
                     let saved = inner.saved_mut()?;
                     saved.enrollment_id = Some(draft.id.clone());
