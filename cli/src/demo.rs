@@ -1,20 +1,25 @@
-//! `palmkit demo`: a whole enrollment, as far as PalmKit goes today, against a reference
-//! server started in this process on a free 127.0.0.1 port with a throw-away data
-//! directory. Each step prints what it did; the first failing step stops the demo with
-//! an error. With the hand models provisioned (`cargo xtask demo` does it), the capture comes
-//! from the live camera path: a palm photo fed as camera frames until the auto-capture.
+//! `palmkit demo`: a whole enrollment through the core's `EnrollmentSession` — the one
+//! entry point the apps drive — against a reference server started in this process on a
+//! free 127.0.0.1 port with a throw-away data directory: pinned health check, login,
+//! consent, live camera frames to auto-capture, card, sealed upload with progress, pending
+//! store match, logout. Each step prints what it did and how long it took; the first failing
+//! step stops the demo with an error. With the hand models provisioned (`cargo xtask demo`
+//! does it) the captures come from palm photos fed as camera frames (`--palms DIR`: the
+//! photos in DIR, enrolling the hand each shows; at most one capture per hand).
 
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use std::sync::Arc;
-
-use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::KeyringStore;
-use palmkit_core::enrollment::EnrollmentClient;
+use palmkit_core::enrollment::{
+    EnrollmentSession, HandStatus, SessionListener, SessionOptions, SessionSnapshot, SessionState,
+    StateName,
+};
 use palmkit_core::error::{Error, TrustFailure};
+use palmkit_core::payment::AddCardOutcome;
 use palmkit_core::payment::card::{CardInput, current_year_month};
-use palmkit_core::payment::{AddCardOutcome, PaymentClient};
-use palmkit_core::protocol::{CaptureSource, EnrollmentState, Hand};
+use palmkit_core::protocol::{CaptureSource, Hand};
 use palmkit_core::upload::Capture;
 use palmkit_core::{ServiceClient, ServiceConfig};
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
@@ -24,7 +29,7 @@ use zeroize::Zeroizing;
 use crate::progress;
 
 /// Runs the demo; `Err` carries the failed step's explanation.
-pub async fn run() -> Result<(), String> {
+pub async fn run(palms: Option<&Path>) -> Result<(), String> {
     let started = Instant::now();
     let data = tempfile::Builder::new()
         .prefix("palmkit-demo-")
@@ -42,7 +47,7 @@ pub async fn run() -> Result<(), String> {
     .map_err(|e| step.fail(e))?;
     step.done(&format!("listening on {}", server.base_url));
 
-    let result = enrollment_steps(&mut step, &server.client_config).await;
+    let result = enrollment_steps(&mut step, &server.client_config, palms).await;
     step.begin("Stop the server gracefully");
     server.shutdown().await;
     step.done("stopped");
@@ -55,17 +60,31 @@ pub async fn run() -> Result<(), String> {
     Ok(())
 }
 
-async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<(), String> {
-    step.begin("Load the pinned client configuration");
-    let client = ServiceClient::new(config).map_err(|e| step.fail(e))?;
+async fn enrollment_steps(
+    step: &mut Steps,
+    config: &ServiceConfig,
+    palms: Option<&Path>,
+) -> Result<(), String> {
+    step.begin("Open an enrollment session (pinned client, in-memory secure store)");
+    let store = keyring_core::mock::Store::new().map_err(|e| step.fail(e))?;
+    let session = EnrollmentSession::new(
+        config,
+        Arc::new(KeyringStore::new(store)),
+        SessionOptions::default(),
+    )
+    .map_err(|e| step.fail(e))?;
+    let listener = Arc::new(Shown::default());
+    session.set_listener(Some(listener.clone()));
+    let restored = session.restore().await.map_err(|e| step.fail(e))?;
     step.done(&format!(
-        "CA-pinned, {} SPKI pins, service key {}",
+        "CA-pinned, {} SPKI pins, service key {}; state {}",
         config.trust.spki_sha256.len(),
-        config.service_key.id
+        config.service_key.id,
+        restored.state.name()
     ));
 
     step.begin("Health check over pinned TLS");
-    let health = client.health().await.map_err(|e| step.fail(e))?;
+    let health = session.health().await.map_err(|e| step.fail(e))?;
     step.done(&format!(
         "passed: status {}, server version {}",
         health.status, health.version
@@ -92,80 +111,41 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
     }
 
     step.begin("Log in the test shopper (scripted browser at the login form, PKCE)");
-    let store = keyring_core::mock::Store::new().map_err(|e| step.fail(e))?;
-    let account =
-        AccountClient::new(config, Arc::new(KeyringStore::new(store))).map_err(|e| step.fail(e))?;
-    let browser = ScriptedBrowser::new(config).map_err(|e| step.fail(e))?;
-    let url = account.start_login().await.map_err(|e| step.fail(e))?;
-    let redirect = browser
+    let url = session.start_login().await.map_err(|e| step.fail(e))?;
+    let redirect = ScriptedBrowser::new(config)
+        .map_err(|e| step.fail(e))?
         .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
         .await
         .map_err(|e| step.fail(e))?;
-    account
+    let snap = session
         .finish_login(&redirect)
         .await
         .map_err(|e| step.fail(e))?;
-    let me = account.account().await.map_err(|e| step.fail(e))?;
+    let me = session.account().await.map_err(|e| step.fail(e))?;
     step.done(&format!(
-        "signed in as {} <{}>; tokens held in the (in-memory) credential store",
-        me.display_name, me.email
+        "signed in as {} <{}>; state {}",
+        me.display_name,
+        me.email,
+        snap.state.name()
+    ));
+
+    step.begin("Record the biometric consent at the service");
+    let consent = session
+        .give_consent(CONSENT_VERSION)
+        .await
+        .map_err(|e| step.fail(e))?;
+    step.done(&format!(
+        "text {} agreed at {}; state {}",
+        consent.text_version,
+        consent.given_at,
+        session.state().name()
     ));
 
     step.begin("Guide the shopper and auto-capture from camera frames (hand models)");
-    let live = live_capture().map_err(|e| step.fail(e))?;
-    let (capture, what, hand) = match live {
-        Some((capture, summary)) => {
-            step.done(&summary);
-            (
-                capture,
-                "auto-captured camera frame".to_string(),
-                Hand::Left,
-            )
-        }
-        None => {
-            step.done(
-                "skipped: no hand models or test photos (run `cargo xtask demo`, which \
-                 provisions them); uploading a file instead",
-            );
-            let (image, what) = demo_image().map_err(|e| step.fail(e))?;
-            let capture = Capture::new(image, CaptureSource::File).map_err(|e| step.fail(e))?;
-            (capture, what, Hand::Right)
-        }
-    };
+    let summary = capture(&session, palms).map_err(|e| step.fail(e))?;
+    step.done(&summary);
 
-    let hand_name = if hand == Hand::Left { "left" } else { "right" };
-    step.begin(&format!(
-        "Create a draft enrollment for the {hand_name} hand (as the shopper)"
-    ));
-    let enrollments = EnrollmentClient::new(&account);
-    let enrollment = enrollments
-        .create(&[hand])
-        .await
-        .map_err(|e| step.fail(e))?;
-    step.done(&format!("{} ({:?})", enrollment.id, enrollment.state));
-
-    step.begin("Read the enrollment back from the service");
-    let fetched = enrollments
-        .get(&enrollment.id)
-        .await
-        .map_err(|e| step.fail(e))?;
-    if fetched != enrollment || fetched.state != EnrollmentState::Draft {
-        return Err(step.fail(format!("read back {fetched:?}, expected {enrollment:?}")));
-    }
-    step.done(&format!("state draft, hands [{hand_name}]"));
-
-    step.begin("Seal the capture to the service key and upload it (tus, resumable)");
-    let report = crate::upload::seal_and_send(&account, &enrollment, hand, capture)
-        .await
-        .map_err(|e| step.fail(e))?;
-    step.done(&format!(
-        "{what}: {} sealed bytes (HPKE X25519/ChaCha20-Poly1305) uploaded as {}; \
-         the server opened and checked it in memory and kept only the sealed bytes",
-        report.length, report.id
-    ));
-
-    step.begin("Add a test card (tokenized at the payment provider)");
-    let payments = PaymentClient::new(&account);
+    step.begin("Add a test card (tokenized at the payment provider) and link it");
     let card = CardInput {
         number: Zeroizing::new("4242 4242 4242 4242".into()),
         exp_month: 12,
@@ -173,134 +153,212 @@ async fn enrollment_steps(step: &mut Steps, config: &ServiceConfig) -> Result<()
         cvc: Zeroizing::new("123".into()),
         cardholder_name: me.display_name.clone(),
     };
-    let method = match payments
-        .add_card(card, current_year_month())
-        .await
-        .map_err(|e| step.fail(e))?
-    {
+    let method = match session.add_card(card).await.map_err(|e| step.fail(e))? {
         AddCardOutcome::Added(m) => m,
         AddCardOutcome::RequiresAction { .. } => {
             return Err(step.fail("the test card asked for confirmation"));
         }
     };
-    step.done(&format!(
-        "{} ****{} saved as {}; the enrollment service saw only the token",
-        method.brand, method.last4, method.id
-    ));
-
-    step.begin("Link the card to the palm profile (idempotent)");
-    let key = PaymentClient::new_idempotency_key().map_err(|e| step.fail(e))?;
-    let link = payments
-        .link(&method.id, &key)
+    let link = session
+        .choose_payment(&method.id)
         .await
         .map_err(|e| step.fail(e))?;
     step.done(&format!(
-        "palm pays with {} since {}",
-        link.payment_method_id, link.linked_at
+        "{} ****{} saved as {} (the enrollment service saw only the token); palm pays with \
+         it since {}; state {}",
+        method.brand,
+        method.last4,
+        method.id,
+        link.linked_at,
+        session.state().name()
     ));
 
-    step.begin("Submit the enrollment (idempotent)");
-    let key = PaymentClient::new_idempotency_key().map_err(|e| step.fail(e))?;
-    let submitted = enrollments
-        .submit(&enrollment.id, std::slice::from_ref(&report.id), &key)
-        .await
-        .map_err(|e| step.fail(e))?;
-    if submitted.state != EnrollmentState::PendingStoreMatch {
-        return Err(step.fail(format!("submitted, but the state is {:?}", submitted.state)));
+    step.begin("Seal the captures to the service key, upload (tus, resumable) and submit");
+    step.pause();
+    listener.show_progress();
+    let uploaded = session.upload().await;
+    listener.hide_progress();
+    let snap = uploaded.map_err(|e| step.fail(e))?;
+    if snap.state != SessionState::PendingStoreMatch {
+        return Err(step.fail(format!("uploaded, but the state is {:?}", snap.state)));
     }
-    step.done("pending the first in-store palm match");
+    let (confirmed, total) = listener.last_progress();
+    step.done(&format!(
+        "{confirmed} of {total} sealed bytes (HPKE X25519/ChaCha20-Poly1305) confirmed; \
+         enrollment {} pending the first in-store palm match (left {:?}, right {:?}); the \
+         server opened each capture in memory and kept only the sealed bytes",
+        snap.enrollment_id.as_deref().unwrap_or("?"),
+        snap.left,
+        snap.right
+    ));
 
-    step.begin("Log out (revoke at the server, delete the tokens)");
-    account.logout().await.map_err(|e| step.fail(e))?;
-    if account.is_signed_in().map_err(|e| step.fail(e))? {
+    step.begin("Read the enrollment back from the service");
+    let snap = session.refresh().await.map_err(|e| step.fail(e))?;
+    step.done(&format!("state {}", snap.state.name()));
+
+    step.begin("Log out (revoke at the server, delete the tokens and the saved progress)");
+    let snap = session.logout().await.map_err(|e| step.fail(e))?;
+    if session
+        .account_client()
+        .is_signed_in()
+        .map_err(|e| step.fail(e))?
+    {
         return Err(step.fail("tokens still stored after logout"));
     }
-    step.done("signed out; the login is revoked at the server");
-
+    step.done(&format!(
+        "signed out; the login is revoked at the server; state {}; the session went {}",
+        snap.state.name(),
+        listener.path()
+    ));
     Ok(())
 }
 
-/// The photo the demo uploads: a real palm photograph from the shared test data when it
-/// can be found (`PALMKIT_TESTDATA`), otherwise a generated stand-in image, said so.
-/// The palm photo the live path is shown with: an open left palm that passes every check.
+/// The consent text version the demo agrees to.
+const CONSENT_VERSION: &str = "palmkit-demo-consent-1";
+
+/// The palm photo the live path is shown with by default: an open left palm that passes
+/// every check.
 const LIVE_PHOTO: &str = "palms/palm_kbyai_ex5.jpg";
 
-/// The live camera path on the desktop: the palm photo as 30 fps NV21 frames from a
-/// landscape sensor, fed to the frame analyzer until it auto-captures. `None` when the
-/// models or the photo are not here.
-fn live_capture() -> Result<Option<(Capture, String)>, String> {
+/// The capture step: each photo (the `--palms` folder's, or the default one) as 30 fps
+/// NV21 frames from a landscape sensor, fed to the session until it auto-captures the hand
+/// the photo shows; at most one capture per hand. Without the models (and no `--palms`),
+/// the shared palm photo is held as a file capture instead, said so.
+fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, String> {
     let models = crate::analyze::models_dir(None);
-    let photo = std::env::var_os("PALMKIT_TESTDATA")
-        .map(|d| std::path::Path::new(&d).join(LIVE_PHOTO))
-        .filter(|p| p.exists());
-    let (Some(photo), true) = (photo, models.join("SHA256SUMS").exists()) else {
-        return Ok(None);
+    let photos: Vec<PathBuf> = match palms {
+        Some(dir) => photos_in(dir)?,
+        None => std::env::var_os("PALMKIT_TESTDATA")
+            .map(|d| Path::new(&d).join(LIVE_PHOTO))
+            .filter(|p| p.exists())
+            .into_iter()
+            .collect(),
     };
+    if photos.is_empty() || !models.join("SHA256SUMS").exists() {
+        if palms.is_some() {
+            return Err(crate::analyze::load_analyzer(&models)
+                .err()
+                .unwrap_or_else(|| "no palm photos".into()));
+        }
+        let (image, what) = demo_image()?;
+        session
+            .start_hand(Some(Hand::Right))
+            .map_err(|e| e.to_string())?;
+        let capture = Capture::new(image, CaptureSource::File).map_err(|e| e.to_string())?;
+        session
+            .add_capture(Hand::Right, capture)
+            .map_err(|e| e.to_string())?;
+        return Ok(format!(
+            "skipped the camera path: no hand models or test photos (run `cargo xtask demo`, \
+             which provisions them); holding {what} as the right hand's capture"
+        ));
+    }
     let mut analyzer = crate::analyze::load_analyzer(&models)?;
     // A photo is no live hand: the spoof layers say so (reported below), and an app, which
     // enforces them, would not capture it. The demo reports and carries on.
     analyzer.set_liveness_policy(palmkit_core::analysis::LivenessPolicy::ReportOnly);
-    let crate::frames::PhotoFrames {
-        nv21,
-        width,
-        height,
-        ..
-    } = crate::frames::sensor_nv21(&photo)?;
-    let upright = palmkit_core::frame::Orientation {
-        rotation: palmkit_core::frame::Rotation::Deg90,
-        mirrored: false,
-    };
-    let frame = palmkit_core::frame::Frame::nv21(
-        &nv21,
-        width,
-        height,
-        width as usize,
-        width as usize,
-        upright,
-    )
-    .map_err(|e| e.to_string())?;
-    analyzer.start_hand(Some(Hand::Left));
-    let mut seen: Vec<&str> = Vec::new();
-    for i in 0..30u64 {
-        let a = analyzer
-            .analyze(&frame, i * 33)
-            .map_err(|e| e.to_string())?;
-        if seen.last() != Some(&a.guidance.code()) {
-            seen.push(a.guidance.code());
+    session.set_analyzer(analyzer);
+    let mut lines = Vec::new();
+    for photo in photos {
+        let held = session.snapshot();
+        if held.left != HandStatus::NotCaptured && held.right != HandStatus::NotCaptured {
+            break;
         }
-        if a.captured {
-            let spoof = analyzer
-                .capture_verdict()
-                .map(|v| {
-                    let reasons = v.reasons().join("; ");
-                    format!("{} ({reasons})", v.verdict.name())
-                })
-                .unwrap_or_else(|| "none".into());
-            let capture = analyzer
-                .take_capture()
-                .map_err(|e| e.to_string())?
-                .ok_or("the capture fired but nothing was kept")?;
-            let (kept_w, kept_h) = (capture.metadata().width, capture.metadata().height);
-            return Ok(Some((
-                capture,
-                format!(
-                    "{LIVE_PHOTO} as {width}x{height} NV21 (rotation 90): guidance {} after {} \
-                     frames; kept the best frame as a {}x{} JPEG in memory; spoof verdict \
-                     {spoof} — an app enforcing it would not have captured this photo",
+        let name = photo.display().to_string();
+        // The first capture takes whichever hand is shown; then the other one is asked for.
+        let wanted = match (held.left, held.right) {
+            (HandStatus::NotCaptured, HandStatus::NotCaptured) => None,
+            (HandStatus::NotCaptured, _) => Some(Hand::Left),
+            _ => Some(Hand::Right),
+        };
+        session.start_hand(wanted).map_err(|e| e.to_string())?;
+        let frames = crate::frames::sensor_nv21(&photo)?;
+        let upright = palmkit_core::frame::Orientation {
+            rotation: palmkit_core::frame::Rotation::Deg90,
+            mirrored: false,
+        };
+        let frame = palmkit_core::frame::Frame::nv21(
+            &frames.nv21,
+            frames.width,
+            frames.height,
+            frames.width as usize,
+            frames.width as usize,
+            upright,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut seen: Vec<&str> = Vec::new();
+        let mut outcome = None;
+        for i in 0..30u64 {
+            let a = session
+                .analyze_frame(&frame, i * 33)
+                .map_err(|e| e.to_string())?;
+            if seen.last() != Some(&a.guidance.code()) {
+                seen.push(a.guidance.code());
+            }
+            // The photo shows the hand already captured: the next photo, then.
+            if i >= 4 && matches!(a.guidance.code(), "use_left_hand" | "use_right_hand") {
+                break;
+            }
+            if a.captured {
+                let hand = a.hand.as_ref().map(|h| h.handedness);
+                outcome = Some(format!(
+                    "{name}: guidance {} after {} frames; the {:?} hand captured (best frame \
+                     kept as a JPEG in memory); spoof verdict {} ({}) — an app enforcing it \
+                     would not have captured a photo",
                     seen.join(" -> "),
                     i + 1,
-                    kept_w,
-                    kept_h
-                ),
-            )));
+                    hand.unwrap_or(Hand::Left),
+                    a.spoof.verdict.name(),
+                    a.spoof.reasons().join("; ")
+                ));
+                break;
+            }
+        }
+        match outcome {
+            Some(line) => lines.push(line),
+            None => {
+                session.cancel_capture().map_err(|e| e.to_string())?;
+                lines.push(format!(
+                    "{name}: no capture (guidance went {}); skipped",
+                    seen.join(" -> ")
+                ));
+            }
         }
     }
-    Err(format!(
-        "no auto-capture in 30 frames; guidance went {}",
-        seen.join(" -> ")
+    let snap = session.snapshot();
+    if snap.left == HandStatus::NotCaptured && snap.right == HandStatus::NotCaptured {
+        return Err(format!(
+            "nothing was captured:\n    {}",
+            lines.join("\n    ")
+        ));
+    }
+    Ok(format!(
+        "{}\n    state {}",
+        lines.join("\n    "),
+        snap.state.name()
     ))
 }
 
+/// The JPEG and PNG files directly in `dir`, sorted by name.
+fn photos_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("--palms {}: {e}", dir.display()))?;
+    let mut photos: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && crate::analyze::is_image(p))
+        .collect();
+    photos.sort();
+    if photos.is_empty() {
+        return Err(format!(
+            "--palms {}: no JPEG or PNG files in it",
+            dir.display()
+        ));
+    }
+    Ok(photos)
+}
+
+/// The palm photo held when the camera path cannot run: a real palm photograph from the
+/// shared test data when it can be found (`PALMKIT_TESTDATA`), otherwise a generated
+/// stand-in image, said so.
 fn demo_image() -> Result<(Zeroizing<Vec<u8>>, String), String> {
     const PHOTO: &str = "palms/palm_11k_f_p.jpg";
     if let Some(dir) = std::env::var_os("PALMKIT_TESTDATA") {
@@ -317,8 +375,57 @@ fn demo_image() -> Result<(Zeroizing<Vec<u8>>, String), String> {
         .map_err(|e| e.to_string())?;
     Ok((
         Zeroizing::new(png),
-        "generated 640x480 stand-in (set PALMKIT_TESTDATA for a real palm photo)".into(),
+        "a generated 640x480 stand-in (set PALMKIT_TESTDATA for a real palm photo)".into(),
     ))
+}
+
+/// The session's listener: the states it went through, and the upload progress bar.
+#[derive(Default)]
+struct Shown {
+    path: Mutex<Vec<StateName>>,
+    bar: Mutex<Option<indicatif::ProgressBar>>,
+    last: Mutex<(u64, u64)>,
+}
+
+impl Shown {
+    fn show_progress(&self) {
+        *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Some(crate::upload::bar());
+    }
+
+    fn hide_progress(&self) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn last_progress(&self) -> (u64, u64) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn path(&self) -> String {
+        let path = self.path.lock().unwrap_or_else(|p| p.into_inner());
+        path.iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    }
+}
+
+impl SessionListener for Shown {
+    fn on_state_changed(&self, snapshot: &SessionSnapshot) {
+        let mut path = self.path.lock().unwrap_or_else(|p| p.into_inner());
+        if path.last() != Some(&snapshot.state.name()) {
+            path.push(snapshot.state.name());
+        }
+    }
+
+    fn on_upload_progress(&self, confirmed: u64, total: u64) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = (confirmed, total);
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            bar.set_length(total);
+            bar.set_position(confirmed);
+        }
+    }
 }
 
 /// Numbered step output with a spinner while a step runs.
@@ -327,20 +434,35 @@ struct Steps {
     count: usize,
     spinner: Option<indicatif::ProgressBar>,
     title: String,
+    started: Option<Instant>,
 }
 
 impl Steps {
     fn begin(&mut self, title: &str) {
         self.count += 1;
         self.title = title.to_string();
+        self.started = Some(Instant::now());
         self.spinner = Some(progress::spinner(format!("{}. {title}", self.count)));
     }
 
-    fn done(&mut self, outcome: &str) {
+    /// Clears the spinner so a progress bar can take the line.
+    fn pause(&mut self) {
         if let Some(s) = self.spinner.take() {
             s.finish_and_clear();
         }
-        println!("{:>2}. {} ... ok\n    {outcome}", self.count, self.title);
+    }
+
+    fn done(&mut self, outcome: &str) {
+        self.pause();
+        let took = self
+            .started
+            .take()
+            .map(|t| t.elapsed().as_secs_f64() * 1000.0)
+            .unwrap_or_default();
+        println!(
+            "{:>2}. {} ... ok ({took:.0} ms)\n    {outcome}",
+            self.count, self.title
+        );
     }
 
     fn fail(&mut self, error: impl std::fmt::Display) -> String {

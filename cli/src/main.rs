@@ -39,9 +39,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a whole enrollment, step by step, against a reference server started in this
-    /// process on a free 127.0.0.1 port with a throw-away data directory.
-    Demo,
+    /// Run a whole enrollment through the enrollment session, step by step, against a
+    /// reference server started in this process on a free 127.0.0.1 port with a throw-away
+    /// data directory.
+    Demo {
+        /// Make the camera frames from the palm photos in DIR (JPEG or PNG, searched
+        /// recursively) and enroll the hand each shows, at most one photo per hand; needs
+        /// the hand models. Default: the shared test photo of a left palm.
+        #[arg(long, value_name = "DIR")]
+        palms: Option<PathBuf>,
+    },
     /// Run the reference enrollment server until Ctrl-C or SIGTERM.
     ///
     /// On first start it makes a development CA, a server certificate, an HPKE service key
@@ -276,7 +283,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Demo => demo::run().await,
+            Command::Demo { palms } => demo::run(palms.as_deref()).await,
             Command::Serve {
                 data_dir,
                 listen,

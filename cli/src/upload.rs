@@ -1,8 +1,6 @@
 //! `palmkit upload FILE`: seal one palm image (JPEG or PNG) to the service key and upload
 //! it resumably as the logged-in shopper, with a progress bar; then submit the enrollment
 //! unless asked not to. Ctrl-C cancels: the unfinished upload is terminated at the server.
-//!
-//! [`seal_and_send`] is shared with `palmkit demo`.
 
 use std::path::Path;
 
@@ -26,7 +24,8 @@ impl UploadProgress for Bar {
     }
 }
 
-fn bar() -> ProgressBar {
+/// The sealed-upload progress bar (shared with `palmkit demo`).
+pub(crate) fn bar() -> ProgressBar {
     let bar = ProgressBar::new(0);
     if let Ok(style) = ProgressStyle::with_template(
         "   sealed upload [{bar:30}] {bytes}/{total_bytes} ({binary_bytes_per_sec})",
@@ -38,7 +37,7 @@ fn bar() -> ProgressBar {
 
 /// Seals `capture` for `hand` of `enrollment` and uploads it with a progress bar; Ctrl-C
 /// cancels it.
-pub async fn seal_and_send(
+async fn seal_and_send(
     account: &AccountClient,
     enrollment: &Enrollment,
     hand: Hand,

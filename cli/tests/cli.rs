@@ -25,6 +25,65 @@ fn demo_runs_every_step_and_passes() {
     );
     assert!(stdout.contains("Demo passed"), "{stdout}");
     assert!(!stdout.contains("FAILED"), "{stdout}");
+    // Every step through the one session, each timed.
+    assert!(
+        stdout.contains(
+            "the session went signed in -> consent given -> capturing -> captured -> \
+             payment chosen -> uploading -> pending store match -> signed out"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Health check over pinned TLS ... ok ("),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn demo_enrolls_the_hand_the_palms_folder_shows() {
+    let testdata = std::path::PathBuf::from(
+        std::env::var_os("PALMKIT_TESTDATA").expect("PALMKIT_TESTDATA (cargo xtask test sets it)"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // A left palm that passes every check, and one that shows the same hand again.
+    for name in ["palm_kbyai_ex5.jpg", "palm_tommy_test1.jpg"] {
+        std::fs::copy(testdata.join("palms").join(name), dir.path().join(name)).unwrap();
+    }
+    let out = palmkit()
+        .args(["demo", "--palms"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("palm_kbyai_ex5.jpg: guidance"), "{stdout}");
+    assert!(stdout.contains("the Left hand captured"), "{stdout}");
+    assert!(
+        stdout.contains("palm_tommy_test1.jpg: no capture (guidance went use_right_hand)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(left PendingMatch, right NotCaptured)"),
+        "{stdout}"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = palmkit()
+        .args(["demo", "--palms"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        format!("{stdout}{stderr}").contains("no JPEG or PNG files in it"),
+        "{stdout}{stderr}"
+    );
 }
 
 #[test]
