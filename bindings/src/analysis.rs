@@ -144,7 +144,9 @@ impl From<ChallengeKind> for palmkit_core::liveness::ChallengeKind {
     }
 }
 
-/// What the spoof verdict does on the live path.
+/// What the spoof verdict does on the live path (QA builds: the phone library always
+/// enforces).
+#[cfg(feature = "dev")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum LivenessPolicy {
     /// Only a passing verdict lets the auto-capture fire (the default).
@@ -153,6 +155,7 @@ pub enum LivenessPolicy {
     ReportOnly,
 }
 
+#[cfg(feature = "dev")]
 impl From<LivenessPolicy> for palmkit_core::analysis::LivenessPolicy {
     fn from(p: LivenessPolicy) -> Self {
         match p {
@@ -349,13 +352,6 @@ impl FrameAnalyzer {
         self.lock().set_challenges(&kinds);
     }
 
-    /// What the spoof verdict does (default `ENFORCE`: only a passing verdict captures;
-    /// the app shows the challenge or `not_live` guidance it gets). `REPORT_ONLY` is for
-    /// demos and tests that feed photos as frames; never ship it.
-    pub fn set_liveness_policy(&self, policy: LivenessPolicy) {
-        self.lock().set_liveness_policy(policy.into());
-    }
-
     /// Analyzes one camera frame. Bad frame descriptions are `InvalidFrame`; nothing here
     /// panics across the FFI.
     pub fn analyze_frame(
@@ -372,6 +368,18 @@ impl FrameAnalyzer {
                 reason: e.to_string(),
             })?;
         Ok(analysis.into())
+    }
+}
+
+/// Development shortcuts: QA builds and the desktop tests only, never the phone library.
+#[cfg(feature = "dev")]
+#[uniffi::export]
+impl FrameAnalyzer {
+    /// What the spoof verdict does (default `ENFORCE`: only a passing verdict captures;
+    /// the app shows the challenge or `not_live` guidance it gets). `REPORT_ONLY` is for
+    /// demos and tests that feed photos as frames; never ship it.
+    pub fn set_liveness_policy(&self, policy: LivenessPolicy) {
+        self.lock().set_liveness_policy(policy.into());
     }
 }
 

@@ -1,14 +1,12 @@
 //! Platform attestation across the FFI: the [`Attestor`] the shells implement (App Attest
 //! on iOS, Play Integrity on Android) and hand to `PalmKit.setAttestor`; every upload then
 //! carries its statement over a fresh service nonce bound to the sealed envelope's hash.
-//! [`dev_attestation_token`] is the development format the reference server verifies,
-//! for desktop QA and the shells' test fakes.
+//! `dev_attestation_token` (feature `dev`, never in the phone library) is the development
+//! format the reference server verifies, for desktop QA and the shells' test fakes.
 
 use std::sync::Arc;
 
 use palmkit_core::attestation as core;
-
-use crate::PalmKitError;
 
 /// A platform attestation statement.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
@@ -71,12 +69,16 @@ impl core::Attestor for ShellAttestor {
 /// The development attestation token (`palmkit-dev-v1`) over `challenge` with the reference
 /// server's development `key` (its data directory's `dev-attestation.key`, base64url-decoded).
 /// For desktop QA and test fakes only: production apps attest with the platform.
+#[cfg(feature = "dev")]
 #[uniffi::export]
-pub fn dev_attestation_token(key: Vec<u8>, challenge: Vec<u8>) -> Result<Vec<u8>, PalmKitError> {
+pub fn dev_attestation_token(
+    key: Vec<u8>,
+    challenge: Vec<u8>,
+) -> Result<Vec<u8>, crate::PalmKitError> {
     let challenge: [u8; 32] =
         challenge
             .try_into()
-            .map_err(|c: Vec<u8>| PalmKitError::InvalidConfig {
+            .map_err(|c: Vec<u8>| crate::PalmKitError::InvalidConfig {
                 reason: format!("an attestation challenge is 32 bytes, not {}", c.len()),
             })?;
     Ok(core::dev::sign(&key, &challenge))

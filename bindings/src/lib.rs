@@ -17,7 +17,9 @@ mod attestation;
 mod session;
 
 pub use analysis::{FrameAnalyzer, FrameInfo, FrameMeasures, FrameResult, PixelFormat};
-pub use attestation::{AttestationError, AttestationToken, Attestor, dev_attestation_token};
+#[cfg(feature = "dev")]
+pub use attestation::dev_attestation_token;
+pub use attestation::{AttestationError, AttestationToken, Attestor};
 pub use session::{
     EnrollmentSession, FailureReason, HandStatus, SessionListener, SessionSnapshot, SessionState,
 };
@@ -467,7 +469,8 @@ impl From<palmkit_core::protocol::Enrollment> for EnrollmentInfo {
     }
 }
 
-/// Where a capture came from.
+/// Where a capture came from (QA builds).
+#[cfg(feature = "dev")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum CaptureOrigin {
     /// The live camera path.
@@ -709,38 +712,6 @@ impl PalmKit {
         Ok(enrollment.into())
     }
 
-    /// Seals a palm image (JPEG or PNG) to the service key for this shopper, enrollment and
-    /// hand, and uploads it resumably through interruptions. The bytes are wiped in the
-    /// core when this returns (the caller's own copy is the caller's to drop).
-    pub async fn upload_capture(
-        &self,
-        enrollment_id: String,
-        hand: Hand,
-        image: Vec<u8>,
-        origin: CaptureOrigin,
-        progress: Arc<dyn UploadProgressListener>,
-        cancel: Arc<UploadCancel>,
-    ) -> Result<UploadReceipt, PalmKitError> {
-        let source = match origin {
-            CaptureOrigin::Camera => palmkit_core::protocol::CaptureSource::Camera,
-            CaptureOrigin::File => palmkit_core::protocol::CaptureSource::File,
-        };
-        let attestor = self.attestor();
-        let report = self
-            .enrollments(attestor.as_deref())
-            .upload_capture(
-                &enrollment_id,
-                hand.into(),
-                palmkit_core::upload::Capture::new(Zeroizing::new(image), source)
-                    .map_err(palmkit_core::Error::from)?,
-                &palmkit_core::upload::TusOptions::default(),
-                &ShellProgress(progress),
-                &cancel.0,
-            )
-            .await?;
-        Ok(report.into())
-    }
-
     /// Seals and uploads the analyzer's auto-capture (after `FrameResult.captured`) for
     /// `hand`: the image goes from the camera frame to the envelope without crossing the
     /// FFI. `InvalidCapture` when no capture is waiting (not fired yet, or already taken).
@@ -803,6 +774,43 @@ impl PalmKit {
             version: h.version,
             current_key_id: h.current_key_id,
         })
+    }
+}
+
+/// Development shortcuts: QA builds and the desktop tests only, never the phone library.
+#[cfg(feature = "dev")]
+#[uniffi::export(async_runtime = "tokio")]
+impl PalmKit {
+    /// Seals a palm image (JPEG or PNG) to the service key for this shopper, enrollment and
+    /// hand, and uploads it resumably through interruptions. The bytes are wiped in the
+    /// core when this returns (the caller's own copy is the caller's to drop).
+    pub async fn upload_capture(
+        &self,
+        enrollment_id: String,
+        hand: Hand,
+        image: Vec<u8>,
+        origin: CaptureOrigin,
+        progress: Arc<dyn UploadProgressListener>,
+        cancel: Arc<UploadCancel>,
+    ) -> Result<UploadReceipt, PalmKitError> {
+        let source = match origin {
+            CaptureOrigin::Camera => palmkit_core::protocol::CaptureSource::Camera,
+            CaptureOrigin::File => palmkit_core::protocol::CaptureSource::File,
+        };
+        let attestor = self.attestor();
+        let report = self
+            .enrollments(attestor.as_deref())
+            .upload_capture(
+                &enrollment_id,
+                hand.into(),
+                palmkit_core::upload::Capture::new(Zeroizing::new(image), source)
+                    .map_err(palmkit_core::Error::from)?,
+                &palmkit_core::upload::TusOptions::default(),
+                &ShellProgress(progress),
+                &cancel.0,
+            )
+            .await?;
+        Ok(report.into())
     }
 }
 

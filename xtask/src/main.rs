@@ -121,7 +121,7 @@ fn bench() -> Result<(), String> {
     for (bench, extra) in [
         ("seal", &["--", "--noplot"][..]),
         ("upload_loopback", &[][..]),
-        ("frame_analysis", &[][..]),
+        ("frame_analysis", &["--features", "eval"][..]),
     ] {
         let mut cmd = std::process::Command::new(&cargo);
         cmd.args(["bench", "-p", "palmkit-core", "--bench", bench])

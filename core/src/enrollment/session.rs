@@ -64,6 +64,8 @@ impl Default for SessionOptions {
 }
 
 /// A capture held for upload.
+// Without `vision` or `dev` nothing can capture (a build that only reads the service).
+#[cfg_attr(not(any(feature = "vision", feature = "dev")), allow(dead_code))]
 enum Held {
     /// As captured: sealed when the upload starts.
     Raw(Capture),
@@ -73,6 +75,7 @@ enum Held {
 
 /// Camera-time bookkeeping of the hand being captured.
 #[derive(Default)]
+#[cfg_attr(not(feature = "vision"), allow(dead_code))]
 struct CaptureClock {
     first_ms: Option<u64>,
     fail_since_ms: Option<u64>,
@@ -811,6 +814,7 @@ impl EnrollmentSession {
     }
 
     /// Takes the live path's (or a QA tool's) capture of `hand`.
+    #[cfg_attr(not(any(feature = "vision", feature = "dev")), allow(dead_code))]
     fn hold(&self, hand: Hand, capture: Capture) -> Result<(), Error> {
         self.update(|inner| {
             inner.captures.retain(|(h, _)| *h != hand);

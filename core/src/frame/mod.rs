@@ -11,6 +11,7 @@
 pub mod decoded;
 mod layout;
 mod orientation;
+#[cfg(feature = "eval")]
 pub mod synthetic;
 
 pub use decoded::{DecodeError, DecodedImage};

@@ -2,12 +2,18 @@
 //! challenge), each with a score, a threshold and a reason, combined into a `SpoofVerdict`
 //! (DESIGN.md, "Spoof detection layers"; issue 7).
 //!
-//! Built so far: the report types; layer 1's frame checks, [`integrity`] (forward
-//! timestamps at a camera's rate, no picture twice); layer 4, [`motion`] (landmarks of a
-//! flat picture move by one homography), on exact-geometry unit tests ([`homography`]). Not
-//! built yet: attestation, the screen and print layers, the challenge, the verdict, their
-//! place in the frame analysis and the upload, the simulated attack set and its
-//! calibration.
+//! - [`integrity`] (layer 1, frame side): forward timestamps at a camera's rate, no picture
+//!   twice; the platform attestation of the upload is `crate::attestation`.
+//! - [`spectrum`] and [`passive`] (layers 2 and 3): moiré, refresh banding, halftone and
+//!   colour measures on the palm region, per frame and on stills.
+//! - [`motion`] with [`homography`] (layer 4): a flat picture's landmarks move by one
+//!   homography across a burst; a hand's do not.
+//! - [`challenge`] (layer 5): close-and-open (default) or tilt, verified from landmarks
+//!   when the passive layers are unsure.
+//! - [`verdict`] combines the layers; [`live`] runs them on the camera path. The verdict is
+//!   sealed to the service with the capture (`crate::upload::sealed_verdict`).
+//! - `simulate` (feature `eval`, never in the phone library): the simulated attack set
+//!   `palmkit spoof-eval` reports APCER/BPCER on.
 
 pub mod challenge;
 pub mod homography;
@@ -15,6 +21,7 @@ pub mod integrity;
 pub mod live;
 pub mod motion;
 pub mod passive;
+#[cfg(feature = "eval")]
 pub mod simulate;
 pub mod spectrum;
 pub mod verdict;
