@@ -28,9 +28,22 @@ use zeroize::Zeroizing;
 
 use crate::progress;
 
-/// Runs the demo; `Err` carries the failed step's explanation.
-pub async fn run(palms: Option<&Path>) -> Result<(), String> {
+/// Runs the demo; `Err` carries the failed step's explanation. With `server` (a running
+/// `palmkit serve --dev`'s client configuration) the enrollment goes to that server instead
+/// of one started here, and this process writes no file at all (the `strace` test shows it).
+pub async fn run(palms: Option<&Path>, server: Option<&Path>) -> Result<(), String> {
     let started = Instant::now();
+    if let Some(config_path) = server {
+        let config = crate::read_config(config_path)?;
+        let mut step = Steps::default();
+        enrollment_steps(&mut step, &config, palms, false).await?;
+        println!(
+            "\nDemo passed: {} steps in {:.1} s.",
+            step.count,
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     let data = tempfile::Builder::new()
         .prefix("palmkit-demo-")
         .tempdir()
@@ -47,7 +60,7 @@ pub async fn run(palms: Option<&Path>) -> Result<(), String> {
     .map_err(|e| step.fail(e))?;
     step.done(&format!("listening on {}", server.base_url));
 
-    let result = enrollment_steps(&mut step, &server.client_config, palms).await;
+    let result = enrollment_steps(&mut step, &server.client_config, palms, true).await;
     step.begin("Stop the server gracefully");
     server.shutdown().await;
     step.done("stopped");
@@ -60,10 +73,13 @@ pub async fn run(palms: Option<&Path>) -> Result<(), String> {
     Ok(())
 }
 
+/// The enrollment against the server `config` names; `show_refusal` adds the step that makes
+/// a stranger's CA (in a temporary directory) and shows the pinned client refusing it.
 async fn enrollment_steps(
     step: &mut Steps,
     config: &ServiceConfig,
     palms: Option<&Path>,
+    show_refusal: bool,
 ) -> Result<(), String> {
     step.begin("Open an enrollment session (pinned client, in-memory secure store)");
     let store = keyring_core::mock::Store::new().map_err(|e| step.fail(e))?;
@@ -90,23 +106,25 @@ async fn enrollment_steps(
         health.status, health.version
     ));
 
-    step.begin("Refuse a server that is not the pinned one");
-    let stranger = tempfile::tempdir().map_err(|e| step.fail(e))?;
-    let other =
-        palmkit_server::init_data_dir(stranger.path(), palmkit_server::ServerMode::Development)
-            .map_err(|e| step.fail(e))?;
-    let mut wrong = config.clone();
-    wrong.trust.ca_pem = Some(other.pki.ca_pem.clone());
-    match ServiceClient::new(&wrong)
-        .map_err(|e| step.fail(e))?
-        .health()
-        .await
-    {
-        Err(Error::Untrusted(TrustFailure::UnknownIssuer)) => {
-            step.done("a client pinned to another CA was refused (unknown issuer)")
-        }
-        other => {
-            return Err(step.fail(format!("expected an untrusted-server error, got {other:?}")));
+    if show_refusal {
+        step.begin("Refuse a server that is not the pinned one");
+        let stranger = tempfile::tempdir().map_err(|e| step.fail(e))?;
+        let other =
+            palmkit_server::init_data_dir(stranger.path(), palmkit_server::ServerMode::Development)
+                .map_err(|e| step.fail(e))?;
+        let mut wrong = config.clone();
+        wrong.trust.ca_pem = Some(other.pki.ca_pem.clone());
+        match ServiceClient::new(&wrong)
+            .map_err(|e| step.fail(e))?
+            .health()
+            .await
+        {
+            Err(Error::Untrusted(TrustFailure::UnknownIssuer)) => {
+                step.done("a client pinned to another CA was refused (unknown issuer)")
+            }
+            other => {
+                return Err(step.fail(format!("expected an untrusted-server error, got {other:?}")));
+            }
         }
     }
 

@@ -48,6 +48,10 @@ enum Command {
         /// the hand models. Default: the shared test photo of a left palm.
         #[arg(long, value_name = "DIR")]
         palms: Option<PathBuf>,
+        /// Enroll at a running `palmkit serve --dev` (its `client-config.json`) instead of
+        /// a server started in this process.
+        #[arg(long, value_name = "CLIENT_CONFIG")]
+        server: Option<PathBuf>,
     },
     /// Run the reference enrollment server until Ctrl-C or SIGTERM.
     ///
@@ -283,7 +287,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Demo { palms } => demo::run(palms.as_deref()).await,
+            Command::Demo { palms, server } => demo::run(palms.as_deref(), server.as_deref()).await,
             Command::Serve {
                 data_dir,
                 listen,

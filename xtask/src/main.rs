@@ -58,7 +58,7 @@ fn main() -> ExitCode {
         "test" => test_all(),
         "setup" => tools::setup_all(),
         "bindings" => bindings::generate().map(|_| ()),
-        "test-rust" => tools::ensure_apt(&["keyutils"])
+        "test-rust" => tools::ensure_apt(&["keyutils", "strace"])
             .and_then(|_| test_rust())
             .map(|_| ()),
         "test-kotlin" => kotlin::test().map(|_| ()),
@@ -149,7 +149,8 @@ fn load() -> Result<(), String> {
 
 /// `cargo test` for the workspace; returns how many tests passed.
 fn test_rust() -> Result<usize, String> {
-    tools::ensure_apt(&["keyutils"])?;
+    // strace: the test that the client writes no file while enrolling.
+    tools::ensure_apt(&["keyutils", "strace"])?;
     let peers = tools::peers_dir()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // A fresh kernel session keyring for the tests that store tokens in the real OS store

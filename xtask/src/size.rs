@@ -65,5 +65,71 @@ pub fn report(phone_only: bool) -> Result<(), String> {
             a as f64 / 1048576.0
         );
     }
+    check_lean(&target.join(AARCH64).join("release/libpalmkit_ffi.so"))
+}
+
+/// What only QA builds may have: FFI exports of the `dev` feature (their UniFFI symbol names
+/// contain these), and the core's `eval`/`dev` features.
+const DEV_EXPORTS: &[&str] = &[
+    "dev_attestation_token",
+    "add_capture_file",
+    "set_liveness_policy",
+    "upload_capture",
+];
+
+/// Fails when the phone library exports a development call, or when the core was built
+/// with its evaluation or development features (the attack simulation, synthetic frames,
+/// file captures).
+fn check_lean(phone_lib: &std::path::Path) -> Result<(), String> {
+    let nm = util::capture(
+        Command::new("aarch64-linux-gnu-nm")
+            .args(["-D", "--defined-only"])
+            .arg(phone_lib),
+    )?;
+    let symbols = String::from_utf8_lossy(&nm.stdout).to_lowercase();
+    let exported = symbols.lines().count();
+    let dev: Vec<&str> = symbols
+        .lines()
+        .filter(|l| DEV_EXPORTS.iter().any(|d| l.contains(d)))
+        .collect();
+    if !dev.is_empty() {
+        return Err(format!(
+            "the phone library exports development calls:\n{}",
+            dev.join("\n")
+        ));
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tree = util::capture(
+        Command::new(&cargo)
+            .current_dir(util::root())
+            .args([
+                "tree",
+                "-p",
+                "palmkit-ffi",
+                "--target",
+                AARCH64,
+                "-e",
+                "features",
+                "-i",
+                "palmkit-core",
+                "--prefix",
+                "none",
+            ]),
+    )?;
+    let tree = String::from_utf8_lossy(&tree.stdout);
+    let features: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.strip_prefix("palmkit-core feature \""))
+        .filter_map(|l| l.split('"').next())
+        .collect();
+    if features.iter().any(|f| *f == "eval" || *f == "dev") {
+        return Err(format!(
+            "the phone library's core is built with {features:?}: eval and dev must stay off"
+        ));
+    }
+    println!(
+        "  lean: {exported} exported symbols, none of the dev calls ({}); core features {features:?}",
+        DEV_EXPORTS.join(", ")
+    );
     Ok(())
 }
