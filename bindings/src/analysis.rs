@@ -96,10 +96,95 @@ pub struct FrameMeasures {
     pub motion: Option<f32>,
 }
 
+/// The instruction to show, for an exhaustive `when` / `switch` (the stable string code and
+/// the message key are beside it in [`FrameResult`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum Guidance {
+    /// No hand in view.
+    NoHand,
+    /// The back of the hand faces the camera.
+    ShowPalm,
+    /// The right hand is shown, the left was asked for.
+    UseLeftHand,
+    /// The left hand is shown, the right was asked for.
+    UseRightHand,
+    /// The palm is too dark.
+    TooDark,
+    /// The palm is too bright or clipped.
+    TooBright,
+    /// Part of the hand is out of the picture.
+    MoveIntoFrame,
+    /// The palm is too small in the picture.
+    MoveCloser,
+    /// The palm is too large in the picture.
+    MoveFarther,
+    /// The palm is off centre.
+    CenterPalm,
+    /// Fingers are curled.
+    OpenHand,
+    /// Fingers are together.
+    SpreadFingers,
+    /// The hand is turned in the picture (roll).
+    StraightenHand,
+    /// The hand is tilted towards or away from the camera (pitch, yaw).
+    HoldFlat,
+    /// Specular highlights on the palm.
+    ReduceGlare,
+    /// The hand moves.
+    HoldStill,
+    /// The palm is not sharp (focus or motion blur).
+    Focusing,
+    /// The picture is noisy (too little light for the sensor).
+    MoreLight,
+    /// Everything is right: capturing.
+    HoldSteady,
+    /// The capture is taken.
+    Captured,
+    /// Active challenge (spoof detection): close the hand, then open it.
+    CloseAndOpenHand,
+    /// Active challenge: tilt the hand, then hold it flat again.
+    TiltHand,
+    /// The spoof layers found no live hand: no capture.
+    NotLive,
+}
+
+impl From<palmkit_core::quality::GuidanceCode> for Guidance {
+    fn from(code: palmkit_core::quality::GuidanceCode) -> Self {
+        use palmkit_core::quality::GuidanceCode as G;
+        match code {
+            G::NoHand => Self::NoHand,
+            G::ShowPalm => Self::ShowPalm,
+            G::UseLeftHand => Self::UseLeftHand,
+            G::UseRightHand => Self::UseRightHand,
+            G::TooDark => Self::TooDark,
+            G::TooBright => Self::TooBright,
+            G::MoveIntoFrame => Self::MoveIntoFrame,
+            G::MoveCloser => Self::MoveCloser,
+            G::MoveFarther => Self::MoveFarther,
+            G::CenterPalm => Self::CenterPalm,
+            G::OpenHand => Self::OpenHand,
+            G::SpreadFingers => Self::SpreadFingers,
+            G::StraightenHand => Self::StraightenHand,
+            G::HoldFlat => Self::HoldFlat,
+            G::ReduceGlare => Self::ReduceGlare,
+            G::HoldStill => Self::HoldStill,
+            G::Focusing => Self::Focusing,
+            G::MoreLight => Self::MoreLight,
+            G::HoldSteady => Self::HoldSteady,
+            G::Captured => Self::Captured,
+            G::CloseAndOpenHand => Self::CloseAndOpenHand,
+            G::TiltHand => Self::TiltHand,
+            G::NotLive => Self::NotLive,
+        }
+    }
+}
+
 /// One frame's result.
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct FrameResult {
-    /// The instruction to show, as a stable code (`move_closer`, `hold_steady`, ...).
+    /// The instruction to show: switch over it.
+    pub instruction: Guidance,
+    /// The same, as a stable code (`move_closer`, `hold_steady`, ...) for logs.
     pub guidance: String,
     /// Its localizable message key (`guidance.move_closer`).
     pub message_key: String,
@@ -248,6 +333,7 @@ impl From<FrameAnalysis> for FrameResult {
     fn from(a: FrameAnalysis) -> Self {
         let hand = a.hand.as_ref();
         Self {
+            instruction: a.guidance.into(),
             guidance: a.guidance.code().to_string(),
             message_key: a.guidance.message_key(),
             message: a.guidance.english().to_string(),

@@ -12,10 +12,10 @@ use palmkit_core::quality::Thresholds;
 use zeroize::Zeroizing;
 
 use crate::analysis::{ChallengeKind, FrameInfo, FrameResult, view};
+use crate::store::ShellStore;
 use crate::{
     Account, AddCardResult, CardDetails, ConsentInfo, Hand, HealthReport, PalmKitError,
-    PaymentLinkInfo, PaymentMethodInfo, SecureStore, ServiceConfig, ShellStore, WalletInfo,
-    attestation,
+    PaymentLinkInfo, PaymentMethodInfo, SecureStore, ServiceConfig, WalletInfo, attestation,
 };
 
 /// Where the session is. Switch over it exhaustively: each state names the screen.

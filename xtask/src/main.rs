@@ -132,6 +132,13 @@ fn bench() -> Result<(), String> {
             .current_dir(util::root());
         util::run(&mut cmd)?;
     }
+    // Peak RSS of a whole demo, and RSS over 60 s of 1080p frames through the session.
+    let mut cmd = std::process::Command::new(&cargo);
+    cmd.args(["bench", "-p", "palmkit-cli", "--bench", "memory"])
+        .env("PALMKIT_MODELS", &models)
+        .env("PALMKIT_TESTDATA", util::testdata_dir()?)
+        .current_dir(util::root());
+    util::run(&mut cmd)?;
     Ok(())
 }
 

@@ -99,23 +99,19 @@ fn check_lean(phone_lib: &std::path::Path) -> Result<(), String> {
         ));
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let tree = util::capture(
-        Command::new(&cargo)
-            .current_dir(util::root())
-            .args([
-                "tree",
-                "-p",
-                "palmkit-ffi",
-                "--target",
-                AARCH64,
-                "-e",
-                "features",
-                "-i",
-                "palmkit-core",
-                "--prefix",
-                "none",
-            ]),
-    )?;
+    let tree = util::capture(Command::new(&cargo).current_dir(util::root()).args([
+        "tree",
+        "-p",
+        "palmkit-ffi",
+        "--target",
+        AARCH64,
+        "-e",
+        "features",
+        "-i",
+        "palmkit-core",
+        "--prefix",
+        "none",
+    ]))?;
     let tree = String::from_utf8_lossy(&tree.stdout);
     let features: Vec<&str> = tree
         .lines()

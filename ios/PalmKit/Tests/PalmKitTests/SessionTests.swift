@@ -69,7 +69,13 @@ final class SessionTests: XCTestCase {
         let bgra = try Data(contentsOf: dir.appendingPathComponent("frame.bgra"))
         var captured = false
         for i in 0..<30 where !captured {
-            captured = try session.analyzeFrame(data: bgra, info: frameInfo(props, at: 1000 + 100 * UInt64(i))).captured
+            let result = try session.analyzeFrame(data: bgra, info: frameInfo(props, at: 1000 + 100 * UInt64(i)))
+            // The instruction is an enum the screen switches over exhaustively.
+            switch result.instruction {
+            case .holdSteady, .captured: break
+            default: XCTFail("\(result.guidance) on a palm that passes every check")
+            }
+            captured = result.captured
         }
         XCTAssertTrue(captured, "no auto-capture in 30 frames")
         XCTAssertEqual(session.snapshot().state, .captured(hands: [.left]))

@@ -45,8 +45,24 @@ class SessionTest {
         }
     }
 
+    /** A fake of logcat: keeps what the core logs. */
+    private class FakeLogcat : LogSink {
+        val lines = CopyOnWriteArrayList<Triple<LogLevel, String, String>>()
+        override fun log(level: LogLevel, target: String, message: String) {
+            lines.add(Triple(level, target, message))
+        }
+    }
+
     @Test
     fun aWholeEnrollmentThroughTheSession() = runBlocking {
+        // The core's logs go to the platform's log (once per process).
+        val logcat = FakeLogcat()
+        initPlatform(LogLevel.INFO, logcat)
+        try {
+            initPlatform(LogLevel.INFO, FakeLogcat())
+            fail("a second sink was installed")
+        } catch (e: PalmKitException.InvalidConfig) {
+        }
         val store = FakeSecureStore()
         val session = EnrollmentSession(TestEnv.config(), store)
         val recorder = Recorder()
@@ -58,7 +74,8 @@ class SessionTest {
         } catch (e: PalmKitException.OutOfOrder) {
             assertTrue(e.reason, e.reason.contains("signed out"))
         }
-        assertEquals(SessionState.SignedIn, session.finishLogin(TestEnv.browser(session.startLogin())).state)
+        val redirect = TestEnv.browser(session.startLogin())
+        assertEquals(SessionState.SignedIn, session.finishLogin(redirect).state)
         session.giveConsent("biometric-2026-12")
 
         // The left hand from live camera frames.
@@ -69,6 +86,12 @@ class SessionTest {
         var capturedAt = -1
         for (i in 0 until 30) {
             val result = session.analyzeFrame(frame, nv21(1000uL + 100uL * i.toULong()))
+            // The instruction is an enum the screen switches over exhaustively.
+            val shown = when (result.instruction) {
+                Guidance.HOLD_STEADY, Guidance.CAPTURED -> true
+                else -> false
+            }
+            assertTrue("${result.guidance} on a palm that passes every check", shown)
             if (result.captured) { capturedAt = i; break }
         }
         assertTrue("no auto-capture in 30 frames", capturedAt >= 0)
@@ -114,5 +137,12 @@ class SessionTest {
         assertEquals(SessionState.Deleted, restarted.delete().state)
         assertEquals(SessionState.ConsentGiven, restarted.enrollAgain().state)
         restarted.close()
+
+        // The session's steps reached the log; the login's code and state did not.
+        val logged = logcat.lines.joinToString("\n") { "${it.first} ${it.second}: ${it.third}" }
+        assertTrue(logged, logcat.lines.any { it.second.startsWith("palmkit_core") && it.third.contains("enrollment session") })
+        assertTrue(logged, logcat.lines.any { it.third.contains("capture uploaded") })
+        val code = Regex("[?&]code=([^&]+)").find(redirect)!!.groupValues[1]
+        assertTrue("the login code was logged", logcat.lines.none { it.third.contains(code) })
     }
 }
