@@ -276,10 +276,41 @@ pub enum LayerOutcome {
     NotApplicable,
 }
 
+/// The spoof layers, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum SpoofLayerKind {
+    /// Live-camera frames only (timestamps, no picture twice).
+    CaptureIntegrity,
+    /// Screen replay (moiré, refresh banding).
+    ScreenReplay,
+    /// Print (halftone, missing skin texture).
+    Print,
+    /// 3-D motion across a burst.
+    Motion3d,
+    /// The active challenge.
+    Challenge,
+}
+
+impl From<palmkit_core::liveness::Layer> for SpoofLayerKind {
+    fn from(layer: palmkit_core::liveness::Layer) -> Self {
+        use palmkit_core::liveness::Layer as L;
+        match layer {
+            L::CaptureIntegrity => Self::CaptureIntegrity,
+            L::ScreenReplay => Self::ScreenReplay,
+            L::Print => Self::Print,
+            L::Motion3d => Self::Motion3d,
+            L::Challenge => Self::Challenge,
+        }
+    }
+}
+
 /// One spoof layer's report.
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct SpoofLayer {
-    /// `capture_integrity`, `screen_replay`, `print`, `motion_3d` or `challenge`.
+    /// Which layer: switch over it.
+    pub kind: SpoofLayerKind,
+    /// Its stable name for logs: `capture_integrity`, `screen_replay`, `print`,
+    /// `motion_3d` or `challenge`.
     pub layer: String,
     /// Its score (meaning per layer: docs/spoof-detection.md).
     pub score: f32,
@@ -313,6 +344,7 @@ impl From<&palmkit_core::liveness::SpoofVerdict> for SpoofResult {
                 .layers
                 .iter()
                 .map(|l| SpoofLayer {
+                    kind: l.layer.into(),
                     layer: l.layer.to_string(),
                     score: l.score,
                     threshold: l.threshold,

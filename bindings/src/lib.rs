@@ -25,7 +25,9 @@ mod records;
 mod session;
 mod store;
 
-pub use analysis::{FrameAnalyzer, FrameInfo, FrameMeasures, FrameResult, Guidance, PixelFormat};
+pub use analysis::{
+    FrameAnalyzer, FrameInfo, FrameMeasures, FrameResult, Guidance, PixelFormat, SpoofLayerKind,
+};
 #[cfg(feature = "dev")]
 pub use attestation::dev_attestation_token;
 pub use attestation::{AttestationError, AttestationToken, Attestor};

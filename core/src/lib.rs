@@ -5,10 +5,17 @@
 //! same. The crate knows nothing of UniFFI (that is `palmkit-ffi`) and starts no async
 //! runtime of its own: network calls are `async` and run on the caller's tokio runtime.
 //!
-//! Start with [`config::ServiceConfig`] (where the service is and how it is pinned),
-//! [`service::ServiceClient`] (the calls to the enrollment service) and
-//! [`account::AccountClient`] (login and tokens) and [`payment::PaymentClient`] (cards and
-//! the palm-profile link). Errors are described in [`error`].
+//! Start with [`enrollment::EnrollmentSession`]: the one entry point an app drives, from
+//! login to the pending store match, checking every step. It is built from
+//! [`config::ServiceConfig`] (where the service is and how it is pinned) and uses
+//! [`account::AccountClient`] (login and tokens), [`payment::PaymentClient`] (cards and the
+//! palm-profile link), [`enrollment::EnrollmentClient`] (the enrollment records) and
+//! [`service::ServiceClient`] (health). Errors are described in [`error`].
+//!
+//! Features: `vision` (the hand models; on in the phone library), `dev` (captures from
+//! files into the session: QA tools and tests) and `eval` (the attack simulation and
+//! synthetic frames: `palmkit spoof-eval`, tests, benchmarks). The phone library has
+//! neither `dev` nor `eval`.
 //!
 //! Frame analysis: [`frame`] (camera buffer views), [`vision`] (hand models, tracking),
 //! [`quality`] (measures, checks, guidance, auto-capture) and `analysis` (the per-frame

@@ -141,7 +141,7 @@ fn pyhpke_opens_the_spoof_verdict_sealed_with_a_capture() {
     let dir = tempfile::tempdir().unwrap();
     let (private, public) = envelope::derive_key_pair(b"pyhpke interop service key 3");
     let verdict = SpoofVerdict::combine(vec![LayerReport::new(
-        "challenge",
+        palmkit_core::liveness::Layer::Challenge,
         1.0,
         1.0,
         Outcome::Pass,

@@ -170,26 +170,26 @@ async fn upload(
 
 #[tokio::test]
 async fn the_spoof_verdict_travels_encrypted_with_the_capture_and_the_service_opens_it() {
-    use palmkit_core::liveness::{LayerReport, Outcome, SpoofVerdict};
+    use palmkit_core::liveness::{Layer, LayerReport, Outcome, SpoofVerdict};
     let rig = Rig::start(|_| {}).await;
     let enrollments = EnrollmentClient::new(&rig.account);
     let draft = enrollments.create(&[Hand::Left]).await.unwrap();
     let verdict = SpoofVerdict::combine(vec![
         LayerReport::new(
-            "screen_replay",
+            Layer::ScreenReplay,
             0.4,
             1.0,
             Outcome::Pass,
             "no pattern".into(),
         ),
         LayerReport::new(
-            "motion_3d",
+            Layer::Motion3d,
             0.01,
             0.02,
             Outcome::Unsure,
             "too little".into(),
         ),
-        LayerReport::new("challenge", 1.0, 1.0, Outcome::Pass, "met".into()),
+        LayerReport::new(Layer::Challenge, 1.0, 1.0, Outcome::Pass, "met".into()),
     ]);
     let capture = Capture::new(Zeroizing::new(support::palm_photo()), CaptureSource::Camera)
         .unwrap()

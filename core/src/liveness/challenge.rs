@@ -23,7 +23,7 @@
 
 use crate::quality::HandGeometry;
 
-use super::{LayerReport, Outcome};
+use super::{Layer, LayerReport, Outcome};
 
 /// Time allowed to meet a challenge.
 pub const TIMEOUT_MS: u64 = 8_000;
@@ -155,7 +155,7 @@ impl Challenge {
             Step::Second => (0.5, Outcome::Unsure, format!("challenge half-way: {what}")),
             Step::First => (0.0, Outcome::Unsure, format!("challenge issued: {what}")),
         };
-        LayerReport::new("challenge", score, 1.0, outcome, reason)
+        LayerReport::new(Layer::Challenge, score, 1.0, outcome, reason)
     }
 }
 

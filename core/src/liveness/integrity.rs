@@ -12,7 +12,7 @@
 
 use crate::frame::Frame;
 
-use super::{LayerReport, Outcome};
+use super::{Layer, LayerReport, Outcome};
 
 /// Frames closer than this are faster than any phone camera delivers (250 fps).
 pub const MIN_INTERVAL_MS: u64 = 4;
@@ -81,7 +81,7 @@ impl CaptureIntegrity {
 
     /// The layer's judgement so far. Score: 1 for a clean run, 0 after a violation.
     pub fn report(&self) -> LayerReport {
-        let layer = "capture_integrity";
+        let layer = Layer::CaptureIntegrity;
         match (&self.violation, self.frames) {
             (Some(v), _) => LayerReport::new(layer, 0.0, 1.0, Outcome::Fail, v.clone()),
             (None, 0..=1) => LayerReport::new(
@@ -104,7 +104,7 @@ impl CaptureIntegrity {
     /// The report for a still file (desktop tools): this layer needs live frames.
     pub fn not_applicable() -> LayerReport {
         LayerReport::new(
-            "capture_integrity",
+            Layer::CaptureIntegrity,
             0.0,
             1.0,
             Outcome::NotApplicable,

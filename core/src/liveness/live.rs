@@ -13,7 +13,7 @@ use super::motion::{self, MotionLayer};
 use super::passive::{PassiveLayers, print_report, screen_report};
 use super::spectrum::{Peak, Periodicity};
 use super::verdict::SpoofVerdict;
-use super::{LayerReport, Outcome};
+use super::{Layer, LayerReport, Outcome};
 
 /// Frames whose single-picture scores are pooled.
 const POOL: usize = 5;
@@ -21,7 +21,7 @@ const POOL: usize = 5;
 /// The challenge's report before one is issued.
 fn no_challenge() -> LayerReport {
     LayerReport::new(
-        "challenge",
+        Layer::Challenge,
         0.0,
         1.0,
         Outcome::NotApplicable,
@@ -144,7 +144,7 @@ pub fn still(passive: &mut PassiveLayers, frame: &Frame<'_>, rect: SensorRect) -
         print_report(p.as_ref()),
         MotionLayer::not_applicable(),
         LayerReport::new(
-            "challenge",
+            Layer::Challenge,
             0.0,
             1.0,
             Outcome::NotApplicable,

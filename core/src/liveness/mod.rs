@@ -59,11 +59,61 @@ impl Outcome {
     }
 }
 
+/// The spoof layers, in order. Their names (`motion_3d`, ...) are stable: reports, the
+/// sealed verdict and `palmkit spoof-eval` use them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// Layer 1: live-camera frames only (timestamps, no picture twice).
+    CaptureIntegrity,
+    /// Layer 2: screen replay (moiré, refresh banding).
+    ScreenReplay,
+    /// Layer 3: print (halftone, missing skin texture).
+    Print,
+    /// Layer 4: 3-D motion across a burst.
+    Motion3d,
+    /// Layer 5: the active challenge.
+    Challenge,
+}
+
+impl Layer {
+    /// Every layer, in order.
+    pub const ALL: [Layer; 5] = [
+        Layer::CaptureIntegrity,
+        Layer::ScreenReplay,
+        Layer::Print,
+        Layer::Motion3d,
+        Layer::Challenge,
+    ];
+
+    /// Its stable name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Layer::CaptureIntegrity => "capture_integrity",
+            Layer::ScreenReplay => "screen_replay",
+            Layer::Print => "print",
+            Layer::Motion3d => "motion_3d",
+            Layer::Challenge => "challenge",
+        }
+    }
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Layer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// One layer's score, threshold, outcome and reason.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LayerReport {
-    /// The layer's name (`motion_3d`, ...).
-    pub layer: &'static str,
+    /// The layer.
+    pub layer: Layer,
     /// Its score (meaning per layer; documented with the layer).
     pub score: f32,
     /// The threshold the score was compared with.
@@ -76,13 +126,7 @@ pub struct LayerReport {
 
 impl LayerReport {
     /// A report.
-    pub fn new(
-        layer: &'static str,
-        score: f32,
-        threshold: f32,
-        outcome: Outcome,
-        reason: String,
-    ) -> Self {
+    pub fn new(layer: Layer, score: f32, threshold: f32, outcome: Outcome, reason: String) -> Self {
         Self {
             layer,
             score,

@@ -20,7 +20,7 @@
 use std::collections::VecDeque;
 
 use super::homography;
-use super::{LayerReport, Outcome};
+use super::{Layer, LayerReport, Outcome};
 
 /// Frames kept in the burst.
 pub const BURST: usize = 15;
@@ -76,7 +76,7 @@ impl MotionLayer {
     /// The report for a still file (desktop tools): this layer needs live frames.
     pub fn not_applicable() -> LayerReport {
         LayerReport::new(
-            "motion_3d",
+            Layer::Motion3d,
             0.0,
             DEPTH_RESIDUAL as f32,
             Outcome::NotApplicable,
@@ -86,7 +86,7 @@ impl MotionLayer {
 
     /// The layer's judgement of the burst so far.
     pub fn report(&self) -> LayerReport {
-        let layer = "motion_3d";
+        let layer = Layer::Motion3d;
         if self.burst.len() < MIN_FRAMES {
             return LayerReport::new(
                 layer,

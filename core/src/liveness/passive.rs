@@ -17,7 +17,7 @@ use crate::frame::Frame;
 use crate::quality::SensorRect;
 
 use super::spectrum::{self, Peak, Periodicity, SpectrumScratch};
-use super::{LayerReport, Outcome};
+use super::{Layer, LayerReport, Outcome};
 
 /// Chroma peak strength from which a screen is called.
 pub const SCREEN_THRESHOLD: f32 = 1.0;
@@ -42,7 +42,7 @@ impl PassiveLayers {
 /// The screen-replay layer's report on `p` (`None`: the picture was too small).
 pub fn screen_report(p: Option<&Periodicity>) -> LayerReport {
     peak_report(
-        "screen_replay",
+        Layer::ScreenReplay,
         p.map(|p| p.chroma),
         SCREEN_THRESHOLD,
         "a colour pattern",
@@ -53,7 +53,7 @@ pub fn screen_report(p: Option<&Periodicity>) -> LayerReport {
 /// The print layer's report on `p` (`None`: the picture was too small).
 pub fn print_report(p: Option<&Periodicity>) -> LayerReport {
     peak_report(
-        "print",
+        Layer::Print,
         p.map(|p| p.luma),
         PRINT_THRESHOLD,
         "a brightness pattern",
@@ -64,7 +64,7 @@ pub fn print_report(p: Option<&Periodicity>) -> LayerReport {
 /// A layer that fails on a spectral peak of `threshold` or more: `what` repeats, which
 /// `means` an attack.
 fn peak_report(
-    layer: &'static str,
+    layer: Layer,
     peak: Option<Peak>,
     threshold: f32,
     what: &str,
@@ -96,7 +96,7 @@ fn peak_report(
     }
 }
 
-fn too_small(layer: &'static str, threshold: f32) -> LayerReport {
+fn too_small(layer: Layer, threshold: f32) -> LayerReport {
     LayerReport::new(
         layer,
         0.0,

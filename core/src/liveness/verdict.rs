@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::{LayerReport, Outcome};
+use super::{Layer, LayerReport, Outcome};
 
 /// The decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -47,7 +47,7 @@ impl SpoofVerdict {
         let any = |o: Outcome| layers.iter().any(|l| l.outcome == o);
         let challenge_met = layers
             .iter()
-            .any(|l| l.layer == "challenge" && l.outcome == Outcome::Pass);
+            .any(|l| l.layer == Layer::Challenge && l.outcome == Outcome::Pass);
         let verdict = if any(Outcome::Fail) {
             Verdict::Fail
         } else if any(Outcome::Unsure) && !challenge_met {
@@ -75,7 +75,7 @@ impl SpoofVerdict {
 
     /// The report of `layer`, if present.
     pub fn layer(&self, layer: &str) -> Option<&LayerReport> {
-        self.layers.iter().find(|l| l.layer == layer)
+        self.layers.iter().find(|l| l.layer.name() == layer)
     }
 }
 
@@ -87,7 +87,7 @@ impl From<&SpoofVerdict> for crate::protocol::SpoofMetadata {
                 .layers
                 .iter()
                 .map(|l| crate::protocol::SpoofLayerMetadata {
-                    layer: l.layer.into(),
+                    layer: l.layer.name().into(),
                     outcome: l.outcome.name().into(),
                     score: l.score,
                     threshold: l.threshold,
@@ -102,41 +102,41 @@ impl From<&SpoofVerdict> for crate::protocol::SpoofMetadata {
 mod tests {
     use super::*;
 
-    fn report(layer: &'static str, outcome: Outcome) -> LayerReport {
+    fn report(layer: Layer, outcome: Outcome) -> LayerReport {
         LayerReport::new(layer, 0.5, 1.0, outcome, format!("{layer} said so"))
     }
 
     #[test]
     fn a_failing_layer_decides_over_unsure_and_pass() {
         let v = SpoofVerdict::combine(vec![
-            report("a", Outcome::Pass),
-            report("b", Outcome::Unsure),
-            report("c", Outcome::Fail),
+            report(Layer::ScreenReplay, Outcome::Pass),
+            report(Layer::Print, Outcome::Unsure),
+            report(Layer::Motion3d, Outcome::Fail),
         ]);
         assert_eq!(v.verdict, Verdict::Fail);
-        assert_eq!(v.reasons(), ["c said so"]);
+        assert_eq!(v.reasons(), ["motion_3d said so"]);
     }
 
     #[test]
     fn unsure_without_a_failure_asks_for_a_challenge() {
         let v = SpoofVerdict::combine(vec![
-            report("a", Outcome::Pass),
-            report("b", Outcome::Unsure),
+            report(Layer::ScreenReplay, Outcome::Pass),
+            report(Layer::Print, Outcome::Unsure),
         ]);
         assert_eq!(v.verdict, Verdict::Challenge);
-        assert_eq!(v.reasons(), ["b said so"]);
+        assert_eq!(v.reasons(), ["print said so"]);
     }
 
     #[test]
     fn a_met_challenge_settles_unsure_layers_but_not_a_failure() {
         let v = SpoofVerdict::combine(vec![
-            report("motion_3d", Outcome::Unsure),
-            report("challenge", Outcome::Pass),
+            report(Layer::Motion3d, Outcome::Unsure),
+            report(Layer::Challenge, Outcome::Pass),
         ]);
         assert_eq!(v.verdict, Verdict::Pass);
         let v = SpoofVerdict::combine(vec![
-            report("screen_replay", Outcome::Fail),
-            report("challenge", Outcome::Pass),
+            report(Layer::ScreenReplay, Outcome::Fail),
+            report(Layer::Challenge, Outcome::Pass),
         ]);
         assert_eq!(v.verdict, Verdict::Fail);
     }
@@ -144,13 +144,13 @@ mod tests {
     #[test]
     fn layers_that_do_not_apply_do_not_count() {
         let v = SpoofVerdict::combine(vec![
-            report("a", Outcome::Pass),
-            report("b", Outcome::NotApplicable),
+            report(Layer::ScreenReplay, Outcome::Pass),
+            report(Layer::Print, Outcome::NotApplicable),
         ]);
         assert_eq!(v.verdict, Verdict::Pass);
         assert!(v.reasons().is_empty());
         assert_eq!(
-            v.layer("b").map(|l| l.outcome),
+            v.layer("print").map(|l| l.outcome),
             Some(Outcome::NotApplicable)
         );
     }

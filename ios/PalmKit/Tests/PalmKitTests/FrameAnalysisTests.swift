@@ -101,7 +101,8 @@ final class FrameAnalysisTests: XCTestCase {
         let result = try XCTUnwrap(last)
         XCTAssertEqual(result.guidance, "not_live")
         XCTAssertEqual(result.spoof.verdict, .fail)
-        let integrity = try XCTUnwrap(result.spoof.layers.first { $0.layer == "capture_integrity" })
+        let integrity = try XCTUnwrap(result.spoof.layers.first { $0.kind == .captureIntegrity })
+        XCTAssertEqual(integrity.layer, "capture_integrity")
         XCTAssertEqual(integrity.outcome, .fail)
         XCTAssertTrue(integrity.reason.contains("same picture"), integrity.reason)
     }

@@ -145,13 +145,14 @@ class FrameAnalysisTest {
             assertEquals("not_live", last.guidance)
             assertEquals("guidance.not_live", last.messageKey)
             assertEquals(SpoofVerdict.FAIL, last.spoof.verdict)
-            val integrity = last.spoof.layers.first { it.layer == "capture_integrity" }
+            val integrity = last.spoof.layers.first { it.kind == SpoofLayerKind.CAPTURE_INTEGRITY }
             assertEquals(LayerOutcome.FAIL, integrity.outcome)
             assertTrue(integrity.reason, integrity.reason.contains("same picture"))
             assertEquals(
                 listOf("capture_integrity", "screen_replay", "print", "motion_3d", "challenge"),
                 last.spoof.layers.map { it.layer },
             )
+            assertEquals(SpoofLayerKind.values().toList(), last.spoof.layers.map { it.kind })
         }
     }
 
