@@ -272,19 +272,8 @@ impl PalmKit {
             .ok_or_else(|| PalmKitError::InvalidCapture {
                 reason: "no auto-capture is waiting: analyze frames until `captured`".into(),
             })?;
-        let attestor = self.attestor();
-        let report = self
-            .enrollments(attestor.as_deref())
-            .upload_capture(
-                &enrollment_id,
-                hand.into(),
-                capture,
-                &palmkit_core::upload::TusOptions::default(),
-                &ShellProgress(progress),
-                &cancel.0,
-            )
-            .await?;
-        Ok(report.into())
+        self.send(&enrollment_id, hand, capture, progress, &cancel)
+            .await
     }
 
     /// Submits the enrollment with one accepted upload per hand; it then waits for the
@@ -337,14 +326,30 @@ impl PalmKit {
             CaptureOrigin::Camera => palmkit_core::protocol::CaptureSource::Camera,
             CaptureOrigin::File => palmkit_core::protocol::CaptureSource::File,
         };
+        let capture = palmkit_core::upload::Capture::new(Zeroizing::new(image), source)
+            .map_err(palmkit_core::Error::from)?;
+        self.send(&enrollment_id, hand, capture, progress, &cancel)
+            .await
+    }
+}
+
+impl PalmKit {
+    /// Seals and uploads `capture`, attested when an attestor is set.
+    async fn send(
+        &self,
+        enrollment_id: &str,
+        hand: Hand,
+        capture: palmkit_core::upload::Capture,
+        progress: Arc<dyn UploadProgressListener>,
+        cancel: &UploadCancel,
+    ) -> Result<UploadReceipt, PalmKitError> {
         let attestor = self.attestor();
         let report = self
             .enrollments(attestor.as_deref())
             .upload_capture(
-                &enrollment_id,
+                enrollment_id,
                 hand.into(),
-                palmkit_core::upload::Capture::new(Zeroizing::new(image), source)
-                    .map_err(palmkit_core::Error::from)?,
+                capture,
                 &palmkit_core::upload::TusOptions::default(),
                 &ShellProgress(progress),
                 &cancel.0,
@@ -352,9 +357,7 @@ impl PalmKit {
             .await?;
         Ok(report.into())
     }
-}
 
-impl PalmKit {
     fn attestor(&self) -> Option<Arc<attestation::ShellAttestor>> {
         self.attestor
             .lock()

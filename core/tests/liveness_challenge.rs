@@ -31,18 +31,7 @@ fn analyzer() -> FrameAnalyzer {
 
 /// A test picture scaled to SIDE x SIDE RGB.
 fn picture(folder: &str, name: &str) -> Vec<u8> {
-    let (_, bytes) = support::image_files(folder, |n| n == name).remove(0);
-    let decoded = DecodedImage::decode(&bytes).unwrap();
-    let frame = decoded.frame();
-    let (w, h) = frame.upright_size();
-    let mut out = Vec::with_capacity((SIDE * SIDE * 3) as usize);
-    for y in 0..SIDE {
-        for x in 0..SIDE {
-            let (sx, sy) = frame.to_sensor(x * w / SIDE, y * h / SIDE);
-            out.extend_from_slice(&frame.rgb(sx, sy));
-        }
-    }
-    out
+    support::square_rgb(folder, name, SIDE)
 }
 
 /// Feeds `rgb` as a live frame at `t` ms, with ±1 of noise seeded by `t` (a sensor never
@@ -53,14 +42,7 @@ fn feed(a: &mut FrameAnalyzer, rgb: &[u8], t: u64) -> FrameAnalysis {
 
 /// [`feed`] for a `width` x `height` picture.
 fn feed_sized(a: &mut FrameAnalyzer, rgb: &[u8], width: u32, height: u32, t: u64) -> FrameAnalysis {
-    let mut noisy = rgb.to_vec();
-    let mut s = t.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    for v in noisy.iter_mut() {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        *v = v.saturating_add((s % 3) as u8).saturating_sub(1);
-    }
+    let noisy = support::with_sensor_noise(rgb, t);
     let frame = Frame::packed(
         &noisy,
         width,

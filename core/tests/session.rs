@@ -593,6 +593,17 @@ async fn an_app_restarted_mid_upload_resumes_with_the_hand_already_up() {
         ),
         "{err:?}"
     );
+    // "Either hand" showing the uploaded one is refused; capturing goes on.
+    restarted.start_hand(None).unwrap();
+    let err = restarted.add_capture(Hand::Left, photo()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Session(SessionFailure::HandAlreadyUploaded(Hand::Left))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(restarted.state(), SessionState::Capturing { hand: None });
     assert_eq!(
         capture(&restarted, Hand::Right).state,
         SessionState::PaymentChosen

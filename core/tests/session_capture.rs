@@ -13,7 +13,7 @@ use palmkit_core::enrollment::{
     EnrollmentSession, FailureReason, HandStatus, SessionOptions, SessionState, StateName,
 };
 use palmkit_core::error::{Error, ErrorKind, SessionFailure};
-use palmkit_core::frame::{DecodedImage, Frame, Orientation, PackedFormat};
+use palmkit_core::frame::{Frame, Orientation, PackedFormat};
 use palmkit_core::protocol::Hand;
 use palmkit_core::quality::Thresholds;
 use palmkit_server::RunningServer;
@@ -54,18 +54,7 @@ async fn consented(
 
 /// The HaGRID open left palm scaled to SIDE x SIDE RGB.
 fn palm() -> Vec<u8> {
-    let (_, bytes) = support::image_files("palms", |n| n == "palm_hagrid_palm.png").remove(0);
-    let decoded = DecodedImage::decode(&bytes).unwrap();
-    let frame = decoded.frame();
-    let (w, h) = frame.upright_size();
-    let mut out = Vec::with_capacity((SIDE * SIDE * 3) as usize);
-    for y in 0..SIDE {
-        for x in 0..SIDE {
-            let (sx, sy) = frame.to_sensor(x * w / SIDE, y * h / SIDE);
-            out.extend_from_slice(&frame.rgb(sx, sy));
-        }
-    }
-    out
+    support::square_rgb("palms", "palm_hagrid_palm.png", SIDE)
 }
 
 /// Feeds `rgb` with ±1 of noise seeded by `t` (a sensor never repeats a picture exactly).
@@ -74,14 +63,7 @@ fn feed(
     rgb: &[u8],
     t: u64,
 ) -> Result<palmkit_core::analysis::FrameAnalysis, Error> {
-    let mut noisy = rgb.to_vec();
-    let mut s = t.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    for v in noisy.iter_mut() {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        *v = v.saturating_add((s % 3) as u8).saturating_sub(1);
-    }
+    let noisy = support::with_sensor_noise(rgb, t);
     let frame = Frame::packed(
         &noisy,
         SIDE,

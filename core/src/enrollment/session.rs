@@ -341,12 +341,14 @@ impl EnrollmentSession {
     }
 
     /// Starts capturing `hand` (`None`: whichever hand the shopper shows; the capture
-    /// carries the side detected). Allowed after consent, between hands, and after a
-    /// capture failed. Capturing a hand already held replaces its capture.
+    /// carries the side detected). Allowed after consent, while capturing (switching
+    /// hands), between hands, and after a capture failed. Capturing a hand already held replaces its capture.
     pub fn start_hand(&self, hand: Option<Hand>) -> Result<SessionSnapshot, Error> {
         self.update(|inner| {
             let allowed = match &inner.state {
+                // While capturing, too: the shopper switches hands.
                 SessionState::ConsentGiven
+                | SessionState::Capturing { .. }
                 | SessionState::Captured { .. }
                 | SessionState::PaymentChosen => true,
                 SessionState::Failed(f) => matches!(
@@ -359,16 +361,7 @@ impl EnrollmentSession {
                 return Err(inner.out_of_order("start_hand"));
             }
             if let (Some(hand), Some(saved)) = (hand, &inner.saved) {
-                if saved.upload_of(hand).is_some() {
-                    return Err(SessionFailure::HandAlreadyUploaded(hand).into());
-                }
-                if !saved.hands.is_empty() && !saved.hands.contains(&hand) {
-                    return Err(SessionFailure::HandNotInEnrollment {
-                        hand,
-                        enrolled: saved.hands.clone(),
-                    }
-                    .into());
-                }
+                check_hand(saved, hand)?;
             }
             inner.clock = CaptureClock::default();
             inner.state = SessionState::Capturing { hand };
@@ -442,6 +435,14 @@ impl EnrollmentSession {
                 )
                 .into());
             };
+            // "Either hand" may show one this enrollment cannot take: refuse it and keep
+            // capturing.
+            if let Err(refused) = self.can_take(hand) {
+                if let Some(analyzer) = lock(&self.analyzer).as_mut() {
+                    analyzer.start_hand(requested);
+                }
+                return Err(refused);
+            }
             self.hold(hand, capture)?;
             return Ok(analysis);
         }
@@ -453,7 +454,8 @@ impl EnrollmentSession {
     /// that enroll from files. Not in the phone library.
     #[cfg(feature = "dev")]
     pub fn add_capture(&self, hand: Hand, capture: Capture) -> Result<SessionSnapshot, Error> {
-        match lock(&self.inner).state {
+        let inner = lock(&self.inner);
+        match inner.state {
             SessionState::Capturing { hand: None } => {}
             SessionState::Capturing { hand: Some(h) } if h == hand => {}
             ref other => {
@@ -464,6 +466,10 @@ impl EnrollmentSession {
                 .into());
             }
         }
+        if let Some(saved) = &inner.saved {
+            check_hand(saved, hand)?;
+        }
+        drop(inner);
         self.hold(hand, capture)?;
         Ok(self.snapshot())
     }
@@ -813,6 +819,16 @@ impl EnrollmentSession {
         })
     }
 
+    /// Whether the enrollment can take a capture of `hand` (not uploaded already, one of
+    /// the draft's hands once the draft exists).
+    #[cfg(feature = "vision")]
+    fn can_take(&self, hand: Hand) -> Result<(), Error> {
+        match &lock(&self.inner).saved {
+            Some(saved) => check_hand(saved, hand),
+            None => Ok(()),
+        }
+    }
+
     /// Takes the live path's (or a QA tool's) capture of `hand`.
     #[cfg_attr(not(any(feature = "vision", feature = "dev")), allow(dead_code))]
     fn hold(&self, hand: Hand, capture: Capture) -> Result<(), Error> {
@@ -1025,6 +1041,22 @@ impl EnrollmentSession {
             Ok(())
         })
     }
+}
+
+/// A capture of `hand` fits the saved progress: not uploaded already, and one of the
+/// draft's hands once the draft exists.
+fn check_hand(saved: &SavedProgress, hand: Hand) -> Result<(), Error> {
+    if saved.upload_of(hand).is_some() {
+        return Err(SessionFailure::HandAlreadyUploaded(hand).into());
+    }
+    if !saved.hands.is_empty() && !saved.hands.contains(&hand) {
+        return Err(SessionFailure::HandNotInEnrollment {
+            hand,
+            enrolled: saved.hands.clone(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// Upload progress of one hand, reported over all hands.

@@ -234,3 +234,33 @@ pub fn image_files(folder: &str, keep: impl Fn(&str) -> bool) -> Vec<(String, Ve
     out.sort();
     out
 }
+
+/// The test picture `folder/name` scaled to `side` x `side` RGB (nearest pixel, upright).
+pub fn square_rgb(folder: &str, name: &str, side: u32) -> Vec<u8> {
+    let (_, bytes) = image_files(folder, |n| n == name).remove(0);
+    let decoded = palmkit_core::frame::DecodedImage::decode(&bytes).unwrap();
+    let frame = decoded.frame();
+    let (w, h) = frame.upright_size();
+    let mut out = Vec::with_capacity((side * side * 3) as usize);
+    for y in 0..side {
+        for x in 0..side {
+            let (sx, sy) = frame.to_sensor(x * w / side, y * h / side);
+            out.extend_from_slice(&frame.rgb(sx, sy));
+        }
+    }
+    out
+}
+
+/// `rgb` with ±1 of noise seeded by `t`: a sensor never delivers the same picture twice,
+/// so capture integrity sees live frames.
+pub fn with_sensor_noise(rgb: &[u8], t: u64) -> Vec<u8> {
+    let mut noisy = rgb.to_vec();
+    let mut s = t.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    for v in noisy.iter_mut() {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        *v = v.saturating_add((s % 3) as u8).saturating_sub(1);
+    }
+    noisy
+}

@@ -1,7 +1,6 @@
 package com.palmkit.core
 
 import java.io.File
-import java.util.Properties
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
@@ -16,25 +15,10 @@ import org.junit.Test
  * The photo is an open left palm that passes every check.
  */
 class FrameAnalysisTest {
-    private val dir = File(TestEnv.env("PALMKIT_TEST_FRAMES"))
-    private val props = Properties().apply { File(dir, "frames.properties").reader().use { load(it) } }
-    private fun prop(key: String): UInt = props.getProperty(key).toUInt()
-
-    private fun nv21(at: ULong) = FrameInfo(
-        format = PixelFormat.NV21,
-        width = prop("nv21.width"), height = prop("nv21.height"),
-        rowStride = prop("nv21.row_stride"), uvRowStride = prop("nv21.uv_row_stride"),
-        uvPixelStride = 2u, uOffset = 0uL, vOffset = 0uL,
-        rotationDegrees = prop("nv21.rotation"), mirrored = false, timestampMs = at,
-    )
-
-    private fun bgra(at: ULong, mirrored: Boolean = false) = FrameInfo(
-        format = PixelFormat.BGRA8888,
-        width = prop("bgra.width"), height = prop("bgra.height"),
-        rowStride = prop("bgra.row_stride"), uvRowStride = 0u, uvPixelStride = 0u,
-        uOffset = 0uL, vOffset = 0uL,
-        rotationDegrees = prop("bgra.rotation"), mirrored = mirrored, timestampMs = at,
-    )
+    private val dir = TestFrames.dir
+    private fun prop(key: String): UInt = TestFrames.prop(key)
+    private fun nv21(at: ULong) = TestFrames.nv21(at)
+    private fun bgra(at: ULong, mirrored: Boolean = false) = TestFrames.bgra(at, mirrored)
 
     private fun analyzer() = FrameAnalyzer(TestEnv.env("PALMKIT_TEST_MODELS"))
 

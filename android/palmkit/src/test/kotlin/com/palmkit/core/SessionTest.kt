@@ -1,7 +1,6 @@
 package com.palmkit.core
 
 import java.io.File
-import java.util.Properties
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
@@ -17,17 +16,8 @@ import org.junit.Test
  * enrollment pending, and its deletion.
  */
 class SessionTest {
-    private val dir = File(TestEnv.env("PALMKIT_TEST_FRAMES"))
-    private val props = Properties().apply { File(dir, "frames.properties").reader().use { load(it) } }
-    private fun prop(key: String): UInt = props.getProperty(key).toUInt()
-
-    private fun nv21(at: ULong) = FrameInfo(
-        format = PixelFormat.NV21,
-        width = prop("nv21.width"), height = prop("nv21.height"),
-        rowStride = prop("nv21.row_stride"), uvRowStride = prop("nv21.uv_row_stride"),
-        uvPixelStride = 2u, uOffset = 0uL, vOffset = 0uL,
-        rotationDegrees = prop("nv21.rotation"), mirrored = false, timestampMs = at,
-    )
+    private val dir = TestFrames.dir
+    private fun nv21(at: ULong) = TestFrames.nv21(at)
 
     /** Records what the session tells; cancels the upload at its first progress once. */
     private class Recorder : SessionListener {
