@@ -407,6 +407,16 @@ pub struct FrameAnalyzer {
     pub(crate) inner: Mutex<CoreAnalyzer>,
 }
 
+/// Loads the hand models from `models_dir` (checked against its `SHA256SUMS`) with the
+/// default thresholds.
+pub(crate) fn load(models_dir: &str) -> Result<CoreAnalyzer, PalmKitError> {
+    CoreAnalyzer::load(std::path::Path::new(models_dir), Thresholds::default()).map_err(|e| {
+        PalmKitError::ModelUnavailable {
+            reason: e.to_string(),
+        }
+    })
+}
+
 pub(crate) fn view<'a>(data: &'a [u8], f: &FrameInfo) -> Result<Frame<'a>, PalmKitError> {
     let invalid = |e: palmkit_core::frame::FrameError| PalmKitError::InvalidFrame {
         reason: e.to_string(),
@@ -448,12 +458,8 @@ impl FrameAnalyzer {
     /// `SHA256SUMS`), with the default thresholds.
     #[uniffi::constructor]
     pub fn new(models_dir: String) -> Result<Arc<Self>, PalmKitError> {
-        let inner = CoreAnalyzer::load(std::path::Path::new(&models_dir), Thresholds::default())
-            .map_err(|e| PalmKitError::ModelUnavailable {
-                reason: e.to_string(),
-            })?;
         Ok(Arc::new(Self {
-            inner: Mutex::new(inner),
+            inner: Mutex::new(load(&models_dir)?),
         }))
     }
 

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use palmkit_core::enrollment as core;
 use palmkit_core::error::ErrorKind;
-use palmkit_core::quality::Thresholds;
 use zeroize::Zeroizing;
 
 use crate::analysis::{ChallengeKind, FrameInfo, FrameResult, view};
@@ -240,14 +239,7 @@ impl EnrollmentSession {
     /// Loads the hand models from the app's bundled folder (checked against its
     /// `SHA256SUMS`) for the capture steps.
     pub fn load_models(&self, models_dir: String) -> Result<(), PalmKitError> {
-        let analyzer = palmkit_core::analysis::FrameAnalyzer::load(
-            std::path::Path::new(&models_dir),
-            Thresholds::default(),
-        )
-        .map_err(|e| PalmKitError::ModelUnavailable {
-            reason: e.to_string(),
-        })?;
-        self.core.set_analyzer(analyzer);
+        self.core.set_analyzer(crate::analysis::load(&models_dir)?);
         Ok(())
     }
 

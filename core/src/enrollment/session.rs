@@ -851,9 +851,12 @@ impl EnrollmentSession {
         enforced: bool,
     ) {
         let options = &self.options;
-        let _ = self.update(|inner| {
+        // Per frame: only the clock, under a plain lock (no snapshot, no save); the
+        // listener machinery runs only when the capture fails.
+        let failure = {
+            let mut inner = lock(&self.inner);
             if inner.state.name() != StateName::Capturing {
-                return Ok(());
+                return;
             }
             let first = *inner.clock.first_ms.get_or_insert(timestamp_ms);
             let failing = enforced && analysis.spoof.verdict == crate::liveness::Verdict::Fail;
@@ -863,7 +866,7 @@ impl EnrollmentSession {
                 inner.clock.fail_since_ms = None;
                 None
             };
-            let failure = if fail_since
+            if fail_since
                 .is_some_and(|since| timestamp_ms.saturating_sub(since) >= options.spoof_fail_ms)
             {
                 Some(Failure {
@@ -886,13 +889,18 @@ impl EnrollmentSession {
                 })
             } else {
                 None
-            };
-            if let Some(failure) = failure {
-                tracing::info!(reason = ?failure.reason, "capture failed");
-                inner.state = SessionState::Failed(failure);
             }
-            Ok(())
-        });
+        };
+        if let Some(failure) = failure {
+            tracing::info!(reason = ?failure.reason, "capture failed");
+            let _ = self.update(|inner| {
+                // Still capturing: another thread may have moved the session meanwhile.
+                if inner.state.name() == StateName::Capturing {
+                    inner.state = SessionState::Failed(failure);
+                }
+                Ok(())
+            });
+        }
     }
 
     /// The upload's steps: the draft (idempotent), sealing, each hand's upload, submit.
