@@ -13,14 +13,7 @@ final class FrameAnalysisTests: XCTestCase {
     }
 
     private func frames() throws -> (dir: URL, props: [String: String]) {
-        let dir = URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_FRAMES"))
-        let text = try String(contentsOf: dir.appendingPathComponent("frames.properties"), encoding: .utf8)
-        var props: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
-            if parts.count == 2 { props[parts[0]] = parts[1] }
-        }
-        return (dir, props)
+        try TestEnv.frames()
     }
 
     private func info(_ p: [String: String], _ kind: String, at: UInt64, mirrored: Bool = false) -> FrameInfo {

@@ -39,13 +39,7 @@ final class SessionTests: XCTestCase {
     }
 
     func testAWholeEnrollmentThroughTheSession() async throws {
-        let dir = URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_FRAMES"))
-        let text = try String(contentsOf: dir.appendingPathComponent("frames.properties"), encoding: .utf8)
-        var props: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
-            if parts.count == 2 { props[parts[0]] = parts[1] }
-        }
+        let (dir, props) = try TestEnv.frames()
         let store = FakeSecureStore()
         let session = try EnrollmentSession(config: try TestEnv.config(), store: store)
         let recorder = Recorder()

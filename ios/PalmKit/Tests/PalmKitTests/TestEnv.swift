@@ -15,7 +15,20 @@ enum TestEnv {
         return value
     }
 
-    static func config() throws -> ServiceConfig {
+    /// The camera frames `palmkit export-frames` wrote (PALMKIT_TEST_FRAMES): the folder and
+    /// the descriptions in its `frames.properties`.
+    static func frames() throws -> (dir: URL, props: [String: String]) {
+        let dir = URL(fileURLWithPath: try env("PALMKIT_TEST_FRAMES"))
+        let text = try String(contentsOf: dir.appendingPathComponent("frames.properties"), encoding: .utf8)
+        var props: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { props[parts[0]] = parts[1] }
+        }
+        return (dir, props)
+    }
+
+        static func config() throws -> ServiceConfig {
         let json = try String(contentsOfFile: try env("PALMKIT_TEST_CONFIG"), encoding: .utf8)
         return try parseServiceConfig(json: json)
     }
