@@ -10,6 +10,7 @@ mod frames;
 mod login;
 mod payment;
 mod progress;
+mod signature_eval;
 mod spoof_eval;
 mod upload;
 
@@ -223,6 +224,44 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// How well palm signatures tell palms apart, on labelled photos.
+    ///
+    /// Images of one palm share the file-name part before the last underscore (`002_1.jpg`,
+    /// `002_3.jpg`). Every pair is scored; prints genuine and impostor pair counts, EER, TAR
+    /// at FAR 1e-3 and 1e-4, rank-1 identification (first image of each palm in the
+    /// gallery), per algorithm.
+    SignatureEval {
+        /// One JSON line per algorithm: palms, images, genuine_pairs, impostor_pairs, eer,
+        /// tar_at_far_1e3, tar_at_far_1e4, rank1 (fractions), algorithm.
+        #[arg(long)]
+        json: bool,
+        /// Ids known to be one palm, e.g. `--same-palm 081=156 --same-palm 081=158`.
+        #[arg(long, value_name = "A=B")]
+        same_palm: Vec<String>,
+        /// Algorithm(s): compcode, bocv, bocv-fragile, bocv-multiscale, or all (default:
+        /// the one the service uses).
+        #[arg(long, value_delimiter = ',')]
+        algorithm: Vec<String>,
+        /// Match every image against a degraded copy of the others: mixed, jpeg50,
+        /// rotate10, scale0.8, shift0.08, red, green, blue.
+        #[arg(long, value_name = "KIND")]
+        degrade: Option<String>,
+        /// Seed of the degradations.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Count byte-identical files as separate images (default: once).
+        #[arg(long)]
+        keep_duplicates: bool,
+        /// Write an HTML page (histograms, worst genuine and best impostor pairs) here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// The provisioned model folder (as for `analyze`).
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// Folders or files of palm photos.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// For tests and benchmarks: write a photo as raw camera frames (NV21 as a landscape
     /// sensor sees it, BGRA upright) with a frames.properties describing them.
     #[command(hide = true)]
@@ -349,6 +388,33 @@ fn main() -> ExitCode {
                 models,
             ),
             Command::ExportFrames { out, photo } => frames::export(&photo, &out),
+            Command::SignatureEval {
+                json,
+                same_palm,
+                algorithm,
+                degrade,
+                seed,
+                keep_duplicates,
+                report,
+                models,
+                paths,
+            } => signature_eval::parse_algorithms(&algorithm).and_then(|algorithms| {
+                let degrade = degrade
+                    .as_deref()
+                    .map(signature_eval::Degradation::parse)
+                    .transpose()?;
+                signature_eval::run(signature_eval::Options {
+                    paths,
+                    same_palm,
+                    algorithms,
+                    degrade,
+                    seed,
+                    keep_duplicates,
+                    json,
+                    report,
+                    models,
+                })
+            }),
             Command::SpoofEval {
                 report,
                 seed,

@@ -36,6 +36,8 @@ pub mod payment;
 pub mod protocol;
 pub mod quality;
 pub mod service;
+#[cfg(feature = "signature")]
+pub mod signature;
 pub mod upload;
 #[cfg(feature = "vision")]
 pub mod vision;

@@ -256,3 +256,39 @@ pub struct SubmitEnrollment {
     /// Ids of accepted uploads, one per enrolled hand.
     pub uploads: Vec<String>,
 }
+
+/// `POST /v1/store/scans` (a store device, with its own credential): what the service
+/// made of a palm held over the scanner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreScan {
+    /// The scan's record id (`scan-…`).
+    pub scan_id: String,
+    /// What happened.
+    pub outcome: ScanOutcome,
+    /// Why, for the outcomes that are not a match (`no_palm`, `palm_too_small`,
+    /// `below_threshold`, `two_candidates`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The matched shopper, pseudonymous (`shp-…`, the same for every enrollment of an
+    /// account; no name, no account id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shopper_ref: Option<String>,
+    /// How close the best candidate was, as a coarse band of the distance (`0.25-0.30`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_band: Option<String>,
+}
+
+/// The outcome of a store scan; every one but `Matched` means "fall back at the till".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanOutcome {
+    /// One pending enrollment matched above the operating threshold; it is now complete.
+    Matched,
+    /// No pending enrollment is close enough.
+    NoMatch,
+    /// Two enrollments are both near the threshold: refused rather than guessed.
+    Ambiguous,
+    /// The picture has no readable palm (none found, the back of the hand, too small, cut
+    /// off).
+    PoorCapture,
+}

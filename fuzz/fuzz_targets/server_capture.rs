@@ -40,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
         context.enrollment_id,
         context.hand,
         |_| Ok(Some(common::PRIVATE_KEY)),
+        None,
     );
     assert!(outcome.is_ok(), "no database error can come from a fixed key");
 });

@@ -181,6 +181,44 @@ fn migrations() -> Migrations<'static> {
                  PRIMARY KEY (account_id, text_version)
              ) STRICT;",
         ),
+        // Palm signatures made from accepted captures (rebuilt from the sealed capture when
+        // the algorithm or format moves), store devices (token hashes only), every store
+        // scan (outcome and score band, never the image), completion of enrollments and
+        // the pseudonymous reference a store sees for a shopper.
+        M::up(
+            "CREATE TABLE palm_signatures (
+                 upload_id     TEXT PRIMARY KEY REFERENCES captures(upload_id),
+                 enrollment_id TEXT NOT NULL REFERENCES enrollments(id),
+                 hand          TEXT NOT NULL,
+                 algorithm     INTEGER NOT NULL,
+                 format        INTEGER NOT NULL,
+                 template      BLOB NOT NULL,
+                 created_at    INTEGER NOT NULL
+             ) STRICT;
+             CREATE INDEX palm_signatures_by_enrollment ON palm_signatures(enrollment_id);
+             CREATE TABLE store_devices (
+                 id          TEXT PRIMARY KEY,
+                 store       TEXT NOT NULL,
+                 token_hash  BLOB NOT NULL UNIQUE,
+                 created_at  INTEGER NOT NULL,
+                 revoked_at  INTEGER
+             ) STRICT;
+             CREATE TABLE store_scans (
+                 id            TEXT PRIMARY KEY,
+                 device_id     TEXT NOT NULL REFERENCES store_devices(id),
+                 store         TEXT NOT NULL,
+                 outcome       TEXT NOT NULL,
+                 reason        TEXT,
+                 score_band    TEXT,
+                 enrollment_id TEXT,
+                 at            INTEGER NOT NULL
+             ) STRICT;
+             CREATE TABLE shopper_refs (
+                 account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+                 ref        TEXT NOT NULL UNIQUE
+             ) STRICT;
+             ALTER TABLE enrollments ADD COLUMN completed_at INTEGER;",
+        ),
     ])
 }
 

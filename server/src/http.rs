@@ -94,6 +94,7 @@ pub struct AppState {
     auth: Arc<AuthState>,
     uploads: Arc<uploads::UploadState>,
     provider_writes: Arc<crate::rate::WindowLimit>,
+    palms: Option<Arc<crate::palms::PalmReader>>,
 }
 
 struct AuthState {
@@ -123,6 +124,7 @@ impl AppState {
                 Duration::from_secs(60),
             )),
             current_key_id,
+            palms: None,
             uploads: Arc::new(uploads),
             auth: Arc::new(AuthState {
                 issuer,
@@ -130,6 +132,18 @@ impl AppState {
                 limiter: LoginLimiter::default(),
             }),
         }
+    }
+
+    /// The same state reading palms with `reader` (signatures of accepted captures, store
+    /// scans).
+    pub fn with_palms(mut self, reader: Arc<crate::palms::PalmReader>) -> Self {
+        self.palms = Some(reader);
+        self
+    }
+
+    /// The palm reader, when the server has the hand models.
+    pub fn palms(&self) -> Option<&Arc<crate::palms::PalmReader>> {
+        self.palms.as_ref()
     }
 
     /// The database.
@@ -270,6 +284,7 @@ fn routes(state: AppState, limits: &Limits) -> Router {
         .route("/v1/consent", post(crate::consent::give))
         .route("/v1/enrollments/{id}/submit", post(enrollments::submit))
         .merge(uploads::routes())
+        .merge(crate::stores::routes())
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiFailure::new(

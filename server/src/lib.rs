@@ -22,9 +22,12 @@ pub mod idempotency;
 pub mod ids;
 pub mod keys;
 pub mod oauth;
+pub mod palms;
 pub mod payments;
 pub mod pki;
 pub mod rate;
+pub mod signatures;
+pub mod stores;
 pub mod uploads;
 
 use std::net::SocketAddr;
@@ -77,6 +80,11 @@ pub struct ServerOptions {
     pub tap: Option<http::RequestTap>,
     /// Production (the default) or development.
     pub mode: ServerMode,
+    /// The provisioned hand models (`cargo xtask models`). With them the server checks
+    /// that every capture shows a palm of its hand, makes palm signatures, and matches
+    /// store scans; without them captures are kept unread and store scans are refused
+    /// (`palms_unavailable`) until a start with models rebuilds the signatures.
+    pub models: Option<PathBuf>,
 }
 
 impl ServerOptions {
@@ -89,6 +97,7 @@ impl ServerOptions {
             lifetimes: oauth::grants::Lifetimes::default(),
             tap: None,
             mode: ServerMode::Production,
+            models: None,
         }
     }
 
@@ -118,6 +127,9 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Db(#[from] db::DbError),
+    /// The hand models could not be loaded.
+    #[error("hand models: {0}")]
+    Models(String),
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -259,7 +271,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
     let upload_dir = data.root.join("uploads");
     let uploads = uploads::UploadState::new(upload_dir.clone(), options.limits.uploads.clone())
         .map_err(io_err(&upload_dir))?;
-    let state = http::AppState::new(
+    let mut state = http::AppState::new(
         data.db.clone(),
         data.key.id.clone(),
         issuer,
@@ -268,6 +280,20 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         options.mode,
         &options.limits,
     );
+    if let Some(models) = options.models.clone() {
+        let db = data.db.clone();
+        let reader = tokio::task::spawn_blocking(move || {
+            let reader = palms::PalmReader::load(&models)
+                .map_err(|e| StartError::Models(format!("{}: {e}", models.display())))?;
+            // Captures kept without a signature (or with an older algorithm's) are read
+            // again before the first scan can miss them.
+            signatures::rebuild(&db, &reader)?;
+            Ok::<_, StartError>(reader)
+        })
+        .await
+        .map_err(|e| StartError::Models(format!("loading task failed: {e}")))??;
+        state = state.with_palms(std::sync::Arc::new(reader));
+    }
     // Sweep as often as uploads or pending enrollments can expire, at most every minute.
     let uploads_limits = &options.limits.uploads;
     let sweep_every = uploads_limits

@@ -708,11 +708,17 @@ async fn finish(
     // request, /healthz included, for seconds).
     let (sealed, verdict) = {
         let db = db.clone();
+        let palms = state.palms().cloned();
         let (account_id, enrollment_id) = (account_id.clone(), enrollment_id.clone());
         tokio::task::spawn_blocking(move || {
-            let verdict = verify::verify(&sealed, &account_id, &enrollment_id, hand, |key_id| {
-                db.with(|c| crate::keys::private_key(c, key_id))
-            });
+            let verdict = verify::verify(
+                &sealed,
+                &account_id,
+                &enrollment_id,
+                hand,
+                |key_id| db.with(|c| crate::keys::private_key(c, key_id)),
+                palms.as_deref(),
+            );
             (sealed, verdict)
         })
         .await
@@ -766,6 +772,9 @@ async fn finish(
                             v.spoof
                         ],
                     )?;
+                    if let Some(signature) = &v.signature {
+                        crate::signatures::store(&tx, &id, &enrollment_id, hand, signature)?;
+                    }
                     tx.execute(
                         "UPDATE uploads SET state = 'accepted', completed_at = ?1 WHERE id = ?2",
                         params![now(), id],
@@ -872,12 +881,16 @@ pub async fn sweep_expired(state: &AppState) -> Result<usize, DbError> {
     Ok(ids.len())
 }
 
-/// Deletes every capture and upload of `enrollment_id` (rows; the caller removes part
-/// files by the returned upload ids).
+/// Deletes every capture (and its palm signature) and upload of `enrollment_id` (rows;
+/// the caller removes part files by the returned upload ids).
 pub(crate) fn forget_enrollment_data(
     c: &rusqlite::Connection,
     enrollment_id: &str,
 ) -> Result<Vec<String>, DbError> {
+    c.execute(
+        "DELETE FROM palm_signatures WHERE enrollment_id = ?1",
+        [enrollment_id],
+    )?;
     c.execute(
         "DELETE FROM captures WHERE enrollment_id = ?1",
         [enrollment_id],

@@ -48,6 +48,7 @@ mod tests {
             spoof: decision.map(|_| "{}".into()),
             source,
             spoof_decision: decision.map(str::to_string),
+            signature: None,
         }
     }
 

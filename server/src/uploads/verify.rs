@@ -2,7 +2,9 @@
 //! envelope opens with the key it names, in the context the service itself knows (the
 //! authenticated account, the upload's enrollment and hand), its metadata is well formed,
 //! the plaintext is an image of the size the metadata claims, and the spoof verdict sealed
-//! beside it (if any) opens in the same context.
+//! beside it (if any) opens in the same context. When the service has the hand models,
+//! the image must show a palm of the upload's hand, big enough to read, and its palm
+//! signature is made here ([`crate::palms`]).
 //!
 //! The plaintext and the decoded pixels exist only in memory here and are zeroized before
 //! this returns; only the sealed bytes are stored.
@@ -14,7 +16,10 @@ use palmkit_core::upload::envelope::{self, AeadSuite, EnvelopeError, SealContext
 use palmkit_core::upload::sealed_verdict;
 use zeroize::{Zeroize as _, Zeroizing};
 
+use palmkit_core::signature::Template;
+
 use crate::db::DbError;
+use crate::palms::PalmReader;
 
 /// Largest image side accepted, and the most memory a decode may take: a 12 MP phone
 /// photo needs ~37 MB; a small file that claims huge dimensions (a decompression bomb) is
@@ -36,13 +41,16 @@ pub struct Verified {
     pub source: CaptureSource,
     /// The opened verdict's decision (`pass`, `fail`, `challenge`), when there is one.
     pub spoof_decision: Option<String>,
+    /// The palm signature (binary template), when the service reads palms.
+    pub signature: Option<Template>,
 }
 
 /// Why a completed upload is refused: a stable code and a sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
     /// `malformed_envelope`, `unknown_key`, `envelope_rejected`, `invalid_metadata`,
-    /// `invalid_image`, `metadata_mismatch`, `attestation_invalid`.
+    /// `invalid_image`, `metadata_mismatch`, `attestation_invalid`, and when palms are
+    /// read: `no_palm`, `back_of_hand`, `wrong_hand`, `palm_too_small`, `palm_cut_off`.
     pub code: &'static str,
     /// For the client's log.
     pub message: String,
@@ -55,13 +63,15 @@ fn refused(code: &'static str, message: impl Into<String>) -> Refused {
     }
 }
 
-/// Checks a completed upload. `private_key` looks a service key up by id.
+/// Checks a completed upload. `private_key` looks a service key up by id; `palms` reads
+/// the palm and makes its signature (`None`: the server runs without hand models).
 pub fn verify(
     sealed: &[u8],
     account_id: &str,
     enrollment_id: &str,
     hand: Hand,
     private_key: impl FnOnce(&str) -> Result<Option<[u8; 32]>, DbError>,
+    palms: Option<&PalmReader>,
 ) -> Result<Result<Verified, Refused>, DbError> {
     let parsed = match envelope::parse(sealed) {
         Ok(p) => p,
@@ -97,9 +107,10 @@ pub fn verify(
         Ok(m) => m,
         Err(e) => return Ok(Err(refused("invalid_metadata", e.to_string()))),
     };
-    if let Err(why) = check_image(&plaintext, &metadata) {
-        return Ok(Err(why));
-    }
+    let signature = match check_image(&plaintext, &metadata, palms.map(|p| (p, hand))) {
+        Ok(signature) => signature,
+        Err(why) => return Ok(Err(why)),
+    };
     let spoof = match metadata.sealed_spoof.as_deref() {
         Some(sealed) => match open_spoof(sealed, &context, &key, parsed.aead) {
             Ok(spoof) => Some(spoof),
@@ -113,6 +124,7 @@ pub fn verify(
         source: metadata.source,
         spoof_decision: spoof.as_ref().map(|s| s.verdict.clone()),
         spoof: spoof.map(|s| serde_json::to_string(&s).unwrap_or_default()),
+        signature,
     }))
 }
 
@@ -134,18 +146,17 @@ fn open_spoof(
     }
 }
 
-/// Decodes the image fully (a header alone proves little) and compares it with the
-/// metadata; the pixels are wiped afterwards.
-fn check_image(bytes: &[u8], metadata: &CaptureMetadata) -> Result<(), Refused> {
-    let reader = image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| refused("invalid_image", e.to_string()))?;
-    let media_type = match reader.format() {
-        Some(image::ImageFormat::Jpeg) => "image/jpeg",
-        Some(image::ImageFormat::Png) => "image/png",
-        _ => return Err(refused("invalid_image", "not a JPEG or PNG image")),
-    };
+/// Decodes the image fully (a header alone proves little), compares it with the
+/// metadata and, with a palm reader, reads the palm of `hand` in it; the pixels are wiped
+/// afterwards.
+fn check_image(
+    bytes: &[u8],
+    metadata: &CaptureMetadata,
+    palms: Option<(&PalmReader, Hand)>,
+) -> Result<Option<Template>, Refused> {
+    let (media_type, decoded) = decode(bytes)?;
     if media_type != metadata.media_type {
+        decoded.into_bytes().zeroize();
         return Err(refused(
             "metadata_mismatch",
             format!(
@@ -154,18 +165,9 @@ fn check_image(bytes: &[u8], metadata: &CaptureMetadata) -> Result<(), Refused> 
             ),
         ));
     }
-    let mut reader = reader;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
-    reader.limits(limits);
-    let decoded = reader
-        .decode()
-        .map_err(|e| refused("invalid_image", format!("does not decode: {e}")))?;
     let (width, height) = (decoded.width(), decoded.height());
-    decoded.into_bytes().zeroize();
     if (width, height) != (metadata.width, metadata.height) {
+        decoded.into_bytes().zeroize();
         return Err(refused(
             "metadata_mismatch",
             format!(
@@ -174,5 +176,48 @@ fn check_image(bytes: &[u8], metadata: &CaptureMetadata) -> Result<(), Refused> 
             ),
         ));
     }
-    Ok(())
+    let Some((reader, hand)) = palms else {
+        decoded.into_bytes().zeroize();
+        return Ok(None);
+    };
+    let rgb = into_rgb(decoded);
+    reader
+        .read(&rgb, width, height, Some(hand))
+        .map(Some)
+        .map_err(|u| refused(u.code, u.message))
+}
+
+/// Decodes a JPEG or PNG fully under the size and memory limits; its media type and
+/// pixels (the caller wipes them).
+pub(crate) fn decode(bytes: &[u8]) -> Result<(&'static str, image::DynamicImage), Refused> {
+    let mut reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| refused("invalid_image", e.to_string()))?;
+    let media_type = match reader.format() {
+        Some(image::ImageFormat::Jpeg) => "image/jpeg",
+        Some(image::ImageFormat::Png) => "image/png",
+        _ => return Err(refused("invalid_image", "not a JPEG or PNG image")),
+    };
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let decoded = reader
+        .decode()
+        .map_err(|e| refused("invalid_image", format!("does not decode: {e}")))?;
+    Ok((media_type, decoded))
+}
+
+/// The pixels of a decoded image as RGB8 (wiped on drop); the decoder's own buffer is
+/// wiped here.
+pub(crate) fn into_rgb(decoded: image::DynamicImage) -> Zeroizing<Vec<u8>> {
+    match decoded {
+        image::DynamicImage::ImageRgb8(rgb) => Zeroizing::new(rgb.into_raw()),
+        other => {
+            let rgb = Zeroizing::new(other.to_rgb8().into_raw());
+            other.into_bytes().zeroize();
+            rgb
+        }
+    }
 }

@@ -1,0 +1,477 @@
+//! `palmkit signature-eval DIR...`: how well palm signatures tell palms apart, on labelled
+//! photos. Images of one palm share the file-name part before the last underscore
+//! (`002_1.jpg`, `002_3.jpg`); `--same-palm A=B` merges ids known to be one palm.
+//! Byte-identical files are counted once (they would add genuine pairs at distance 0)
+//! unless `--keep-duplicates`.
+//!
+//! Every pair of images is scored (genuine: same palm; impostor: different palms), and for
+//! identification the first image of each palm is its gallery entry and every other image
+//! a probe. With `--degrade KIND` every probe is a degraded copy of its image (landmarks
+//! found again on the degraded picture, as a second camera would need) matched against the
+//! originals of all the others. Prints EER, TAR at FAR 1e-3 and 1e-4 (with the impostor
+//! pairs behind each) and rank-1, per algorithm; `--json` one line per algorithm.
+
+mod degrade;
+mod metrics;
+mod report;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use image::RgbImage;
+use palmkit_core::frame::{DecodedImage, Frame, Orientation, PackedFormat};
+use palmkit_core::signature::{Algorithm, Extractor, MAX_SHIFT, Template};
+use palmkit_core::vision::HandTracker;
+use serde_json::json;
+
+use crate::analyze::{collect, models_dir};
+pub use degrade::Degradation;
+use metrics::Scores;
+
+/// What the evaluation was asked.
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    pub same_palm: Vec<String>,
+    pub algorithms: Vec<Algorithm>,
+    pub degrade: Option<Degradation>,
+    pub seed: u64,
+    pub keep_duplicates: bool,
+    pub json: bool,
+    pub report: Option<PathBuf>,
+    pub models: Option<PathBuf>,
+}
+
+/// Parses `--algorithm` values (`all` for every one).
+pub fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, String> {
+    if names.is_empty() {
+        return Ok(vec![palmkit_core::signature::CURRENT]);
+    }
+    let mut out = Vec::new();
+    for name in names {
+        if name == "all" {
+            out.extend(Algorithm::ALL);
+        } else {
+            out.push(Algorithm::from_name(name).ok_or_else(|| {
+                let known: Vec<_> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+                format!(
+                    "unknown algorithm {name:?}: use one of {}, or all",
+                    known.join(", ")
+                )
+            })?);
+        }
+    }
+    out.dedup();
+    Ok(out)
+}
+
+/// One labelled image.
+pub(crate) struct Sample {
+    pub name: String,
+    pub palm: usize,
+    /// The upright picture (wiped on drop by nobody: these are evaluation photos on the
+    /// desktop, not captures).
+    pub image: RgbImage,
+    pub landmarks: Option<[[f32; 3]; 21]>,
+    /// The degraded copy matched against the others (none when not degrading).
+    pub probe: Option<Probe>,
+}
+
+/// A degraded copy of a sample: the picture, its landmarks found again, and the region
+/// shift asked of the extraction.
+pub(crate) struct Probe {
+    pub image: RgbImage,
+    pub landmarks: Option<[[f32; 3]; 21]>,
+    pub shift: (f32, f32),
+}
+
+/// Runs the evaluation and prints it.
+pub fn run(options: Options) -> Result<(), String> {
+    let files = collect(&options.paths)?;
+    let merges = parse_merges(&options.same_palm)?;
+    let (files, duplicates) = if options.keep_duplicates {
+        (files, 0)
+    } else {
+        drop_duplicates(files)?
+    };
+    let mut labels = Labels::new(&merges);
+    let models = models_dir(options.models.clone());
+    let mut tracker = HandTracker::load(&models, 0.5).map_err(|e| {
+        format!(
+            "{e} (models in {}: run `cargo xtask models` once)",
+            models.display()
+        )
+    })?;
+    let started = Instant::now();
+    let bar = crate::progress::bar(files.len() as u64);
+    let mut samples = Vec::with_capacity(files.len());
+    for (at, path) in files.iter().enumerate() {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
+        bar.set_message(name.clone());
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let image = upright(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        let landmarks = find_hand(&mut tracker, &image)?;
+        let probe = match options.degrade {
+            Some(d) => {
+                let mut rng =
+                    fastrand::Rng::with_seed(options.seed ^ (at as u64).wrapping_mul(0x9E37_79B9));
+                let degraded = d.apply(&image, &mut rng);
+                let landmarks = find_hand(&mut tracker, &degraded)?;
+                let shift = d.region_shift(&mut rng);
+                Some(Probe {
+                    image: degraded,
+                    landmarks,
+                    shift,
+                })
+            }
+            None => None,
+        };
+        samples.push(Sample {
+            palm: labels.palm_of(&name),
+            name,
+            image,
+            landmarks,
+            probe,
+        });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let landmark_secs = started.elapsed().as_secs_f64();
+    let palms = labels.count();
+    if !options.json {
+        println!(
+            "{} images of {} palms ({} byte-identical duplicates left out), {}; landmarks in {:.1} s",
+            samples.len(),
+            palms,
+            duplicates,
+            options
+                .degrade
+                .map_or("no degradation".to_string(), |d| format!(
+                    "probes: {}",
+                    d.label()
+                )),
+            landmark_secs
+        );
+        println!(
+            "{:<16} {:>5} {:>8} {:>9} {:>8} {:>12} {:>12} {:>7} {:>9}",
+            "algorithm",
+            "fte",
+            "genuine",
+            "impostor",
+            "EER %",
+            "TAR@1e-3 %",
+            "TAR@1e-4 %",
+            "rank-1",
+            "extract"
+        );
+    }
+    for &algorithm in &options.algorithms {
+        let result = evaluate(&samples, palms, algorithm)?;
+        if options.json {
+            println!(
+                "{}",
+                json!({
+                    "palms": palms,
+                    "images": samples.len(),
+                    "genuine_pairs": result.scores.genuine.len(),
+                    "impostor_pairs": result.scores.impostor.len(),
+                    "eer": result.eer,
+                    "tar_at_far_1e3": result.tar_1e3.tar,
+                    "tar_at_far_1e4": result.tar_1e4.tar,
+                    "rank1": result.rank1,
+                    "algorithm": algorithm.name(),
+                })
+            );
+        } else {
+            println!(
+                "{:<16} {:>5} {:>8} {:>9} {:>8.3} {:>6.2} ({:>3}) {:>6.2} ({:>3}) {:>6.2}% {:>6.1} ms",
+                algorithm.name(),
+                result.failed,
+                result.scores.genuine.len(),
+                result.scores.impostor.len(),
+                100.0 * result.eer,
+                100.0 * result.tar_1e3.tar,
+                result.tar_1e3.false_accepts_allowed,
+                100.0 * result.tar_1e4.tar,
+                result.tar_1e4.false_accepts_allowed,
+                100.0 * result.rank1,
+                result.extract_ms,
+            );
+        }
+        if !options.json {
+            let worst = result
+                .pairs
+                .iter()
+                .filter(|(_, i, j)| samples[*i].palm == samples[*j].palm)
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            let closest = result
+                .pairs
+                .iter()
+                .filter(|(_, i, j)| samples[*i].palm != samples[*j].palm)
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            let name = |p: Option<&(f32, usize, usize)>| {
+                p.map_or("-".to_string(), |(d, i, j)| {
+                    format!("{d:.3} ({} vs {})", samples[*i].name, samples[*j].name)
+                })
+            };
+            println!(
+                "  {:<14} worst genuine {}; closest impostor {}; EER threshold {:.3}",
+                "",
+                name(worst),
+                name(closest),
+                result.eer_threshold
+            );
+        }
+        if let Some(dir) = &options.report {
+            let page = report::write(dir, algorithm, &samples, &result)?;
+            if !options.json {
+                println!("  report: {}", page.display());
+            }
+        }
+    }
+    if !options.json {
+        println!(
+            "(TAR columns: the number in brackets is how many false accepts the FAR allows \
+             over that many impostor pairs; fte: images without a usable palm region, their \
+             pairs counted as non-matches)"
+        );
+    }
+    Ok(())
+}
+
+/// One algorithm's figures.
+pub(crate) struct Evaluation {
+    pub scores: Scores,
+    /// (distance, gallery sample, probe sample) of every pair, for the report.
+    pub pairs: Vec<(f32, usize, usize)>,
+    pub eer: f64,
+    pub eer_threshold: f32,
+    pub tar_1e3: metrics::TarAtFar,
+    pub tar_1e4: metrics::TarAtFar,
+    pub rank1: f64,
+    pub failed: usize,
+    pub extract_ms: f64,
+}
+
+fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Evaluation, String> {
+    let mut extractor = Extractor::new(algorithm);
+    let started = Instant::now();
+    let mut made = 0usize;
+    let mut template = |image: &RgbImage, landmarks: &Option<[[f32; 3]; 21]>, shift| {
+        let landmarks = landmarks.as_ref()?;
+        made += 1;
+        extractor
+            .extract_shifted(&frame(image), landmarks, shift)
+            .ok()
+    };
+    let gallery: Vec<Option<Template>> = samples
+        .iter()
+        .map(|s| template(&s.image, &s.landmarks, (0.0, 0.0)))
+        .collect();
+    let probes: Option<Vec<Option<Template>>> = samples
+        .iter()
+        .map(|s| {
+            s.probe
+                .as_ref()
+                .map(|p| template(&p.image, &p.landmarks, p.shift))
+        })
+        .collect();
+    let extract_ms = started.elapsed().as_secs_f64() * 1000.0 / made.max(1) as f64;
+    let failed = gallery.iter().filter(|t| t.is_none()).count()
+        + probes
+            .as_ref()
+            .map_or(0, |p| p.iter().filter(|t| t.is_none()).count());
+    let distance = |a: &Option<Template>, b: &Option<Template>| -> f32 {
+        match (a, b) {
+            (Some(a), Some(b)) => a.distance(b, MAX_SHIFT).map_or(1.0, |d| d.value),
+            // No template: the pair cannot match.
+            _ => 1.0,
+        }
+    };
+    let mut scores = Scores::default();
+    let mut pairs = Vec::new();
+    for i in 0..samples.len() {
+        for j in 0..samples.len() {
+            let d = match &probes {
+                // Original i against the degraded copy of every other image.
+                Some(probes) if i != j => distance(&gallery[i], &probes[j]),
+                None if i < j => distance(&gallery[i], &gallery[j]),
+                _ => continue,
+            };
+            if samples[i].palm == samples[j].palm {
+                scores.genuine.push(d);
+            } else {
+                scores.impostor.push(d);
+            }
+            pairs.push((d, i, j));
+        }
+    }
+    // Identification: the first image of each palm in the gallery, every other a probe.
+    let mut first: BTreeMap<usize, usize> = BTreeMap::new();
+    for (i, s) in samples.iter().enumerate() {
+        first.entry(s.palm).or_insert(i);
+    }
+    let (mut right, mut tried) = (0usize, 0usize);
+    for (j, s) in samples.iter().enumerate() {
+        if first.get(&s.palm) == Some(&j) {
+            continue;
+        }
+        tried += 1;
+        let probe = probes.as_ref().map_or(&gallery[j], |p| &p[j]);
+        let best = first
+            .iter()
+            .map(|(&palm, &g)| (distance(&gallery[g], probe), palm))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        if best.is_some_and(|(d, palm)| palm == s.palm && d < 1.0) {
+            right += 1;
+        }
+    }
+    debug_assert!(first.len() == palms);
+    let eer = scores.eer();
+    Ok(Evaluation {
+        tar_1e3: scores.tar_at_far(1e-3),
+        tar_1e4: scores.tar_at_far(1e-4),
+        eer: eer.rate,
+        eer_threshold: eer.threshold,
+        scores,
+        pairs,
+        rank1: if tried == 0 {
+            f64::NAN
+        } else {
+            right as f64 / tried as f64
+        },
+        failed,
+        extract_ms,
+    })
+}
+
+/// A packed RGB frame over an upright picture.
+pub(crate) fn frame(image: &RgbImage) -> Frame<'_> {
+    // The buffer is exactly width x height x 3: the view cannot be refused.
+    Frame::packed(
+        image.as_raw(),
+        image.width(),
+        image.height(),
+        PackedFormat::Rgb888,
+        image.width() as usize * 3,
+        Orientation::default(),
+    )
+    .expect("an RgbImage is a valid packed frame")
+}
+
+fn find_hand(
+    tracker: &mut HandTracker,
+    image: &RgbImage,
+) -> Result<Option<[[f32; 3]; 21]>, String> {
+    let hand = tracker.detect(&frame(image)).map_err(|e| e.to_string())?;
+    Ok(hand.filter(|h| h.palm_facing).map(|h| h.landmarks))
+}
+
+/// Decodes a photo and turns it upright (EXIF orientation applied).
+fn upright(bytes: &[u8]) -> Result<RgbImage, String> {
+    let decoded = DecodedImage::decode(bytes).map_err(|e| e.to_string())?;
+    let frame = decoded.frame();
+    let (w, h) = frame.upright_size();
+    Ok(RgbImage::from_fn(w, h, |x, y| {
+        let (sx, sy) = frame.to_sensor(x, y);
+        image::Rgb(frame.rgb(sx, sy))
+    }))
+}
+
+/// `A=B` pairs from `--same-palm`.
+fn parse_merges(given: &[String]) -> Result<Vec<(String, String)>, String> {
+    given
+        .iter()
+        .map(|m| {
+            m.split_once('=')
+                .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| format!("--same-palm {m:?}: expected ID=ID, e.g. 081=156"))
+        })
+        .collect()
+}
+
+/// Files minus byte-identical repeats (the first by name kept), and how many were left out.
+fn drop_duplicates(files: Vec<PathBuf>) -> Result<(Vec<PathBuf>, usize), String> {
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    let mut kept = Vec::new();
+    let mut dropped = 0;
+    for path in files {
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if seen.insert(bytes) {
+            kept.push(path);
+        } else {
+            dropped += 1;
+        }
+    }
+    Ok((kept, dropped))
+}
+
+/// Palm ids from file names, with merges.
+struct Labels {
+    /// id -> the id it is merged into.
+    merged: HashMap<String, String>,
+    palms: HashMap<String, usize>,
+}
+
+impl Labels {
+    fn new(merges: &[(String, String)]) -> Self {
+        let mut merged: HashMap<String, String> = HashMap::new();
+        for (a, b) in merges {
+            let root_a = Self::root(&merged, a);
+            let root_b = Self::root(&merged, b);
+            if root_a != root_b {
+                merged.insert(root_b, root_a);
+            }
+        }
+        Self {
+            merged,
+            palms: HashMap::new(),
+        }
+    }
+
+    fn root(merged: &HashMap<String, String>, id: &str) -> String {
+        let mut id = id.to_string();
+        while let Some(next) = merged.get(&id) {
+            id = next.clone();
+        }
+        id
+    }
+
+    fn palm_of(&mut self, file_name: &str) -> usize {
+        let stem = Path::new(file_name)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(file_name);
+        let id = stem.rsplit_once('_').map_or(stem, |(id, _)| id);
+        let root = Self::root(&self.merged, id);
+        let next = self.palms.len();
+        *self.palms.entry(root).or_insert(next)
+    }
+
+    fn count(&self) -> usize {
+        self.palms.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_come_from_the_name_and_merges_join_them() {
+        let merges = parse_merges(&["081=156".into(), "156=158".into()]).unwrap();
+        let mut labels = Labels::new(&merges);
+        let a = labels.palm_of("081_1.jpg");
+        assert_eq!(labels.palm_of("158_4.jpg"), a);
+        assert_eq!(labels.palm_of("156_2.jpg"), a);
+        assert_ne!(labels.palm_of("002_1.jpg"), a);
+        assert_eq!(labels.palm_of("a_b_3.png"), labels.palm_of("a_b_1.png"));
+        assert_eq!(labels.count(), 3);
+        assert!(parse_merges(&["081".into()]).is_err());
+    }
+}

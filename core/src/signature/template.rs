@@ -1,0 +1,284 @@
+//! The palm template: bit planes of the code grid with a mask per plane, in a compact
+//! versioned binary form, and the masked, normalized Hamming distance between two of them
+//! with a small translation search.
+//!
+//! Binary form (little-endian): byte 0 the format version ([`FORMAT_VERSION`]), byte 1 the
+//! algorithm id, bytes 2-3 the grid width and height, byte 4 the number of planes, bytes
+//! 5-7 zero; then `planes * height` rows of code bits (`u32`, bit x = grid column x), then
+//! as many rows of mask bits (1 = the bit is usable).
+
+use super::Algorithm;
+use super::gabor::GRID;
+
+/// The binary format's version: bumped when the layout changes.
+pub const FORMAT_VERSION: u8 = 1;
+const HEADER: usize = 8;
+
+/// A palm template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template {
+    algorithm: Algorithm,
+    planes: usize,
+    /// `planes * GRID` rows of code bits.
+    bits: Vec<u32>,
+    /// `planes * GRID` rows of mask bits.
+    mask: Vec<u32>,
+}
+
+/// Why bytes are not a template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// Shorter than its header says.
+    #[error("the template is {len} bytes; its header needs {needed}")]
+    Truncated {
+        /// Bytes given.
+        len: usize,
+        /// Bytes the header implies.
+        needed: usize,
+    },
+    /// A format version this build does not read.
+    #[error("template format version {0} is not known here (this build reads {FORMAT_VERSION})")]
+    UnknownFormat(u8),
+    /// An algorithm id this build does not know.
+    #[error("template algorithm id {0} is not known here")]
+    UnknownAlgorithm(u8),
+    /// A grid or plane count the algorithm does not produce.
+    #[error("the template's shape ({width}x{height}, {planes} planes) is not its algorithm's")]
+    BadShape {
+        /// Grid width.
+        width: u8,
+        /// Grid height.
+        height: u8,
+        /// Planes.
+        planes: u8,
+    },
+}
+
+/// The distance between two templates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Distance {
+    /// Share of usable bits that differ at the best shift: 0 identical, ~0.5 unrelated.
+    pub value: f32,
+    /// Usable bits compared at that shift.
+    pub bits: u32,
+    /// The shift (grid columns, rows) of the second template that gave it.
+    pub shift: (i8, i8),
+}
+
+impl Template {
+    pub(crate) fn new(algorithm: Algorithm, planes: usize, bits: Vec<u32>, mask: Vec<u32>) -> Self {
+        debug_assert_eq!(bits.len(), planes * GRID);
+        debug_assert_eq!(mask.len(), planes * GRID);
+        Self {
+            algorithm,
+            planes,
+            bits,
+            mask,
+        }
+    }
+
+    /// The algorithm that made it.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Usable bits (set in the mask).
+    pub fn usable_bits(&self) -> u32 {
+        self.mask.iter().map(|m| m.count_ones()).sum()
+    }
+
+    /// The binary form.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER + 8 * self.bits.len());
+        out.extend_from_slice(&[
+            FORMAT_VERSION,
+            self.algorithm.id(),
+            GRID as u8,
+            GRID as u8,
+            self.planes as u8,
+            0,
+            0,
+            0,
+        ]);
+        for row in self.bits.iter().chain(&self.mask) {
+            out.extend_from_slice(&row.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads the binary form, checking every field.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, TemplateError> {
+        if bytes.len() < HEADER {
+            return Err(TemplateError::Truncated {
+                len: bytes.len(),
+                needed: HEADER,
+            });
+        }
+        if bytes[0] != FORMAT_VERSION {
+            return Err(TemplateError::UnknownFormat(bytes[0]));
+        }
+        let algorithm =
+            Algorithm::from_id(bytes[1]).ok_or(TemplateError::UnknownAlgorithm(bytes[1]))?;
+        let (width, height, planes) = (bytes[2], bytes[3], bytes[4]);
+        if usize::from(width) != GRID
+            || usize::from(height) != GRID
+            || usize::from(planes) != algorithm.planes()
+        {
+            return Err(TemplateError::BadShape {
+                width,
+                height,
+                planes,
+            });
+        }
+        let rows = usize::from(planes) * GRID;
+        let needed = HEADER + 8 * rows;
+        if bytes.len() != needed {
+            return Err(TemplateError::Truncated {
+                len: bytes.len(),
+                needed,
+            });
+        }
+        let words: Vec<u32> = bytes[HEADER..]
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let (bits, mask) = words.split_at(rows);
+        Ok(Self::new(
+            algorithm,
+            planes.into(),
+            bits.to_vec(),
+            mask.to_vec(),
+        ))
+    }
+
+    /// The masked, normalized Hamming distance to `other`, the least over shifts of up to
+    /// `max_shift` grid points each way (a shift counts only when at least a third of the
+    /// bits stay usable, so a sliver of overlap cannot score well by chance). `None` when
+    /// the two are of different algorithms or no shift overlaps enough.
+    pub fn distance(&self, other: &Template, max_shift: i8) -> Option<Distance> {
+        if self.algorithm != other.algorithm {
+            return None;
+        }
+        let min_bits = (self.usable_bits().min(other.usable_bits()) / 3).max(1);
+        let mut best: Option<Distance> = None;
+        for dy in -max_shift..=max_shift {
+            for dx in -max_shift..=max_shift {
+                let (diff, bits) = self.compare_at(other, dx, dy);
+                if bits < min_bits {
+                    continue;
+                }
+                let value = diff as f32 / bits as f32;
+                if best.is_none_or(|b| value < b.value) {
+                    best = Some(Distance {
+                        value,
+                        bits,
+                        shift: (dx, dy),
+                    });
+                }
+            }
+        }
+        best
+    }
+
+    /// Differing and usable bits with `other` moved by (`dx`, `dy`) grid points: row y of
+    /// self meets row y + dy of other, column x meets column x + dx.
+    fn compare_at(&self, other: &Template, dx: i8, dy: i8) -> (u32, u32) {
+        let (mut diff, mut bits) = (0u32, 0u32);
+        let dy = isize::from(dy);
+        let y_lo = (-dy).max(0) as usize;
+        let y_hi = (GRID as isize - dy).min(GRID as isize) as usize;
+        let shift = |w: u32| -> u32 {
+            // Column x of `other` moves to x - dx so it lines up with column x of self.
+            if dx >= 0 { w >> dx } else { w << (-dx) }
+        };
+        for p in 0..self.planes {
+            let base = p * GRID;
+            for y in y_lo..y_hi {
+                let oy = (y as isize + dy) as usize;
+                let a = self.bits[base + y];
+                let am = self.mask[base + y];
+                let b = shift(other.bits[base + oy]);
+                let bm = shift(other.mask[base + oy]);
+                let m = am & bm;
+                diff += ((a ^ b) & m).count_ones();
+                bits += m.count_ones();
+            }
+        }
+        (diff, bits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn random_template(seed: u64) -> Template {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u32
+        };
+        let planes = Algorithm::Bocv.planes();
+        let bits = (0..planes * GRID).map(|_| next()).collect();
+        Template::new(Algorithm::Bocv, planes, bits, vec![u32::MAX; planes * GRID])
+    }
+
+    #[test]
+    fn the_binary_form_round_trips_and_refuses_damage() {
+        let t = random_template(1);
+        let bytes = t.to_bytes();
+        assert_eq!(bytes.len(), 8 + 8 * 6 * 32);
+        assert_eq!(Template::from_bytes(&bytes).unwrap(), t);
+        assert!(matches!(
+            Template::from_bytes(&bytes[..100]),
+            Err(TemplateError::Truncated { .. })
+        ));
+        let mut wrong = bytes.clone();
+        wrong[0] = 9;
+        assert_eq!(
+            Template::from_bytes(&wrong),
+            Err(TemplateError::UnknownFormat(9))
+        );
+        wrong = bytes.clone();
+        wrong[1] = 200;
+        assert_eq!(
+            Template::from_bytes(&wrong),
+            Err(TemplateError::UnknownAlgorithm(200))
+        );
+        wrong = bytes;
+        wrong[4] = 5;
+        assert!(matches!(
+            Template::from_bytes(&wrong),
+            Err(TemplateError::BadShape { .. })
+        ));
+    }
+
+    #[test]
+    fn distance_finds_a_shifted_copy_and_unrelated_codes_sit_near_one_half() {
+        let t = random_template(7);
+        assert_eq!(t.distance(&t, 3).unwrap().value, 0.0);
+        // The same code moved 2 columns right and 1 row down.
+        let mut moved = t.clone();
+        for p in 0..t.planes {
+            for y in 0..GRID {
+                let from = y
+                    .checked_sub(1)
+                    .map(|sy| t.bits[p * GRID + sy] << 2)
+                    .unwrap_or(0);
+                moved.bits[p * GRID + y] = from;
+                let m = y
+                    .checked_sub(1)
+                    .map(|sy| t.mask[p * GRID + sy] << 2)
+                    .unwrap_or(0);
+                moved.mask[p * GRID + y] = m;
+            }
+        }
+        let d = t.distance(&moved, 3).unwrap();
+        assert_eq!((d.value, d.shift), (0.0, (2, 1)));
+        let far = t.distance(&random_template(8), 0).unwrap();
+        assert!((far.value - 0.5).abs() < 0.03, "{}", far.value);
+        assert!(t.distance(&moved, 0).unwrap().value > 0.4);
+    }
+}

@@ -1,0 +1,409 @@
+//! In-store scanners: the devices a store registers (each with its own bearer token, not a
+//! shopper's login), and `POST /v1/store/scans`, where a device posts a palm picture and
+//! the service searches every enrollment pending a store match (1:N). A match completes
+//! that enrollment (the app sees `complete`) and answers with a pseudonymous shopper
+//! reference; no match, a poor capture and an ambiguous match (two candidates near the
+//! threshold) each come back with a named reason so the till can fall back at once.
+//! Every attempt is recorded: device, store, outcome, reason, score band — never the
+//! picture, which exists only in memory and is wiped after the read.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use palmkit_core::protocol::{ScanOutcome, StoreScan};
+use palmkit_core::signature::{self, MAX_SHIFT, Template};
+use rusqlite::{Connection, OptionalExtension as _, params};
+use sha2::{Digest as _, Sha256};
+
+use crate::db::{Db, DbError};
+use crate::http::{ApiFailure, AppState};
+use crate::ids;
+
+/// Prefix of store device tokens (tells them apart from shoppers' tokens in logs and
+/// leaks: a token that starts so is a store's).
+pub const TOKEN_PREFIX: &str = "pkst_";
+
+/// Largest scan picture accepted (a scanner frame is a few hundred KiB).
+pub const MAX_SCAN_BYTES: usize = 16 * 1024 * 1024;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// A registered store device and its token (shown once; only its hash is kept).
+pub struct IssuedDevice {
+    /// The device id (`dev-…`).
+    pub id: String,
+    /// The bearer token the device sends.
+    pub token: String,
+}
+
+/// Registers a device for `store` and returns its token.
+pub fn issue_device(db: &Db, store: &str) -> Result<IssuedDevice, DbError> {
+    let store = store.trim();
+    if store.is_empty() || store.len() > 100 || store.chars().any(char::is_control) {
+        return Err(DbError::Task(
+            "a store name is 1-100 printable characters".into(),
+        ));
+    }
+    let id = ids::new_id("dev")?;
+    let token = format!("{TOKEN_PREFIX}{}", ids::random_hex(32)?);
+    db.with(|c| {
+        c.execute(
+            "INSERT INTO store_devices (id, store, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id, store, hash(&token), now()],
+        )?;
+        Ok(())
+    })?;
+    Ok(IssuedDevice { id, token })
+}
+
+/// Revokes every device of `store` (or the device with that id). Returns how many.
+pub fn revoke_devices(db: &Db, store_or_id: &str) -> Result<usize, DbError> {
+    db.with(|c| {
+        Ok(c.execute(
+            "UPDATE store_devices SET revoked_at = ?1
+             WHERE (store = ?2 OR id = ?2) AND revoked_at IS NULL",
+            params![now(), store_or_id],
+        )?)
+    })
+}
+
+/// An authenticated store device: the extractor behind the scan route.
+pub struct StoreDevice {
+    /// Its id.
+    pub id: String,
+    /// The store it belongs to.
+    pub store: String,
+}
+
+impl FromRequestParts<AppState> for StoreDevice {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let unauthorized = || {
+            let mut response = ApiFailure::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_store_credential",
+                "this route takes a registered, unrevoked store device's token",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"store\""),
+            );
+            response
+        };
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .filter(|t| t.starts_with(TOKEN_PREFIX))
+            .map(hash);
+        let Some(token_hash) = token else {
+            return Err(unauthorized());
+        };
+        let device = state
+            .db()
+            .call(move |c| {
+                Ok(c.query_row(
+                    "SELECT id, store FROM store_devices
+                     WHERE token_hash = ?1 AND revoked_at IS NULL",
+                    [token_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?)
+            })
+            .await
+            .map_err(|e| ApiFailure::from(e).into_response())?;
+        match device {
+            Some((id, store)) => Ok(Self { id, store }),
+            None => Err(unauthorized()),
+        }
+    }
+}
+
+/// The scan route, with its own body limit (pictures, not JSON).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/store/scans", axum::routing::post(scan))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_SCAN_BYTES))
+}
+
+/// The coarse band of a distance reported and recorded (0.05 wide): enough for QA to
+/// see how close a decision was, too coarse to be a biometric measurement.
+fn band(distance: f32) -> String {
+    let lo = (distance.clamp(0.0, 0.999) * 20.0).floor() / 20.0;
+    format!("{lo:.2}-{:.2}", lo + 0.05)
+}
+
+/// How a probe compares with the pending enrollments.
+#[derive(Debug, PartialEq)]
+pub enum Decision {
+    /// One enrollment is below the threshold and no other is near it.
+    Match {
+        enrollment_id: String,
+        distance: f32,
+    },
+    /// Nothing below the threshold (the best distance, if any candidate).
+    NoMatch { best: Option<f32> },
+    /// The best is below the threshold but the second is within the margin of it.
+    Ambiguous { best: f32 },
+}
+
+/// Decides over candidates (enrollment id, template): the least distance per enrollment
+/// (an enrollment may have both hands), then the threshold and the ambiguity margin.
+pub fn decide<'a>(
+    probe: &Template,
+    candidates: impl IntoIterator<Item = (&'a str, &'a Template)>,
+) -> Decision {
+    let mut best: std::collections::HashMap<&str, f32> = std::collections::HashMap::new();
+    for (enrollment, template) in candidates {
+        if let Some(d) = probe.distance(template, MAX_SHIFT) {
+            let entry = best.entry(enrollment).or_insert(f32::INFINITY);
+            *entry = entry.min(d.value);
+        }
+    }
+    let mut ranked: Vec<(&str, f32)> = best.into_iter().collect();
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
+    match ranked.as_slice() {
+        [] => Decision::NoMatch { best: None },
+        [(_, d), ..] if *d > signature::MATCH_THRESHOLD => Decision::NoMatch { best: Some(*d) },
+        [(_, d), (_, second), ..]
+            if *second <= signature::MATCH_THRESHOLD + signature::AMBIGUITY_MARGIN =>
+        {
+            Decision::Ambiguous { best: *d }
+        }
+        [(id, d), ..] => Decision::Match {
+            enrollment_id: id.to_string(),
+            distance: *d,
+        },
+    }
+}
+
+/// The pseudonymous reference stores see for the account (made on its first match).
+fn shopper_ref(c: &Connection, account_id: &str) -> Result<String, DbError> {
+    if let Some(r) = c
+        .query_row(
+            "SELECT ref FROM shopper_refs WHERE account_id = ?1",
+            [account_id],
+            |r| r.get(0),
+        )
+        .optional()?
+    {
+        return Ok(r);
+    }
+    let r = ids::new_id("shp")?;
+    c.execute(
+        "INSERT INTO shopper_refs (account_id, ref) VALUES (?1, ?2)",
+        params![account_id, r],
+    )?;
+    Ok(r)
+}
+
+/// `POST /v1/store/scans`: the body is the scanner's picture (JPEG or PNG).
+async fn scan(
+    State(state): State<AppState>,
+    device: StoreDevice,
+    body: Bytes,
+) -> Result<Json<StoreScan>, ApiFailure> {
+    let Some(reader) = state.palms().cloned() else {
+        return Err(ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "palms_unavailable",
+            "this server runs without the hand models and cannot match palms",
+        ));
+    };
+    // Decode and read on the blocking pool, outside the database lock.
+    let read = tokio::task::spawn_blocking(move || {
+        let (_, decoded) = crate::uploads::verify::decode(&body)?;
+        let (width, height) = (decoded.width(), decoded.height());
+        let rgb = crate::uploads::verify::into_rgb(decoded);
+        Ok::<_, crate::uploads::verify::Refused>(reader.read(&rgb, width, height, None))
+    })
+    .await
+    .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
+    let read = match read {
+        Ok(read) => read,
+        Err(bad) => {
+            return Err(ApiFailure::new(
+                StatusCode::BAD_REQUEST,
+                bad.code,
+                bad.message,
+            ));
+        }
+    };
+    let probe = match read {
+        Ok(template) => template,
+        Err(unreadable) => {
+            let scan = record(
+                &state,
+                &device,
+                ScanOutcome::PoorCapture,
+                Some(unreadable.code),
+                None,
+                None,
+            )
+            .await?;
+            return Ok(Json(scan));
+        }
+    };
+    // The pending enrollments' signatures (the database work on the pool; the comparisons
+    // after, outside the lock).
+    let cutoff = now();
+    let candidates: Vec<(String, Vec<u8>)> = state
+        .db()
+        .call(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT s.enrollment_id, s.template FROM palm_signatures s
+                 JOIN enrollments e ON e.id = s.enrollment_id
+                 WHERE e.state = 'pending_store_match' AND e.expires_at > ?1 AND s.algorithm = ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![cutoff, signature::CURRENT.id()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await?;
+    let decision = tokio::task::spawn_blocking(move || {
+        let parsed: Vec<(String, Template)> = candidates
+            .into_iter()
+            .filter_map(|(id, bytes)| Template::from_bytes(&bytes).ok().map(|t| (id, t)))
+            .collect();
+        decide(&probe, parsed.iter().map(|(id, t)| (id.as_str(), t)))
+    })
+    .await
+    .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
+    let scan = match decision {
+        Decision::NoMatch { best } => {
+            record(
+                &state,
+                &device,
+                ScanOutcome::NoMatch,
+                Some("below_threshold"),
+                best,
+                None,
+            )
+            .await?
+        }
+        Decision::Ambiguous { best } => {
+            record(
+                &state,
+                &device,
+                ScanOutcome::Ambiguous,
+                Some("two_candidates"),
+                Some(best),
+                None,
+            )
+            .await?
+        }
+        Decision::Match {
+            enrollment_id,
+            distance,
+        } => {
+            record(
+                &state,
+                &device,
+                ScanOutcome::Matched,
+                None,
+                Some(distance),
+                Some(enrollment_id),
+            )
+            .await?
+        }
+    };
+    Ok(Json(scan))
+}
+
+/// Records a scan (and, for a match, completes the enrollment in the same transaction)
+/// and returns the answer for the device.
+async fn record(
+    state: &AppState,
+    device: &StoreDevice,
+    outcome: ScanOutcome,
+    reason: Option<&'static str>,
+    distance: Option<f32>,
+    matched: Option<String>,
+) -> Result<StoreScan, ApiFailure> {
+    let (device_id, store) = (device.id.clone(), device.store.clone());
+    let score_band = distance.map(band);
+    let scan = state
+        .db()
+        .call(move |c| {
+            let tx = c.unchecked_transaction()?;
+            let mut outcome = outcome;
+            let mut reason = reason;
+            let mut shopper = None;
+            if let Some(enrollment_id) = &matched {
+                // Deleted or expired between the search and now: not a match after all.
+                // Completed meanwhile by another scan of the same palm: still this shopper.
+                let account: Option<String> = tx
+                    .query_row(
+                        "UPDATE enrollments SET state = 'complete', completed_at = COALESCE(completed_at, ?1)
+                         WHERE id = ?2 AND (state = 'complete' OR
+                               (state = 'pending_store_match' AND expires_at > ?1))
+                         RETURNING account_id",
+                        params![now(), enrollment_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match account {
+                    Some(account) => shopper = Some(shopper_ref(&tx, &account)?),
+                    None => {
+                        outcome = ScanOutcome::NoMatch;
+                        reason = Some("enrollment_gone");
+                    }
+                }
+            }
+            let id = ids::new_id("scan")?;
+            let outcome_text = serde_json::to_value(outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            tx.execute(
+                "INSERT INTO store_scans (id, device_id, store, outcome, reason, score_band,
+                                          enrollment_id, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    id,
+                    device_id,
+                    store,
+                    outcome_text,
+                    reason,
+                    score_band,
+                    if shopper.is_some() { matched.as_deref() } else { None },
+                    now()
+                ],
+            )?;
+            tx.commit()?;
+            Ok(StoreScan {
+                scan_id: id,
+                outcome,
+                reason: reason.map(str::to_string),
+                shopper_ref: shopper,
+                score_band,
+            })
+        })
+        .await?;
+    tracing::info!(
+        store = %device.store,
+        outcome = ?scan.outcome,
+        reason = scan.reason.as_deref().unwrap_or("-"),
+        band = scan.score_band.as_deref().unwrap_or("-"),
+        "store scan"
+    );
+    Ok(scan)
+}
