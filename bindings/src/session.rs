@@ -362,6 +362,28 @@ impl EnrollmentSession {
         Ok(self.core.refresh().await?.into())
     }
 
+    /// Waits for the store match that completes the enrollment: reads it back after
+    /// `first_ms`, then after pauses doubling up to `longest_ms` (jittered), until it is
+    /// complete, expired or deleted, or `give_up_after_ms` passed (then still pending).
+    /// The listener hears each change. Cancel the task/coroutine to stop waiting.
+    pub async fn await_store_match(
+        &self,
+        first_ms: u64,
+        longest_ms: u64,
+        give_up_after_ms: u64,
+    ) -> Result<SessionSnapshot, PalmKitError> {
+        use std::time::Duration;
+        Ok(self
+            .core
+            .await_store_match(
+                Duration::from_millis(first_ms),
+                Duration::from_millis(longest_ms),
+                Duration::from_millis(give_up_after_ms),
+            )
+            .await?
+            .into())
+    }
+
     /// Deletes the enrollment and all its biometric data at the service.
     pub async fn delete(&self) -> Result<SessionSnapshot, PalmKitError> {
         Ok(self.core.delete().await?.into())

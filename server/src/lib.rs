@@ -232,6 +232,7 @@ pub struct RunningServer {
     pub ca_path: PathBuf,
     /// The data directory.
     pub data_dir: PathBuf,
+    db: db::Db,
     handle: axum_server::Handle<SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     sweeper: tokio::task::JoinHandle<()>,
@@ -340,6 +341,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         client_config_path,
         ca_path: data.pki.ca_path.clone(),
         data_dir: data.root,
+        db: data.db,
         handle,
         task,
         sweeper,
@@ -358,6 +360,17 @@ async fn sweep_uploads(state: http::AppState, period: Duration) {
 }
 
 impl RunningServer {
+    /// Registers a store device for `store` (what `palmkit store add` does on a stopped
+    /// server's data directory); its token is in the answer only.
+    pub fn issue_store_device(&self, store: &str) -> Result<stores::IssuedDevice, db::DbError> {
+        stores::issue_device(&self.db, store)
+    }
+
+    /// Revokes the devices of `store` (or the device with that id). Returns how many.
+    pub fn revoke_store_devices(&self, store_or_id: &str) -> Result<usize, db::DbError> {
+        stores::revoke_devices(&self.db, store_or_id)
+    }
+
     /// Stops accepting connections, lets requests in flight finish (up to 10 s), and waits.
     pub async fn shutdown(self) {
         self.sweeper.abort();

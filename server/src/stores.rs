@@ -407,3 +407,81 @@ async fn record(
     );
     Ok(scan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fragile-BOCV template of pseudo-random bits, every bit usable, with the first
+    /// `flipped` share of bits of `base` flipped when given.
+    fn template(seed: u64, base: Option<(&[u8], f32)>) -> Template {
+        let rows = 6 * 32;
+        let mut bytes = vec![
+            1u8,
+            signature::Algorithm::FragileBocv.id(),
+            32,
+            32,
+            6,
+            0,
+            0,
+            0,
+        ];
+        match base {
+            Some((base, flipped)) => {
+                let mut bits = base[8..8 + 4 * rows].to_vec();
+                let flip = (bits.len() as f32 * 8.0 * flipped) as usize;
+                for bit in 0..flip {
+                    // Spread over the whole grid so every shift sees the same share.
+                    let at = (bit * 7919) % (bits.len() * 8);
+                    bits[at / 8] ^= 1 << (at % 8);
+                }
+                bytes.extend(bits);
+            }
+            None => {
+                let mut state = seed | 1;
+                for _ in 0..4 * rows {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    bytes.push(state as u8);
+                }
+            }
+        }
+        bytes.extend(std::iter::repeat_n(0xff, 4 * rows));
+        Template::from_bytes(&bytes).unwrap()
+    }
+
+    #[test]
+    fn one_close_candidate_matches_two_are_ambiguous_none_is_no_match() {
+        let probe = template(3, None);
+        let bytes = probe.to_bytes();
+        let near = template(0, Some((&bytes, signature::MATCH_THRESHOLD - 0.08)));
+        let also_near = template(0, Some((&bytes, signature::MATCH_THRESHOLD + 0.01)));
+        let far = template(5, None);
+        assert_eq!(
+            decide(&probe, [("enr-a", &near), ("enr-b", &far)]),
+            Decision::Match {
+                enrollment_id: "enr-a".into(),
+                distance: probe.distance(&near, MAX_SHIFT).unwrap().value
+            }
+        );
+        assert!(matches!(
+            decide(&probe, [("enr-a", &near), ("enr-b", &also_near)]),
+            Decision::Ambiguous { .. }
+        ));
+        // Two hands of one enrollment near the probe are one candidate, not ambiguous.
+        assert!(matches!(
+            decide(
+                &probe,
+                [("enr-a", &near), ("enr-a", &also_near), ("enr-b", &far)]
+            ),
+            Decision::Match { .. }
+        ));
+        assert!(matches!(
+            decide(&probe, [("enr-b", &far)]),
+            Decision::NoMatch { best: Some(_) }
+        ));
+        assert_eq!(decide(&probe, []), Decision::NoMatch { best: None });
+        assert_eq!(band(0.234), "0.20-0.25");
+    }
+}

@@ -623,6 +623,42 @@ impl EnrollmentSession {
         Ok(self.snapshot())
     }
 
+    /// Waits for the store match: reads the enrollment back (as [`refresh`](Self::refresh),
+    /// so the listener hears every change) after `first`, then after pauses doubling up to
+    /// `longest`, each ±20 % so a city of phones does not poll in step, until it is no
+    /// longer pending (`Complete`, `Expired`, `Deleted`) or `give_up_after` has passed
+    /// (then the last snapshot, still pending). Offline and service-unavailable reads are
+    /// retried on the same schedule; other errors end the wait. Dropping the future (a
+    /// cancelled Swift task or Kotlin coroutine: the status screen closed) stops it.
+    pub async fn await_store_match(
+        &self,
+        first: std::time::Duration,
+        longest: std::time::Duration,
+        give_up_after: std::time::Duration,
+    ) -> Result<SessionSnapshot, Error> {
+        self.expect("await_store_match", &[StateName::PendingStoreMatch])?;
+        let deadline = tokio::time::Instant::now() + give_up_after;
+        let mut pause = first.max(std::time::Duration::from_millis(10));
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(self.snapshot());
+            }
+            tokio::time::sleep(jittered(pause).min(deadline - now)).await;
+            match self.refresh().await {
+                Ok(snap) if snap.state != SessionState::PendingStoreMatch => return Ok(snap),
+                Ok(_) => {}
+                Err(e)
+                    if matches!(e.kind(), ErrorKind::Offline | ErrorKind::ServiceUnavailable) =>
+                {
+                    tracing::info!(error = %e, "store-match poll failed; trying again later");
+                }
+                Err(e) => return Err(e),
+            }
+            pause = (pause * 2).min(longest.max(first));
+        }
+    }
+
     /// Deletes the enrollment and all its biometric data at the service, and drops the
     /// captures held here: `Deleted`. Allowed in every signed-in state but uploading
     /// (cancel first).
@@ -1096,4 +1132,14 @@ impl UploadProgress for Progress<'_> {
 /// is still consistent enough to report and move on (never panic across the FFI).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `pause` ±20 %, from the OS random source (an even pause when it fails).
+fn jittered(pause: std::time::Duration) -> std::time::Duration {
+    let mut byte = [0u8; 1];
+    let unit = match getrandom::fill(&mut byte) {
+        Ok(()) => f64::from(byte[0]) / 255.0,
+        Err(_) => 0.5,
+    };
+    pause.mul_f64(0.8 + 0.4 * unit)
 }

@@ -1,0 +1,347 @@
+//! The store match that completes an enrollment, end to end against the real reference
+//! server with the hand models: a shopper enrolls a palm photo through the session, a
+//! registered store device posts another photo of the same palm and the enrollment becomes
+//! complete (the session and its listener see it); another palm does not match; scans need
+//! a store device's own, unrevoked credential; deleted and expired enrollments never
+//! match; a capture with no palm or of the other hand is refused with a named reason; and
+//! captures kept by a server without models get their signatures when it starts with them.
+//! Palms: COEP photos from the shared test data (right palms, four per person).
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use palmkit_core::account::store::KeyringStore;
+use palmkit_core::enrollment::{
+    EnrollmentSession, HandStatus, SessionListener, SessionOptions, SessionSnapshot, SessionState,
+};
+use palmkit_core::net::PinnedClient;
+use palmkit_core::payment::AddCardOutcome;
+use palmkit_core::payment::card::{CardInput, current_year_month};
+use palmkit_core::protocol::{CaptureSource, Hand, ScanOutcome, StoreScan};
+use palmkit_core::upload::Capture;
+use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
+use palmkit_server::browser::ScriptedBrowser;
+use palmkit_server::{RunningServer, ServerOptions};
+use zeroize::Zeroizing;
+
+fn models_dir() -> PathBuf {
+    let dir = std::env::var_os("PALMKIT_MODELS")
+        .map(PathBuf::from)
+        .expect("PALMKIT_MODELS (cargo xtask test sets it)");
+    assert!(
+        dir.join("SHA256SUMS").exists(),
+        "no models in {}",
+        dir.display()
+    );
+    dir
+}
+
+fn coep(name: &str) -> Vec<u8> {
+    std::fs::read(support::testdata_dir().join("palms/coep").join(name)).unwrap()
+}
+
+fn with_models(options: &mut ServerOptions) {
+    options.models = Some(models_dir());
+}
+
+/// Records the states the listener is told of.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<SessionState>>);
+
+impl SessionListener for Recorder {
+    fn on_state_changed(&self, snapshot: &SessionSnapshot) {
+        self.0.lock().unwrap().push(snapshot.state.clone());
+    }
+    fn on_upload_progress(&self, _: u64, _: u64) {}
+}
+
+/// Signs the test shopper in on a new device, enrolls `photo` as the right hand and
+/// uploads it; returns the session and the upload's result.
+async fn enroll(
+    server: &RunningServer,
+    store: Arc<KeyringStore>,
+    photo: Vec<u8>,
+) -> (
+    Arc<EnrollmentSession>,
+    Result<SessionSnapshot, palmkit_core::Error>,
+) {
+    let session = Arc::new(
+        EnrollmentSession::new(&server.client_config, store, SessionOptions::default()).unwrap(),
+    );
+    let url = session.start_login().await.unwrap();
+    let redirect = ScriptedBrowser::new(&server.client_config)
+        .unwrap()
+        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
+        .await
+        .unwrap();
+    session.finish_login(&redirect).await.unwrap();
+    session.give_consent("test-consent-v1").await.unwrap();
+    session.start_hand(Some(Hand::Right)).unwrap();
+    let capture = Capture::new(Zeroizing::new(photo), CaptureSource::Camera).unwrap();
+    session.add_capture(Hand::Right, capture).unwrap();
+    let card = CardInput {
+        number: Zeroizing::new("4242424242424242".into()),
+        exp_month: 12,
+        exp_year: current_year_month().0 + 2,
+        cvc: Zeroizing::new("123".into()),
+        cardholder_name: "Test Shopper".into(),
+    };
+    let AddCardOutcome::Added(method) = session.add_card(card).await.unwrap() else {
+        panic!("the test card asked for confirmation");
+    };
+    session.choose_payment(&method.id).await.unwrap();
+    let uploaded = session.upload().await;
+    (session, uploaded)
+}
+
+/// Posts `photo` to the scan route as a store device with `token` (or none).
+async fn scan(server: &RunningServer, token: Option<&str>, photo: Vec<u8>) -> reqwest::Response {
+    let client = PinnedClient::new(&server.client_config.validate().unwrap()).unwrap();
+    let mut request = client
+        .http()
+        .post(client.url("v1/store/scans").unwrap())
+        .header("content-type", "image/jpeg")
+        .body(photo);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+async fn scan_ok(server: &RunningServer, token: &str, photo: Vec<u8>) -> StoreScan {
+    let response = scan(server, Some(token), photo).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_scan_of_the_same_palm_completes_the_enrollment_and_another_palm_does_not() {
+    let (_dir, server) = support::start_server(with_models).await;
+    let (session, uploaded) = enroll(&server, support::mock_store(), coep("001_1.jpg")).await;
+    assert_eq!(uploaded.unwrap().state, SessionState::PendingStoreMatch);
+    let recorder = Arc::new(Recorder::default());
+    session.set_listener(Some(recorder.clone()));
+    let device = server.issue_store_device("store-12 Main St").unwrap();
+
+    // Another person's palm: no match, and the enrollment stays pending.
+    let other = scan_ok(&server, &device.token, coep("003_1.jpg")).await;
+    assert_eq!(other.outcome, ScanOutcome::NoMatch);
+    assert_eq!(other.reason.as_deref(), Some("below_threshold"));
+    assert!(other.shopper_ref.is_none());
+    assert_eq!(
+        session.refresh().await.unwrap().state,
+        SessionState::PendingStoreMatch
+    );
+
+    // The app waits for the match (polling with backoff) while the shopper is in store.
+    let waiting = {
+        let session = session.clone();
+        tokio::spawn(async move {
+            session
+                .await_store_match(
+                    Duration::from_millis(50),
+                    Duration::from_millis(200),
+                    Duration::from_secs(30),
+                )
+                .await
+        })
+    };
+    // Another photo of the enrolled palm: a match that completes the enrollment.
+    let matched = scan_ok(&server, &device.token, coep("001_2.jpg")).await;
+    assert_eq!(matched.outcome, ScanOutcome::Matched, "{matched:?}");
+    let shopper = matched.shopper_ref.clone().unwrap();
+    assert!(shopper.starts_with("shp-"), "{shopper}");
+    assert!(!shopper.contains("acct"), "the store sees no account id");
+    assert!(matched.score_band.is_some());
+    let snap = waiting.await.unwrap().unwrap();
+    assert_eq!(snap.state, SessionState::Complete);
+    assert_eq!(
+        session.refresh().await.unwrap().state,
+        SessionState::Complete
+    );
+    assert_eq!(snap.right, HandStatus::Active);
+    assert!(recorder.0.lock().unwrap().contains(&SessionState::Complete));
+
+    // Nothing of the pictures is kept: the scans are recorded with their outcome only.
+    let db = palmkit_server::db::Db::open(&server.data_dir.join("palmkit.sqlite3")).unwrap();
+    let recorded: Vec<(String, Option<String>)> = db
+        .with(|c| {
+            let mut stmt =
+                c.prepare("SELECT outcome, score_band FROM store_scans ORDER BY at, rowid")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .unwrap();
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[0].0, "no_match");
+    assert_eq!(recorded[1].0, "matched");
+    let columns: Vec<String> = db
+        .with(|c| {
+            let mut stmt = c.prepare("SELECT name FROM pragma_table_info('store_scans')")?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .unwrap();
+    assert!(
+        !columns
+            .iter()
+            .any(|c| c.contains("image") || c.contains("template")),
+        "{columns:?}"
+    );
+
+    // A picture with no palm is a poor capture with its reason, not an error.
+    let poor = scan_ok(
+        &server,
+        &device.token,
+        std::fs::read(support::testdata_dir().join("hands/back_11k_f_d.jpg")).unwrap(),
+    )
+    .await;
+    assert_eq!(poor.outcome, ScanOutcome::PoorCapture);
+    assert!(
+        matches!(poor.reason.as_deref(), Some("no_palm" | "back_of_hand")),
+        "{poor:?}"
+    );
+    // Bytes that are no picture are a bad request.
+    assert_eq!(
+        scan(&server, Some(&device.token), b"not a picture".to_vec())
+            .await
+            .status(),
+        400
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn scans_take_only_a_registered_unrevoked_store_device() {
+    let (_dir, server) = support::start_server(with_models).await;
+    // A shopper's own access token is not a store's.
+    let store = support::mock_store();
+    let shopper = palmkit_core::account::AccountClient::new(&server.client_config, store).unwrap();
+    support::log_in(&shopper, &server.client_config).await;
+    let access = shopper.access_token().await.unwrap();
+    for token in [
+        None,
+        Some(access.as_str()),
+        Some("pkst_00000000000000000000000000000000"),
+    ] {
+        let response = scan(&server, token, coep("001_2.jpg")).await;
+        assert_eq!(response.status(), 401, "{token:?}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_store_credential");
+    }
+    // A store token opens no shopper route.
+    let device = server.issue_store_device("store-7").unwrap();
+    let client = PinnedClient::new(&server.client_config.validate().unwrap()).unwrap();
+    let me = client
+        .http()
+        .get(client.url("v1/me").unwrap())
+        .bearer_auth(&device.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    // Works, then revoked: refused.
+    assert_eq!(
+        scan(&server, Some(&device.token), coep("003_1.jpg"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(server.revoke_store_devices("store-7").unwrap(), 1);
+    assert_eq!(
+        scan(&server, Some(&device.token), coep("003_1.jpg"))
+            .await
+            .status(),
+        401
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn deleted_and_expired_enrollments_never_match() {
+    let (_dir, server) = support::start_server(|o| {
+        with_models(o);
+        o.limits.uploads.pending_enrollment_ttl = Duration::from_secs(3);
+    })
+    .await;
+    let device = server.issue_store_device("store-1").unwrap();
+    // Deleted: its signature goes with it.
+    let (deleted, uploaded) = enroll(&server, support::mock_store(), coep("001_1.jpg")).await;
+    assert_eq!(uploaded.unwrap().state, SessionState::PendingStoreMatch);
+    assert_eq!(deleted.delete().await.unwrap().state, SessionState::Deleted);
+    let after_delete = scan_ok(&server, &device.token, coep("001_2.jpg")).await;
+    assert_eq!(after_delete.outcome, ScanOutcome::NoMatch);
+    // Expired: past its deadline it is not searched, even before the sweeper runs.
+    let (expired, uploaded) = enroll(&server, support::mock_store(), coep("005_1.jpg")).await;
+    assert_eq!(uploaded.unwrap().state, SessionState::PendingStoreMatch);
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let after_expiry = scan_ok(&server, &device.token, coep("005_2.jpg")).await;
+    assert_eq!(after_expiry.outcome, ScanOutcome::NoMatch);
+    assert_eq!(
+        expired.refresh().await.unwrap().state,
+        SessionState::Expired
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_capture_without_a_palm_or_of_the_other_hand_is_refused_by_name() {
+    let (_dir, server) = support::start_server(with_models).await;
+    // The back of a hand as the right palm.
+    let back = std::fs::read(support::testdata_dir().join("hands/back_11k_f_d.jpg")).unwrap();
+    let (_, refused) = enroll(&server, support::mock_store(), back).await;
+    let error = refused.unwrap_err().to_string();
+    assert!(
+        error.contains("no_palm") || error.contains("back_of_hand"),
+        "{error}"
+    );
+    // A right palm mirrored is a left palm: not the right hand.
+    let right = image::load_from_memory(&coep("001_1.jpg")).unwrap();
+    let mut mirrored = Vec::new();
+    right
+        .fliph()
+        .write_to(
+            &mut std::io::Cursor::new(&mut mirrored),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let (_, refused) = enroll(&server, support::mock_store(), mirrored).await;
+    let error = refused.unwrap_err().to_string();
+    assert!(error.contains("wrong_hand"), "{error}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn captures_kept_without_models_get_signatures_when_the_server_starts_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = "127.0.0.1:0".parse().unwrap();
+    let store = support::mock_store();
+    // No models: the capture is accepted unread, and scans are refused.
+    let server = palmkit_server::start(ServerOptions::development(dir.path(), listen))
+        .await
+        .unwrap();
+    let (_, uploaded) = enroll(&server, store.clone(), coep("001_1.jpg")).await;
+    assert_eq!(uploaded.unwrap().state, SessionState::PendingStoreMatch);
+    let device = server.issue_store_device("store-1").unwrap();
+    assert_eq!(
+        scan(&server, Some(&device.token), coep("001_2.jpg"))
+            .await
+            .status(),
+        503
+    );
+    server.shutdown().await;
+    // The same data directory with models: the signature is made at start.
+    let mut options = ServerOptions::development(dir.path(), listen);
+    with_models(&mut options);
+    let server = palmkit_server::start(options).await.unwrap();
+    let matched = scan_ok(&server, &device.token, coep("001_2.jpg")).await;
+    assert_eq!(matched.outcome, ScanOutcome::Matched, "{matched:?}");
+    server.shutdown().await;
+}
