@@ -36,7 +36,7 @@ pub async fn run(palms: Option<&Path>, server: Option<&Path>) -> Result<(), Stri
     if let Some(config_path) = server {
         let config = crate::read_config(config_path)?;
         let mut step = Steps::default();
-        enrollment_steps(&mut step, &config, palms, false).await?;
+        enrollment_steps(&mut step, &config, palms, false, None).await?;
         println!(
             "\nDemo passed: {} steps in {:.1} s.",
             step.count,
@@ -52,15 +52,26 @@ pub async fn run(palms: Option<&Path>, server: Option<&Path>) -> Result<(), Stri
     let mut step = Steps::default();
     step.begin("Start the reference server (new CA, service key, database)");
     let listen = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
-    let server = palmkit_server::start(palmkit_server::ServerOptions::development(
-        data.path(),
-        listen,
-    ))
-    .await
-    .map_err(|e| step.fail(e))?;
-    step.done(&format!("listening on {}", server.base_url));
+    let mut options = palmkit_server::ServerOptions::development(data.path(), listen);
+    // With the hand models the server reads each capture's palm and can match store scans.
+    let models = crate::analyze::models_dir(None);
+    options.models = Some(models).filter(|m| m.join("SHA256SUMS").exists());
+    let reads_palms = options.models.is_some();
+    let server = palmkit_server::start(options)
+        .await
+        .map_err(|e| step.fail(e))?;
+    step.done(&format!(
+        "listening on {}; {}",
+        server.base_url,
+        if reads_palms {
+            "reads palms (hand models loaded)"
+        } else {
+            "no hand models: captures are not read, no store match"
+        }
+    ));
 
-    let result = enrollment_steps(&mut step, &server.client_config, palms, true).await;
+    let store = (reads_palms && palms.is_none()).then_some(&server);
+    let result = enrollment_steps(&mut step, &server.client_config, palms, true, store).await;
     step.begin("Stop the server gracefully");
     server.shutdown().await;
     step.done("stopped");
@@ -80,6 +91,7 @@ async fn enrollment_steps(
     config: &ServiceConfig,
     palms: Option<&Path>,
     show_refusal: bool,
+    store_server: Option<&palmkit_server::RunningServer>,
 ) -> Result<(), String> {
     step.begin("Open an enrollment session (pinned client, in-memory secure store)");
     let store = keyring_core::mock::Store::new().map_err(|e| step.fail(e))?;
@@ -214,6 +226,10 @@ async fn enrollment_steps(
     let snap = session.refresh().await.map_err(|e| step.fail(e))?;
     step.done(&format!("state {}", snap.state.name()));
 
+    if let Some(server) = store_server {
+        store_steps(step, &session, server).await?;
+    }
+
     step.begin("Log out (revoke at the server, delete the tokens and the saved progress)");
     let snap = session.logout().await.map_err(|e| step.fail(e))?;
     if session
@@ -231,12 +247,74 @@ async fn enrollment_steps(
     Ok(())
 }
 
+/// The photos the store scanner is shown: another photo of the enrolled palm (its
+/// capture is `LIVE_PHOTO`), and a different person's palm.
+const SAME_PALM_AGAIN: &str = "palms/coep/001_2.jpg";
+const OTHER_PALM: &str = "palms/coep/003_1.jpg";
+
+/// The in-store match: a registered store device scans a different palm (no match; the
+/// enrollment stays pending), then another photo of the enrolled palm (a match: the
+/// enrollment completes and the app, waiting with backoff, sees it).
+async fn store_steps(
+    step: &mut Steps,
+    session: &EnrollmentSession,
+    server: &palmkit_server::RunningServer,
+) -> Result<(), String> {
+    let Some(testdata) = std::env::var_os("PALMKIT_TESTDATA").map(PathBuf::from) else {
+        return Ok(());
+    };
+    let read = |name: &str| std::fs::read(testdata.join(name)).map_err(|e| format!("{name}: {e}"));
+    step.begin("Register a store scanner (its own device token, not a shopper's login)");
+    let device = server
+        .issue_store_device("demo-store")
+        .map_err(|e| step.fail(e))?;
+    step.done(&format!("device {} of demo-store", device.id));
+
+    step.begin("The store scans a different person's palm");
+    let other = crate::store::post_scan(&server.client_config, &device.token, read(OTHER_PALM)?)
+        .await
+        .map_err(|e| step.fail(e))?;
+    if other.outcome != palmkit_core::protocol::ScanOutcome::NoMatch {
+        return Err(step.fail(format!("expected no match, got {other:?}")));
+    }
+    step.done(&format!("{OTHER_PALM}: {}", crate::store::describe(&other)));
+
+    step.begin("The store scans another photo of the enrolled palm; the app sees the match");
+    // The app waits (polling with backoff) while the store scans.
+    let (matched, snap) = tokio::join!(
+        crate::store::post_scan(&server.client_config, &device.token, read(SAME_PALM_AGAIN)?),
+        session.await_store_match(
+            std::time::Duration::from_millis(100),
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(30),
+        )
+    );
+    let matched = matched.map_err(|e| step.fail(e))?;
+    let snap = snap.map_err(|e| step.fail(e))?;
+    if matched.outcome != palmkit_core::protocol::ScanOutcome::Matched
+        || snap.state != SessionState::Complete
+    {
+        return Err(step.fail(format!(
+            "expected a match and a complete enrollment, got {matched:?} and {}",
+            snap.state.name()
+        )));
+    }
+    step.done(&format!(
+        "{SAME_PALM_AGAIN}: {}; the app's session is now {} (right hand {:?})",
+        crate::store::describe(&matched),
+        snap.state.name(),
+        snap.right
+    ));
+    Ok(())
+}
+
 /// The consent text version the demo agrees to.
 const CONSENT_VERSION: &str = "palmkit-demo-consent-1";
 
-/// The palm photo the live path is shown with by default: an open left palm that passes
-/// every check.
-const LIVE_PHOTO: &str = "palms/palm_kbyai_ex5.jpg";
+/// The palm photo the live path is shown with by default: a right palm from the COEP set
+/// (framed by the demo as a shopper would hold it), of which the store later scans
+/// another photo.
+const LIVE_PHOTO: &str = "palms/coep/001_1.jpg";
 
 /// The capture step: each photo (the `--palms` folder's, or the default one) as 30 fps
 /// NV21 frames from a landscape sensor, fed to the session until it auto-captures the hand
@@ -276,6 +354,8 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
     // enforces them, would not capture it. The demo reports and carries on.
     analyzer.set_liveness_policy(palmkit_core::analysis::LivenessPolicy::ReportOnly);
     session.set_analyzer(analyzer);
+    let mut framer =
+        palmkit_core::vision::HandTracker::load(&models, 0.5).map_err(|e| e.to_string())?;
     let mut lines = Vec::new();
     for photo in photos {
         let held = session.snapshot();
@@ -290,7 +370,15 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
             _ => Some(Hand::Right),
         };
         session.start_hand(wanted).map_err(|e| e.to_string())?;
-        let frames = crate::frames::sensor_nv21(&photo)?;
+        // The shopper frames the palm: the photo cropped around the hand it shows (a
+        // photo taken from further away, like the peg-board COEP pictures, would only
+        // ever get "centre your palm").
+        let frames = match palm_centre(&mut framer, &photo)? {
+            Some((cx, cy, side, roll)) => {
+                crate::frames::sensor_nv21_framed(&photo, cx, cy, side, roll)?
+            }
+            None => crate::frames::sensor_nv21(&photo)?,
+        };
         let upright = palmkit_core::frame::Orientation {
             rotation: palmkit_core::frame::Rotation::Deg90,
             mirrored: false,
@@ -355,6 +443,31 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
         lines.join("\n    "),
         snap.state.name()
     ))
+}
+
+/// Where the palm of the hand in `photo` is (upright pixels: centre of the wrist and
+/// finger bases), the side of a frame that shows the whole hand around it, and the hand's
+/// roll (degrees from fingers-up).
+fn palm_centre(
+    tracker: &mut palmkit_core::vision::HandTracker,
+    photo: &Path,
+) -> Result<Option<(f32, f32, u32, f32)>, String> {
+    let bytes = std::fs::read(photo).map_err(|e| format!("{}: {e}", photo.display()))?;
+    let image = palmkit_core::frame::DecodedImage::decode(&bytes)
+        .map_err(|e| format!("{}: {e}", photo.display()))?;
+    let Some(hand) = tracker.detect(&image.frame()).map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let lm = &hand.landmarks;
+    let palm = [0, 5, 9, 13, 17];
+    let cx = palm.iter().map(|&i| lm[i][0]).sum::<f32>() / 5.0;
+    let cy = palm.iter().map(|&i| lm[i][1]).sum::<f32>() / 5.0;
+    let width = (lm[5][0] - lm[17][0]).hypot(lm[5][1] - lm[17][1]);
+    // Wrist to middle-finger base: straight up when the hand is upright.
+    let roll = (lm[9][0] - lm[0][0])
+        .atan2(lm[0][1] - lm[9][1])
+        .to_degrees();
+    Ok(Some((cx, cy, (width * 4.0) as u32, roll)))
 }
 
 /// The JPEG and PNG files directly in `dir`, sorted by name.

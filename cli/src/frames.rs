@@ -45,6 +45,44 @@ pub struct PhotoFrames {
 /// The photo as an NV21 frame from a landscape sensor, and its upright RGB picture.
 pub fn sensor_nv21(photo: &Path) -> Result<PhotoFrames, String> {
     let (rgb, w, h) = upright_rgb(photo)?;
+    rgb_to_sensor_nv21(rgb, w, h)
+}
+
+/// A square of side `side` centred on (`cx`, `cy`) (upright pixels), turned by `degrees`
+/// (black beyond the photo): a shopper holding the palm straight in the middle of the
+/// camera's view. Then as [`sensor_nv21`].
+pub fn sensor_nv21_framed(
+    photo: &Path,
+    cx: f32,
+    cy: f32,
+    side: u32,
+    degrees: f32,
+) -> Result<PhotoFrames, String> {
+    let (rgb, w, h) = upright_rgb(photo)?;
+    let side = side.clamp(2, 4096) & !1;
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let half = side as f32 / 2.0;
+    let mut crop = vec![0u8; (side * side * 3) as usize];
+    for y in 0..side {
+        for x in 0..side {
+            let (dx, dy) = (x as f32 + 0.5 - half, y as f32 + 0.5 - half);
+            let sx = cx + cos * dx - sin * dy;
+            let sy = cy + sin * dx + cos * dy;
+            if sx < 0.0 || sy < 0.0 || sx >= w as f32 || sy >= h as f32 {
+                continue;
+            }
+            let from = ((sy as u32 * w + sx as u32) * 3) as usize;
+            let to = ((y * side + x) * 3) as usize;
+            crop[to..to + 3].copy_from_slice(&rgb[from..from + 3]);
+        }
+    }
+    rgb_to_sensor_nv21(crop, side, side)
+}
+
+fn rgb_to_sensor_nv21(rgb: Vec<u8>, w: u32, h: u32) -> Result<PhotoFrames, String> {
+    if w < 2 || h < 2 {
+        return Err("the picture is too small for a frame".into());
+    }
     let at = |x: u32, y: u32| &rgb[((y * w + x) * 3) as usize..][..3];
     // Turning the sensor picture 90° clockwise gives the upright one, so sensor (sx, sy)
     // shows upright (w - 1 - sy, sx).

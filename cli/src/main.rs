@@ -12,6 +12,7 @@ mod payment;
 mod progress;
 mod signature_eval;
 mod spoof_eval;
+mod store;
 mod upload;
 
 use std::net::SocketAddr;
@@ -36,6 +37,26 @@ struct Cli {
     verbose: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Register a scanner device for STORE; its token goes to DATA_DIR/stores/STORE.token.
+    Add {
+        /// The server's data directory.
+        #[arg(long, default_value = "palmkit-data")]
+        data_dir: PathBuf,
+        /// Store name (letters, digits, '.', '_', '-').
+        store: String,
+    },
+    /// Revoke every device of STORE (its scans are refused from then on).
+    Revoke {
+        /// The server's data directory.
+        #[arg(long, default_value = "palmkit-data")]
+        data_dir: PathBuf,
+        /// Store name.
+        store: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -76,6 +97,30 @@ enum Command {
         /// platform format yet, so it then refuses every upload).
         #[arg(long)]
         dev: bool,
+        /// The hand models (`cargo xtask models`; default: PALMKIT_MODELS or the
+        /// provisioning cache, when provisioned). With them the server checks each capture
+        /// shows a palm of its hand, keeps palm signatures and matches store scans.
+        #[arg(long)]
+        models: Option<PathBuf>,
+    },
+    /// Register or revoke in-store scanner devices in a server's data directory.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Play an in-store scanner: post a palm photo to a running server as a registered
+    /// store device and print the outcome (a match completes that shopper's enrollment).
+    Scan {
+        /// The client configuration written by `palmkit serve` (in its data directory).
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The store (registered with `palmkit store add`); its token is read from
+        /// `stores/STORE.token` beside the client configuration.
+        #[arg(long)]
+        store: String,
+        /// Read the device token from this file instead.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// The palm photo (JPEG or PNG).
+        photo: PathBuf,
     },
     /// Check a running server through the pinned client.
     Health {
@@ -332,14 +377,25 @@ fn main() -> ExitCode {
                 listen,
                 init_only,
                 dev,
+                models,
             } => {
                 let mode = if dev {
                     palmkit_server::ServerMode::Development
                 } else {
                     palmkit_server::ServerMode::Production
                 };
-                serve(data_dir, listen, init_only, mode).await
+                serve(data_dir, listen, init_only, mode, models).await
             }
+            Command::Store(StoreCommand::Add { data_dir, store }) => store::add(&data_dir, &store),
+            Command::Store(StoreCommand::Revoke { data_dir, store }) => {
+                store::revoke(&data_dir, &store)
+            }
+            Command::Scan {
+                config,
+                store,
+                token_file,
+                photo,
+            } => store::scan(&config, &store, token_file.as_deref(), &photo).await,
             Command::Health { config } => health(config).await,
             Command::Login { config } => login::login(&config).await,
             Command::Whoami { config } => login::whoami(&config).await,
@@ -467,6 +523,7 @@ async fn serve(
     listen: SocketAddr,
     init_only: bool,
     mode: palmkit_server::ServerMode,
+    models: Option<PathBuf>,
 ) -> Result<(), String> {
     if init_only {
         let dir = palmkit_server::init_data_dir(&data_dir, mode).map_err(|e| e.to_string())?;
@@ -479,18 +536,35 @@ async fn serve(
         progress::spinner("Starting the reference server (first start makes its CA and keys)");
     let mut options = palmkit_server::ServerOptions::new(&data_dir, listen);
     options.mode = mode;
+    // Explicit models must be there; the default folder is used when provisioned.
+    options.models = match models {
+        Some(dir) if !dir.join("SHA256SUMS").exists() => {
+            return Err(format!(
+                "--models {}: no SHA256SUMS there (run `cargo xtask models`)",
+                dir.display()
+            ));
+        }
+        Some(dir) => Some(dir),
+        None => Some(analyze::models_dir(None)).filter(|d| d.join("SHA256SUMS").exists()),
+    };
+    let reads_palms = options.models.is_some();
     let server = palmkit_server::start(options)
         .await
         .map_err(|e| e.to_string())?;
     spinner.finish_and_clear();
     say(&format!(
         "PalmKit reference server ({mode:?} mode) listening on {}\n  data directory: {}\n  CA certificate: {}\n  \
-         client config:  {}\n  service key:    {}\nPress Ctrl-C to stop.",
+         client config:  {}\n  service key:    {}\n  palms:          {}\nPress Ctrl-C to stop.",
         server.base_url,
         server.data_dir.display(),
         server.ca_path.display(),
         server.client_config_path.display(),
-        server.client_config.service_key.id
+        server.client_config.service_key.id,
+        if reads_palms {
+            "read (captures checked, signatures kept, store scans matched)"
+        } else {
+            "not read: no hand models (run `cargo xtask models`); store scans are refused"
+        }
     ));
     palmkit_server::shutdown_signal().await;
     say("Stopping (waiting for requests in flight)...");

@@ -25,12 +25,21 @@ fn demo_runs_every_step_and_passes() {
     );
     assert!(stdout.contains("Demo passed"), "{stdout}");
     assert!(!stdout.contains("FAILED"), "{stdout}");
-    // Every step through the one session, each timed.
+    // Every step through the one session, each timed, to the store match that completes
+    // the enrollment (another photo of the palm), after a different palm did not match.
     assert!(
         stdout.contains(
             "the session went signed in -> consent given -> capturing -> captured -> \
-             payment chosen -> uploading -> pending store match -> signed out"
+             payment chosen -> uploading -> pending store match -> complete -> signed out"
         ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("palms/coep/003_1.jpg: no match (below_threshold"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("palms/coep/001_2.jpg: matched shopper shp-"),
         "{stdout}"
     );
     assert!(
@@ -321,8 +330,22 @@ fn login_whoami_logout_through_the_loopback_redirect() {
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata")
         })
         .join("palms/palm_11k_f_p.jpg");
-    let up = palmkit()
+    // The server reads the palm (models from PALMKIT_MODELS): this photo shows a right
+    // palm, so as the left hand's capture it is refused by name.
+    let wrong = palmkit()
         .args(["upload", "--hand", "left", "--config"])
+        .arg(&config)
+        .arg(&photo)
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("wrong_hand"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    let up = palmkit()
+        .args(["upload", "--hand", "right", "--config"])
         .arg(&config)
         .arg(&photo)
         .output()
@@ -357,6 +380,71 @@ fn login_whoami_logout_through_the_loopback_redirect() {
     assert!(shown.status.success(), "{shown_text}");
     assert!(shown_text.contains("pending store match"), "{shown_text}");
     assert!(shown_text.contains("expires:"), "{shown_text}");
+
+    // A store registers a scanner; its scans: another palm does not match, this palm
+    // does (completing the enrollment); revoked, it is refused.
+    let added = palmkit()
+        .args(["store", "add", "--data-dir"])
+        .arg(dir.path())
+        .arg("shop-1")
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let token_file = dir.path().join("stores/shop-1.token");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let testdata = photo.parent().unwrap().to_path_buf();
+    let scan = |photo: &std::path::Path| {
+        palmkit()
+            .args(["scan", "--store", "shop-1", "--config"])
+            .arg(&config)
+            .arg(photo)
+            .output()
+            .unwrap()
+    };
+    let other = scan(&testdata.join("coep/003_1.jpg"));
+    let other_text = String::from_utf8_lossy(&other.stdout);
+    assert!(
+        other.status.success(),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+    assert!(other_text.contains("no match"), "{other_text}");
+    let same = scan(&photo);
+    let same_text = String::from_utf8_lossy(&same.stdout);
+    assert!(same_text.contains("matched shopper shp-"), "{same_text}");
+    let shown = status();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("complete"));
+    // The token kept by someone before the revocation.
+    std::fs::copy(&token_file, dir.path().join("stolen.token")).unwrap();
+    let revoked = palmkit()
+        .args(["store", "revoke", "--data-dir"])
+        .arg(dir.path())
+        .arg("shop-1")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&revoked.stdout).contains("1 device(s) of shop-1 revoked"));
+    let refused = palmkit()
+        .args(["scan", "--store", "shop-1", "--token-file"])
+        .arg(dir.path().join("stolen.token"))
+        .arg("--config")
+        .arg(&config)
+        .arg(&photo)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("invalid_store_credential"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let deleted = palmkit()
         .args(["delete", "--config"])
         .arg(&config)
