@@ -100,8 +100,12 @@ enum Command {
         /// The hand models (`cargo xtask models`; default: PALMKIT_MODELS or the
         /// provisioning cache, when provisioned). With them the server checks each capture
         /// shows a palm of its hand, keeps palm signatures and matches store scans.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "no_models")]
         models: Option<PathBuf>,
+        /// Run without the hand models even when they are provisioned: captures are kept
+        /// unread (signatures are made at a later start with models), store scans refused.
+        #[arg(long)]
+        no_models: bool,
     },
     /// Register or revoke in-store scanner devices in a server's data directory.
     #[command(subcommand)]
@@ -378,13 +382,14 @@ fn main() -> ExitCode {
                 init_only,
                 dev,
                 models,
+                no_models,
             } => {
                 let mode = if dev {
                     palmkit_server::ServerMode::Development
                 } else {
                     palmkit_server::ServerMode::Production
                 };
-                serve(data_dir, listen, init_only, mode, models).await
+                serve(data_dir, listen, init_only, mode, models, no_models).await
             }
             Command::Store(StoreCommand::Add { data_dir, store }) => store::add(&data_dir, &store),
             Command::Store(StoreCommand::Revoke { data_dir, store }) => {
@@ -524,6 +529,7 @@ async fn serve(
     init_only: bool,
     mode: palmkit_server::ServerMode,
     models: Option<PathBuf>,
+    no_models: bool,
 ) -> Result<(), String> {
     if init_only {
         let dir = palmkit_server::init_data_dir(&data_dir, mode).map_err(|e| e.to_string())?;
@@ -545,6 +551,7 @@ async fn serve(
             ));
         }
         Some(dir) => Some(dir),
+        None if no_models => None,
         None => Some(analyze::models_dir(None)).filter(|d| d.join("SHA256SUMS").exists()),
     };
     let reads_palms = options.models.is_some();

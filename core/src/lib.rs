@@ -13,9 +13,10 @@
 //! [`service::ServiceClient`] (health). Errors are described in [`error`].
 //!
 //! Features: `vision` (the hand models; on in the phone library), `dev` (captures from
-//! files into the session: QA tools and tests) and `eval` (the attack simulation and
-//! synthetic frames: `palmkit spoof-eval`, tests, benchmarks). The phone library has
-//! neither `dev` nor `eval`.
+//! files into the session: QA tools and tests), `eval` (the attack simulation and
+//! synthetic frames: `palmkit spoof-eval`, tests, benchmarks) and `signature` (palm
+//! signatures: the service and `palmkit signature-eval`). The phone library has none of
+//! `dev`, `eval`, `signature`.
 //!
 //! Frame analysis: [`frame`] (camera buffer views), [`vision`] (hand models, tracking),
 //! [`quality`] (measures, checks, guidance, auto-capture) and `analysis` (the per-frame

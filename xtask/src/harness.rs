@@ -32,7 +32,17 @@ impl TestServer {
         )?;
         let data = work.join("data");
         let mut child = Command::new(&palmkit)
-            .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
+            // Without palm reading: these tests exercise the bindings' protocol with one
+            // photo uploaded as either hand; the palm checks and the store match are the
+            // Rust tests' (core/tests/store_match.rs).
+            .args([
+                "serve",
+                "--dev",
+                "--no-models",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
             .arg(&data)
             .stdout(Stdio::piped())
             .spawn()

@@ -122,6 +122,7 @@ fn bench() -> Result<(), String> {
         ("seal", &["--", "--noplot"][..]),
         ("upload_loopback", &[][..]),
         ("frame_analysis", &["--features", "eval"][..]),
+        ("signature", &["--features", "signature"][..]),
     ] {
         let mut cmd = std::process::Command::new(&cargo);
         cmd.args(["bench", "-p", "palmkit-core", "--bench", bench])

@@ -118,9 +118,12 @@ fn check_lean(phone_lib: &std::path::Path) -> Result<(), String> {
         .filter_map(|l| l.strip_prefix("palmkit-core feature \""))
         .filter_map(|l| l.split('"').next())
         .collect();
-    if features.iter().any(|f| *f == "eval" || *f == "dev") {
+    if features
+        .iter()
+        .any(|f| matches!(*f, "eval" | "dev" | "signature"))
+    {
         return Err(format!(
-            "the phone library's core is built with {features:?}: eval and dev must stay off"
+            "the phone library's core is built with {features:?}: eval, dev and signature must stay off"
         ));
     }
     println!(
