@@ -222,6 +222,14 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
+/// Now, in Unix seconds (the database's time unit).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// A shared handle on the database.
 #[derive(Clone)]
 pub struct Db {

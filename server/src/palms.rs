@@ -14,6 +14,8 @@ use palmkit_core::protocol::Hand;
 use palmkit_core::signature::{self, Extractor, RoiError, SignatureError, Template};
 use palmkit_core::vision::{HandTracker, ModelError};
 
+use crate::uploads::verify::Refused;
+
 /// Hand presence the service needs before it reads a palm.
 const MIN_PRESENCE: f32 = 0.5;
 
@@ -32,17 +34,12 @@ struct Inner {
     extractor: Extractor,
 }
 
-/// Why a picture gave no signature: a stable code and a sentence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unreadable {
-    /// `no_palm`, `back_of_hand`, `wrong_hand`, `palm_too_small`, `palm_cut_off`.
-    pub code: &'static str,
-    /// For the client's log.
-    pub message: String,
-}
+/// Why a picture gave no signature (`no_palm`, `back_of_hand`, `wrong_hand`,
+/// `palm_too_small`, `palm_cut_off`): the upload check's refusal, code and sentence.
+pub type Unreadable = Refused;
 
 fn unreadable(code: &'static str, message: impl Into<String>) -> Unreadable {
-    Unreadable {
+    Refused {
         code,
         message: message.into(),
     }

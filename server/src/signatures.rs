@@ -6,15 +6,8 @@ use palmkit_core::protocol::Hand;
 use palmkit_core::signature::{self, FORMAT_VERSION, Template};
 use rusqlite::{Connection, params};
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, now};
 use crate::palms::PalmReader;
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 /// Stores (or replaces) the signature of capture `upload_id`.
 pub fn store(

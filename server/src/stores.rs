@@ -18,7 +18,7 @@ use palmkit_core::signature::{self, MAX_SHIFT, Template};
 use rusqlite::{Connection, OptionalExtension as _, params};
 use sha2::{Digest as _, Sha256};
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, now};
 use crate::http::{ApiFailure, AppState};
 use crate::ids;
 
@@ -28,13 +28,6 @@ pub const TOKEN_PREFIX: &str = "pkst_";
 
 /// Largest scan picture accepted (a scanner frame is a few hundred KiB).
 pub const MAX_SCAN_BYTES: usize = 16 * 1024 * 1024;
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 fn hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()

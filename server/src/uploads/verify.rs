@@ -181,10 +181,7 @@ fn check_image(
         return Ok(None);
     };
     let rgb = into_rgb(decoded);
-    reader
-        .read(&rgb, width, height, Some(hand))
-        .map(Some)
-        .map_err(|u| refused(u.code, u.message))
+    reader.read(&rgb, width, height, Some(hand)).map(Some)
 }
 
 /// Decodes a JPEG or PNG fully under the size and memory limits; its media type and
