@@ -225,6 +225,14 @@ pub fn run(options: Options) -> Result<(), String> {
                 name(closest),
                 result.eer_threshold
             );
+            println!(
+                "  {:<14} coarse-pass search (the service's): {} of {} genuine pairs within the \
+                 threshold {} would be dropped by the coarse pass",
+                "",
+                result.coarse_lost,
+                result.within_threshold,
+                palmkit_core::signature::MATCH_THRESHOLD
+            );
         }
         if let Some(dir) = &options.report {
             let page = report::write(dir, algorithm, &samples, &result)?;
@@ -255,6 +263,10 @@ pub(crate) struct Evaluation {
     pub rank1: f64,
     pub failed: usize,
     pub extract_ms: f64,
+    /// Genuine pairs within the operating threshold, and how many of them the coarse pass
+    /// of the service's search would drop.
+    pub within_threshold: usize,
+    pub coarse_lost: usize,
 }
 
 fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Evaluation, String> {
@@ -294,6 +306,18 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
     };
     let mut scores = Scores::default();
     let mut pairs = Vec::new();
+    let (mut within_threshold, mut coarse_lost) = (0usize, 0usize);
+    let threshold = palmkit_core::signature::MATCH_THRESHOLD;
+    let mut coarse_check = |a: &Option<Template>, b: &Option<Template>, d: f32| {
+        if let (Some(a), Some(b)) = (a, b) {
+            if d <= threshold {
+                within_threshold += 1;
+                if a.distance_within(b, MAX_SHIFT, threshold).is_none() {
+                    coarse_lost += 1;
+                }
+            }
+        }
+    };
     for i in 0..samples.len() {
         for j in 0..samples.len() {
             let d = match &probes {
@@ -303,6 +327,8 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
                 _ => continue,
             };
             if samples[i].palm == samples[j].palm {
+                let probe = probes.as_ref().map_or(&gallery[j], |p| &p[j]);
+                coarse_check(&gallery[i], probe, d);
                 scores.genuine.push(d);
             } else {
                 scores.impostor.push(d);
@@ -346,6 +372,8 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
         },
         failed,
         extract_ms,
+        within_threshold,
+        coarse_lost,
     })
 }
 

@@ -25,7 +25,7 @@ pub mod roi;
 mod template;
 
 pub use roi::{Roi, RoiError};
-pub use template::{Distance, FORMAT_VERSION, Template, TemplateError};
+pub use template::{COARSE_SLACK, Distance, FORMAT_VERSION, Template, TemplateError};
 
 use crate::frame::Frame;
 use gabor::{Bank, GRID, ORIENTATIONS, STEP, Scale};
