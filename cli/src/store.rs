@@ -118,8 +118,12 @@ pub fn describe(scan: &StoreScan) -> String {
             scan.shopper_ref.as_deref().unwrap_or("?")
         ),
         ScanOutcome::NoMatch => format!(
-            "no match ({}, best distance band {band}): fall back at the till",
-            scan.reason.as_deref().unwrap_or("-")
+            "no match ({}, {}): fall back at the till",
+            scan.reason.as_deref().unwrap_or("-"),
+            match &scan.score_band {
+                Some(band) => format!("best distance band {band}"),
+                None => "no pending enrollment came near".into(),
+            }
         ),
         ScanOutcome::Ambiguous => format!(
             "ambiguous ({}, band {band}): two shoppers are near; fall back at the till",
