@@ -208,13 +208,23 @@ async fn a_scan_of_the_same_palm_completes_the_enrollment_and_another_palm_does_
         matches!(poor.reason.as_deref(), Some("no_palm" | "back_of_hand")),
         "{poor:?}"
     );
-    // Bytes that are no picture are a bad request.
+    // Bytes that are no picture are a bad request, recorded like every attempt.
     assert_eq!(
         scan(&server, Some(&device.token), b"not a picture".to_vec())
             .await
             .status(),
         400
     );
+    let last: (String, Option<String>) = db
+        .with(|c| {
+            Ok(c.query_row(
+                "SELECT outcome, reason FROM store_scans ORDER BY at DESC, rowid DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(last, ("poor_capture".into(), Some("invalid_image".into())));
     server.shutdown().await;
 }
 

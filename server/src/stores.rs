@@ -233,6 +233,16 @@ async fn scan(
     let read = match read {
         Ok(read) => read,
         Err(bad) => {
+            // Not a picture at all: recorded like every attempt, refused as a bad request.
+            record(
+                &state,
+                &device,
+                ScanOutcome::PoorCapture,
+                Some(bad.code),
+                None,
+                None,
+            )
+            .await?;
             return Err(ApiFailure::new(
                 StatusCode::BAD_REQUEST,
                 bad.code,
