@@ -373,11 +373,12 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
         // The shopper frames the palm: the photo cropped around the hand it shows (a
         // photo taken from further away, like the peg-board COEP pictures, would only
         // ever get "centre your palm").
-        let frames = match palm_centre(&mut framer, &photo)? {
+        let picture = crate::frames::read_upright(&photo)?;
+        let frames = match palm_centre(&mut framer, &picture)? {
             Some((cx, cy, side, roll)) => {
-                crate::frames::sensor_nv21_framed(&photo, cx, cy, side, roll)?
+                crate::frames::sensor_nv21_framed(&picture, cx, cy, side, roll)?
             }
-            None => crate::frames::sensor_nv21(&photo)?,
+            None => crate::frames::sensor_nv21_of(&picture)?,
         };
         let upright = palmkit_core::frame::Orientation {
             rotation: palmkit_core::frame::Rotation::Deg90,
@@ -445,17 +446,15 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
     ))
 }
 
-/// Where the palm of the hand in `photo` is (upright pixels: centre of the wrist and
+/// Where the palm of the hand in `picture` is (upright pixels: centre of the wrist and
 /// finger bases), the side of a frame that shows the whole hand around it, and the hand's
 /// roll (degrees from fingers-up).
 fn palm_centre(
     tracker: &mut palmkit_core::vision::HandTracker,
-    photo: &Path,
+    picture: &image::RgbImage,
 ) -> Result<Option<(f32, f32, u32, f32)>, String> {
-    let bytes = std::fs::read(photo).map_err(|e| format!("{}: {e}", photo.display()))?;
-    let image = palmkit_core::frame::DecodedImage::decode(&bytes)
-        .map_err(|e| format!("{}: {e}", photo.display()))?;
-    let Some(hand) = tracker.detect(&image.frame()).map_err(|e| e.to_string())? else {
+    let frame = crate::frames::rgb_frame(picture);
+    let Some(hand) = tracker.detect(&frame).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
     let lm = &hand.landmarks;

@@ -7,25 +7,51 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use palmkit_core::frame::DecodedImage;
+use image::RgbImage;
 use palmkit_core::frame::synthetic::nv21_from_rgb;
+use palmkit_core::frame::{DecodedImage, Frame, Orientation, PackedFormat};
 
-/// The upright picture of `photo` as RGB rows, even-sized.
-fn upright_rgb(photo: &Path) -> Result<(Vec<u8>, u32, u32), String> {
-    let bytes = std::fs::read(photo).map_err(|e| format!("{}: {e}", photo.display()))?;
-    let image = DecodedImage::decode(&bytes).map_err(|e| format!("{}: {e}", photo.display()))?;
-    let frame = image.frame();
+/// Decodes a photo and turns it upright (EXIF orientation applied).
+pub fn upright(bytes: &[u8]) -> Result<RgbImage, String> {
+    let decoded = DecodedImage::decode(bytes).map_err(|e| e.to_string())?;
+    let frame = decoded.frame();
     let (w, h) = frame.upright_size();
-    let (w, h) = (w & !1, h & !1);
+    Ok(RgbImage::from_fn(w, h, |x, y| {
+        let (sx, sy) = frame.to_sensor(x, y);
+        image::Rgb(frame.rgb(sx, sy))
+    }))
+}
+
+/// A packed RGB frame over an upright picture.
+pub fn rgb_frame(image: &RgbImage) -> Frame<'_> {
+    // The buffer is exactly width x height x 3: the view cannot be refused.
+    Frame::packed(
+        image.as_raw(),
+        image.width(),
+        image.height(),
+        PackedFormat::Rgb888,
+        image.width() as usize * 3,
+        Orientation::default(),
+    )
+    .expect("an RgbImage is a valid packed frame")
+}
+
+/// The upright picture of `photo`, read from its file.
+pub fn read_upright(photo: &Path) -> Result<RgbImage, String> {
+    let bytes = std::fs::read(photo).map_err(|e| format!("{}: {e}", photo.display()))?;
+    upright(&bytes).map_err(|e| format!("{}: {e}", photo.display()))
+}
+
+/// A picture's RGB rows cut to even sides (4:2:0 chroma).
+fn even_rgb(image: &RgbImage) -> Result<(Vec<u8>, u32, u32), String> {
+    let (w, h) = (image.width() & !1, image.height() & !1);
     if w == 0 || h == 0 {
-        return Err(format!("{}: too small for a frame", photo.display()));
+        return Err("the picture is too small for a frame".into());
     }
     let mut rgb = Vec::with_capacity((w * h * 3) as usize);
     for y in 0..h {
-        for x in 0..w {
-            let (sx, sy) = frame.to_sensor(x, y);
-            rgb.extend_from_slice(&frame.rgb(sx, sy));
-        }
+        let row = (y * image.width() * 3) as usize;
+        rgb.extend_from_slice(&image.as_raw()[row..row + (w * 3) as usize]);
     }
     Ok((rgb, w, h))
 }
@@ -44,7 +70,12 @@ pub struct PhotoFrames {
 
 /// The photo as an NV21 frame from a landscape sensor, and its upright RGB picture.
 pub fn sensor_nv21(photo: &Path) -> Result<PhotoFrames, String> {
-    let (rgb, w, h) = upright_rgb(photo)?;
+    sensor_nv21_of(&read_upright(photo)?)
+}
+
+/// An upright picture as an NV21 frame from a landscape sensor.
+pub fn sensor_nv21_of(image: &RgbImage) -> Result<PhotoFrames, String> {
+    let (rgb, w, h) = even_rgb(image)?;
     rgb_to_sensor_nv21(rgb, w, h)
 }
 
@@ -52,13 +83,13 @@ pub fn sensor_nv21(photo: &Path) -> Result<PhotoFrames, String> {
 /// (black beyond the photo): a shopper holding the palm straight in the middle of the
 /// camera's view. Then as [`sensor_nv21`].
 pub fn sensor_nv21_framed(
-    photo: &Path,
+    image: &RgbImage,
     cx: f32,
     cy: f32,
     side: u32,
     degrees: f32,
 ) -> Result<PhotoFrames, String> {
-    let (rgb, w, h) = upright_rgb(photo)?;
+    let (rgb, w, h) = (image.as_raw(), image.width(), image.height());
     let side = side.clamp(2, 4096) & !1;
     let (sin, cos) = degrees.to_radians().sin_cos();
     let half = side as f32 / 2.0;
@@ -79,10 +110,8 @@ pub fn sensor_nv21_framed(
     rgb_to_sensor_nv21(crop, side, side)
 }
 
+/// Even-sided upright RGB rows as the frame a landscape sensor gives.
 fn rgb_to_sensor_nv21(rgb: Vec<u8>, w: u32, h: u32) -> Result<PhotoFrames, String> {
-    if w < 2 || h < 2 {
-        return Err("the picture is too small for a frame".into());
-    }
     let at = |x: u32, y: u32| &rgb[((y * w + x) * 3) as usize..][..3];
     // Turning the sensor picture 90° clockwise gives the upright one, so sensor (sx, sy)
     // shows upright (w - 1 - sy, sx).

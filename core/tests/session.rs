@@ -84,13 +84,7 @@ fn quick_options() -> SessionOptions {
 }
 
 async fn log_in(session: &EnrollmentSession, browser_config: &ServiceConfig) -> SessionSnapshot {
-    let url = session.start_login().await.unwrap();
-    let redirect = ScriptedBrowser::new(browser_config)
-        .unwrap()
-        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
-        .await
-        .unwrap();
-    session.finish_login(&redirect).await.unwrap()
+    support::sign_in(session, browser_config).await
 }
 
 fn photo() -> Capture {

@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use palmkit_core::analysis::{FrameAnalyzer, LivenessPolicy};
@@ -21,10 +20,7 @@ use palmkit_server::RunningServer;
 const SIDE: u32 = 480;
 
 fn analyzer(policy: LivenessPolicy) -> FrameAnalyzer {
-    let dir = std::env::var_os("PALMKIT_MODELS")
-        .map(PathBuf::from)
-        .expect("PALMKIT_MODELS (cargo xtask test sets it)");
-    let mut a = FrameAnalyzer::load(&dir, Thresholds::default()).unwrap();
+    let mut a = FrameAnalyzer::load(&support::models_dir(), Thresholds::default()).unwrap();
     a.set_liveness_policy(policy);
     a
 }
@@ -37,17 +33,7 @@ async fn consented(
     let session = Arc::new(
         EnrollmentSession::new(&server.client_config, support::mock_store(), options).unwrap(),
     );
-    let url = session.start_login().await.unwrap();
-    let redirect = palmkit_server::browser::ScriptedBrowser::new(&server.client_config)
-        .unwrap()
-        .login(
-            url.as_str(),
-            palmkit_server::accounts::TEST_SHOPPER_EMAIL,
-            palmkit_server::accounts::TEST_SHOPPER_PASSWORD,
-        )
-        .await
-        .unwrap();
-    session.finish_login(&redirect).await.unwrap();
+    support::sign_in(&session, &server.client_config).await;
     session.give_consent("v1").await.unwrap();
     (dir, server, session)
 }

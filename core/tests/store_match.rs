@@ -9,7 +9,6 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,29 +21,15 @@ use palmkit_core::payment::AddCardOutcome;
 use palmkit_core::payment::card::{CardInput, current_year_month};
 use palmkit_core::protocol::{CaptureSource, Hand, ScanOutcome, StoreScan};
 use palmkit_core::upload::Capture;
-use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
-use palmkit_server::browser::ScriptedBrowser;
 use palmkit_server::{RunningServer, ServerOptions};
 use zeroize::Zeroizing;
-
-fn models_dir() -> PathBuf {
-    let dir = std::env::var_os("PALMKIT_MODELS")
-        .map(PathBuf::from)
-        .expect("PALMKIT_MODELS (cargo xtask test sets it)");
-    assert!(
-        dir.join("SHA256SUMS").exists(),
-        "no models in {}",
-        dir.display()
-    );
-    dir
-}
 
 fn coep(name: &str) -> Vec<u8> {
     std::fs::read(support::testdata_dir().join("palms/coep").join(name)).unwrap()
 }
 
 fn with_models(options: &mut ServerOptions) {
-    options.models = Some(models_dir());
+    options.models = Some(support::models_dir());
 }
 
 /// Records the states the listener is told of.
@@ -71,13 +56,7 @@ async fn enroll(
     let session = Arc::new(
         EnrollmentSession::new(&server.client_config, store, SessionOptions::default()).unwrap(),
     );
-    let url = session.start_login().await.unwrap();
-    let redirect = ScriptedBrowser::new(&server.client_config)
-        .unwrap()
-        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
-        .await
-        .unwrap();
-    session.finish_login(&redirect).await.unwrap();
+    support::sign_in(&session, &server.client_config).await;
     session.give_consent("test-consent-v1").await.unwrap();
     session.start_hand(Some(Hand::Right)).unwrap();
     let capture = Capture::new(Zeroizing::new(photo), CaptureSource::Camera).unwrap();

@@ -223,7 +223,7 @@ async fn scan(
     };
     // Decode and read on the blocking pool, outside the database lock.
     let read = tokio::task::spawn_blocking(move || {
-        let (_, decoded) = crate::uploads::verify::decode(&body)?;
+        let decoded = crate::uploads::verify::decode(&body, None)?;
         let (width, height) = (decoded.width(), decoded.height());
         let rgb = crate::uploads::verify::into_rgb(decoded);
         Ok::<_, crate::uploads::verify::Refused>(reader.read(&rgb, width, height, None))

@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use image::RgbImage;
-use palmkit_core::frame::{DecodedImage, Frame, Orientation, PackedFormat};
 use palmkit_core::signature::{Algorithm, Extractor, MAX_SHIFT, Template};
 use palmkit_core::vision::HandTracker;
 use serde_json::json;
@@ -113,7 +112,8 @@ pub fn run(options: Options) -> Result<(), String> {
             .to_string();
         bar.set_message(name.clone());
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let image = upright(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        let image =
+            crate::frames::upright(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         let landmarks = find_hand(&mut tracker, &image)?;
         let probe = match options.degrade {
             Some(d) => {
@@ -377,19 +377,7 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
     })
 }
 
-/// A packed RGB frame over an upright picture.
-pub(crate) fn frame(image: &RgbImage) -> Frame<'_> {
-    // The buffer is exactly width x height x 3: the view cannot be refused.
-    Frame::packed(
-        image.as_raw(),
-        image.width(),
-        image.height(),
-        PackedFormat::Rgb888,
-        image.width() as usize * 3,
-        Orientation::default(),
-    )
-    .expect("an RgbImage is a valid packed frame")
-}
+pub(crate) use crate::frames::rgb_frame as frame;
 
 fn find_hand(
     tracker: &mut HandTracker,
@@ -397,17 +385,6 @@ fn find_hand(
 ) -> Result<Option<[[f32; 3]; 21]>, String> {
     let hand = tracker.detect(&frame(image)).map_err(|e| e.to_string())?;
     Ok(hand.filter(|h| h.palm_facing).map(|h| h.landmarks))
-}
-
-/// Decodes a photo and turns it upright (EXIF orientation applied).
-fn upright(bytes: &[u8]) -> Result<RgbImage, String> {
-    let decoded = DecodedImage::decode(bytes).map_err(|e| e.to_string())?;
-    let frame = decoded.frame();
-    let (w, h) = frame.upright_size();
-    Ok(RgbImage::from_fn(w, h, |x, y| {
-        let (sx, sy) = frame.to_sensor(x, y);
-        image::Rgb(frame.rgb(sx, sy))
-    }))
 }
 
 /// `A=B` pairs from `--same-palm`.

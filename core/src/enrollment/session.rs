@@ -1134,12 +1134,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// `pause` ±20 %, from the OS random source (an even pause when it fails).
+/// `pause` ±20 % (the upload retries' random source).
 fn jittered(pause: std::time::Duration) -> std::time::Duration {
-    let mut byte = [0u8; 1];
-    let unit = match getrandom::fill(&mut byte) {
-        Ok(()) => f64::from(byte[0]) / 255.0,
-        Err(_) => 0.5,
-    };
-    pause.mul_f64(0.8 + 0.4 * unit)
+    pause.mul_f64(0.8 + 0.4 * crate::upload::retry::random_unit())
 }

@@ -78,7 +78,7 @@ impl Backoff {
 }
 
 /// A uniform number in [0, 1); 0.5 if the system has no randomness (jitter is not a secret).
-fn random_unit() -> f64 {
+pub(crate) fn random_unit() -> f64 {
     let mut b = [0u8; 4];
     match getrandom::fill(&mut b) {
         Ok(()) => f64::from(u32::from_le_bytes(b)) / (f64::from(u32::MAX) + 1.0),

@@ -49,6 +49,34 @@ pub async fn log_in(account: &AccountClient, browser_config: &ServiceConfig) -> 
     redirect
 }
 
+/// Signs the test shopper in on `session` through the real login page (the scripted
+/// browser trusting `browser_config`).
+pub async fn sign_in(
+    session: &palmkit_core::enrollment::EnrollmentSession,
+    browser_config: &ServiceConfig,
+) -> palmkit_core::enrollment::SessionSnapshot {
+    let url = session.start_login().await.unwrap();
+    let redirect = ScriptedBrowser::new(browser_config)
+        .unwrap()
+        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
+        .await
+        .unwrap();
+    session.finish_login(&redirect).await.unwrap()
+}
+
+/// The provisioned hand models (`PALMKIT_MODELS`, which `cargo xtask test` sets).
+pub fn models_dir() -> PathBuf {
+    let dir = std::env::var_os("PALMKIT_MODELS")
+        .map(PathBuf::from)
+        .expect("PALMKIT_MODELS (cargo xtask test sets it)");
+    assert!(
+        dir.join("SHA256SUMS").exists(),
+        "no models in {}",
+        dir.display()
+    );
+    dir
+}
+
 /// Creates another shopper in the server's database at `data_dir` and logs them in with a
 /// fresh client: the attacker of cross-account tests.
 pub async fn another_shopper(

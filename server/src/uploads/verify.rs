@@ -154,17 +154,7 @@ fn check_image(
     metadata: &CaptureMetadata,
     palms: Option<(&PalmReader, Hand)>,
 ) -> Result<Option<Template>, Refused> {
-    let (media_type, decoded) = decode(bytes)?;
-    if media_type != metadata.media_type {
-        decoded.into_bytes().zeroize();
-        return Err(refused(
-            "metadata_mismatch",
-            format!(
-                "the image is {media_type}, the metadata says {:.40}",
-                metadata.media_type
-            ),
-        ));
-    }
+    let decoded = decode(bytes, Some(&metadata.media_type))?;
     let (width, height) = (decoded.width(), decoded.height());
     if (width, height) != (metadata.width, metadata.height) {
         decoded.into_bytes().zeroize();
@@ -184,9 +174,10 @@ fn check_image(
     reader.read(&rgb, width, height, Some(hand)).map(Some)
 }
 
-/// Decodes a JPEG or PNG fully under the size and memory limits; its media type and
-/// pixels (the caller wipes them).
-pub(crate) fn decode(bytes: &[u8]) -> Result<(&'static str, image::DynamicImage), Refused> {
+/// Decodes a JPEG or PNG fully under the size and memory limits (the caller wipes the
+/// pixels). With `expected`, a picture of another media type is refused from its header,
+/// before any decoding.
+pub(crate) fn decode(bytes: &[u8], expected: Option<&str>) -> Result<image::DynamicImage, Refused> {
     let mut reader = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| refused("invalid_image", e.to_string()))?;
@@ -195,15 +186,20 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(&'static str, image::DynamicImage)
         Some(image::ImageFormat::Png) => "image/png",
         _ => return Err(refused("invalid_image", "not a JPEG or PNG image")),
     };
+    if let Some(expected) = expected.filter(|e| *e != media_type) {
+        return Err(refused(
+            "metadata_mismatch",
+            format!("the image is {media_type}, the metadata says {expected:.40}"),
+        ));
+    }
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    let decoded = reader
+    reader
         .decode()
-        .map_err(|e| refused("invalid_image", format!("does not decode: {e}")))?;
-    Ok((media_type, decoded))
+        .map_err(|e| refused("invalid_image", format!("does not decode: {e}")))
 }
 
 /// The pixels of a decoded image as RGB8 (wiped on drop); the decoder's own buffer is
