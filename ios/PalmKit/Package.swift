@@ -1,17 +1,29 @@
 // swift-tools-version:6.0
-// The Swift package the iOS app consumes: the generated PalmKit bindings over the Rust core.
+// The Swift package the iOS app consumes, in three layers:
 //
-// The generated files (Sources/PalmKit/PalmKit.swift, Sources/PalmKitFFI/PalmKitFFI.h and
-// module.modulemap) are not committed: `cargo xtask test-swift` generates and copies them.
+// - `PalmKit`: the generated bindings over the Rust core (with the `PalmKitFFI` C module).
+//   Generated, not committed: `cargo xtask test-swift` generates and copies them.
+// - `PalmKitApp`: the app's flow model over `EnrollmentSession` — Foundation and Observation
+//   only, every platform service behind a protocol — so it is tested on Linux with XCTest
+//   against a real `palmkit serve`.
+// - `PalmKitUI`: SwiftUI screens and the Apple services (AVFoundation camera,
+//   ASWebAuthenticationSession, App Attest, keychain, VoiceOver, haptics, os_log). Every
+//   file is behind `#if canImport(...)`: on Linux it is parsed, not type-checked.
+//
 // PALMKIT_LIB_DIR names the folder holding libpalmkit_ffi.a (on the desktop, the host
-// build; in the app, the XCFramework replaces this).
+// build; in the app, the XCFramework from ios/scripts/build-xcframework.sh replaces it).
 import PackageDescription
 
 let libDir = Context.environment["PALMKIT_LIB_DIR"] ?? "../../target/xtask/swift-lib"
 
 let package = Package(
     name: "PalmKit",
-    products: [.library(name: "PalmKit", targets: ["PalmKit"])],
+    platforms: [.iOS(.v17), .macOS(.v14)],
+    products: [
+        .library(name: "PalmKit", targets: ["PalmKit"]),
+        .library(name: "PalmKitApp", targets: ["PalmKitApp"]),
+        .library(name: "PalmKitUI", targets: ["PalmKitUI"]),
+    ],
     targets: [
         .systemLibrary(name: "PalmKitFFI", path: "Sources/PalmKitFFI"),
         .target(
@@ -20,6 +32,10 @@ let package = Package(
             path: "Sources/PalmKit",
             linkerSettings: [.unsafeFlags(["-L", libDir])]
         ),
+        .target(name: "PalmKitApp", dependencies: ["PalmKit"], path: "Sources/PalmKitApp"),
+        .target(name: "PalmKitUI", dependencies: ["PalmKitApp"], path: "Sources/PalmKitUI"),
         .testTarget(name: "PalmKitTests", dependencies: ["PalmKit"], path: "Tests/PalmKitTests"),
+        .testTarget(
+            name: "PalmKitAppTests", dependencies: ["PalmKitApp"], path: "Tests/PalmKitAppTests"),
     ]
 )
