@@ -12,9 +12,17 @@
 //
 // PALMKIT_LIB_DIR names the folder holding libpalmkit_ffi.a (on the desktop, the host
 // build; in the app, the XCFramework from ios/scripts/build-xcframework.sh replaces it).
+import Foundation
 import PackageDescription
 
 let libDir = Context.environment["PALMKIT_LIB_DIR"] ?? "../../target/xtask/swift-lib"
+/// On a Mac, after ios/scripts/build-xcframework.sh: the device and simulator libraries.
+let xcframework = FileManager.default.fileExists(
+    atPath: Context.packageDirectory + "/PalmKitFFI.xcframework")
+let ffi: Target =
+    xcframework
+    ? .binaryTarget(name: "PalmKitFFI", path: "PalmKitFFI.xcframework")
+    : .systemLibrary(name: "PalmKitFFI", path: "Sources/PalmKitFFI")
 
 let package = Package(
     name: "PalmKit",
@@ -25,12 +33,12 @@ let package = Package(
         .library(name: "PalmKitUI", targets: ["PalmKitUI"]),
     ],
     targets: [
-        .systemLibrary(name: "PalmKitFFI", path: "Sources/PalmKitFFI"),
+        ffi,
         .target(
             name: "PalmKit",
             dependencies: ["PalmKitFFI"],
             path: "Sources/PalmKit",
-            linkerSettings: [.unsafeFlags(["-L", libDir])]
+            linkerSettings: xcframework ? [] : [.unsafeFlags(["-L", libDir])]
         ),
         .target(name: "PalmKitApp", dependencies: ["PalmKit"], path: "Sources/PalmKitApp"),
         .target(name: "PalmKitUI", dependencies: ["PalmKitApp"], path: "Sources/PalmKitUI"),

@@ -6,6 +6,7 @@
 //! - `setup`: only the tool installs.
 //! - `bindings`: generates Kotlin and Swift into `bindings/generated/` (git-ignored).
 //! - `test-rust`, `test-kotlin`, `test-swift`: one part of `test`.
+//! - `ios`: the iOS static libraries (device and simulator) and their sizes.
 //! - `size`: release size of the FFI library for x86_64 and aarch64 Linux.
 //! - `bench`: the benchmarks (sealing vs the bare AEAD; loopback upload vs curl; frame
 //!   analysis vs OpenCV and onnxruntime, frames per second, allocations per frame).
@@ -18,6 +19,7 @@
 mod bindings;
 mod fuzz;
 mod harness;
+mod ios;
 mod kotlin;
 mod models;
 mod size;
@@ -38,6 +40,8 @@ tasks:
   test-rust    cargo test for the whole workspace
   test-kotlin  generated Kotlin bindings against a real `palmkit serve`
   test-swift   generated Swift bindings against a real `palmkit serve`
+  ios          iOS static libraries for aarch64-apple-ios and -ios-sim, with sizes
+               (the XCFramework step needs a Mac: ios/scripts/build-xcframework.sh)
   size         release size of the FFI library, x86_64 and aarch64 Linux
                (--phone: aarch64 only, as CI runs it)
   load         load test of the reference server with wrk (127.0.0.1, ~1.5 min)
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
             .map(|_| ()),
         "test-kotlin" => kotlin::test().map(|_| ()),
         "test-swift" => swift::test().map(|_| ()),
+        "ios" => ios::build(),
         "size" => size::report(std::env::args().skip(2).any(|a| a == "--phone")),
         "bench" => bench(),
         "load" => load(),

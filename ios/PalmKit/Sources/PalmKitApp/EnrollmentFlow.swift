@@ -107,9 +107,27 @@ public final class EnrollmentFlow {
         sync()
     }
 
-    /// Attaches the camera the UI made; the flow starts and stops it.
+    /// Attaches the camera the UI made (the capture screen makes it when it appears); the
+    /// flow starts it now if a capture is running, and stops it when the capture ends.
     public func attach(camera: any FrameSource) {
         frameSource = camera
+        if case .capturing = snapshot.state { startCamera() }
+    }
+
+    /// The camera failed or was taken by another app: the capture stops, the screen says why.
+    public func cameraFailed(_ why: String) {
+        endCamera()
+        _ = try? session.cancelCapture()
+        cameraProblem = .unavailable(why)
+        sync()
+    }
+
+    private func startCamera() {
+        do {
+            try frameSource?.start()
+        } catch {
+            cameraFailed(String(describing: error))
+        }
     }
 
     // MARK: Steps
@@ -154,8 +172,12 @@ public final class EnrollmentFlow {
         notice = nil
         switch snapshot.state {
         case .consentGiven, .captured: break
-        default:
+        case .capturing: return  // already running (a second tap)
+        case .signedOut, .signedIn:
             notice = "Give your consent first."
+            return
+        default:
+            notice = "Your palms are already on their way."
             return
         }
         enteringCard = false
@@ -166,18 +188,15 @@ public final class EnrollmentFlow {
         cameraProblem = nil
         do {
             snapshot = try session.startHand(hand: hand)
-            captureHand = hand
-            throttle.reset()
-            guidance = nil
-            gate.openGate()
-            try frameSource?.start()
         } catch {
-            gate.close()
-            _ = try? session.cancelCapture()
-            if case PalmKitError.OutOfOrder = error { notice = shopperMessage(for: error) } else {
-                cameraProblem = .unavailable(String(describing: error))
-            }
+            notice = shopperMessage(for: error)
+            return sync()
         }
+        captureHand = hand
+        throttle.reset()
+        guidance = nil
+        gate.openGate()
+        startCamera()
         sync()
     }
 

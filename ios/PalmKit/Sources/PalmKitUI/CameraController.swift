@@ -18,7 +18,7 @@ public final class CameraController: NSObject, FrameSource, AVCaptureVideoDataOu
     private weak var flow: EnrollmentFlow?
     private var configured = false
     /// Told when the camera is taken by another app (Split View, a call) or given back.
-    public var onInterruption: (@Sendable (String?) -> Void)?
+    public var onInterruption: (@Sendable (String) -> Void)?
 
     public init(flow: EnrollmentFlow) {
         self.flow = flow

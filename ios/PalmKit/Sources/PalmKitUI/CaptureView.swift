@@ -31,17 +31,15 @@ struct CaptureView: View {
             .padding()
         }
         .onAppear {
-            // The controller must exist before the flow starts it: attach, then restart.
+            // The flow starts the camera it is given (a capture is running) and reports a
+            // camera that cannot open on the camera problem screen.
             if camera == nil {
                 let made = CameraController(flow: flow)
                 made.onInterruption = { why in
-                    Task { @MainActor in
-                        if why != nil { flow.cancelCapture() }
-                    }
+                    Task { @MainActor in flow.cameraFailed(why) }
                 }
-                flow.attach(camera: made)
                 camera = made
-                try? made.start()
+                flow.attach(camera: made)
             }
         }
         .onDisappear { camera?.stop() }

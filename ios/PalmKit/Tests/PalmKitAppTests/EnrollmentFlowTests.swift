@@ -18,7 +18,7 @@ final class EnrollmentFlowTests: XCTestCase, @unchecked Sendable {
         var clock = FakeClock()
     }
 
-    func makeFlow(_ parts: Parts) throws -> EnrollmentFlow {
+    func makeFlow(_ parts: Parts, attachCamera: Bool = true) throws -> EnrollmentFlow {
         let clock = parts.clock
         let platform = Platform(
             store: parts.keychain, attestor: nil, camera: parts.camera, login: parts.login,
@@ -26,7 +26,7 @@ final class EnrollmentFlowTests: XCTestCase, @unchecked Sendable {
         let flow = try EnrollmentFlow(
             configJSON: try AppTestEnv.configJSON(), modelsDir: try AppTestEnv.env("PALMKIT_TEST_MODELS"),
             platform: platform)
-        flow.attach(camera: parts.frames)
+        if attachCamera { flow.attach(camera: parts.frames) }
         // The photo is a still picture: the liveness layers report but do not gate here
         // (a development-build switch; the phone library has no such call).
         flow.session.setLivenessPolicy(policy: .reportOnly)
@@ -43,8 +43,8 @@ final class EnrollmentFlowTests: XCTestCase, @unchecked Sendable {
     }
 
     /// Signed in and consented.
-    func consented(_ parts: Parts) async throws -> EnrollmentFlow {
-        let flow = try makeFlow(parts)
+    func consented(_ parts: Parts, attachCamera: Bool = true) async throws -> EnrollmentFlow {
+        let flow = try makeFlow(parts, attachCamera: attachCamera)
         await flow.start()
         await flow.login()
         await flow.giveConsent()
@@ -168,6 +168,31 @@ final class EnrollmentFlowTests: XCTestCase, @unchecked Sendable {
         XCTAssertTrue(why.contains("in use"), why)
         XCTAssertEqual(flow.snapshot.state, .consentGiven)
         try AppTestEnv.nv12Frame().withFrame(at: 1) { XCTAssertNil(flow.analyze($0)) }
+    }
+
+    /// The app's real order: the capture screen appears after the capture starts and hands
+    /// its camera over then.
+    func testACameraAttachedByTheCaptureScreenStartsOrReportsItsFailure() async throws {
+        let parts = Parts()
+        let flow = try await consented(parts, attachCamera: false)
+        await flow.startCapture(hand: .left)
+        XCTAssertEqual(flow.screen, .capture(hand: .left))
+        flow.attach(camera: parts.frames)
+        XCTAssertTrue(parts.frames.isRunning)
+
+        let broken = FakeFrameSource(inUse: true)
+        flow.cancelCapture()
+        await flow.startCapture(hand: .left)
+        flow.attach(camera: broken)
+        XCTAssertEqual(flow.screen, .camera(.unavailable("the camera is in use by another app")))
+        XCTAssertEqual(flow.snapshot.state, .consentGiven)
+        // Taken by another app mid-capture (AVCaptureSession interruption).
+        flow.dismissCameraProblem()
+        flow.attach(camera: parts.frames)
+        await flow.startCapture(hand: .left)
+        flow.cameraFailed("the camera is in use by another app")
+        XCTAssertFalse(parts.frames.isRunning)
+        XCTAssertEqual(flow.screen, .camera(.unavailable("the camera is in use by another app")))
     }
 
     func testBackgroundingMidCaptureStopsTheCameraAndResumesOnReturn() async throws {

@@ -1,0 +1,37 @@
+#!/bin/sh
+# On a Mac with Xcode 16+ and rustup: builds the FFI static library for devices and
+# Apple-silicon simulators against the real iOS SDKs, generates the Swift bindings, and
+# wraps the libraries in ios/PalmKit/PalmKitFFI.xcframework, which Package.swift then uses
+# instead of the desktop library. Not runnable on Linux (no xcodebuild); `cargo xtask ios`
+# builds the same two static libraries there. Nothing it writes is committed.
+set -eu
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+out=$root/ios/PalmKit
+
+rustup target add aarch64-apple-ios aarch64-apple-ios-sim
+for target in aarch64-apple-ios aarch64-apple-ios-sim; do
+    IPHONEOS_DEPLOYMENT_TARGET=17.0 cargo rustc --release -p palmkit-ffi --lib \
+        --crate-type staticlib --target "$target"
+done
+
+# The bindings, from the host build of the same sources (library mode reads its metadata).
+cargo build --release -p palmkit-ffi -p palmkit-uniffi-bindgen
+gen=$(mktemp -d)
+"$target_dir/release/uniffi-bindgen" generate --library "$target_dir/release/libpalmkit_ffi.dylib" \
+    --language swift --config "$root/uniffi.toml" --out-dir "$gen"
+cp "$gen/PalmKit.swift" "$out/Sources/PalmKit/PalmKit.swift"
+
+# The XCFramework's headers: the C header and a module map named for SwiftPM/Xcode.
+headers=$(mktemp -d)
+cp "$gen/PalmKitFFI.h" "$headers/"
+cp "$gen/PalmKitFFI.modulemap" "$headers/module.modulemap"
+
+rm -rf "$out/PalmKitFFI.xcframework"
+xcodebuild -create-xcframework \
+    -library "$target_dir/aarch64-apple-ios/release/libpalmkit_ffi.a" -headers "$headers" \
+    -library "$target_dir/aarch64-apple-ios-sim/release/libpalmkit_ffi.a" -headers "$headers" \
+    -output "$out/PalmKitFFI.xcframework"
+ls -l "$target_dir"/aarch64-apple-ios*/release/libpalmkit_ffi.a
+echo "made $out/PalmKitFFI.xcframework; next: cd ios/App && xcodegen && open PalmKit.xcodeproj"
