@@ -1,6 +1,8 @@
 //! The generated Kotlin bindings on the JVM (JNA), with JUnit 4, against a real
 //! `palmkit serve`: compiles the generated sources, the module's own sources and its tests
-//! with `kotlinc`, then runs every test class found under `src/test/kotlin`.
+//! with `kotlinc`, then runs every test class found under `src/test/kotlin`. Then the same
+//! for the Android app's flow model (`android/app`'s `com.palmkit.app.flow`, which imports
+//! no `android.*`), counted apart.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,9 +10,14 @@ use std::process::Command;
 use crate::{bindings, harness, tools, util};
 
 const MODULE: &str = "android/palmkit";
+/// The app's pure-JVM package: its sources and its tests.
+const APP_FLOW: [&str; 2] = [
+    "android/app/src/main/kotlin/com/palmkit/app/flow",
+    "android/app/src/test/kotlin/com/palmkit/app/flow",
+];
 const JARS: &[&str] = &["jna.jar", "junit4.jar", "hamcrest-core.jar"];
 
-/// Runs the Kotlin tests; returns how many ran.
+/// Runs the Kotlin tests (bindings, then the app's flow model); returns how many ran.
 pub fn test() -> Result<usize, String> {
     tools::ensure_apt(&["libjna-java", "junit4"])?;
     let kotlin = tools::kotlin_home()?;
@@ -30,6 +37,7 @@ pub fn test() -> Result<usize, String> {
             sources.push(module.join(dir));
         }
     }
+    sources.extend(APP_FLOW.iter().map(|d| util::root().join(d)));
     let out = util::target_dir().join("xtask/kotlin-classes");
     let _ = std::fs::remove_dir_all(&out);
     util::run(
@@ -41,43 +49,49 @@ pub fn test() -> Result<usize, String> {
             .args(&sources),
     )?;
 
-    let classes = test_classes(&module.join("src/test/kotlin"))?;
-    if classes.is_empty() {
+    let classes = test_classes(&module.join("src/test/kotlin"), "")?;
+    let app_classes = test_classes(&util::root().join(APP_FLOW[1]), "com.palmkit.app.flow.")?;
+    if classes.is_empty() || app_classes.is_empty() {
         return Err("no Kotlin test classes found".into());
     }
     let server = harness::TestServer::start("kotlin")?;
     let mut runtime = classpath.clone();
     runtime.push(out.clone());
     runtime.push(kotlin.join("lib/kotlin-stdlib.jar"));
-    let output = Command::new("java")
-        .arg(format!(
-            "-Djna.library.path={}",
-            generated.lib_dir.display()
-        ))
-        .arg("-cp")
-        .arg(join(&runtime))
-        .arg("org.junit.runner.JUnitCore")
-        .args(&classes)
-        .envs(server.env())
-        .output()
-        .map_err(|e| format!("cannot run java: {e}"))?;
-    drop(server);
-    let text = String::from_utf8_lossy(&output.stdout);
-    print!("{text}");
-    eprint!("{}", String::from_utf8_lossy(&output.stderr));
-    // JUnitCore ends with "OK (N tests)" or "Tests run: N,  Failures: M".
-    let count = text
-        .lines()
-        .find_map(|l| l.strip_prefix("OK ("))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse::<usize>().ok());
-    match (output.status.success(), count) {
-        (true, Some(n)) if n > 0 => {
-            println!("Kotlin: {n} tests executed, 0 failed");
-            Ok(n)
+    let junit = |classes: &[String], label: &str| -> Result<usize, String> {
+        let output = Command::new("java")
+            .arg(format!(
+                "-Djna.library.path={}",
+                generated.lib_dir.display()
+            ))
+            .arg("-cp")
+            .arg(join(&runtime))
+            .arg("org.junit.runner.JUnitCore")
+            .args(classes)
+            .envs(server.env())
+            .output()
+            .map_err(|e| format!("cannot run java: {e}"))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        print!("{text}");
+        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        // JUnitCore ends with "OK (N tests)" or "Tests run: N,  Failures: M".
+        let count = text
+            .lines()
+            .find_map(|l| l.strip_prefix("OK ("))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<usize>().ok());
+        match (output.status.success(), count) {
+            (true, Some(n)) if n > 0 => {
+                println!("{label}: {n} tests executed, 0 failed");
+                Ok(n)
+            }
+            _ => Err(format!("{label} tests failed (see the JUnit report above)")),
         }
-        _ => Err("Kotlin tests failed (see the JUnit report above)".into()),
-    }
+    };
+    let bindings = junit(&classes, "Kotlin")?;
+    let app = junit(&app_classes, "Android app flow (JVM)")?;
+    drop(server);
+    Ok(bindings + app)
 }
 
 fn join(paths: &[PathBuf]) -> String {
@@ -88,8 +102,9 @@ fn join(paths: &[PathBuf]) -> String {
         .join(":")
 }
 
-/// Fully qualified names of the `*Test.kt` classes under `dir` (one class per file).
-fn test_classes(dir: &Path) -> Result<Vec<String>, String> {
+/// Fully qualified names of the `*Test.kt` classes under `dir` (one class per file), whose
+/// package path starts below `dir` after `prefix`.
+fn test_classes(dir: &Path, prefix: &str) -> Result<Vec<String>, String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -103,7 +118,7 @@ fn test_classes(dir: &Path) -> Result<Vec<String>, String> {
             {
                 let rel = path.strip_prefix(dir).map_err(|e| e.to_string())?;
                 let name = rel.with_extension("").to_string_lossy().replace('/', ".");
-                found.push(name);
+                found.push(format!("{prefix}{name}"));
             }
         }
     }
