@@ -6,6 +6,7 @@
 //! - `setup`: only the tool installs.
 //! - `bindings`: generates Kotlin and Swift into `bindings/generated/` (git-ignored).
 //! - `test-rust`, `test-kotlin`, `test-swift`: one part of `test`.
+//! - `android`: the Android app built, tested (Robolectric), packaged, signed and linted.
 //! - `ios`: the iOS static libraries (device and simulator) and their sizes.
 //! - `size`: release size of the FFI library for x86_64 and aarch64 Linux.
 //! - `bench`: the benchmarks (sealing vs the bare AEAD; loopback upload vs curl; frame
@@ -16,6 +17,7 @@
 //!
 //! Tools are cached outside the clone, in `$PALMKIT_CACHE` (default `~/.cache/palmkit`).
 
+mod android;
 mod bindings;
 mod fuzz;
 mod harness;
@@ -40,6 +42,7 @@ tasks:
   test-rust    cargo test for the whole workspace
   test-kotlin  generated Kotlin bindings against a real `palmkit serve`
   test-swift   generated Swift bindings against a real `palmkit serve`
+  android      the Android app: Robolectric tests, screenshots, a signed APK, lint
   ios          iOS static libraries for aarch64-apple-ios and -ios-sim, with sizes
                (the XCFramework step needs a Mac: ios/scripts/build-xcframework.sh)
   size         release size of the FFI library, x86_64 and aarch64 Linux
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         "test-kotlin" => kotlin::test().map(|_| ()),
         "test-swift" => swift::test().map(|_| ()),
         "ios" => ios::build(),
+        "android" => android::build().map(|_| ()),
         "size" => size::report(std::env::args().skip(2).any(|a| a == "--phone")),
         "bench" => bench(),
         "load" => load(),

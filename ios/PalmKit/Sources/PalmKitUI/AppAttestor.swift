@@ -2,8 +2,8 @@
 // keychain); every upload then gets an assertion over the service's 32-byte challenge (a
 // nonce bound to the sealed envelope's hash), used as the client data hash.
 //
-// Token: base64url JSON {"key_id", "attestation" (first use only), "assertion"}, format
-// "apple-app-attest-v1". The reference server does not verify Apple's formats yet (it
+// Token: the bytes of a JSON object {"key_id", "attestation" (first use only, base64url),
+// "assertion" (base64url)}, format "apple-app-attest-v1". The reference server does not verify Apple's formats yet (it
 // cannot reach Apple): in production mode it refuses them, in development mode it needs none.
 
 #if canImport(DeviceCheck)
@@ -43,7 +43,7 @@ public final class AppAttestor: Attestor, @unchecked Sendable {
             var body: [String: String] = ["key_id": keyId, "assertion": assertion.base64URL]
             if let attestation { body["attestation"] = attestation.base64URL }
             let json = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-            return AttestationToken(format: "apple-app-attest-v1", token: json.base64URL)
+            return AttestationToken(format: "apple-app-attest-v1", token: json)
         }
     }
 

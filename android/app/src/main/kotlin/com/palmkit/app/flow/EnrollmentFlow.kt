@@ -80,8 +80,11 @@ class EnrollmentFlow(
         busy = busy > 0,
     )
 
-    /** Re-reads the session and publishes; stops the camera when no capture runs. */
-    internal fun sync() {
+    /**
+     * Re-reads the session and publishes; stops the camera when no capture runs. Called after
+     * every step; call it after driving the session directly (QA builds, tests).
+     */
+    fun sync() {
         val snapshot = session.snapshot()
         if (snapshot.state !is SessionState.Capturing) endCamera()
         synchronized(lock) { state.value = compute(snapshot) }
@@ -281,14 +284,17 @@ class EnrollmentFlow(
 
     // Lifecycle.
 
-    /** The app left the foreground (onStop): stop the camera, pause an upload. */
-    fun onBackground() {
+    /**
+     * The app left the foreground (onStop): stop the camera, pause an upload — unless the
+     * Activity is only being recreated (a rotation), when the upload goes on.
+     */
+    fun onBackground(pauseUpload: Boolean = true) {
         when (val s = session.snapshot().state) {
             is SessionState.Capturing -> {
                 synchronized(lock) { interrupted = Interruption.Capture(s.hand) }
                 cancelCapture()
             }
-            is SessionState.Uploading -> {
+            is SessionState.Uploading -> if (pauseUpload) {
                 synchronized(lock) { interrupted = Interruption.Upload }
                 cancelUpload()
             }
@@ -321,7 +327,7 @@ class EnrollmentFlow(
         }
     }
 
-    internal fun progressed(confirmed: ULong, total: ULong) {
+    private fun progressed(confirmed: ULong, total: ULong) {
         progressEvents.tryEmit(confirmed to total)
         sync()
     }
