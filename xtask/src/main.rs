@@ -1,8 +1,9 @@
 //! `cargo xtask`: PalmKit's build and test tasks, in Rust rather than a pile of shell.
 //!
 //! - `demo`: builds and runs `palmkit demo`.
-//! - `test`: every test: Rust, then the generated Kotlin on the JVM, then the generated
-//!   Swift on Linux; installs the tools those need on first use (see `tools`).
+//! - `test`: every test: Rust, then the generated Kotlin on the JVM (with the Android app's
+//!   flow model), then the generated Swift on Linux (with the iOS app's flow model), then
+//!   the Android app (`android`); installs the tools those need on first use (see `tools`).
 //! - `setup`: only the tool installs.
 //! - `bindings`: generates Kotlin and Swift into `bindings/generated/` (git-ignored).
 //! - `test-rust`, `test-kotlin`, `test-swift`: one part of `test`.
@@ -36,7 +37,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   demo         build and run `palmkit demo` (a whole enrollment against an embedded server)
-  test         every test: Rust, generated Kotlin (JVM), generated Swift (Linux)
+  test         every test: Rust, Kotlin (JVM), Swift (Linux), the Android app (Robolectric,
+               APK, lint)
   setup        install the tools the tests need (apt packages, Kotlin compiler, Swift chroot)
   bindings     generate Kotlin and Swift bindings into bindings/generated/
   test-rust    cargo test for the whole workspace
@@ -205,11 +207,22 @@ fn test_all() -> Result<(), String> {
     let swift = swift::test()?;
     timings.push(("Swift tests", stage.elapsed(), format!("{swift} tests")));
 
+    let stage = Instant::now();
+    let android = android::build()?;
+    timings.push((
+        "Android app",
+        stage.elapsed(),
+        format!("{android} Robolectric tests, APK, lint"),
+    ));
+
     println!("\nAll tests passed:");
     for (name, took, detail) in timings {
         println!("  {name:<12} {:>6.1} s  {detail}", took.as_secs_f64());
     }
     // Every part above stops at its first failure, so reaching here means none failed.
-    println!("xtask: {} passed, 0 failed", rust + kotlin + swift);
+    println!(
+        "xtask: {} passed, 0 failed",
+        rust + kotlin + swift + android
+    );
     Ok(())
 }
