@@ -147,17 +147,7 @@ pub fn build() -> Result<usize, String> {
         .output()
         .map_err(|e| format!("cannot run java: {e}"))?;
     drop(server);
-    let text = String::from_utf8_lossy(&output.stdout);
-    print!("{text}");
-    eprint!("{}", String::from_utf8_lossy(&output.stderr));
-    let tests = text
-        .lines()
-        .find_map(|l| l.strip_prefix("OK ("))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse::<usize>().ok())
-        .filter(|_| output.status.success())
-        .ok_or("Android (Robolectric) tests failed (see the JUnit report above)")?;
-    println!("Android: {tests} tests executed, 0 failed");
+    let tests = crate::kotlin::junit_report(&output, "Android")?;
     println!("screenshots: {}", screenshots.display());
 
     // 4. Dex, package, align, sign.

@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use crate::util;
+use crate::{tools, util};
 
 /// The targets, in the order they run (names of `fuzz/Cargo.toml`'s binaries).
 const TARGETS: [&str; 6] = [
@@ -21,19 +21,7 @@ const TARGETS: [&str; 6] = [
 
 /// Runs every target for `seconds`.
 pub fn run(seconds: u64) -> Result<(), String> {
-    let have_nightly = Command::new("rustup")
-        .args(["run", "nightly", "rustc", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have_nightly {
-        util::run(Command::new("rustup").args([
-            "toolchain",
-            "install",
-            "nightly",
-            "--profile",
-            "minimal",
-        ]))?;
-    }
+    tools::ensure_nightly()?;
     let have_fuzz = Command::new("cargo")
         .args(["fuzz", "--version"])
         .output()

@@ -138,19 +138,7 @@ fn ensure_toolchains() -> Result<(), String> {
     {
         util::run(Command::new("rustup").args(["target", "add", "aarch64-apple-ios"]))?;
     }
-    let have_nightly = Command::new("rustup")
-        .args(["run", "nightly", "rustc", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have_nightly {
-        util::run(Command::new("rustup").args([
-            "toolchain",
-            "install",
-            "nightly",
-            "--profile",
-            "minimal",
-        ]))?;
-    }
+    tools::ensure_nightly()?;
     util::run(Command::new("rustup").args([
         "component",
         "add",

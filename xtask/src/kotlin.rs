@@ -2,7 +2,8 @@
 //! `palmkit serve`: compiles the generated sources, the module's own sources and its tests
 //! with `kotlinc`, then runs every test class found under `src/test/kotlin`. Then the same
 //! for the Android app's flow model (`android/app`'s `com.palmkit.app.flow`, which imports
-//! no `android.*`), counted apart.
+//! no `android.*`), counted apart. `frame_path` compares the frame path through the
+//! bindings with the same frame analyzed from Rust (`cargo xtask frame-path`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,8 +18,16 @@ const APP_FLOW: [&str; 2] = [
 ];
 const JARS: &[&str] = &["jna.jar", "junit4.jar", "hamcrest-core.jar"];
 
-/// Runs the Kotlin tests (bindings, then the app's flow model); returns how many ran.
-pub fn test() -> Result<usize, String> {
+/// The compiled Kotlin (bindings, module, app flow and their tests) and how to run it.
+pub struct Compiled {
+    /// The runtime classpath (with `out`).
+    pub runtime: Vec<PathBuf>,
+    /// Where the host build of the core is (for `jna.library.path`).
+    pub lib_dir: PathBuf,
+}
+
+/// Generates the bindings and compiles everything the JVM tests and benches run.
+pub fn compile() -> Result<Compiled, String> {
     tools::ensure_apt(&["libjna-java", "junit4"])?;
     let kotlin = tools::kotlin_home()?;
     let generated = bindings::generate()?;
@@ -48,45 +57,37 @@ pub fn test() -> Result<usize, String> {
             .arg(&out)
             .args(&sources),
     )?;
+    let mut runtime = classpath;
+    runtime.push(out.clone());
+    runtime.push(kotlin.join("lib/kotlin-stdlib.jar"));
+    Ok(Compiled {
+        runtime,
+        lib_dir: generated.lib_dir,
+    })
+}
 
+/// Runs the Kotlin tests (bindings, then the app's flow model); returns how many ran.
+pub fn test() -> Result<usize, String> {
+    let compiled = compile()?;
+    let module = util::root().join(MODULE);
     let classes = test_classes(&module.join("src/test/kotlin"), "")?;
     let app_classes = test_classes(&util::root().join(APP_FLOW[1]), "com.palmkit.app.flow.")?;
     if classes.is_empty() || app_classes.is_empty() {
         return Err("no Kotlin test classes found".into());
     }
     let server = harness::TestServer::start("kotlin")?;
-    let mut runtime = classpath.clone();
-    runtime.push(out.clone());
-    runtime.push(kotlin.join("lib/kotlin-stdlib.jar"));
+    let runtime = &compiled.runtime;
     let junit = |classes: &[String], label: &str| -> Result<usize, String> {
         let output = Command::new("java")
-            .arg(format!(
-                "-Djna.library.path={}",
-                generated.lib_dir.display()
-            ))
+            .arg(format!("-Djna.library.path={}", compiled.lib_dir.display()))
             .arg("-cp")
-            .arg(join(&runtime))
+            .arg(join(runtime))
             .arg("org.junit.runner.JUnitCore")
             .args(classes)
             .envs(server.env())
             .output()
             .map_err(|e| format!("cannot run java: {e}"))?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        print!("{text}");
-        eprint!("{}", String::from_utf8_lossy(&output.stderr));
-        // JUnitCore ends with "OK (N tests)" or "Tests run: N,  Failures: M".
-        let count = text
-            .lines()
-            .find_map(|l| l.strip_prefix("OK ("))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse::<usize>().ok());
-        match (output.status.success(), count) {
-            (true, Some(n)) if n > 0 => {
-                println!("{label}: {n} tests executed, 0 failed");
-                Ok(n)
-            }
-            _ => Err(format!("{label} tests failed (see the JUnit report above)")),
-        }
+        junit_report(&output, label)
     };
     let bindings = junit(&classes, "Kotlin")?;
     let app = junit(&app_classes, "Android app flow (JVM)")?;
@@ -124,4 +125,92 @@ fn test_classes(dir: &Path, prefix: &str) -> Result<Vec<String>, String> {
     }
     found.sort();
     Ok(found)
+}
+
+/// `cargo xtask frame-path`: one frame through the generated Kotlin bindings (JNA) and from
+/// Rust, both with the same release build of the core; prints both and the ratio.
+pub fn frame_path() -> Result<(), String> {
+    let compiled = compile()?;
+    util::cargo(&[
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "palmkit-ffi",
+        "--features",
+        "dev",
+        "--lib",
+    ])?;
+    let models = crate::models::ensure()?;
+    let frames = util::target_dir().join("xtask/frame-path");
+    util::capture(
+        Command::new(util::target_dir().join("debug/palmkit"))
+            .args(["export-frames", "--out"])
+            .arg(&frames)
+            .arg(util::testdata_dir()?.join(util::ANALYSIS_PHOTO)),
+    )?;
+    let jvm = util::capture(
+        Command::new("java")
+            .arg(format!(
+                "-Djna.library.path={}",
+                util::target_dir().join("release").display()
+            ))
+            .arg("-cp")
+            .arg(join(&compiled.runtime))
+            .arg("com.palmkit.app.flow.FramePathBenchKt")
+            .env("PALMKIT_TEST_FRAMES", &frames)
+            .env("PALMKIT_TEST_MODELS", &models),
+    )?;
+    let jvm = String::from_utf8_lossy(&jvm.stdout).trim().to_string();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let rust = util::capture(
+        Command::new(cargo)
+            .args([
+                "bench",
+                "--quiet",
+                "-p",
+                "palmkit-ffi",
+                "--features",
+                "dev",
+                "--bench",
+                "frame_path",
+            ])
+            .env("PALMKIT_FRAMES", &frames)
+            .env("PALMKIT_MODELS", &models)
+            .current_dir(util::root()),
+    )?;
+    let rust = String::from_utf8_lossy(&rust.stdout).trim().to_string();
+    println!("{jvm}\n{rust}");
+    let median = |line: &str| -> Option<f64> {
+        line.split("median ")
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    if let (Some(j), Some(r)) = (median(&jvm), median(&rust)) {
+        println!("through the bindings / from Rust: {:.3}x", j / r);
+    }
+    Ok(())
+}
+
+/// Prints a JUnitCore run's output; the number of tests when all passed (JUnitCore ends with
+/// "OK (N tests)" or "Tests run: N,  Failures: M"), printed as "LABEL: N tests executed, 0 failed".
+pub fn junit_report(output: &std::process::Output, label: &str) -> Result<usize, String> {
+    let text = String::from_utf8_lossy(&output.stdout);
+    print!("{text}");
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    let count = text
+        .lines()
+        .find_map(|l| l.strip_prefix("OK ("))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<usize>().ok());
+    match (output.status.success(), count) {
+        (true, Some(n)) if n > 0 => {
+            println!("{label}: {n} tests executed, 0 failed");
+            Ok(n)
+        }
+        _ => Err(format!("{label} tests failed (see the JUnit report above)")),
+    }
 }

@@ -45,6 +45,7 @@ tasks:
   test-kotlin  generated Kotlin bindings against a real `palmkit serve`
   test-swift   generated Swift bindings against a real `palmkit serve`
   android      the Android app: Robolectric tests, screenshots, a signed APK, lint
+  frame-path   one frame through the Kotlin bindings vs from Rust (same release build)
   ios          iOS static libraries for aarch64-apple-ios and -ios-sim, with sizes
                (the XCFramework step needs a Mac: ios/scripts/build-xcframework.sh)
   size         release size of the FFI library, x86_64 and aarch64 Linux
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
         "test-swift" => swift::test().map(|_| ()),
         "ios" => ios::build(),
         "android" => android::build().map(|_| ()),
+        "frame-path" => kotlin::frame_path(),
         "size" => size::report(std::env::args().skip(2).any(|a| a == "--phone")),
         "bench" => bench(),
         "load" => load(),

@@ -139,6 +139,25 @@ fn installed(package: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The nightly toolchain (minimal profile), installed when missing: cargo fuzz and the iOS
+/// simulator's `-Z build-std` need it.
+pub fn ensure_nightly() -> Result<(), String> {
+    let have_nightly = Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_nightly {
+        util::run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    Ok(())
+}
+
 /// Installs the Debian packages that are missing.
 pub fn ensure_apt(packages: &[&str]) -> Result<(), String> {
     let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();

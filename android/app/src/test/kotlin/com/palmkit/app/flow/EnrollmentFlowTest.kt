@@ -148,6 +148,22 @@ class EnrollmentFlowTest {
     }
 
     @Test
+    fun noNetworkIsNamedAndTheLoginCanBeTriedAgain() = runBlocking {
+        val parts = Parts()
+        // The same service behind a closed port of this machine: no answer at all.
+        val offline = parseServiceConfig(AppTestEnv.configJson()).copy(baseUrl = "https://127.0.0.1:1/")
+        val platform = Platform(parts.camera, parts.browser, parts.talkBack, parts.vibrator) { parts.clock.now.get() }
+        val flow = EnrollmentFlow(EnrollmentSession(offline, parts.store), offline.redirectUri, platform)
+        flow.start()
+        assertEquals(Screen.Login, flow.ui.value.screen)
+        flow.login()
+        assertEquals("No network. Check your connection and try again.", flow.ui.value.notice)
+        assertEquals(Screen.Login, flow.ui.value.screen)
+        assertFalse(flow.ui.value.busy)
+        assertTrue("the browser opened without a login page", parts.browser.opened.isEmpty())
+    }
+
+    @Test
     fun aRefusedCameraShowsTheSettingsScreenAndCapturesNothing() = runBlocking {
         val parts = Parts(camera = FakeCameraPermission(CameraAccess.DENIED))
         val flow = consented(parts)

@@ -88,12 +88,18 @@ object AppTestEnv {
      * YUV_420_888 gives on most phones: Y with padded rows, then U and V as two views of one
      * interleaved chroma buffer (pixel stride 2), each view's last row short.
      */
-    fun yuvFrame(timestampMs: Long, padding: Int = 32): YuvFrame {
+    /** The folder `palmkit export-frames` wrote, and its `frames.properties`. */
+    fun frames(): Pair<File, Map<String, String>> {
         val dir = File(env("PALMKIT_TEST_FRAMES"))
         val props = File(dir, "frames.properties").readLines().mapNotNull {
             val parts = it.split("=", limit = 2)
             if (parts.size == 2) parts[0] to parts[1] else null
         }.toMap()
+        return dir to props
+    }
+
+    fun yuvFrame(timestampMs: Long, padding: Int = 32): YuvFrame {
+        val (dir, props) = frames()
         val w = props.getValue("nv21.width").toInt()
         val h = props.getValue("nv21.height").toInt()
         val nv21 = File(dir, "frame.nv21").readBytes()
