@@ -11,6 +11,7 @@ import android.content.Context
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import android.util.Base64
+import android.util.Log
 import com.palmkit.core.SecureStore
 import com.palmkit.core.SecureStoreException
 import java.security.KeyStore
@@ -40,6 +41,7 @@ class KeystoreSecureStore(context: Context) : SecureStore {
     private fun failed(what: String, e: Exception) =
         SecureStoreException.Failed("Keystore $what: ${e.javaClass.simpleName}")
 
+    @SuppressLint("ApplySharedPref")
     @Synchronized
     override fun load(key: String): String? {
         val stored = prefs.getString(key, null) ?: return null
@@ -50,7 +52,12 @@ class KeystoreSecureStore(context: Context) : SecureStore {
             cipher.updateAAD(key.toByteArray())
             return String(cipher.doFinal(bytes, 12, bytes.size - 12), Charsets.UTF_8)
         } catch (e: Exception) {
-            throw failed("unwrap", e)
+            // The key is gone (app data restored elsewhere, keystore reset) or the value was
+            // altered: it can never be read again. Dropping it means a new login, not a
+            // shopper stuck on an error forever; the core logs the missing login.
+            Log.w("PalmKit", "secure store: dropped an unreadable entry (${e.javaClass.simpleName})")
+            prefs.edit().remove(key).commit()
+            return null
         }
     }
 
