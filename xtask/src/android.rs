@@ -38,6 +38,8 @@ pub fn build() -> Result<usize, String> {
         "zipalign",
         "apksigner",
         "libjna-java",
+        "zip",
+        "unzip",
     ])?;
     let tools_dir = maven_tools()?;
     let kotlin = tools::kotlin_home()?;

@@ -40,7 +40,9 @@ class MainActivity : Activity() {
         setContentView(container)
         app.activity = this
         views = ScreenViews(this, container)
-        pendingRedirect = intent?.data?.toString()
+        // A recreated Activity (rotation) still holds the intent that launched it: its
+        // redirect was handled the first time.
+        if (savedInstanceState == null) pendingRedirect = intent?.data?.toString()
     }
 
     override fun onNewIntent(intent: Intent) {
@@ -48,7 +50,7 @@ class MainActivity : Activity() {
         setIntent(intent)
         val uri = intent.data?.toString() ?: return
         val flow = app.flow ?: return
-        scope?.launch { flow.onRedirect(uri) } ?: run { pendingRedirect = uri }
+        if (scope != null) views.launch { flow.onRedirect(uri) } else pendingRedirect = uri
     }
 
     override fun onStart() {
@@ -63,12 +65,12 @@ class MainActivity : Activity() {
         val main = CoroutineScope(SupervisorJob() + mainExecutor.asCoroutineDispatcher())
         scope = main
         main.launch { flow.ui.collect { render(it) } }
-        main.launch {
+        // Steps that may run long (a resumed upload) go to the views' scope, which a stop
+        // does not cancel; only the rendering is tied to this start.
+        val redirect = pendingRedirect.also { pendingRedirect = null }
+        views.launch {
             if (flow.ui.value.screen == com.palmkit.app.flow.Screen.Starting) flow.start() else flow.onForeground()
-            pendingRedirect?.let {
-                pendingRedirect = null
-                flow.onRedirect(it)
-            }
+            redirect?.let { flow.onRedirect(it) }
         }
     }
 

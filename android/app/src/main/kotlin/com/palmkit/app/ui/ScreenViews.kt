@@ -59,6 +59,11 @@ class ScreenViews(private val activity: Activity, private val container: FrameLa
         scope.launch { flow.work() }
     }
 
+    /** Runs a flow step on the main thread, outliving the Activity's start/stop. */
+    fun launch(work: suspend () -> Unit) {
+        scope.launch { work() }
+    }
+
     fun showError(text: String) {
         container.removeAllViews()
         container.addView(column(text(text)))
