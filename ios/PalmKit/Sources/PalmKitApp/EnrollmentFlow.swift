@@ -136,8 +136,8 @@ public final class EnrollmentFlow {
     /// to photograph, or the enrollment's latest status.
     public func start() async {
         await perform {
-            self.snapshot = try await self.session.restore()
-            if case .pendingStoreMatch = self.snapshot.state {
+            // Every snapshot goes through sync(), so the events stream sees each change.
+            if case .pendingStoreMatch = try await self.session.restore().state {
                 _ = try await self.session.refresh()
             }
         }
@@ -187,7 +187,7 @@ public final class EnrollmentFlow {
         }
         cameraProblem = nil
         do {
-            snapshot = try session.startHand(hand: hand)
+            _ = try session.startHand(hand: hand)
         } catch {
             notice = shopperMessage(for: error)
             return sync()
