@@ -49,7 +49,7 @@ pub fn build() -> Result<usize, String> {
     let work = util::target_dir().join("xtask/android-build");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    let android_all = m2(ANDROID_ALL, "");
+    let android_all = m2(ANDROID_ALL);
 
     // 1. Resources: the compiled resource table (the APK's base) and R.java.
     let res_zip = work.join("res.zip");
@@ -138,7 +138,7 @@ pub fn build() -> Result<usize, String> {
         .arg("-Drobolectric.offline=true")
         .arg(format!(
             "-Drobolectric.dependency.dir={}",
-            m2(INSTRUMENTED, "").parent().ok_or("bad path")?.display()
+            m2(INSTRUMENTED).parent().ok_or("bad path")?.display()
         ))
         .arg("-cp")
         .arg(join(&test_cp.iter().collect::<Vec<_>>()))
@@ -170,7 +170,7 @@ pub fn build() -> Result<usize, String> {
     util::run(
         Command::new("java")
             .arg("-cp")
-            .arg(m2(R8, ""))
+            .arg(m2(R8))
             .args([
                 "com.android.tools.r8.D8",
                 "--release",
@@ -269,7 +269,7 @@ fn maven_tools() -> Result<PathBuf, String> {
         std::fs::rename(dir.join("aar/classes.jar"), &jar).map_err(|e| e.to_string())?;
     }
     for (artifact, version) in [ANDROID_ALL, INSTRUMENTED, R8] {
-        if !m2((artifact, version), "").exists() {
+        if !m2((artifact, version)).exists() {
             let coordinates = format!(
                 "{}:{}:{version}",
                 artifact
@@ -303,7 +303,7 @@ const POM: &str = r#"<project xmlns="http://maven.apache.org/POM/4.0.0">
 "#;
 
 /// An artifact's jar in the local Maven repository.
-fn m2((artifact, version): (&str, &str), classifier: &str) -> PathBuf {
+fn m2((artifact, version): (&str, &str)) -> PathBuf {
     let name = artifact.rsplit('/').next().unwrap_or_default();
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
@@ -311,7 +311,7 @@ fn m2((artifact, version): (&str, &str), classifier: &str) -> PathBuf {
     home.join(".m2/repository")
         .join(artifact)
         .join(version)
-        .join(format!("{name}-{version}{classifier}.jar"))
+        .join(format!("{name}-{version}.jar"))
 }
 
 fn jars(dir: &Path) -> Result<Vec<PathBuf>, String> {

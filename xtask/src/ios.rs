@@ -17,10 +17,11 @@ use std::process::Command;
 
 use crate::{tools, util};
 
-/// (target, SDK name, simulator, needs build-std).
-const TARGETS: &[(&str, &str, bool, bool)] = &[
-    ("aarch64-apple-ios", "iPhoneOS", false, false),
-    ("aarch64-apple-ios-sim", "iPhoneSimulator", true, true),
+/// (target, SDK name, simulator). The simulator's standard library is built from source
+/// (nightly `-Z build-std`): rustup's mirror here has no prebuilt one.
+const TARGETS: &[(&str, &str, bool)] = &[
+    ("aarch64-apple-ios", "iPhoneOS", false),
+    ("aarch64-apple-ios-sim", "iPhoneSimulator", true),
 ];
 
 /// Builds both static libraries and prints their sizes.
@@ -29,11 +30,11 @@ pub fn build() -> Result<(), String> {
     ensure_toolchains()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut built = Vec::new();
-    for &(target, sdk, simulator, build_std) in TARGETS {
+    for &(target, sdk, simulator) in TARGETS {
         let sdk_root = stand_in_sdk(sdk, simulator)?;
         let env_target = target.replace('-', "_");
         // The nightly cargo through rustup: CARGO names the stable one, which knows no `+`.
-        let mut cmd = if build_std {
+        let mut cmd = if simulator {
             let mut c = Command::new("rustup");
             c.args(["run", "nightly", "cargo"]);
             c
@@ -53,7 +54,7 @@ pub fn build() -> Result<(), String> {
                 "--lib",
             ])
             .args(["--crate-type", "staticlib", "--target", target]);
-        if build_std {
+        if simulator {
             cmd.arg("-Zbuild-std=std,panic_abort");
         }
         println!("building libpalmkit_ffi.a for {target} (several minutes on two cores)");

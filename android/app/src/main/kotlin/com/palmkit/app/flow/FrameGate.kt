@@ -18,8 +18,6 @@ class FrameGate {
 
     fun close() = open.set(false)
 
-    val isOpen: Boolean get() = open.get()
-
     /** True when this frame may be analyzed now; then [leave] must follow. */
     fun tryEnter(): Boolean {
         if (!open.get() || !busy.compareAndSet(false, true)) {

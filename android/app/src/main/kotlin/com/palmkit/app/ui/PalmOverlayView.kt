@@ -29,9 +29,6 @@ class PalmOverlayView(context: Context) : View(context) {
             }
         }
 
-    /** The outline's colour now (tests read it). */
-    val outlineColor: Int get() = if (ready) Color.GREEN else Color.WHITE
-
     override fun onDraw(canvas: Canvas) {
         super.onDraw(canvas)
         val w = width * 0.7f
@@ -39,7 +36,7 @@ class PalmOverlayView(context: Context) : View(context) {
         val left = (width - w) / 2
         val top = height * 0.45f - h / 2
         outline.set(left, top, left + w, top + h)
-        paint.color = outlineColor
+        paint.color = if (ready) Color.GREEN else Color.WHITE
         paint.pathEffect = if (ready) null else dash
         canvas.drawRoundRect(outline, w * 0.3f, w * 0.3f, paint)
     }

@@ -47,13 +47,10 @@ class ScreenViews(private val activity: Activity, private val container: FrameLa
     private var notice: TextView? = null
     private val busyButtons = mutableListOf<Button>()
 
-    /** The capture screen's parts, while it shows (tests read them). */
-    var guidanceText: TextView? = null
-        private set
-    var overlay: PalmOverlayView? = null
-        private set
-    var progress: ProgressBar? = null
-        private set
+    // The parts updated in place while their screen shows.
+    private var guidanceText: TextView? = null
+    private var overlay: PalmOverlayView? = null
+    private var progress: ProgressBar? = null
 
     private fun act(work: suspend EnrollmentFlow.() -> Unit) {
         scope.launch { flow.work() }
