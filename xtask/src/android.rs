@@ -32,16 +32,7 @@ const LINT_VERSION: &str = "32.5.1";
 /// Builds, tests, packages and lints; prints the APK's path and size. Returns how many
 /// Robolectric tests ran.
 pub fn build() -> Result<usize, String> {
-    tools::ensure_apt(&[
-        "aapt",
-        "android-framework-res",
-        "zipalign",
-        "apksigner",
-        "libjna-java",
-        "zip",
-        "unzip",
-    ])?;
-    let tools_dir = maven_tools()?;
+    let tools_dir = install_tools()?;
     let kotlin = tools::kotlin_home()?;
     let generated = bindings::generate()?;
     let root = util::root();
@@ -233,6 +224,35 @@ pub fn build() -> Result<usize, String> {
     Ok(tests)
 }
 
+/// The build's tools: Debian's (aapt2, framework resources, zipalign, apksigner, JNA) and
+/// Maven Central's (Robolectric, android-all, r8, lint), installed when missing. Returns the
+/// cache folder of the Maven ones. `cargo xtask test` runs it beside the Rust build.
+pub fn install_tools() -> Result<PathBuf, String> {
+    tools::ensure_apt(&[
+        "aapt",
+        "android-framework-res",
+        "zipalign",
+        "apksigner",
+        "libjna-java",
+        "zip",
+        "unzip",
+    ])?;
+    let dir = maven_tools()?;
+    let lint_dir = dir.join("lint");
+    if !lint_dir.join(format!("lint-{LINT_VERSION}.jar")).exists() {
+        let pom = dir.join("lint-pom.xml");
+        std::fs::write(&pom, LINT_POM).map_err(|e| format!("{}: {e}", pom.display()))?;
+        util::run(
+            Command::new("mvn")
+                .args(["-q", "-f"])
+                .arg(&pom)
+                .args(["dependency:copy-dependencies", "-DincludeScope=runtime"])
+                .arg(format!("-DoutputDirectory={}", lint_dir.display())),
+        )?;
+    }
+    Ok(dir)
+}
+
 /// The Maven Central artifacts: Robolectric's runtime (copied into the cache), the
 /// android-all jars, r8 and lint (in ~/.m2).
 fn maven_tools() -> Result<PathBuf, String> {
@@ -383,18 +403,8 @@ fn lint(
     android_all: &Path,
     generated: &Path,
 ) -> Result<(), String> {
+    // Installed by `install_tools`.
     let lint_dir = tools_dir.join("lint");
-    if !lint_dir.join(format!("lint-{LINT_VERSION}.jar")).exists() {
-        let pom = tools_dir.join("lint-pom.xml");
-        std::fs::write(&pom, LINT_POM).map_err(|e| format!("{}: {e}", pom.display()))?;
-        util::run(
-            Command::new("mvn")
-                .args(["-q", "-f"])
-                .arg(&pom)
-                .args(["dependency:copy-dependencies", "-DincludeScope=runtime"])
-                .arg(format!("-DoutputDirectory={}", lint_dir.display())),
-        )?;
-    }
     let mut sources = Vec::new();
     for dir in [app.join("src/main/kotlin"), generated.to_path_buf()] {
         kotlin_files(&dir, &mut sources)?;

@@ -19,19 +19,12 @@ pub struct Generated {
 
 /// Builds the FFI library and the bindgen, then generates both languages.
 pub fn generate() -> Result<Generated, String> {
-    util::cargo(&[
-        "build",
-        "--quiet",
-        "-p",
-        "palmkit-ffi",
-        "-p",
-        "palmkit-uniffi-bindgen",
-        "-p",
-        "palmkit-cli",
-        // The tests capture from photo files and feed photos as frames.
-        "--features",
-        "palmkit-ffi/dev",
-    ])?;
+    // The library (and `palmkit` for the tests' server) as the Rust tests build them; the
+    // bindgen apart, so its features do not leak into that build.
+    let mut build = vec!["build", "--quiet"];
+    build.extend_from_slice(util::DEV_BUILD);
+    util::cargo(&build)?;
+    util::cargo(&["build", "--quiet", "-p", "palmkit-uniffi-bindgen"])?;
     let lib_dir = util::target_dir().join("debug");
     let out = util::root().join("bindings/generated");
     let kotlin_dir = out.join("kotlin");

@@ -109,11 +109,22 @@ fn main() -> ExitCode {
 }
 
 /// `palmkit demo`, with the shared test photo when it is there (the demo says when not).
+/// Built with the tests' packages and features ([`util::DEV_BUILD`]), so a later `cargo
+/// xtask test` reuses this build rather than compiling tract and the workspace again.
 fn demo() -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = std::process::Command::new(cargo);
-    cmd.args(["run", "--quiet", "-p", "palmkit-cli", "--", "demo"])
-        .env("PALMKIT_MODELS", models::ensure()?)
+    // The models are provisioned (downloads, a Python converter) beside the build.
+    let provisioning = std::thread::spawn(models::ensure);
+    let mut build = vec!["build", "--quiet"];
+    build.extend_from_slice(util::DEV_BUILD);
+    let built = util::cargo(&build);
+    let models = provisioning
+        .join()
+        .unwrap_or_else(|_| Err("the model provisioning thread panicked".into()));
+    built?;
+    let models = models?;
+    let mut cmd = std::process::Command::new(util::target_dir().join("debug/palmkit"));
+    cmd.arg("demo")
+        .env("PALMKIT_MODELS", models)
         .current_dir(util::root());
     match util::testdata_dir() {
         Ok(dir) => {
@@ -180,7 +191,8 @@ fn test_rust() -> Result<usize, String> {
     let mut cmd = std::process::Command::new("keyctl");
     cmd.args(["session", "palmkit-tests"])
         .arg(cargo)
-        .args(["test", "--workspace"])
+        .arg("test")
+        .args(util::DEV_BUILD)
         .env("PALMKIT_PEERS_DIR", peers)
         .env("PALMKIT_TESTDATA", util::testdata_dir()?)
         .env("PALMKIT_MODELS", models::ensure()?)
@@ -193,9 +205,24 @@ fn test_rust() -> Result<usize, String> {
 /// Every test, in order of cost; stops at the first failing part.
 fn test_all() -> Result<(), String> {
     let mut timings = Vec::new();
+    // The installs (downloads, unpacking: apt, npm, PyPI, the Swift chroot, Maven Central,
+    // the models) run beside the Rust build (two cores of compiling): on a fresh machine
+    // each takes minutes, and neither needs the other.
     let stage = Instant::now();
-    tools::setup_all()?;
-    timings.push(("tool set-up", stage.elapsed(), String::new()));
+    let installs = std::thread::spawn(|| tools::setup_all().and_then(|_| android::install_tools()));
+    let mut build = vec!["test", "--no-run", "--quiet"];
+    build.extend_from_slice(util::DEV_BUILD);
+    let built = util::cargo(&build);
+    let installed = installs
+        .join()
+        .unwrap_or_else(|_| Err("the tool set-up thread panicked".into()));
+    built?;
+    installed?;
+    timings.push((
+        "set-up + Rust build",
+        stage.elapsed(),
+        "tools installed beside the build".to_string(),
+    ));
 
     let stage = Instant::now();
     let rust = test_rust()?;
@@ -219,7 +246,7 @@ fn test_all() -> Result<(), String> {
 
     println!("\nAll tests passed:");
     for (name, took, detail) in timings {
-        println!("  {name:<12} {:>6.1} s  {detail}", took.as_secs_f64());
+        println!("  {name:<19} {:>6.1} s  {detail}", took.as_secs_f64());
     }
     // Every part above stops at its first failure, so reaching here means none failed.
     println!(

@@ -24,6 +24,28 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+/// The packages and features of every debug build the tasks make (the demo, the tests, the
+/// bindings' library), given to cargo after `build` or `test`. One feature set means one
+/// build: with different selections cargo resolves different features for shared crates
+/// (serde's, reqwest's, tract's build scripts) and compiles tract and the workspace twice.
+/// `palmkit-uniffi-bindgen` stays out: its `cargo-metadata` features would change
+/// serde_json for everything; it is built on its own (small) by `bindings`.
+pub const DEV_BUILD: &[&str] = &[
+    "-p",
+    "palmkit-core",
+    "-p",
+    "palmkit-server",
+    "-p",
+    "palmkit-cli",
+    "-p",
+    "palmkit-ffi",
+    "-p",
+    "xtask",
+    // The bindings' tests capture from photo files and feed photos as frames.
+    "--features",
+    "palmkit-ffi/dev",
+];
+
 /// Runs a cargo command in the workspace, inheriting output.
 pub fn cargo(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
