@@ -6,7 +6,8 @@
 2. reads the four .tflite files out of it (it is a zip) and checks each sha256;
 3. converts each to ONNX with tf2onnx in a virtualenv of pinned versions (made once, in
    the cache), opset 13, NHWC float input in [0, 1] as in the source, then applies the
-   graph rewrites models.json lists ("prelu": rewrite_prelu.py, so tract can fuse it);
+   graph rewrites models.json lists ("prelu": rewrite_prelu.py, so tract can fuse it;
+   "f16-weights": f16_weights.py, weights stored as float16 as in the source: half the file);
 4. records each ONNX file's sha256 in DIR/onnx/SHA256SUMS (tf2onnx output is not
    byte-reproducible: two conversions of one file differ, so the hashes cannot be pinned
    in advance; they are checked on every later run instead) and copies the NOTICE.
@@ -27,6 +28,8 @@ import tempfile
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The graph rewrites models.json may list, each a script run on the converted file in place.
+REWRITES = {"prelu": "rewrite_prelu.py", "f16-weights": "f16_weights.py"}
 
 
 def sha256_of(path):
@@ -136,12 +139,13 @@ def main():
                      "--opset", str(manifest["opset"])],
                     check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )
-                if "prelu" in manifest.get("rewrites", []):
+                # The graph rewrites, in the order models.json lists them.
+                for rewrite in manifest.get("rewrites", []):
                     done = subprocess.run(
-                        [python, os.path.join(HERE, "rewrite_prelu.py"), target],
+                        [python, os.path.join(HERE, REWRITES[rewrite]), target],
                         check=True, capture_output=True, text=True,
                     )
-                    step(f"    {done.stdout.strip()}")
+                    step(f"    {rewrite}: {done.stdout.strip()}")
     with open(sums_path, "w") as sums:
         for m in models:
             path = os.path.join(out, m["name"] + ".onnx")

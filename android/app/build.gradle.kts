@@ -82,7 +82,9 @@ val palmkitAssetsCopy by tasks.registering(Copy::class) {
     description = "Bundles the service configuration and the hand models."
     from(providers.gradleProperty("palmkit.config")) { rename { "client-config.json" } }
     from(providers.gradleProperty("palmkit.models")) {
-        include("*.onnx", "SHA256SUMS")
+        // The two models the core runs (vision::DETECTOR_MODEL, vision::LANDMARK_MODEL),
+        // not the whole folder: `cargo xtask size` holds them to the app's size budget.
+        include("palm_detection_full.onnx", "hand_landmark_lite.onnx", "SHA256SUMS", "NOTICE")
         into("models")
     }
     into(palmkitAssets)

@@ -25,7 +25,9 @@ use palmkit_core::frame::synthetic::nv21_from_rgb;
 use palmkit_core::frame::{Frame, Orientation, Rotation};
 use palmkit_core::liveness::{PassiveLayers, passive, spectrum};
 use palmkit_core::quality::{PixelScratch, SensorRect, Thresholds, geometry, pixels};
-use palmkit_core::vision::{HandRegion, LandmarkModel, load_model};
+use palmkit_core::vision::{
+    DETECTOR_MODEL, HandRegion, HandTracker, LANDMARK_MODEL, LandmarkModel, load_model,
+};
 use tract_onnx::prelude::*;
 
 /// Counts every allocation (and reallocation) made through the global allocator.
@@ -255,6 +257,7 @@ fn main() {
     let specs = [
         ("palm_detection_full", 192usize),
         ("hand_landmark_full", 224usize),
+        ("hand_landmark_lite", 224usize),
     ];
     let ort = peer(
         &peers,
@@ -314,20 +317,63 @@ fn main() {
         );
     }
     // The landmark step as the analyzer runs it: crop sampling + model + decoding.
-    let mut landmarks = LandmarkModel::load(&models, "hand_landmark_full").expect("model");
-    let region = HandRegion::from_landmarks(&hand.landmarks);
-    let mut times = Vec::with_capacity(30);
-    for _ in 0..30 {
-        let start = Instant::now();
-        std::hint::black_box(landmarks.run(&frame, region).expect("run"));
-        times.push(start.elapsed());
+    for name in ["hand_landmark_full", "hand_landmark_lite"] {
+        let mut landmarks = LandmarkModel::load(&models, name).expect("model");
+        let region = HandRegion::from_landmarks(&hand.landmarks);
+        let mut times = Vec::with_capacity(30);
+        for _ in 0..30 {
+            let start = Instant::now();
+            std::hint::black_box(landmarks.run(&frame, region).expect("run"));
+            times.push(start.elapsed());
+        }
+        println!(
+            "  landmark step on the 1080p frame with {name} (crop sampling + model + decoding): {:.2} ms",
+            ms(median(times))
+        );
+    }
+
+    // 3 and 4. The whole analysis with tracking over the moving sequence: before (the full
+    // landmark model, as shipped until issue 19) and after (the lite one the apps now run).
+    drop(analyzer);
+    println!(
+        "\n3. Whole analysis with tracking, {} frames of 1920x1080 NV21 (hand moving 6 px on a circle):",
+        3 * SEQUENCE
+    );
+    let mut allocations_per_frame = Vec::new();
+    for (label, landmarks) in [
+        ("before (hand_landmark_full)", "hand_landmark_full"),
+        ("after  (hand_landmark_lite)", LANDMARK_MODEL),
+    ] {
+        let tracker = HandTracker::load_models(
+            &models,
+            DETECTOR_MODEL,
+            landmarks,
+            Thresholds::default().min_presence,
+        )
+        .expect("models");
+        let mut analyzer = FrameAnalyzer::with_tracker(tracker, Thresholds::default());
+        let (fps, per_frame, with_hand, detector_runs, allocations) = whole(&mut analyzer, &frames);
+        let n = 3 * SEQUENCE;
+        println!(
+            "  {label}: {fps:.1} frames/s ({per_frame:.1} ms/frame median), hand on {with_hand}/{n}, detector ran on {detector_runs}/{n}, {allocations:.1} heap allocations/frame"
+        );
+        allocations_per_frame.push((label, allocations));
     }
     println!(
-        "  landmark step on the 1080p frame (crop sampling + model + decoding): {:.2} ms",
-        ms(median(times))
+        "\n4. Heap allocations per frame in steady state: {} (quality measures alone: {})",
+        allocations_per_frame
+            .iter()
+            .map(|(l, a)| format!("{a:.1} {}", l.split_whitespace().next().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join(", "),
+        quality_allocs / 500
     );
+}
 
-    // 3 and 4. The whole analysis with tracking over the moving sequence.
+/// Frames per second, median ms per frame, frames with a hand, detector runs and heap
+/// allocations per frame of the whole analysis over three rounds of the sequence, after
+/// five frames of warm-up.
+fn whole(analyzer: &mut FrameAnalyzer, frames: &[Vec<u8>]) -> (f64, f64, usize, usize, f64) {
     analyzer.start_hand(None);
     for (i, f) in frames.iter().enumerate().take(5) {
         analyzer.analyze(&view(f), i as u64 * 33).expect("analysis");
@@ -351,17 +397,11 @@ fn main() {
     let elapsed = start.elapsed();
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     let n = rounds * SEQUENCE;
-    println!(
-        "\n3. Whole analysis with tracking, {n} frames of 1920x1080 NV21 (hand moving 6 px on a circle):"
-    );
-    println!(
-        "  {:.1} frames/s ({:.1} ms/frame median), hand on {with_hand}/{n}, detector ran on {detector_runs}/{n}",
+    (
         n as f64 / elapsed.as_secs_f64(),
-        ms(median(per_frame))
-    );
-    println!(
-        "\n4. Heap allocations per frame in steady state: {:.1} (quality measures alone: {})",
+        ms(median(per_frame)),
+        with_hand,
+        detector_runs,
         allocations as f64 / n as f64,
-        quality_allocs / 500
-    );
+    )
 }

@@ -67,11 +67,7 @@ impl TestServer {
         let models = work.join("models");
         std::fs::create_dir_all(&models).map_err(|e| format!("{}: {e}", models.display()))?;
         let provisioned = crate::models::ensure()?;
-        for file in [
-            "SHA256SUMS",
-            "palm_detection_full.onnx",
-            "hand_landmark_full.onnx",
-        ] {
+        for file in crate::models::SHIPPED {
             let (from, to) = (provisioned.join(file), models.join(file));
             if std::fs::hard_link(&from, &to).is_err() {
                 std::fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;

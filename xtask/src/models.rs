@@ -8,6 +8,16 @@ use std::process::Command;
 
 use crate::{tools, util};
 
+/// The models the apps bundle: the ones the core runs (`palmkit_core::vision::DETECTOR_MODEL`
+/// and `LANDMARK_MODEL`), with the folder's checksums and notice. `cargo xtask size` holds
+/// them to a budget; the bindings' tests get exactly these.
+pub const SHIPPED: &[&str] = &[
+    "palm_detection_full.onnx",
+    "hand_landmark_lite.onnx",
+    "SHA256SUMS",
+    "NOTICE",
+];
+
 /// The folder holding the four ONNX models, provisioning what is missing (with progress).
 /// Checked once per xtask run: the Rust, Kotlin and Swift stages all ask.
 pub fn ensure() -> Result<PathBuf, String> {

@@ -114,8 +114,16 @@ pub struct FrameAnalyzer {
 impl FrameAnalyzer {
     /// Loads the models from a provisioned folder.
     pub fn load(models: &Path, thresholds: Thresholds) -> Result<Self, ModelError> {
-        Ok(Self {
-            tracker: HandTracker::load(models, thresholds.min_presence)?,
+        Ok(Self::with_tracker(
+            HandTracker::load(models, thresholds.min_presence)?,
+            thresholds,
+        ))
+    }
+
+    /// An analyzer over the given hand models (the benchmarks compare landmark models).
+    pub fn with_tracker(tracker: HandTracker, thresholds: Thresholds) -> Self {
+        Self {
+            tracker,
             thresholds,
             requested: None,
             checks: Checks::default(),
@@ -129,7 +137,7 @@ impl FrameAnalyzer {
             policy: LivenessPolicy::default(),
             challenges: ChallengeKind::DEFAULT.to_vec(),
             capture_verdict: None,
-        })
+        }
     }
 
     /// Sets what the spoof verdict does on the live path (default: enforce).

@@ -17,4 +17,4 @@ pub mod tracker;
 pub use detector::{PalmDetection, PalmDetector};
 pub use landmarks::{Hand, HandRegion, LandmarkModel};
 pub use model_file::{ModelError, Runnable, load as load_model};
-pub use tracker::{HandTracker, Tracked};
+pub use tracker::{DETECTOR_MODEL, HandTracker, LANDMARK_MODEL, Tracked};

@@ -64,12 +64,30 @@ pub struct Tracked {
     pub detector_ran: bool,
 }
 
+/// The palm detector the apps run (and bundle).
+pub const DETECTOR_MODEL: &str = "palm_detection_full";
+/// The landmark model the apps run (and bundle): the lite one. It follows a hand at 2.6x
+/// the full model's speed on one core; its landmarks lie within a few percent of the palm's
+/// width of the full model's and it agrees on hand and side on every shared palm photo
+/// (`tests/vision.rs`, `lite_landmarks_stay_close_to_the_full_model`; issue 19).
+pub const LANDMARK_MODEL: &str = "hand_landmark_lite";
+
 impl HandTracker {
-    /// Loads the full detector and landmark models from a provisioned folder.
+    /// Loads the apps' detector and landmark models from a provisioned folder.
     pub fn load(dir: &Path, min_presence: f32) -> Result<Self, ModelError> {
+        Self::load_models(dir, DETECTOR_MODEL, LANDMARK_MODEL, min_presence)
+    }
+
+    /// Loads the named models (the benchmarks compare the full and lite ones).
+    pub fn load_models(
+        dir: &Path,
+        detector: &str,
+        landmarks: &str,
+        min_presence: f32,
+    ) -> Result<Self, ModelError> {
         Ok(Self {
-            detector: PalmDetector::load(dir, "palm_detection_full")?,
-            landmarks: LandmarkModel::load(dir, "hand_landmark_full")?,
+            detector: PalmDetector::load(dir, detector)?,
+            landmarks: LandmarkModel::load(dir, landmarks)?,
             previous: None,
             min_presence,
         })
