@@ -51,8 +51,9 @@ tasks:
   size         release size of the FFI library, x86_64 and aarch64 Linux
                (--phone: aarch64 only, as CI runs it)
   load         load test of the reference server with wrk (127.0.0.1, ~1.5 min)
-  bench        benchmarks: sealing vs the bare AEAD, 5 MB loopback upload vs curl,
+  bench [NAME] benchmarks: sealing vs the bare AEAD, 5 MB loopback upload vs curl,
                frame analysis vs OpenCV / onnxruntime, fps, allocations per frame
+               (NAME: only seal, upload_loopback, frame_analysis, signature or memory)
   models       provision the hand models (pinned MediaPipe wheel -> ONNX) into the cache
   fuzz [SECS]  run every fuzz target (cargo fuzz, nightly) for SECS seconds each (60)
 
@@ -77,7 +78,7 @@ fn main() -> ExitCode {
         "android" => android::build().map(|_| ()),
         "frame-path" => kotlin::frame_path(),
         "size" => size::report(std::env::args().skip(2).any(|a| a == "--phone")),
-        "bench" => bench(),
+        "bench" => bench(std::env::args().nth(2).as_deref()),
         "load" => load(),
         "models" => models::ensure().map(|dir| println!("models: {}", dir.display())),
         "fuzz" => {
@@ -138,7 +139,23 @@ fn demo() -> Result<(), String> {
 /// The benchmarks, in release (the phone profile): criterion for sealing, a bench binary
 /// for the loopback upload against curl and for the frame analysis against OpenCV and
 /// onnxruntime. Ratios come from the same run.
-fn bench() -> Result<(), String> {
+/// `only` names one of them (`seal`, `upload_loopback`, `frame_analysis`, `signature`,
+/// `memory`) to run it alone.
+fn bench(only: Option<&str>) -> Result<(), String> {
+    const NAMES: &[&str] = &[
+        "seal",
+        "upload_loopback",
+        "frame_analysis",
+        "signature",
+        "memory",
+    ];
+    if let Some(name) = only.filter(|n| !NAMES.contains(n)) {
+        return Err(format!(
+            "no benchmark {name:?}; there are {}",
+            NAMES.join(", ")
+        ));
+    }
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let peers = tools::bench_peers_dir()?;
     let models = models::ensure()?;
@@ -148,6 +165,9 @@ fn bench() -> Result<(), String> {
         ("frame_analysis", &["--features", "eval"][..]),
         ("signature", &["--features", "signature"][..]),
     ] {
+        if !wanted(bench) {
+            continue;
+        }
         let mut cmd = std::process::Command::new(&cargo);
         cmd.args(["bench", "-p", "palmkit-core", "--bench", bench])
             .args(extra)
@@ -156,6 +176,9 @@ fn bench() -> Result<(), String> {
             .env("PALMKIT_TESTDATA", util::testdata_dir()?)
             .current_dir(util::root());
         util::run(&mut cmd)?;
+    }
+    if !wanted("memory") {
+        return Ok(());
     }
     // Peak RSS of a whole demo, and RSS over 60 s of 1080p frames through the session.
     let mut cmd = std::process::Command::new(&cargo);
