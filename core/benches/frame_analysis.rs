@@ -316,6 +316,11 @@ fn main() {
             o["onnxruntime"].as_str().unwrap_or("?")
         );
     }
+    // 2b. Where tract's time goes: each node timed over 20 runs, summed by op.
+    println!("\n2b. tract per op (20 runs, one thread; the report for tract's maintainers):");
+    for (name, side) in specs {
+        profile(&models, name, side);
+    }
     // The landmark step as the analyzer runs it: crop sampling + model + decoding.
     for name in ["hand_landmark_full", "hand_landmark_lite"] {
         let mut landmarks = LandmarkModel::load(&models, name).expect("model");
@@ -359,6 +364,7 @@ fn main() {
         );
         allocations_per_frame.push((label, allocations));
     }
+    two_threads(&models, &frames);
     println!(
         "\n4. Heap allocations per frame in steady state: {} (quality measures alone: {})",
         allocations_per_frame
@@ -404,4 +410,101 @@ fn whole(analyzer: &mut FrameAnalyzer, frames: &[Vec<u8>]) -> (f64, f64, usize, 
         detector_runs,
         allocations as f64 / n as f64,
     )
+}
+
+/// Times every node of one model over 20 runs and prints the ops that take the time, and
+/// the five slowest nodes with their output shapes.
+fn profile(models: &std::path::Path, name: &str, side: usize) {
+    let model = load_model(models, name, &[1, side, side, 3]).expect("model");
+    let input: Tensor = Tensor::zero::<f32>(&[1, side, side, 3]).expect("input");
+    let mut state = TypedSimpleState::new(&model).expect("state");
+    let mut by_node: std::collections::HashMap<usize, Duration> = Default::default();
+    for round in 0..25 {
+        state
+            .run_plan_with_eval(
+                tvec!(input.clone().into()),
+                |ctx, op_state, node, inputs| {
+                    let start = Instant::now();
+                    let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
+                    // The first five runs warm up.
+                    if round >= 5 {
+                        *by_node.entry(node.id).or_default() += start.elapsed();
+                    }
+                    out
+                },
+            )
+            .expect("run");
+    }
+    let graph = model.model();
+    let total: Duration = by_node.values().sum();
+    let mut by_op: std::collections::HashMap<String, (Duration, usize)> = Default::default();
+    for (&id, &t) in &by_node {
+        let e = by_op
+            .entry(graph.node(id).op().name().to_string())
+            .or_default();
+        e.0 += t;
+        e.1 += 1;
+    }
+    let mut ops: Vec<_> = by_op.into_iter().collect();
+    ops.sort_by_key(|(_, (t, _))| std::cmp::Reverse(*t));
+    let per_run = |t: Duration| ms(t) / 20.0;
+    println!(
+        "  {name}: {:.2} ms per run in {} nodes",
+        per_run(total),
+        by_node.len()
+    );
+    for (op, (t, n)) in ops.iter().take(6) {
+        println!(
+            "    {op:<22} {:6.2} ms  {:4.1} %  ({n} nodes)",
+            per_run(*t),
+            100.0 * t.as_secs_f64() / total.as_secs_f64()
+        );
+    }
+    let mut nodes: Vec<_> = by_node.into_iter().collect();
+    nodes.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
+    for (id, t) in nodes.iter().take(5) {
+        let node = graph.node(*id);
+        let inputs: Vec<String> = node
+            .inputs
+            .iter()
+            .filter_map(|i| graph.outlet_fact(*i).ok())
+            .map(|f| format!("{:?}", f.shape))
+            .collect();
+        println!(
+            "    slowest: {:6.2} ms  {} ({}) {} -> {:?}",
+            per_run(*t),
+            node.name,
+            node.op().name(),
+            inputs.join(", "),
+            node.outputs[0].fact.shape
+        );
+    }
+}
+
+/// The lite analysis again with tract's matrix products on two threads (the phones have 4-8
+/// cores); only in a build with the core's `inference-threads` feature.
+#[cfg(feature = "inference-threads")]
+fn two_threads(models: &std::path::Path, frames: &[Vec<u8>]) {
+    use tract_onnx::tract_core::tract_linalg::multithread::{Executor, multithread_tract_scope};
+    let tracker = HandTracker::load_models(
+        models,
+        DETECTOR_MODEL,
+        LANDMARK_MODEL,
+        Thresholds::default().min_presence,
+    )
+    .expect("models");
+    let mut analyzer = FrameAnalyzer::with_tracker(tracker, Thresholds::default());
+    let pool = Executor::multithread(2);
+    let (fps, per_frame, _, _, allocations) =
+        multithread_tract_scope(pool, || whole(&mut analyzer, frames));
+    println!(
+        "  after, 2 threads for tract's matrix products: {fps:.1} frames/s ({per_frame:.1} ms/frame median), {allocations:.1} heap allocations/frame"
+    );
+}
+
+#[cfg(not(feature = "inference-threads"))]
+fn two_threads(_: &std::path::Path, _: &[Vec<u8>]) {
+    println!(
+        "  2 threads: skipped (build with the core's `inference-threads`; `cargo xtask bench` does)"
+    );
 }

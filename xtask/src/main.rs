@@ -162,7 +162,10 @@ fn bench(only: Option<&str>) -> Result<(), String> {
     for (bench, extra) in [
         ("seal", &["--", "--noplot"][..]),
         ("upload_loopback", &[][..]),
-        ("frame_analysis", &["--features", "eval"][..]),
+        (
+            "frame_analysis",
+            &["--features", "eval,inference-threads"][..],
+        ),
         ("signature", &["--features", "signature"][..]),
     ] {
         if !wanted(bench) {
