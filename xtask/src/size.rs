@@ -147,7 +147,7 @@ fn breakdown(unstripped: &std::path::Path, stripped: u64) -> Result<(), String> 
             .arg(unstripped),
     )?;
     let mut by_crate: std::collections::BTreeMap<String, u64> = Default::default();
-    let mut total = 0;
+    let (mut total, mut naming_tract) = (0, 0);
     for line in String::from_utf8_lossy(&nm.stdout).lines() {
         let mut f = line.splitn(4, ' ');
         let (Some(_), Some(size), Some(kind), Some(name)) =
@@ -163,6 +163,9 @@ fn breakdown(unstripped: &std::path::Path, stripped: u64) -> Result<(), String> 
             continue;
         };
         total += size;
+        if name.contains("tract_") {
+            naming_tract += size;
+        }
         *by_crate.entry(crate_of(name)).or_default() += size;
     }
     let mut ranked: Vec<(String, u64)> = by_crate.into_iter().collect();
@@ -188,6 +191,14 @@ fn breakdown(unstripped: &std::path::Path, stripped: u64) -> Result<(), String> 
         "others",
         mib(rest),
         ranked.len().saturating_sub(14)
+    );
+    // Generic code is named for the crate that defines it (ndarray, smallvec, core) though
+    // tract instantiates it: the symbols that name tract anywhere are the model runtime's
+    // weight.
+    println!(
+        "  symbols naming tract anywhere (its own code and the generic code it instantiates): {:.2} MiB ({:.1} %)",
+        mib(naming_tract),
+        100.0 * naming_tract as f64 / total.max(1) as f64
     );
     Ok(())
 }
