@@ -18,9 +18,8 @@
 
 use std::sync::Arc;
 
-use rustfft::algorithm::Radix4;
 use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftDirection};
+use rustfft::{Fft, FftPlanner};
 
 use crate::frame::Frame;
 use crate::quality::SensorRect;
@@ -67,17 +66,9 @@ pub struct SpectrumScratch {
     candidates: Vec<(usize, usize, f32)>,
 }
 
-/// The FFT of one window row or column: radix-4 for the power of two the windows are, built
-/// directly rather than by `FftPlanner`, whose every algorithm and SIMD variant would be
-/// linked into the phone library (0.85 MiB of it; issue 19) for this one size.
-fn window_fft() -> Arc<dyn Fft<f32>> {
-    const { assert!(WINDOW.is_power_of_two()) };
-    Arc::new(Radix4::new(WINDOW, FftDirection::Forward))
-}
-
 impl Default for SpectrumScratch {
     fn default() -> Self {
-        let fft = window_fft();
+        let fft = FftPlanner::<f32>::new().plan_fft_forward(WINDOW);
         let hann = (0..WINDOW)
             .map(|i| {
                 let t = (i as f32 + 0.5) / WINDOW as f32;
@@ -393,7 +384,7 @@ mod tests {
 
     /// The power spectra by the book: every plane of every window transformed alone.
     fn power_one_plane_at_a_time(frame: &Frame<'_>) -> [Vec<f32>; 2] {
-        let fft = window_fft();
+        let fft = FftPlanner::<f32>::new().plan_fft_forward(WINDOW);
         let mut fft_scratch = vec![Complex::new(0.0, 0.0); fft.get_inplace_scratch_len()];
         let hann = SpectrumScratch::default().hann;
         let mut power = [vec![0.0f32; WINDOW * WINDOW], vec![0.0f32; WINDOW * WINDOW]];
