@@ -114,15 +114,7 @@ fn main() -> ExitCode {
 /// xtask test` reuses this build rather than compiling tract and the workspace again.
 fn demo() -> Result<(), String> {
     // The models are provisioned (downloads, a Python converter) beside the build.
-    let provisioning = std::thread::spawn(models::ensure);
-    let mut build = vec!["build", "--quiet"];
-    build.extend_from_slice(util::DEV_BUILD);
-    let built = util::cargo(&build);
-    let models = provisioning
-        .join()
-        .unwrap_or_else(|_| Err("the model provisioning thread panicked".into()));
-    built?;
-    let models = models?;
+    let models = util::dev_build_beside(&["build", "--quiet"], models::ensure)?;
     let mut cmd = std::process::Command::new(util::target_dir().join("debug/palmkit"));
     cmd.arg("demo")
         .env("PALMKIT_MODELS", models)
@@ -235,15 +227,9 @@ fn test_all() -> Result<(), String> {
     // the models) run beside the Rust build (two cores of compiling): on a fresh machine
     // each takes minutes, and neither needs the other.
     let stage = Instant::now();
-    let installs = std::thread::spawn(|| tools::setup_all().and_then(|_| android::install_tools()));
-    let mut build = vec!["test", "--no-run", "--quiet"];
-    build.extend_from_slice(util::DEV_BUILD);
-    let built = util::cargo(&build);
-    let installed = installs
-        .join()
-        .unwrap_or_else(|_| Err("the tool set-up thread panicked".into()));
-    built?;
-    installed?;
+    util::dev_build_beside(&["test", "--no-run", "--quiet"], || {
+        tools::setup_all().and_then(|_| android::install_tools())
+    })?;
     timings.push((
         "set-up + Rust build",
         stage.elapsed(),

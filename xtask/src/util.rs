@@ -46,6 +46,23 @@ pub const DEV_BUILD: &[&str] = &[
     "palmkit-ffi/dev",
 ];
 
+/// Runs `cargo VERB... DEV_BUILD` while `beside` runs on another thread (installs and
+/// downloads, which barely use the CPU the build needs); fails if either failed.
+pub fn dev_build_beside<T: Send + 'static>(
+    verb: &[&str],
+    beside: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    let other = std::thread::spawn(beside);
+    let mut args = verb.to_vec();
+    args.extend_from_slice(DEV_BUILD);
+    let built = cargo(&args);
+    let other = other
+        .join()
+        .unwrap_or_else(|_| Err("the thread beside the build panicked".into()));
+    built?;
+    other
+}
+
 /// Runs a cargo command in the workspace, inheriting output.
 pub fn cargo(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
