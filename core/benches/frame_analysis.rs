@@ -349,14 +349,7 @@ fn main() {
         ("before (hand_landmark_full)", "hand_landmark_full"),
         ("after  (hand_landmark_lite)", LANDMARK_MODEL),
     ] {
-        let tracker = HandTracker::load_models(
-            &models,
-            DETECTOR_MODEL,
-            landmarks,
-            Thresholds::default().min_presence,
-        )
-        .expect("models");
-        let mut analyzer = FrameAnalyzer::with_tracker(tracker, Thresholds::default());
+        let mut analyzer = analyzer_with(&models, landmarks);
         let (fps, per_frame, with_hand, detector_runs, allocations) = whole(&mut analyzer, &frames);
         let n = 3 * SEQUENCE;
         println!(
@@ -374,6 +367,18 @@ fn main() {
             .join(", "),
         quality_allocs / 500
     );
+}
+
+/// The analyzer with the apps' detector and the named landmark model.
+fn analyzer_with(models: &std::path::Path, landmarks: &str) -> FrameAnalyzer {
+    let tracker = HandTracker::load_models(
+        models,
+        DETECTOR_MODEL,
+        landmarks,
+        Thresholds::default().min_presence,
+    )
+    .expect("models");
+    FrameAnalyzer::with_tracker(tracker, Thresholds::default())
 }
 
 /// Frames per second, median ms per frame, frames with a hand, detector runs and heap
@@ -486,14 +491,7 @@ fn profile(models: &std::path::Path, name: &str, side: usize) {
 #[cfg(feature = "inference-threads")]
 fn two_threads(models: &std::path::Path, frames: &[Vec<u8>]) {
     use tract_onnx::tract_core::tract_linalg::multithread::{Executor, multithread_tract_scope};
-    let tracker = HandTracker::load_models(
-        models,
-        DETECTOR_MODEL,
-        LANDMARK_MODEL,
-        Thresholds::default().min_presence,
-    )
-    .expect("models");
-    let mut analyzer = FrameAnalyzer::with_tracker(tracker, Thresholds::default());
+    let mut analyzer = analyzer_with(models, LANDMARK_MODEL);
     let pool = Executor::multithread(2);
     let (fps, per_frame, _, _, allocations) =
         multithread_tract_scope(pool, || whole(&mut analyzer, frames));
