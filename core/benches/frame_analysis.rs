@@ -5,6 +5,8 @@
 //!    under 2 ms;
 //! 2. each hand model, tract vs onnxruntime (PyPI, one thread) on the same ONNX file —
 //!    goal: 1.5x or better;
+//!    2b. where tract's time goes, per op; 2c. those kernels alone, one-node models, tract
+//!    vs onnxruntime (`frame_analysis/one_node.rs`);
 //! 3. steady-state frames per second of the whole analysis with tracking over a sequence
 //!    of moving frames;
 //! 4. heap allocations per frame in steady state (a counting global allocator).
@@ -29,6 +31,9 @@ use palmkit_core::vision::{
     DETECTOR_MODEL, HandRegion, HandTracker, LANDMARK_MODEL, LandmarkModel, load_model,
 };
 use tract_onnx::prelude::*;
+
+#[path = "frame_analysis/one_node.rs"]
+mod one_node;
 
 /// Counts every allocation (and reallocation) made through the global allocator.
 struct Counting;
@@ -321,6 +326,7 @@ fn main() {
     for (name, side) in specs {
         profile(&models, name, side);
     }
+    one_node_kernels(&peers);
     // The landmark step as the analyzer runs it: crop sampling + model + decoding.
     for name in ["hand_landmark_full", "hand_landmark_lite"] {
         let mut landmarks = LandmarkModel::load(&models, name).expect("model");
@@ -367,6 +373,63 @@ fn main() {
             .join(", "),
         quality_allocs / 500
     );
+}
+
+/// 2c. The kernels of 2b alone: each one-node model run by tract and by onnxruntime from
+/// the same file.
+fn one_node_kernels(peers: &Option<PathBuf>) {
+    println!("\n2c. Those kernels alone: one-node models, one thread, 50 runs each:");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let kernels = one_node::kernels();
+    let mut specs = Vec::new();
+    for k in &kernels {
+        k.write(dir.path()).expect("model written");
+        let dims: Vec<String> = k.input.iter().map(|d| d.to_string()).collect();
+        specs.push(format!("{}:{}", k.file_stem(), dims.join("x")));
+    }
+    let ort = peer(
+        peers,
+        "onnxruntime",
+        "models_onnxruntime.py",
+        &[dir.path().display().to_string(), "50".into()]
+            .into_iter()
+            .chain(specs)
+            .collect::<Vec<_>>(),
+    );
+    for k in &kernels {
+        let path = dir.path().join(format!("{}.onnx", k.file_stem()));
+        let (tract, best, ops) = match one_node::time_tract(&path, &k.input, 50) {
+            Ok(t) => t,
+            Err(e) => {
+                println!("  {:<30} tract failed: {e:#}", k.name);
+                continue;
+            }
+        };
+        let rate = |t: f64| {
+            if k.macs == 0 {
+                String::new()
+            } else {
+                format!(" {:4.1} GMAC/s", k.macs as f64 / t / 1e6)
+            }
+        };
+        let onnxruntime = match ort.as_ref().map(|o| {
+            let r = &o[k.file_stem().as_str()];
+            (r["median"].as_f64(), r["min"].as_f64())
+        }) {
+            Some((Some(o_med), Some(o_min))) => format!(
+                "onnxruntime {o_med:6.3} ms{}   ratio {:5.2}x (fastest {:5.2}x)",
+                rate(o_med),
+                tract / o_med,
+                best / o_min
+            ),
+            _ => "onnxruntime: skipped".into(),
+        };
+        println!(
+            "  {:<30} tract {tract:6.3} ms{}   {onnxruntime}   tract ran: {ops}",
+            k.name,
+            rate(tract)
+        );
+    }
 }
 
 /// The analyzer with the apps' detector and the named landmark model.

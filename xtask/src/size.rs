@@ -14,14 +14,15 @@ const AARCH64: &str = "aarch64-unknown-linux-gnu";
 
 /// The phone library's budget (aarch64, release, stripped), MiB. Issue 19's goal is 8 MiB;
 /// the budget is what the library weighs now plus a little room, so growth fails CI and
-/// has to be argued for (lower it as the library shrinks).
-const LIBRARY_BUDGET_MIB: f64 = 16.5;
+/// has to be argued for (lower it as the library shrinks). Raised from 16.5 when tract's
+/// kernels went to opt-level 2/3 (15.9 -> 18.0 MiB for 1.5x the frame rate; Cargo.toml).
+const LIBRARY_BUDGET_MIB: f64 = 18.5;
 /// The models as the apps bundle them (the files the core loads, their SHA256SUMS and
 /// NOTICE), MB (10^6 bytes, as app stores count).
 const MODELS_BUDGET_MB: f64 = 8.0;
 
 /// Builds the release libraries and prints their sizes: aarch64 only when `phone_only`
-/// (CI: each fat-LTO build of tract takes minutes on two cores), else x86_64 too.
+/// (CI: each release build of tract takes minutes on two cores), else x86_64 too.
 pub fn report(phone_only: bool) -> Result<(), String> {
     tools::ensure_apt(&["gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"])?;
     let installed = util::capture(Command::new("rustup").args(["target", "list", "--installed"]))?;
@@ -65,7 +66,9 @@ pub fn report(phone_only: bool) -> Result<(), String> {
     }
     build(&["--target", AARCH64])?;
     let target = util::target_dir();
-    println!("\nRelease FFI library (opt-level s, LTO, 1 codegen unit, stripped):");
+    println!(
+        "\nRelease FFI library (opt-level s, tract-core 2, tract-linalg 3, 1 codegen unit, stripped):"
+    );
     let phone = target.join(AARCH64).join("release/libpalmkit_ffi.so");
     let stripped = target
         .join(AARCH64)

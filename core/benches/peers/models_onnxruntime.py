@@ -2,7 +2,8 @@
 for the `frame_analysis` benchmark. Prints one JSON object:
 {model name: {"median": ms, "min": ms}}.
 
-usage: models_onnxruntime.py MODELS_DIR RUNS NAME:SIDE...
+usage: models_onnxruntime.py MODELS_DIR RUNS NAME:SHAPE...
+SHAPE is a side (an NHWC image input 1 x SIDE x SIDE x 3) or dimensions as 1x112x112x24.
 """
 import json
 import sys
@@ -19,9 +20,10 @@ options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
 out = {"onnxruntime": ort.__version__}
 rng = np.random.default_rng(7)
 for spec in sys.argv[3:]:
-    name, side = spec.split(":")
+    name, shape = spec.split(":")
+    dims = tuple(int(d) for d in shape.split("x")) if "x" in shape else (1, int(shape), int(shape), 3)
     session = ort.InferenceSession(f"{models}/{name}.onnx", options, providers=["CPUExecutionProvider"])
-    feed = {session.get_inputs()[0].name: rng.random((1, int(side), int(side), 3), np.float32)}
+    feed = {session.get_inputs()[0].name: rng.random(dims, np.float32)}
     for _ in range(5):
         session.run(None, feed)
     times = []
