@@ -33,6 +33,10 @@ pub fn kernels() -> Vec<Kernel> {
         depthwise("dw3x3/1+relu6 nhwc 112x112x24", 24, 112, 3, 1, true, true),
         relu6("relu6 nhwc 112x112x24", &[1, 112, 112, 24]),
         depthwise("dw3x3/2 nchw 64x112x112", 64, 112, 3, 2, false, false),
+        // The same stride-2 convolution channel-last, and a stride-1 one over its output
+        // size: whether the slow path follows the stride or the layout.
+        depthwise("dw3x3/2 nhwc 112x112x64", 64, 112, 3, 2, true, false),
+        depthwise("dw3x3/1 nchw 64x56x56", 64, 56, 3, 1, false, false),
         depthwise("dw5x5/2 nchw 96x56x56", 96, 56, 5, 2, false, false),
         // The palm detector's slowest depthwise convolution.
         depthwise("dw5x5/2 nchw 32x96x96", 32, 96, 5, 2, false, false),
