@@ -28,7 +28,7 @@ use palmkit_core::frame::{Frame, Orientation, Rotation};
 use palmkit_core::liveness::{PassiveLayers, passive, spectrum};
 use palmkit_core::quality::{PixelScratch, SensorRect, Thresholds, geometry, pixels};
 use palmkit_core::vision::{
-    DETECTOR_MODEL, HandRegion, HandTracker, LANDMARK_MODEL, LandmarkModel, load_model,
+    DETECTOR_MODEL, HandRegion, HandTracker, LANDMARK_MODEL, LandmarkModel, eval_node, load_model,
 };
 use tract_onnx::prelude::*;
 
@@ -283,13 +283,34 @@ fn main() {
         for _ in 0..5 {
             model.run(tvec!(input.clone().into())).expect("run");
         }
-        let mut times = Vec::with_capacity(30);
+        // tract's own runner (`plan::eval`), then node by node with the x86_64 vector
+        // state cleared after each (`vision::eval_node`, what the core runs): the
+        // difference is the AVX-to-SSE penalty (`core/src/vision/vector_state.rs`).
+        let mut plain = Vec::with_capacity(30);
         for _ in 0..30 {
             let t = input.clone();
             let start = Instant::now();
             std::hint::black_box(model.run(tvec!(t.into())).expect("run"));
+            plain.push(start.elapsed());
+        }
+        let mut state = TypedSimpleState::new(&model).expect("state");
+        let mut times = Vec::with_capacity(30);
+        for _ in 0..30 {
+            let t = input.clone();
+            let start = Instant::now();
+            std::hint::black_box(
+                state
+                    .run_plan_with_eval(tvec!(t.into()), eval_node)
+                    .expect("run"),
+            );
             times.push(start.elapsed());
         }
+        println!(
+            "  {name}: tract's own runner {:.2} ms, with the vector state cleared per node {:.2} ms ({:.2}x)",
+            ms(median(plain.clone())),
+            ms(median(times.clone())),
+            ms(median(plain)) / ms(median(times.clone()))
+        );
         let before = ALLOCATIONS.load(Ordering::Relaxed);
         model.run(tvec!(input.clone().into())).expect("run");
         let model_allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
@@ -493,7 +514,7 @@ fn profile(models: &std::path::Path, name: &str, side: usize) {
                 tvec!(input.clone().into()),
                 |ctx, op_state, node, inputs| {
                     let start = Instant::now();
-                    let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
+                    let out = eval_node(ctx, op_state, node, inputs);
                     // The first five runs warm up.
                     if round >= 5 {
                         *by_node.entry(node.id).or_default() += start.elapsed();

@@ -13,8 +13,10 @@ pub mod landmarks;
 mod model_file;
 mod sampling;
 pub mod tracker;
+mod vector_state;
 
 pub use detector::{PalmDetection, PalmDetector};
 pub use landmarks::{Hand, HandRegion, LandmarkModel};
 pub use model_file::{ModelError, Runnable, load as load_model};
 pub use tracker::{DETECTOR_MODEL, HandTracker, LANDMARK_MODEL, Tracked};
+pub use vector_state::eval_node;

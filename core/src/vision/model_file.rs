@@ -125,9 +125,13 @@ impl Session {
             let mut view = input.try_as_plain_ram_mut().map_err(runtime)?;
             fill(view.as_slice_mut::<f32>().map_err(runtime)?);
         }
+        // Node by node with the x86_64 vector state cleared after each (`vector_state`).
         let outputs = self
             .state
-            .run(tvec!(TValue::from_const(self.input.clone())))
+            .run_plan_with_eval(
+                tvec!(TValue::from_const(self.input.clone())),
+                super::eval_node,
+            )
             .map_err(runtime)?;
         let views: TVec<_> = outputs
             .iter()
