@@ -283,17 +283,17 @@ fn main() {
         for _ in 0..5 {
             model.run(tvec!(input.clone().into())).expect("run");
         }
-        // tract's own runner (`plan::eval`), then node by node with the x86_64 vector
-        // state cleared after each (`vision::eval_node`, what the core runs): the
-        // difference is the AVX-to-SSE penalty (`core/src/vision/vector_state.rs`).
+        // One run state, two runners: tract's own (`plan::eval`), then node by node with
+        // the x86_64 vector state cleared after each (`vision::eval_node`, what the core
+        // runs); the difference is the AVX-to-SSE penalty (`core/src/vision/vector_state.rs`).
+        let mut state = TypedSimpleState::new(&model).expect("state");
         let mut plain = Vec::with_capacity(30);
         for _ in 0..30 {
             let t = input.clone();
             let start = Instant::now();
-            std::hint::black_box(model.run(tvec!(t.into())).expect("run"));
+            std::hint::black_box(state.run(tvec!(t.into())).expect("run"));
             plain.push(start.elapsed());
         }
-        let mut state = TypedSimpleState::new(&model).expect("state");
         let mut times = Vec::with_capacity(30);
         for _ in 0..30 {
             let t = input.clone();
@@ -305,11 +305,10 @@ fn main() {
             );
             times.push(start.elapsed());
         }
+        let (plain, cleared) = (ms(median(plain)), ms(median(times.clone())));
         println!(
-            "  {name}: tract's own runner {:.2} ms, with the vector state cleared per node {:.2} ms ({:.2}x)",
-            ms(median(plain.clone())),
-            ms(median(times.clone())),
-            ms(median(plain)) / ms(median(times.clone()))
+            "  {name}: tract's own runner {plain:.2} ms, with the vector state cleared per node {cleared:.2} ms ({:.2}x)",
+            plain / cleared
         );
         let before = ALLOCATIONS.load(Ordering::Relaxed);
         model.run(tvec!(input.clone().into())).expect("run");
