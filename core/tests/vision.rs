@@ -228,3 +228,40 @@ fn lite_landmarks_stay_close_to_the_full_model() {
     // percent moves no decision but the ones already on a threshold.
     assert!(worst < 0.10, "lite landmarks drift {:.1} %", 100.0 * worst);
 }
+
+/// The core runs models node by node, clearing the x86_64 vector state after each node
+/// (`vision::eval_node`, issue 19); that must not change a single output value. Both
+/// shipped models, a varied input, compared bit for bit with tract's own runner.
+#[test]
+fn the_node_by_node_runner_gives_tract_own_outputs() {
+    use palmkit_core::vision::{DETECTOR_MODEL, LANDMARK_MODEL, eval_node, load_model};
+    use tract_onnx::prelude::*;
+
+    for (name, side) in [(DETECTOR_MODEL, 192usize), (LANDMARK_MODEL, 224)] {
+        let model = load_model(&models_dir(), name, &[1, side, side, 3]).unwrap();
+        let values: Vec<f32> = (0..side * side * 3)
+            .map(|i| ((i * 7919) % 256) as f32 / 255.0)
+            .collect();
+        let input = Tensor::from_shape(&[1, side, side, 3], &values).unwrap();
+        let own = model.run(tvec!(input.clone().into())).unwrap();
+        let mut state = TypedSimpleState::new(&model).unwrap();
+        let ours = state
+            .run_plan_with_eval(tvec!(input.into()), eval_node)
+            .unwrap();
+        assert_eq!(own.len(), ours.len(), "{name}: output count");
+        for (i, (a, b)) in own.iter().zip(&ours).enumerate() {
+            let (a, b) = (a.try_as_plain_ram().unwrap(), b.try_as_plain_ram().unwrap());
+            let (a, b) = (a.as_slice::<f32>().unwrap(), b.as_slice::<f32>().unwrap());
+            assert_eq!(a.len(), b.len(), "{name}: output {i} length");
+            let differing = a
+                .iter()
+                .zip(b)
+                .filter(|(x, y)| x.to_bits() != y.to_bits())
+                .count();
+            assert_eq!(
+                differing, 0,
+                "{name}: output {i} differs in {differing} values"
+            );
+        }
+    }
+}

@@ -32,7 +32,7 @@ pub fn eval_node(
 
 /// Zeroes the upper halves of the YMM registers when the CPU has AVX; nothing elsewhere.
 #[inline]
-pub fn clear_upper_vector_state() {
+fn clear_upper_vector_state() {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: the CPU has AVX (checked just above), the one requirement of `vzeroupper`.
