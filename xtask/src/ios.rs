@@ -67,7 +67,7 @@ pub fn build() -> Result<(), String> {
         ));
     }
     println!(
-        "\niOS static libraries (release: opt-level s, tract at 2/3; unstripped archives — the app's link strips them):"
+        "\niOS static libraries (release: deps at s, ours and tract at 2/3, LTO; unstripped archives — the app's link strips them):"
     );
     for (target, lib) in &built {
         let size = std::fs::metadata(lib)
