@@ -407,6 +407,7 @@ fn one_node_kernels(peers: &Option<PathBuf>) {
         let dims: Vec<String> = k.input.iter().map(|d| d.to_string()).collect();
         specs.push(format!("{}:{}", k.file_stem(), dims.join("x")));
     }
+    one_node::write_sums(dir.path(), &kernels).expect("SHA256SUMS written");
     let ort = peer(
         peers,
         "onnxruntime",
@@ -417,8 +418,7 @@ fn one_node_kernels(peers: &Option<PathBuf>) {
             .collect::<Vec<_>>(),
     );
     for k in &kernels {
-        let path = dir.path().join(format!("{}.onnx", k.file_stem()));
-        let (tract, best, ops) = match one_node::time_tract(&path, &k.input, 50) {
+        let (tract, best, ops) = match one_node::time_tract(dir.path(), k, 50) {
             Ok(t) => t,
             Err(e) => {
                 println!("  {:<30} tract failed: {e:#}", k.name);

@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use palmkit_core::vision::eval_node;
+use palmkit_core::vision::{eval_node, load_model};
 use prost::Message;
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
@@ -54,7 +54,7 @@ impl Kernel {
     }
 
     /// Writes the model as `DIR/<file_stem>.onnx`.
-    pub fn write(&self, dir: &Path) -> std::io::Result<std::path::PathBuf> {
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let dims: Vec<i64> = self.input.iter().map(|&d| d as i64).collect();
         let model = pb::ModelProto {
             ir_version: 7,
@@ -73,21 +73,32 @@ impl Kernel {
             }),
             ..Default::default()
         };
-        let path = dir.join(format!("{}.onnx", self.file_stem()));
-        std::fs::write(&path, model.encode_to_vec())?;
-        Ok(path)
+        std::fs::write(
+            dir.join(format!("{}.onnx", self.file_stem())),
+            model.encode_to_vec(),
+        )
     }
 }
 
-/// Loads a kernel's file the way the core loads the hand models (input fact, optimized,
-/// runnable) and times `runs` runs after five of warm-up: (median ms, fastest ms, the ops
+/// Writes `SHA256SUMS` for the kernels written in `dir`, so the core's loader takes them.
+pub fn write_sums(dir: &Path, kernels: &[Kernel]) -> std::io::Result<()> {
+    use sha2::{Digest as _, Sha256};
+    let mut sums = String::new();
+    for k in kernels {
+        let file = format!("{}.onnx", k.file_stem());
+        let digest = Sha256::digest(std::fs::read(dir.join(&file))?);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        sums.push_str(&format!("{hex}  {file}\n"));
+    }
+    std::fs::write(dir.join("SHA256SUMS"), sums)
+}
+
+/// Loads a kernel with the core's loader (`vision::load_model`, as the hand models are
+/// loaded) and times `runs` runs after five of warm-up: (median ms, fastest ms, the ops
 /// tract runs for it).
-pub fn time_tract(path: &Path, input: &[usize], runs: usize) -> TractResult<(f64, f64, String)> {
-    let model = tract_onnx::onnx()
-        .model_for_path(path)?
-        .with_input_fact(0, f32::fact(input).into())?
-        .into_optimized()?
-        .into_runnable()?;
+pub fn time_tract(dir: &Path, kernel: &Kernel, runs: usize) -> TractResult<(f64, f64, String)> {
+    let input = &kernel.input;
+    let model = load_model(dir, &kernel.file_stem(), input)?;
     let ops: Vec<String> = model
         .model()
         .nodes()
