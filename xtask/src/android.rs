@@ -243,7 +243,7 @@ pub fn install_tools() -> Result<PathBuf, String> {
         let pom = dir.join("lint-pom.xml");
         std::fs::write(&pom, LINT_POM).map_err(|e| format!("{}: {e}", pom.display()))?;
         util::run(
-            Command::new("mvn")
+            mvn()
                 .args(["-q", "-f"])
                 .arg(&pom)
                 .args(["dependency:copy-dependencies", "-DincludeScope=runtime"])
@@ -262,7 +262,7 @@ fn maven_tools() -> Result<PathBuf, String> {
     std::fs::write(&pom, POM).map_err(|e| format!("{}: {e}", pom.display()))?;
     if !dir.join("robolectric/robolectric-4.17.jar").exists() {
         util::run(
-            Command::new("mvn")
+            mvn()
                 .args(["-q", "-f"])
                 .arg(&pom)
                 .args(["dependency:copy-dependencies", "-DincludeScope=runtime"])
@@ -298,7 +298,7 @@ fn maven_tools() -> Result<PathBuf, String> {
                     .replace('/', "."),
                 artifact.rsplit('/').next().unwrap_or_default()
             );
-            util::run(Command::new("mvn").args([
+            util::run(mvn().args([
                 "-q",
                 "dependency:get",
                 &format!("-Dartifact={coordinates}"),
@@ -325,13 +325,29 @@ const POM: &str = r#"<project xmlns="http://maven.apache.org/POM/4.0.0">
 /// An artifact's jar in the local Maven repository.
 fn m2((artifact, version): (&str, &str)) -> PathBuf {
     let name = artifact.rsplit('/').next().unwrap_or_default();
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    home.join(".m2/repository")
+    maven_repository()
         .join(artifact)
         .join(version)
         .join(format!("{name}-{version}.jar"))
+}
+
+/// The local Maven repository: `$HOME/.m2/repository`, the one Maven uses by default.
+fn maven_repository() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join(".m2/repository")
+}
+
+/// `mvn` told which local repository to fill. Maven's default comes from the account's
+/// home directory (Java's `user.home`, read from the password database), not from `$HOME`;
+/// where the two differ (a CI job or a cold-machine measurement with its own `HOME`) Maven
+/// filled one folder and `m2` looked in the other, and the Android build failed to compile
+/// with every `android.*` reference unresolved.
+fn mvn() -> Command {
+    let mut cmd = Command::new("mvn");
+    cmd.arg(format!("-Dmaven.repo.local={}", maven_repository().display()));
+    cmd
 }
 
 fn jars(dir: &Path) -> Result<Vec<PathBuf>, String> {

@@ -220,45 +220,35 @@ fn test_rust() -> Result<usize, String> {
     Ok(passed)
 }
 
-/// Every test, in order of cost; stops at the first failing part.
+/// Every test, in order of cost; stops at the first failing part. Each part prints its
+/// time when it ends, so a run that fails still says where its minutes went.
 fn test_all() -> Result<(), String> {
     let mut timings = Vec::new();
     // The installs (downloads, unpacking: apt, npm, PyPI, the Swift chroot, Maven Central,
     // the models) run beside the Rust build (two cores of compiling): on a fresh machine
     // each takes minutes, and neither needs the other.
-    let stage = Instant::now();
-    util::dev_build_beside(&["test", "--no-run", "--quiet"], || {
-        tools::setup_all().and_then(|_| android::install_tools())
+    timed(&mut timings, "set-up + Rust build", || {
+        util::dev_build_beside(&["test", "--no-run", "--quiet"], || {
+            tools::setup_all().and_then(|_| android::install_tools())
+        })?;
+        Ok((0, "tools installed beside the build".to_string()))
     })?;
-    timings.push((
-        "set-up + Rust build",
-        stage.elapsed(),
-        "tools installed beside the build".to_string(),
-    ));
-
-    let stage = Instant::now();
-    let rust = test_rust()?;
-    timings.push(("Rust tests", stage.elapsed(), format!("{rust} tests")));
-
-    let stage = Instant::now();
-    let kotlin = kotlin::test()?;
-    timings.push(("Kotlin tests", stage.elapsed(), format!("{kotlin} tests")));
-
-    let stage = Instant::now();
-    let swift = swift::test()?;
-    timings.push(("Swift tests", stage.elapsed(), format!("{swift} tests")));
-
-    let stage = Instant::now();
-    let android = android::build()?;
-    timings.push((
-        "Android app",
-        stage.elapsed(),
-        format!("{android} Robolectric tests, APK, lint"),
-    ));
+    let rust = timed(&mut timings, "Rust tests", || {
+        test_rust().map(|n| (n, format!("{n} tests")))
+    })?;
+    let kotlin = timed(&mut timings, "Kotlin tests", || {
+        kotlin::test().map(|n| (n, format!("{n} tests")))
+    })?;
+    let swift = timed(&mut timings, "Swift tests", || {
+        swift::test().map(|n| (n, format!("{n} tests")))
+    })?;
+    let android = timed(&mut timings, "Android app", || {
+        android::build().map(|n| (n, format!("{n} Robolectric tests, APK, lint")))
+    })?;
 
     println!("\nAll tests passed:");
     for (name, took, detail) in timings {
-        println!("  {name:<19} {:>6.1} s  {detail}", took.as_secs_f64());
+        println!("  {name:<19} {took:>6.1} s  {detail}");
     }
     // Every part above stops at its first failure, so reaching here means none failed.
     println!(
@@ -266,4 +256,27 @@ fn test_all() -> Result<(), String> {
         rust + kotlin + swift + android
     );
     Ok(())
+}
+
+/// Runs one part of `test_all`, prints how long it took (also when it failed) and records
+/// the time for the summary.
+fn timed(
+    timings: &mut Vec<(&'static str, f64, String)>,
+    name: &'static str,
+    part: impl FnOnce() -> Result<(usize, String), String>,
+) -> Result<usize, String> {
+    let start = Instant::now();
+    let result = part();
+    let took = start.elapsed().as_secs_f64();
+    match result {
+        Ok((count, detail)) => {
+            println!("::: {name}: {took:.1} s ({detail})");
+            timings.push((name, took, detail));
+            Ok(count)
+        }
+        Err(e) => {
+            println!("::: {name}: failed after {took:.1} s");
+            Err(e)
+        }
+    }
 }
