@@ -28,7 +28,8 @@ use palmkit_core::frame::{Frame, Orientation, Rotation};
 use palmkit_core::liveness::{PassiveLayers, passive, spectrum};
 use palmkit_core::quality::{PixelScratch, SensorRect, Thresholds, geometry, pixels};
 use palmkit_core::vision::{
-    DETECTOR_MODEL, HandRegion, HandTracker, LANDMARK_MODEL, LandmarkModel, eval_node, load_model,
+    DETECTOR_MODEL, HandRegion, HandTracker, LANDMARK_MODEL, LandmarkModel, Runnable, eval_node,
+    load_model,
 };
 use tract_onnx::prelude::*;
 
@@ -310,6 +311,28 @@ fn main() {
             "  {name}: tract's own runner {plain:.2} ms, with the vector state cleared per node {cleared:.2} ms ({:.2}x)",
             plain / cleared
         );
+        // The same model with the layout ONNX import gives (every layer channel-first), run
+        // the same way: the difference is `vision::layout`'s channel-last depthwise.
+        let imported = as_imported(&models, name, side);
+        let mut imported_state = TypedSimpleState::new(&imported).expect("state");
+        let mut imported_times = Vec::with_capacity(30);
+        for round in 0..35 {
+            let t = input.clone();
+            let start = Instant::now();
+            std::hint::black_box(
+                imported_state
+                    .run_plan_with_eval(tvec!(t.into()), eval_node)
+                    .expect("run"),
+            );
+            if round >= 5 {
+                imported_times.push(start.elapsed());
+            }
+        }
+        let imported = ms(median(imported_times));
+        println!(
+            "  {name}: layout as imported {imported:.2} ms, depthwise channel-last (what the core loads) {cleared:.2} ms ({:.2}x)",
+            imported / cleared
+        );
         let before = ALLOCATIONS.load(Ordering::Relaxed);
         model.run(tvec!(input.clone().into())).expect("run");
         let model_allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
@@ -453,6 +476,17 @@ fn one_node_kernels(peers: &Option<PathBuf>) {
 }
 
 /// The analyzer with the apps' detector and the named landmark model.
+/// `name` as ONNX import lays it out (no `vision::layout`), optimized and runnable: the
+/// "before" of section 2's layout row. Read straight from the provisioned folder.
+fn as_imported(models: &std::path::Path, name: &str, side: usize) -> Runnable {
+    tract_onnx::onnx()
+        .model_for_path(models.join(format!("{name}.onnx")))
+        .and_then(|m| m.with_input_fact(0, f32::fact([1, side, side, 3]).into()))
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .expect("model as imported")
+}
+
 fn analyzer_with(models: &std::path::Path, landmarks: &str) -> FrameAnalyzer {
     let tracker = HandTracker::load_models(
         models,

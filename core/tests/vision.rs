@@ -265,3 +265,84 @@ fn the_node_by_node_runner_gives_tract_own_outputs() {
         }
     }
 }
+
+/// The core moves the models' depthwise convolutions to channel-last layout before tract
+/// compiles them (`vision::layout`, issue 19: the landmark model runs 1.3x faster). Every
+/// depthwise convolution of the landmark model must end up channel-last, and both shipped
+/// models must give the outputs of the layout as imported, to float rounding (the
+/// convolution sums in another order).
+#[test]
+fn channel_last_depthwise_keeps_the_outputs() {
+    use palmkit_core::vision::layout::channel_last_depthwise;
+    use palmkit_core::vision::{DETECTOR_MODEL, LANDMARK_MODEL};
+    use tract_onnx::prelude::*;
+    use tract_onnx::tract_core::ops::cnn::Conv;
+    use tract_onnx::tract_core::ops::nn::DataFormat;
+
+    let channel_first_depthwise = |model: &TypedModel| {
+        model
+            .nodes()
+            .iter()
+            .filter_map(|n| n.op_as::<Conv>())
+            .filter(|c| c.group > 1 && c.group == c.input_channels())
+            .filter(|c| matches!(c.pool_spec.data_format, DataFormat::CHW | DataFormat::NCHW))
+            .count()
+    };
+    for (name, side) in [(DETECTOR_MODEL, 192usize), (LANDMARK_MODEL, 224)] {
+        let path = models_dir().join(format!("{name}.onnx"));
+        let imported = tract_onnx::onnx()
+            .model_for_path(&path)
+            .and_then(|m| m.with_input_fact(0, f32::fact([1, side, side, 3]).into()))
+            .and_then(|m| m.into_typed())
+            .and_then(|m| m.into_decluttered())
+            .unwrap();
+        let before = channel_first_depthwise(&imported);
+        let mut moved = imported.clone();
+        let switched = channel_last_depthwise(&mut moved).unwrap();
+        let after = channel_first_depthwise(&moved);
+        eprintln!(
+            "{name}: {switched} regions switched, channel-first depthwise {before} -> {after}"
+        );
+        assert!(
+            after <= before,
+            "{name}: the switch added channel-first convolutions"
+        );
+        if name == LANDMARK_MODEL {
+            assert!(
+                before > 0,
+                "{name}: expected channel-first depthwise convolutions"
+            );
+            assert_eq!(
+                after, 0,
+                "{name}: depthwise convolutions left channel-first"
+            );
+        }
+
+        let values: Vec<f32> = (0..side * side * 3)
+            .map(|i| ((i * 7919) % 256) as f32 / 255.0)
+            .collect();
+        let input = Tensor::from_shape(&[1, side, side, 3], &values).unwrap();
+        let run = |mut model: TypedModel| {
+            model.optimize().unwrap();
+            let outputs = model
+                .into_runnable()
+                .unwrap()
+                .run(tvec!(input.clone().into()));
+            outputs.unwrap()
+        };
+        let (a, b) = (run(imported), run(moved));
+        assert_eq!(a.len(), b.len(), "{name}: output count");
+        for (i, (a, b)) in a.iter().zip(&b).enumerate() {
+            let (a, b) = (a.try_as_plain_ram().unwrap(), b.try_as_plain_ram().unwrap());
+            let (a, b) = (a.as_slice::<f32>().unwrap(), b.as_slice::<f32>().unwrap());
+            assert_eq!(a.len(), b.len(), "{name}: output {i} length");
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs() / x.abs().max(1.0))
+                .fold(0f32, f32::max);
+            eprintln!("{name}: output {i}: largest relative difference {worst:e}");
+            assert!(worst < 1e-4, "{name}: output {i} differs by {worst:e}");
+        }
+    }
+}

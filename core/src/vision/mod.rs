@@ -10,6 +10,7 @@
 mod anchors;
 pub mod detector;
 pub mod landmarks;
+pub mod layout;
 mod model_file;
 mod sampling;
 pub mod tracker;

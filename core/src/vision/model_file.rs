@@ -1,5 +1,6 @@
 //! Loading one ONNX model: integrity first (the folder's `SHA256SUMS`), then tract with a
-//! fixed input shape, optimized once.
+//! fixed input shape, its depthwise convolutions moved to channel-last (`layout`),
+//! optimized once.
 
 use std::path::Path;
 
@@ -63,12 +64,38 @@ pub fn load(dir: &Path, name: &str, shape: &[usize]) -> Result<Runnable, ModelEr
         name: name.to_string(),
         detail: format!("{e:#}"),
     };
-    tract_onnx::onnx()
+    let mut model = tract_onnx::onnx()
         .model_for_read(&mut bytes.as_slice())
         .and_then(|m| m.with_input_fact(0, f32::fact(shape).into()))
-        .and_then(|m| m.into_optimized())
-        .and_then(|m| m.into_runnable())
-        .map_err(runtime)
+        .and_then(|m| m.into_typed())
+        .and_then(|m| m.into_decluttered())
+        .map_err(runtime)?;
+    // Between tract's two optimizer phases: its clean-up (`into_decluttered`) would move
+    // the layout back, its code generation (`optimize`) picks kernels for it.
+    model = channel_last(model, name);
+    model.optimize().map_err(runtime)?;
+    model.into_runnable().map_err(runtime)
+}
+
+/// `model` with its depthwise convolutions channel-last where tract can move them
+/// (`super::layout`), or as imported should tract fail on the way: the layout is a
+/// speed-up, never a reason not to load.
+fn channel_last(model: TypedModel, name: &str) -> TypedModel {
+    let mut moved = model.clone();
+    match super::layout::channel_last_depthwise(&mut moved) {
+        Ok(switched) => {
+            tracing::debug!(
+                model = name,
+                switched,
+                "depthwise convolutions channel-last"
+            );
+            moved
+        }
+        Err(e) => {
+            tracing::warn!(model = name, "kept the imported layout: {e:#}");
+            model
+        }
+    }
 }
 
 /// A model ready for frame after frame: its run state and its input tensor are kept, so a
