@@ -346,7 +346,10 @@ fn maven_repository() -> PathBuf {
 /// with every `android.*` reference unresolved.
 fn mvn() -> Command {
     let mut cmd = Command::new("mvn");
-    cmd.arg(format!("-Dmaven.repo.local={}", maven_repository().display()));
+    cmd.arg(format!(
+        "-Dmaven.repo.local={}",
+        maven_repository().display()
+    ));
     cmd
 }
 
