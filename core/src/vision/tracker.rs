@@ -66,8 +66,8 @@ pub struct Tracked {
 
 /// The palm detector the apps run (and bundle).
 pub const DETECTOR_MODEL: &str = "palm_detection_full";
-/// The landmark model the apps run (and bundle): the lite one. On tract it is 1.42x faster
-/// than the full one (whole analysis with tracking 55.6 vs 39.1 frames/s on one core,
+/// The landmark model the apps run (and bundle): the lite one. On tract it is 1.47x faster
+/// than the full one (whole analysis with tracking 71.2 vs 48.5 frames/s on one core,
 /// `cargo xtask bench frame_analysis`) and 2.6x smaller; its landmarks lie 2.5 % of the
 /// palm's width from the full model's (median over the shared photos, worst 3.2 %) and it
 /// agrees on hand and side on every one (`tests/vision.rs`,
