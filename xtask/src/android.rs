@@ -224,19 +224,22 @@ pub fn build() -> Result<usize, String> {
     Ok(tests)
 }
 
+/// The Debian packages of the Android build.
+pub const APT_PACKAGES: &[&str] = &[
+    "aapt",
+    "android-framework-res",
+    "zipalign",
+    "apksigner",
+    "libjna-java",
+    "zip",
+    "unzip",
+];
+
 /// The build's tools: Debian's (aapt2, framework resources, zipalign, apksigner, JNA) and
 /// Maven Central's (Robolectric, android-all, r8, lint), installed when missing. Returns the
 /// cache folder of the Maven ones. `cargo xtask test` runs it beside the Rust build.
 pub fn install_tools() -> Result<PathBuf, String> {
-    tools::ensure_apt(&[
-        "aapt",
-        "android-framework-res",
-        "zipalign",
-        "apksigner",
-        "libjna-java",
-        "zip",
-        "unzip",
-    ])?;
+    tools::ensure_apt(APT_PACKAGES)?;
     let dir = maven_tools()?;
     let lint_dir = dir.join("lint");
     if !lint_dir.join(format!("lint-{LINT_VERSION}.jar")).exists() {

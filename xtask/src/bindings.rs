@@ -24,7 +24,7 @@ pub fn generate() -> Result<Generated, String> {
     let mut build = vec!["build", "--quiet"];
     build.extend_from_slice(util::DEV_BUILD);
     util::cargo(&build)?;
-    util::cargo(&["build", "--quiet", "-p", "palmkit-uniffi-bindgen"])?;
+    build_bindgen()?;
     let lib_dir = util::target_dir().join("debug");
     let out = util::root().join("bindings/generated");
     let kotlin_dir = out.join("kotlin");
@@ -48,4 +48,11 @@ pub fn generate() -> Result<Generated, String> {
         swift_dir,
         lib_dir,
     })
+}
+
+/// Builds the in-repo `uniffi-bindgen` (its own cargo run: its features stay out of the
+/// dev build). `cargo xtask test` calls it right after the Rust build, while the installs
+/// may still be downloading; later calls find it built.
+pub fn build_bindgen() -> Result<(), String> {
+    util::cargo(&["build", "--quiet", "-p", "palmkit-uniffi-bindgen"])
 }

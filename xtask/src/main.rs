@@ -228,9 +228,21 @@ fn test_all() -> Result<(), String> {
     // the models) run beside the Rust build (two cores of compiling): on a fresh machine
     // each takes minutes, and neither needs the other.
     timed(&mut timings, "set-up + Rust build", || {
-        util::dev_build_beside(&["test", "--no-run", "--quiet"], || {
-            tools::setup_all().and_then(|_| android::install_tools())
-        })?;
+        let start = Instant::now();
+        let build = || {
+            let mut args = vec!["test", "--no-run", "--quiet"];
+            args.extend_from_slice(util::DEV_BUILD);
+            util::cargo(&args)?;
+            // The Kotlin and Swift parts need the bindgen; built now, while the installs
+            // may still be downloading, it is off their path (91 s on a cold machine).
+            bindings::build_bindgen()?;
+            println!(
+                "::: Rust build done after {:.1} s (the installs may still be running)",
+                start.elapsed().as_secs_f64()
+            );
+            Ok(())
+        };
+        util::both(build, install_for_tests)?;
         Ok((0, "tools installed beside the build".to_string()))
     })?;
     let rust = timed(&mut timings, "Rust tests", || {
@@ -256,6 +268,15 @@ fn test_all() -> Result<(), String> {
         rust + kotlin + swift + android
     );
     Ok(())
+}
+
+/// Every install the tests need. Maven Central (Robolectric, android-all, r8, lint: the
+/// largest download, 7 min on a cold machine here) runs on its own thread beside the others
+/// (npm, PyPI, the models, Kotlin, the Swift chroot); the Debian packages go first, in one
+/// `apt-get`, as apt cannot run twice at once.
+fn install_for_tests() -> Result<(), String> {
+    tools::ensure_apt(&[tools::APT_PACKAGES, android::APT_PACKAGES].concat())?;
+    util::both(tools::setup_all, android::install_tools).map(|_| ())
 }
 
 /// Runs one part of `test_all`, prints how long it took (also when it failed) and records

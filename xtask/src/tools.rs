@@ -20,7 +20,7 @@ use crate::util;
 /// The Kotlin compiler version (npm package `kotlin-compiler`).
 pub const KOTLIN_VERSION: &str = "2.4.20";
 /// Debian packages the tests use.
-const APT_PACKAGES: &[&str] = &[
+pub const APT_PACKAGES: &[&str] = &[
     "libjna-java",
     "junit4",
     "debootstrap",

@@ -52,15 +52,23 @@ pub fn dev_build_beside<T: Send + 'static>(
     verb: &[&str],
     beside: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
-    let other = std::thread::spawn(beside);
     let mut args = verb.to_vec();
     args.extend_from_slice(DEV_BUILD);
-    let built = cargo(&args);
+    both(|| cargo(&args), beside).map(|((), other)| other)
+}
+
+/// Runs `here` on this thread and `there` on another, at the same time; fails if either
+/// failed (this thread's error first).
+pub fn both<A, B: Send + 'static>(
+    here: impl FnOnce() -> Result<A, String>,
+    there: impl FnOnce() -> Result<B, String> + Send + 'static,
+) -> Result<(A, B), String> {
+    let other = std::thread::spawn(there);
+    let here = here();
     let other = other
         .join()
-        .unwrap_or_else(|_| Err("the thread beside the build panicked".into()));
-    built?;
-    other
+        .unwrap_or_else(|_| Err("the thread beside this one panicked".into()));
+    Ok((here?, other?))
 }
 
 /// Runs a cargo command in the workspace, inheriting output.
