@@ -271,7 +271,7 @@ fn test_all() -> Result<(), String> {
 }
 
 /// Every install the tests need. Maven Central (Robolectric, android-all, r8, lint: the
-/// largest download, 7 min on a cold machine here) runs on its own thread beside the others
+/// largest download, up to 7 min on a cold machine here) runs on its own thread beside the others
 /// (npm, PyPI, the models, Kotlin, the Swift chroot); the Debian packages go first, in one
 /// `apt-get`, as apt cannot run twice at once.
 fn install_for_tests() -> Result<(), String> {

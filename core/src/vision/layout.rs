@@ -4,7 +4,7 @@
 //! ONNX convolutions are channel-first, so after import every layer of the landmark models
 //! is CHW. tract's depthwise kernel is much faster on channel-last data: the same 3x3
 //! stride-2 convolution over 64x112x112 took 0.64 ms CHW and 0.29 ms HWC, and whole
-//! landmark models run 1.3x faster with every depthwise convolution HWC (`cargo xtask
+//! landmark models run 1.2-1.35x faster with every depthwise convolution HWC (`cargo xtask
 //! bench frame_analysis`, sections 2 and 2c; issue 19). In MobileNet-style blocks each
 //! depthwise convolution sits between two pointwise convolutions, which tract runs as
 //! matrix products that read and write either layout at no cost; so tract's own axis
@@ -30,8 +30,8 @@ use tract_onnx::tract_core::optim::change_axes::change_axes;
 /// were switched.
 pub fn channel_last_depthwise(model: &mut TypedModel) -> TractResult<usize> {
     let mut switched = 0;
-    // Convolutions tract refused to move; by name, since a patch renumbers nothing it
-    // does not replace but does replace the nodes it switches.
+    // Convolutions tract refused to move, remembered by name: a patch gives the nodes it
+    // switches new ids.
     let mut refused: HashSet<String> = HashSet::new();
     let interfaces: Vec<OutletId> = model
         .input_outlets()?
