@@ -295,17 +295,7 @@ fn main() {
             std::hint::black_box(state.run(tvec!(t.into())).expect("run"));
             plain.push(start.elapsed());
         }
-        let mut times = Vec::with_capacity(30);
-        for _ in 0..30 {
-            let t = input.clone();
-            let start = Instant::now();
-            std::hint::black_box(
-                state
-                    .run_plan_with_eval(tvec!(t.into()), eval_node)
-                    .expect("run"),
-            );
-            times.push(start.elapsed());
-        }
+        let times = node_by_node(&mut state, &input, 0, 30);
         let (plain, cleared) = (ms(median(plain)), ms(median(times.clone())));
         println!(
             "  {name}: tract's own runner {plain:.2} ms, with the vector state cleared per node {cleared:.2} ms ({:.2}x)",
@@ -315,20 +305,7 @@ fn main() {
         // the same way: the difference is `vision::layout`'s channel-last depthwise.
         let imported = as_imported(&models, name, side);
         let mut imported_state = TypedSimpleState::new(&imported).expect("state");
-        let mut imported_times = Vec::with_capacity(30);
-        for round in 0..35 {
-            let t = input.clone();
-            let start = Instant::now();
-            std::hint::black_box(
-                imported_state
-                    .run_plan_with_eval(tvec!(t.into()), eval_node)
-                    .expect("run"),
-            );
-            if round >= 5 {
-                imported_times.push(start.elapsed());
-            }
-        }
-        let imported = ms(median(imported_times));
+        let imported = ms(median(node_by_node(&mut imported_state, &input, 5, 30)));
         println!(
             "  {name}: layout as imported {imported:.2} ms, depthwise channel-last (what the core loads) {cleared:.2} ms ({:.2}x)",
             imported / cleared
@@ -476,6 +453,30 @@ fn one_node_kernels(peers: &Option<PathBuf>) {
 }
 
 /// The analyzer with the apps' detector and the named landmark model.
+/// The times of `runs` runs of `state` node by node (`eval_node`, as the core runs), after
+/// `warm_up` untimed ones.
+fn node_by_node(
+    state: &mut TypedSimpleState,
+    input: &Tensor,
+    warm_up: usize,
+    runs: usize,
+) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(runs);
+    for round in 0..warm_up + runs {
+        let t = input.clone();
+        let start = Instant::now();
+        std::hint::black_box(
+            state
+                .run_plan_with_eval(tvec!(t.into()), eval_node)
+                .expect("run"),
+        );
+        if round >= warm_up {
+            times.push(start.elapsed());
+        }
+    }
+    times
+}
+
 /// `name` as ONNX import lays it out (no `vision::layout`), optimized and runnable: the
 /// "before" of section 2's layout row. Read straight from the provisioned folder.
 fn as_imported(models: &std::path::Path, name: &str, side: usize) -> Runnable {
