@@ -4,7 +4,7 @@
 //! unattested upload to a service that requires attestation are refused, each with its
 //! code. The attestor is the development one (the shells use App Attest / Play Integrity).
 
-mod support;
+use crate::support;
 
 use base64::Engine as _;
 use palmkit_core::account::AccountClient;

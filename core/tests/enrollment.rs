@@ -1,7 +1,7 @@
 //! Enrollment records as the signed-in shopper, against the reference server: made and
 //! read back by their owner only.
 
-mod support;
+use crate::support;
 
 use palmkit_core::account::AccountClient;
 use palmkit_core::enrollment::EnrollmentClient;

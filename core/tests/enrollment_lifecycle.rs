@@ -3,7 +3,7 @@
 //! enrollment with all its biometric data (by its owner only), and expiry of an enrollment
 //! that waited too long for its store match.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! (keyutils), as `palmkit login` uses on a desktop. `cargo xtask test-rust` runs the
 //! tests inside a fresh `keyctl session`, so nothing leaks into the caller's keyring.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

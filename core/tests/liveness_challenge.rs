@@ -6,7 +6,7 @@
 //! is captured. (The two pictures are crops of one HaGRID photo: one left hand, open and
 //! closed.) Needs the provisioned models.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

@@ -5,7 +5,7 @@
 //! a burst a real hand; the residuals it measures are the floor any bona fide threshold has
 //! to clear. Needs the provisioned models.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

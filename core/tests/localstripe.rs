@@ -10,7 +10,7 @@
 //! does); a declined card is typed `invalid_request_error` with HTTP 402; reading a
 //! SetupIntent back needs the secret key.
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Login against the reference server on 127.0.0.1, end to end: the core's account client,
 //! the server's authorization server, and the scripted browser playing the shopper.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! refresh with rotation, refresh-token reuse detection and revocation must all work, so
 //! we know the client speaks the standards and not just our own server's dialect.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::Arc;

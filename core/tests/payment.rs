@@ -1,7 +1,7 @@
 //! Payment against the reference server on 127.0.0.1: add a card through the provider
 //! stand-in, link it to the palm profile, and every way that goes wrong.
 
-mod support;
+use crate::support;
 
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::CredentialStore;

@@ -1,7 +1,7 @@
 //! The pinned client against real TLS servers on 127.0.0.1: the reference server, and
 //! hostile servers that hold the right certificate but answer badly.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

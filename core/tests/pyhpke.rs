@@ -4,7 +4,7 @@
 //! fails on the Python side too; the spoof verdict sealed beside a capture opens there too.
 //! Needs `cargo xtask setup` (the pyhpke virtualenv).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

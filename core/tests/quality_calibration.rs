@@ -5,7 +5,7 @@
 //! quarter of the light, uniform noise of ±40, and 3x overexposure. The COEP set (240 photos of right
 //! palms) is found, called right and palm-facing. Needs the provisioned models.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

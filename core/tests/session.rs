@@ -6,7 +6,7 @@
 //! Captures come from the shared palm photo through the `dev` feature's `add_capture`;
 //! the live camera path into the session is in `session_capture.rs`.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};

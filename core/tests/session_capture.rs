@@ -3,7 +3,7 @@
 //! an empty view times out, a capture of "either hand" carries the side the models saw,
 //! and frames without models are a typed error. Needs the provisioned models.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 //! species and every band of pitch, is `palmkit spoof-eval`'s (docs/spoof-detection.md);
 //! this is the part the CI run keeps true. Needs the models.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

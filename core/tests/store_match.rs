@@ -7,7 +7,7 @@
 //! captures kept by a server without models get their signatures when it starts with them.
 //! Palms: COEP photos from the shared test data (right palms, four per person).
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

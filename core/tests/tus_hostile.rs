@@ -2,7 +2,7 @@
 //! typed error, never a panic, and a bearer token never follows an upload URL off the
 //! endpoint's origin.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

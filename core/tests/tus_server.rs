@@ -3,7 +3,7 @@
 //! plain upload and one through connection cuts at random offsets both arrive byte for
 //! byte; the client notices that this server offers no checksum extension and does without.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! 503 with Retry-After, a slow link) and always arrives whole, once; envelopes sealed for
 //! another context, tampered, or to an unknown key are refused and nothing is kept.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! photographs: a palm found on every colour palm photo, none on the non-hand images. Needs
 //! the provisioned models (`cargo xtask models`; `PALMKIT_MODELS`).
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,45 @@
+//! The core's integration tests, one module per subject (each module's own docs say what it
+//! covers), in one test binary: each binary links the whole tree (the core, the reference
+//! server, tokio, axum, reqwest, rustls, tract) again, so 21 binaries cost a cold build ~6
+//! minutes of CPU that one binary does in a fraction (issue 19's set-up time). The tests
+//! run side by side in one process, so none of them may change process-wide state: the
+//! two that install a process-wide log subscriber (`login_logs`, `payment_secrecy`) are
+//! test binaries of their own.
+//!
+//! The modules that need a feature are compiled only with it: `dev` (captures from files
+//! into the session), `vision` (the hand models, the default), `eval` (simulated attacks).
+
+mod support;
+
+mod attestation;
+mod enrollment;
+mod enrollment_lifecycle;
+mod keyutils_store;
+mod localstripe;
+mod login;
+mod oidc_provider;
+mod payment;
+mod pinning;
+mod pyhpke;
+mod tus_hostile;
+mod tus_server;
+mod upload;
+
+#[cfg(feature = "dev")]
+mod session;
+#[cfg(feature = "dev")]
+mod store_match;
+
+#[cfg(feature = "vision")]
+mod quality_calibration;
+#[cfg(feature = "vision")]
+mod session_capture;
+#[cfg(feature = "vision")]
+mod vision;
+
+#[cfg(all(feature = "vision", feature = "eval"))]
+mod liveness_challenge;
+#[cfg(all(feature = "vision", feature = "eval"))]
+mod liveness_motion;
+#[cfg(all(feature = "vision", feature = "eval"))]
+mod spoof_layers;
