@@ -2,9 +2,9 @@
 //! covers), in one test binary: each binary links the whole tree (the core, the reference
 //! server, tokio, axum, reqwest, rustls, tract) again, so 21 binaries cost a cold build ~6
 //! minutes of CPU that one binary does in a fraction (issue 19's set-up time). The tests
-//! run side by side in one process, so none of them may change process-wide state: the
-//! two that install a process-wide log subscriber (`login_logs`, `payment_secrecy`) are
-//! test binaries of their own.
+//! run side by side in one process, so none of them may change process-wide state: those
+//! that capture the process's log (a process-wide subscriber at TRACE) are in
+//! `log_secrecy`.
 //!
 //! The modules that need a feature are compiled only with it: `dev` (captures from files
 //! into the session), `vision` (the hand models, the default), `eval` (simulated attacks).

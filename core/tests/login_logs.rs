@@ -1,8 +1,8 @@
 //! Captures every log line (TRACE, all crates: core, server, reqwest, hyper, rustls) of
 //! a whole login, refresh and logout, and checks that no token, code or password is in it.
-//! A test binary of its own: the log subscriber is process-wide.
+//! In the `log_secrecy` binary: the log subscriber is process-wide.
 
-mod support;
+use crate::support;
 
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::{CredentialStore, StoredTokens};

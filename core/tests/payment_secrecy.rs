@@ -3,7 +3,7 @@
 //! and security code appear in no log, in no stored byte, and in no request to the
 //! enrollment service — only the provider's tokenization endpoint receives them.
 
-mod support;
+use crate::support;
 
 use palmkit_core::account::AccountClient;
 use palmkit_core::payment::card::{CardInput, current_year_month};

@@ -10,7 +10,7 @@ pub mod proxy;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use palmkit_core::ServiceConfig;
 use palmkit_core::account::AccountClient;
@@ -151,16 +151,22 @@ impl Write for Captured {
     }
 }
 
-/// Sends every log line of every crate, at TRACE, into the returned buffer. Once per test
-/// binary: the subscriber is process-wide.
+/// Sends every log line of every crate, at TRACE, into the returned buffer. The
+/// subscriber is process-wide, so it is installed on the first call; every call returns the
+/// same buffer (the tests running side by side share it, and each sees the others' lines).
 pub fn capture_logs() -> Captured {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .init();
-    captured
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let writer = captured.clone();
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(move || writer.clone())
+                .init();
+            captured
+        })
+        .clone()
 }
 
 /// The shared test data (real palm photographs): `PALMKIT_TESTDATA`, or `shared/testdata`

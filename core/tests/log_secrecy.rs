@@ -1,0 +1,10 @@
+//! The tests that read every log line of the process: one subscriber at TRACE for all
+//! crates, installed once ([`support::capture_logs`]) and shared, so each test checks its
+//! secrets against everything logged while it ran, its neighbour's lines included. Not
+//! modules of `integration`: there the subscriber would format every line of ~100 other
+//! tests into memory.
+
+mod support;
+
+mod login_logs;
+mod payment_secrecy;
