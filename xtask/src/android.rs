@@ -34,7 +34,7 @@ const LINT_VERSION: &str = "32.5.1";
 pub fn build() -> Result<usize, String> {
     let tools_dir = install_tools()?;
     let kotlin = tools::kotlin_home()?;
-    let generated = bindings::generate()?;
+    let generated = bindings::generate(&[bindings::Language::Kotlin])?;
     let root = util::root();
     let app = root.join(APP);
     let work = util::target_dir().join("xtask/android-build");

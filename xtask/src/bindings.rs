@@ -17,8 +17,27 @@ pub struct Generated {
     pub lib_dir: PathBuf,
 }
 
-/// Builds the FFI library and the bindgen, then generates both languages.
-pub fn generate() -> Result<Generated, String> {
+/// A language the bindgen writes.
+#[derive(Clone, Copy)]
+pub enum Language {
+    Kotlin,
+    Swift,
+}
+
+impl Language {
+    fn name(self) -> &'static str {
+        match self {
+            Language::Kotlin => "kotlin",
+            Language::Swift => "swift",
+        }
+    }
+}
+
+/// Builds the FFI library and the bindgen, then generates `languages`, each into its own
+/// folder (emptied first). Only those folders are touched, so the Swift tests can generate
+/// theirs while the Kotlin tests compile from the Kotlin folder (`cargo xtask test` runs the
+/// two side by side).
+pub fn generate(languages: &[Language]) -> Result<Generated, String> {
     // The library (and `palmkit` for the tests' server) as the Rust tests build them; the
     // bindgen apart, so its features do not leak into that build.
     let mut build = vec!["build", "--quiet"];
@@ -27,27 +46,28 @@ pub fn generate() -> Result<Generated, String> {
     build_bindgen()?;
     let lib_dir = util::target_dir().join("debug");
     let out = util::root().join("bindings/generated");
-    let kotlin_dir = out.join("kotlin");
-    let swift_dir = out.join("swift");
-    for dir in [&kotlin_dir, &swift_dir] {
+    let generated = Generated {
+        kotlin_dir: out.join("kotlin"),
+        swift_dir: out.join("swift"),
+        lib_dir,
+    };
+    for &language in languages {
+        let dir = match language {
+            Language::Kotlin => &generated.kotlin_dir,
+            Language::Swift => &generated.swift_dir,
+        };
         let _ = std::fs::remove_dir_all(dir);
-    }
-    for (language, dir) in [("kotlin", &kotlin_dir), ("swift", &swift_dir)] {
         util::run(
-            Command::new(lib_dir.join("uniffi-bindgen"))
+            Command::new(generated.lib_dir.join("uniffi-bindgen"))
                 .args(["generate", "--library"])
-                .arg(lib_dir.join("libpalmkit_ffi.so"))
-                .args(["--language", language, "--no-format", "--config"])
+                .arg(generated.lib_dir.join("libpalmkit_ffi.so"))
+                .args(["--language", language.name(), "--no-format", "--config"])
                 .arg(util::root().join("uniffi.toml"))
                 .arg("--out-dir")
                 .arg(dir),
         )?;
     }
-    Ok(Generated {
-        kotlin_dir,
-        swift_dir,
-        lib_dir,
-    })
+    Ok(generated)
 }
 
 /// Builds the in-repo `uniffi-bindgen` (its own cargo run: its features stay out of the

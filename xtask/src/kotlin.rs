@@ -30,7 +30,7 @@ pub struct Compiled {
 pub fn compile() -> Result<Compiled, String> {
     tools::ensure_apt(&["libjna-java", "junit4"])?;
     let kotlin = tools::kotlin_home()?;
-    let generated = bindings::generate()?;
+    let generated = bindings::generate(&[bindings::Language::Kotlin])?;
     let module = util::root().join(MODULE);
 
     let mut classpath: Vec<PathBuf> = JARS

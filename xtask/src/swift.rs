@@ -15,7 +15,7 @@ const PACKAGE: &str = "ios/PalmKit";
 /// Runs the Swift tests; returns how many ran.
 pub fn test() -> Result<usize, String> {
     let chroot = tools::swift_chroot()?;
-    let generated = bindings::generate()?;
+    let generated = bindings::generate(&[bindings::Language::Swift])?;
     let root = util::root();
     let package = root.join(PACKAGE);
     for dir in ["Sources/PalmKit", "Sources/PalmKitFFI"] {

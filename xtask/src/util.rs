@@ -58,7 +58,7 @@ pub fn dev_build_beside<T: Send + 'static>(
 }
 
 /// Runs `here` on this thread and `there` on another, at the same time; fails if either
-/// failed (this thread's error first).
+/// failed (with both errors when both did).
 pub fn both<A, B: Send + 'static>(
     here: impl FnOnce() -> Result<A, String>,
     there: impl FnOnce() -> Result<B, String> + Send + 'static,
@@ -68,7 +68,11 @@ pub fn both<A, B: Send + 'static>(
     let other = other
         .join()
         .unwrap_or_else(|_| Err("the thread beside this one panicked".into()));
-    Ok((here?, other?))
+    match (here, other) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+        (Err(first), Err(second)) => Err(format!("{first}\nand beside it: {second}")),
+    }
 }
 
 /// Runs a cargo command in the workspace, inheriting output.
@@ -85,6 +89,43 @@ pub fn run(cmd: &mut Command) -> Result<(), String> {
         .map_err(|e| format!("cannot run {}: {e}", describe(cmd)))?;
     if status.success() {
         Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", describe(cmd)))
+    }
+}
+
+/// Runs a command with every line it writes (stdout and stderr) printed behind `prefix`,
+/// so that its output stays readable beside another part's; returns its stdout's lines.
+/// Fails on a non-zero exit.
+pub fn run_prefixed(cmd: &mut Command, prefix: &str) -> Result<Vec<String>, String> {
+    use std::io::{BufRead as _, BufReader};
+    println!("{prefix}$ {}", describe(cmd));
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", describe(cmd)))?;
+    let errors = child.stderr.take().map(|err| {
+        let prefix = prefix.to_string();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                eprintln!("{prefix}{line}");
+            }
+        })
+    });
+    let mut lines = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{prefix}{line}");
+            lines.push(line);
+        }
+    }
+    if let Some(errors) = errors {
+        let _ = errors.join();
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(lines)
     } else {
         Err(format!("`{}` failed ({status})", describe(cmd)))
     }
