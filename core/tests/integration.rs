@@ -70,9 +70,5 @@ fn every_test_file_is_a_module_of_a_test_binary() {
         );
         checked += 1;
     }
-    assert!(
-        checked >= 23,
-        "only {checked} test files found in {}",
-        dir.display()
-    );
+    assert!(checked > 0, "no test file found in {}", dir.display());
 }
