@@ -1,7 +1,8 @@
 //! The core's integration tests, one module per subject (each module's own docs say what it
-//! covers), in one test binary: each binary links the whole tree (the core, the reference
-//! server, tokio, axum, reqwest, rustls, tract) again, so 21 binaries cost a cold build ~6
-//! minutes of CPU that one binary does in a fraction (issue 19's set-up time). The tests
+//! covers), in one test binary: each binary compiles the generic code of the whole stack
+//! (tokio, hyper, axum, reqwest, the TLS servers of `support`) again, at the core's
+//! opt-level 2, and links it, so 21 binaries cost a cold build ~6 minutes of CPU that one
+//! binary does in about one (issue 19's set-up time). The tests
 //! run side by side in one process, so none of them may change process-wide state: those
 //! that capture the process's log (a process-wide subscriber at TRACE) are in
 //! `log_secrecy`.
