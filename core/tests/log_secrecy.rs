@@ -1,6 +1,6 @@
 //! The tests that read every log line of the process: one subscriber at TRACE for all
 //! crates, installed once ([`support::capture_logs`]) and shared, so each test checks its
-//! secrets against everything logged while it ran, its neighbour's lines included. Not
+//! secrets against every line the process logged, its neighbour's included. Not
 //! modules of `integration`: there the subscriber would format every line of ~100 other
 //! tests into memory.
 
