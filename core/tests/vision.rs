@@ -239,20 +239,16 @@ fn the_node_by_node_runner_gives_tract_own_outputs() {
 
     for (name, side) in [(DETECTOR_MODEL, 192usize), (LANDMARK_MODEL, 224)] {
         let model = load_model(&models_dir(), name, &[1, side, side, 3]).unwrap();
-        let values: Vec<f32> = (0..side * side * 3)
-            .map(|i| ((i * 7919) % 256) as f32 / 255.0)
-            .collect();
-        let input = Tensor::from_shape(&[1, side, side, 3], &values).unwrap();
+        let input = varied_input(side);
         let own = model.run(tvec!(input.clone().into())).unwrap();
         let mut state = TypedSimpleState::new(&model).unwrap();
         let ours = state
             .run_plan_with_eval(tvec!(input.into()), eval_node)
             .unwrap();
-        assert_eq!(own.len(), ours.len(), "{name}: output count");
-        for (i, (a, b)) in own.iter().zip(&ours).enumerate() {
-            let (a, b) = (a.try_as_plain_ram().unwrap(), b.try_as_plain_ram().unwrap());
-            let (a, b) = (a.as_slice::<f32>().unwrap(), b.as_slice::<f32>().unwrap());
-            assert_eq!(a.len(), b.len(), "{name}: output {i} length");
+        for (i, (a, b)) in paired_f32_outputs(name, &own, &ours)
+            .into_iter()
+            .enumerate()
+        {
             let differing = a
                 .iter()
                 .zip(b)
@@ -318,10 +314,7 @@ fn channel_last_depthwise_keeps_the_outputs() {
             );
         }
 
-        let values: Vec<f32> = (0..side * side * 3)
-            .map(|i| ((i * 7919) % 256) as f32 / 255.0)
-            .collect();
-        let input = Tensor::from_shape(&[1, side, side, 3], &values).unwrap();
+        let input = varied_input(side);
         let run = |mut model: TypedModel| {
             model.optimize().unwrap();
             let outputs = model
@@ -330,12 +323,11 @@ fn channel_last_depthwise_keeps_the_outputs() {
                 .run(tvec!(input.clone().into()));
             outputs.unwrap()
         };
-        let (a, b) = (run(imported), run(moved));
-        assert_eq!(a.len(), b.len(), "{name}: output count");
-        for (i, (a, b)) in a.iter().zip(&b).enumerate() {
-            let (a, b) = (a.try_as_plain_ram().unwrap(), b.try_as_plain_ram().unwrap());
-            let (a, b) = (a.as_slice::<f32>().unwrap(), b.as_slice::<f32>().unwrap());
-            assert_eq!(a.len(), b.len(), "{name}: output {i} length");
+        let (imported, moved) = (run(imported), run(moved));
+        for (i, (a, b)) in paired_f32_outputs(name, &imported, &moved)
+            .into_iter()
+            .enumerate()
+        {
             let worst = a
                 .iter()
                 .zip(b)
@@ -345,4 +337,33 @@ fn channel_last_depthwise_keeps_the_outputs() {
             assert!(worst < 1e-4, "{name}: output {i} differs by {worst:e}");
         }
     }
+}
+
+/// A varied input for a model that takes one `side`x`side` RGB image: the same for every
+/// test that compares two ways of running a model.
+fn varied_input(side: usize) -> tract_onnx::prelude::Tensor {
+    let values: Vec<f32> = (0..side * side * 3)
+        .map(|i| ((i * 7919) % 256) as f32 / 255.0)
+        .collect();
+    tract_onnx::prelude::Tensor::from_shape(&[1, side, side, 3], &values).unwrap()
+}
+
+/// The outputs of two runs of model `name`, paired as float slices, once both runs are
+/// checked to give as many outputs, of the same lengths.
+fn paired_f32_outputs<'a>(
+    name: &str,
+    a: &'a [tract_onnx::prelude::TValue],
+    b: &'a [tract_onnx::prelude::TValue],
+) -> Vec<(&'a [f32], &'a [f32])> {
+    assert_eq!(a.len(), b.len(), "{name}: output count");
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .map(|(i, (a, b))| {
+            let (a, b) = (a.try_as_plain_ram().unwrap(), b.try_as_plain_ram().unwrap());
+            let (a, b) = (a.as_slice::<f32>().unwrap(), b.as_slice::<f32>().unwrap());
+            assert_eq!(a.len(), b.len(), "{name}: output {i} length");
+            (a, b)
+        })
+        .collect()
 }
