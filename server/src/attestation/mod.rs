@@ -15,6 +15,8 @@
 //! development format is refused, so every upload is refused until a platform verifier
 //! (App Attest, Key Attestation) is added here.
 
+pub mod verify;
+
 use std::collections::HashMap;
 
 use axum::Json;
