@@ -21,6 +21,10 @@ pub struct ApiError {
     pub error: String,
     /// A sentence for a developer or a log.
     pub message: String,
+    /// One more word where the code has several causes (`attestation_invalid`: the
+    /// verifier's reason, e.g. `wrong_challenge`, `insecure_device`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Which hand a capture is of.
@@ -231,6 +235,9 @@ pub mod upload_metadata {
     pub const ATTESTATION_NONCE: &str = "attestation_nonce";
     /// The attestation token, base64url without padding.
     pub const ATTESTATION: &str = "attestation";
+    /// SHA-256 (hex) of the sealed envelope the attestation binds: the service verifies a
+    /// platform statement when the upload is created, before any byte arrives.
+    pub const UPLOAD_SHA256: &str = "upload_sha256";
 }
 
 /// `POST /v1/attestation/nonce` answer: a fresh nonce for one attested upload.

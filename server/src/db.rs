@@ -219,6 +219,19 @@ fn migrations() -> Migrations<'static> {
              ) STRICT;
              ALTER TABLE enrollments ADD COLUMN completed_at INTEGER;",
         ),
+        // App Attest keys, each one account's: the attested public key (a P-256 point)
+        // and the last assertion counter, moved on by compare-and-set.
+        M::up(
+            "CREATE TABLE app_attest_keys (
+                 key_id      TEXT PRIMARY KEY,
+                 account_id  TEXT NOT NULL REFERENCES accounts(id),
+                 public_key  BLOB NOT NULL,
+                 counter     INTEGER NOT NULL,
+                 environment TEXT NOT NULL,
+                 created_at  INTEGER NOT NULL
+             ) STRICT;
+             CREATE INDEX app_attest_keys_by_account ON app_attest_keys(account_id);",
+        ),
     ])
 }
 

@@ -95,6 +95,7 @@ pub struct AppState {
     uploads: Arc<uploads::UploadState>,
     provider_writes: Arc<crate::rate::WindowLimit>,
     palms: Option<Arc<crate::palms::PalmReader>>,
+    platforms: Arc<crate::attestation::platform::Platforms>,
 }
 
 struct AuthState {
@@ -125,6 +126,9 @@ impl AppState {
             )),
             current_key_id,
             palms: None,
+            platforms: Arc::new(crate::attestation::platform::Platforms::new(
+                crate::attestation::platform::PlatformConfig::default(),
+            )),
             uploads: Arc::new(uploads),
             auth: Arc::new(AuthState {
                 issuer,
@@ -139,6 +143,22 @@ impl AppState {
     pub fn with_palms(mut self, reader: Arc<crate::palms::PalmReader>) -> Self {
         self.palms = Some(reader);
         self
+    }
+
+    /// The same state verifying platform attestation with `platforms`.
+    pub fn with_platforms(mut self, platforms: crate::attestation::platform::Platforms) -> Self {
+        self.platforms = Arc::new(platforms);
+        self
+    }
+
+    /// The platform attestation verifier (trusted apps, policy, roots).
+    pub fn platforms(&self) -> &crate::attestation::platform::Platforms {
+        &self.platforms
+    }
+
+    /// The same, shared (for the blocking pool).
+    pub fn platforms_arc(&self) -> Arc<crate::attestation::platform::Platforms> {
+        self.platforms.clone()
     }
 
     /// The palm reader, when the server has the hand models.
@@ -316,6 +336,7 @@ pub struct ApiFailure {
     status: StatusCode,
     code: &'static str,
     message: String,
+    reason: Option<&'static str>,
     headers: Vec<(&'static str, String)>,
 }
 
@@ -326,8 +347,20 @@ impl ApiFailure {
             status,
             code,
             message: message.into(),
+            reason: None,
             headers: Vec::new(),
         }
+    }
+
+    /// The same answer with its reason word (`ApiError::reason`).
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    /// The reason word, if any.
+    pub fn reason(&self) -> Option<&'static str> {
+        self.reason
     }
 
     /// The same answer with one more header (`Retry-After`, `Upload-Offset`, ...).
@@ -347,6 +380,7 @@ impl IntoResponse for ApiFailure {
         let body = ApiError {
             error: self.code.to_string(),
             message: self.message,
+            reason: self.reason.map(str::to_string),
         };
         let mut response = (self.status, Json(body)).into_response();
         for (name, value) in self.headers {

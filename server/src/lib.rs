@@ -43,6 +43,9 @@ pub const APP_REDIRECT_URI: &str = "com.palmkit.app:/oauth2redirect";
 /// Name of the client configuration file written into the data directory.
 pub const CLIENT_CONFIG_FILE: &str = "client-config.json";
 
+/// The largest HTTP/2 header list accepted (see the attestation token's size).
+pub const HEADER_LIST_LIMIT: u32 = 96 * 1024;
+
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -85,6 +88,9 @@ pub struct ServerOptions {
     /// store scans; without them captures are kept unread and store scans are refused
     /// (`palms_unavailable`) until a start with models rebuilds the signatures.
     pub models: Option<PathBuf>,
+    /// Production attestation: the trusted apps, the device policy, the roots and the
+    /// status list.
+    pub attestation: attestation::platform::PlatformConfig,
 }
 
 impl ServerOptions {
@@ -98,6 +104,7 @@ impl ServerOptions {
             tap: None,
             mode: ServerMode::Production,
             models: None,
+            attestation: attestation::platform::PlatformConfig::default(),
         }
     }
 
@@ -281,6 +288,25 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         options.mode,
         &options.limits,
     );
+    let platforms = &options.attestation;
+    tracing::info!(
+        apple_apps = ?platforms.apple_app_ids,
+        android_apps = ?platforms.android_apps,
+        require_verified_boot = platforms.policy.require_verified_boot,
+        app_attest_environments = ?platforms.policy.apple_environments,
+        status_list = ?platforms.status_list,
+        "platform attestation"
+    );
+    if options.mode == ServerMode::Production
+        && platforms.apple_app_ids.is_empty()
+        && platforms.android_apps.is_empty()
+    {
+        tracing::warn!(
+            "production mode trusts no app: every upload will be refused \
+             (name the apps with --apple-app-id / --android-package)"
+        );
+    }
+    state = state.with_platforms(attestation::platform::Platforms::new(platforms.clone()));
     if let Some(models) = options.models.clone() {
         let db = data.db.clone();
         let reader = tokio::task::spawn_blocking(move || {
@@ -327,7 +353,13 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         .http2()
         .timer(hyper_util::rt::TokioTimer::new())
         .keep_alive_interval(Some(Duration::from_secs(30)))
-        .keep_alive_timeout(Duration::from_secs(10));
+        .keep_alive_timeout(Duration::from_secs(10))
+        // A platform attestation travels in the creation's Upload-Metadata: a real Android
+        // chain is ~13 KB, base64url and then tus's base64 make ~23 KB, beyond hyper's
+        // 16 KiB default header list. 96 KiB holds the largest token accepted
+        // (`verify::token::MAX_TOKEN_BYTES`, 48 KiB: ~86 KiB once encoded twice), so a
+        // token too large is refused by name, not by a reset stream.
+        .max_header_list_size(HEADER_LIST_LIMIT);
     let task = tokio::spawn(async move {
         server
             .serve(app.into_make_service_with_connect_info::<SocketAddr>())

@@ -174,6 +174,8 @@ impl<'a> EnrollmentClient<'a> {
                 .map_err(|e| UploadFailure::Attestation(e.to_string()))?;
             metadata.push((upload_metadata::ATTESTATION_FORMAT, statement.format));
             metadata.push((upload_metadata::ATTESTATION_NONCE, nonce.nonce));
+            // The service verifies a platform statement at creation, over this hash.
+            metadata.push((upload_metadata::UPLOAD_SHA256, hex_lower(&sealed.sha256())));
             metadata.push((
                 upload_metadata::ATTESTATION,
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&statement.token),
@@ -218,4 +220,13 @@ fn check_id(id: &str, what: &str) -> Result<(), Error> {
         return Err(Error::Protocol(format!("{id:.64?} is not an {what} id")));
     }
     Ok(())
+}
+
+/// Lower-case hex of `bytes` (the envelope hash in `Upload-Metadata`).
+fn hex_lower(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }

@@ -15,6 +15,7 @@
 //! development format is refused, so every upload is refused until a platform verifier
 //! (App Attest, Key Attestation) is added here.
 
+pub mod platform;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -117,19 +118,42 @@ pub struct Claim {
     pub format: String,
     /// The nonce it answers.
     pub nonce: String,
-    /// The token, base64url.
+    /// The token, base64url (the development format; a platform statement is verified at
+    /// creation and not kept).
     pub token: String,
+    /// Platform formats: the SHA-256 (hex) of the sealed envelope the statement binds;
+    /// the bytes received must hash to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_sha256: Option<String>,
+    /// Platform formats: what the verdict rested on (stored with the capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<platform::Basis>,
+}
+
+impl Claim {
+    /// Whether this is a platform statement (verified at creation).
+    pub fn is_platform(&self) -> bool {
+        platform::Platforms::verifies(&self.format)
+    }
+
+    /// The 32-byte envelope hash a platform claim binds.
+    pub fn bound_hash(&self) -> Option<[u8; 32]> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(self.upload_sha256.as_deref()?, &mut out).ok()?;
+        Some(out)
+    }
 }
 
 fn invalid(code: &'static str, message: impl Into<String>) -> ApiFailure {
     ApiFailure::new(StatusCode::UNPROCESSABLE_ENTITY, code, message.into())
 }
 
-/// The claim in a creation's `Upload-Metadata`, if any (all three keys or none).
+/// The claim in a creation's `Upload-Metadata`, if any (format, nonce and token all or
+/// none; platform formats also `upload_sha256`). The token is returned decoded beside it.
 pub fn claim_from_metadata(
     metadata: &HashMap<String, Vec<u8>>,
     mode: crate::ServerMode,
-) -> Result<Option<Claim>, ApiFailure> {
+) -> Result<Option<(Claim, Vec<u8>)>, ApiFailure> {
     let get = |k: &str| metadata.get(k).and_then(|v| std::str::from_utf8(v).ok());
     let fields = (
         get(upload_metadata::ATTESTATION_FORMAT),
@@ -142,36 +166,86 @@ pub fn claim_from_metadata(
             if format == dev::FORMAT && mode == crate::ServerMode::Production {
                 return Err(invalid(
                     "attestation_unsupported",
-                    "the development attestation format is accepted in development mode only; \
-                     this service verifies no platform attestation format yet",
+                    "the development attestation format is accepted in development mode only",
                 ));
             }
-            if format != dev::FORMAT {
+            let platform = platform::Platforms::verifies(format);
+            if format != dev::FORMAT && !platform {
                 return Err(invalid(
                     "attestation_unsupported",
                     format!(
-                        "this service verifies the `{}` attestation format only",
+                        "this service verifies `{}`, `{}` and (development mode) `{}`",
+                        verify::token::APPLE_FORMAT,
+                        verify::token::ANDROID_FORMAT,
                         dev::FORMAT
                     ),
                 ));
             }
-            if URL_SAFE_NO_PAD.decode(token).is_err() || nonce.len() > 128 {
+            let Ok(decoded) = URL_SAFE_NO_PAD.decode(token) else {
                 return Err(invalid(
                     "attestation_invalid",
                     "the attestation token is not base64url",
                 ));
+            };
+            if nonce.len() > 128 {
+                return Err(invalid("attestation_invalid", "the nonce is too long"));
             }
-            Ok(Some(Claim {
-                format: format.into(),
-                nonce: nonce.into(),
-                token: token.into(),
-            }))
+            let upload_sha256 = match get(upload_metadata::UPLOAD_SHA256) {
+                Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    Some(h.to_ascii_lowercase())
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        "attestation_invalid",
+                        "upload_sha256 is not 64 hex digits",
+                    ));
+                }
+                None if platform => {
+                    return Err(invalid(
+                        "attestation_invalid",
+                        "a platform statement comes with upload_sha256, the envelope's hash",
+                    ));
+                }
+                None => None,
+            };
+            Ok(Some((
+                Claim {
+                    format: format.into(),
+                    nonce: nonce.into(),
+                    token: if platform { String::new() } else { token.into() },
+                    upload_sha256,
+                    basis: None,
+                },
+                decoded,
+            )))
         }
         _ => Err(invalid(
             "attestation_invalid",
             "send attestation_format, attestation_nonce and attestation together",
         )),
     }
+}
+
+/// Spends `nonce` of `account_id` now (platform statements, at creation): `Err` when it
+/// was spent already (a replay) or is not this account's.
+pub fn spend_nonce(
+    c: &rusqlite::Connection,
+    nonce: &str,
+    account_id: &str,
+) -> Result<Result<(), ApiFailure>, DbError> {
+    let spent = c.execute(
+        "UPDATE attestation_nonces SET used_at = ?1
+         WHERE nonce = ?2 AND account_id = ?3 AND used_at IS NULL",
+        params![now(), nonce, account_id],
+    )?;
+    Ok(if spent == 1 {
+        Ok(())
+    } else {
+        Err(invalid(
+            "attestation_nonce_used",
+            "this nonce was used already: ask for a new one",
+        ))
+    })
 }
 
 /// Whether `nonce` was issued to `account_id`, is unexpired and unspent.
@@ -209,6 +283,15 @@ pub fn verify_and_spend(
     account_id: &str,
     sealed: &[u8],
 ) -> Result<Result<(), String>, DbError> {
+    if claim.is_platform() {
+        // Verified at creation, nonce spent then: only the binding to these bytes is left.
+        let hash: [u8; 32] = Sha256::digest(sealed).into();
+        return Ok(if claim.bound_hash() == Some(hash) {
+            Ok(())
+        } else {
+            Err("the bytes received are not the envelope the attestation was made over".into())
+        });
+    }
     let owner: Option<String> = c
         .query_row(
             "SELECT account_id FROM attestation_nonces WHERE nonce = ?1 AND used_at IS NULL",
@@ -266,6 +349,8 @@ mod tests {
                 format: dev::FORMAT.into(),
                 nonce: nonce.into(),
                 token: URL_SAFE_NO_PAD.encode(dev::sign(&key, &challenge(nonce.as_bytes(), &hash))),
+                upload_sha256: None,
+                basis: None,
             }
         };
         db.with(|c| {

@@ -12,6 +12,7 @@
 //! time (`423` with `Retry-After` while another holds it), and an expiry after which an
 //! unfinished upload is gone (`410`, then swept).
 
+mod attested;
 pub mod policy;
 pub mod tus;
 pub mod verify;
@@ -34,6 +35,8 @@ use rusqlite::{OptionalExtension as _, params};
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 use tokio::sync::Semaphore;
+
+use attested::{attestation_refused, platform_statement};
 
 use crate::db::DbError;
 use crate::http::{ApiFailure, AppState};
@@ -307,6 +310,14 @@ async fn create(
             "this service takes attested uploads only: ask for a nonce and attest the envelope",
         ));
     }
+    // A platform statement is verified now, before anything is stored.
+    let (claim, key_write) = match claim {
+        Some((claim, token)) if claim.is_platform() => {
+            let (claim, write) = platform_statement(&state, claim, token, &who.account_id).await?;
+            (Some(claim), Some(write))
+        }
+        other => (other.map(|(claim, _)| claim), None),
+    };
     let claim_json = claim
         .as_ref()
         .map(|c| serde_json::to_string(c).unwrap_or_default());
@@ -321,6 +332,22 @@ async fn create(
             if let Some(c) = &claim {
                 if let Err(e) = crate::attestation::check_nonce(&tx, &c.nonce, &who.account_id)? {
                     return Ok(Err(e));
+                }
+                if c.is_platform() {
+                    // Spent at creation: a replayed statement is refused here, by name.
+                    if let Err(e) = crate::attestation::spend_nonce(&tx, &c.nonce, &who.account_id)? {
+                        return Ok(Err(e));
+                    }
+                }
+            }
+            if let Some(write) = &key_write {
+                if let Err(refusal) = crate::attestation::platform::apply_key_write(
+                    &tx,
+                    write,
+                    &who.account_id,
+                    created,
+                )? {
+                    return Ok(Err(attestation_refused(refusal)));
                 }
             }
             let Some(enrollment) = crate::enrollments::load(&tx, &enrollment_id, &who.account_id)?
@@ -753,7 +780,12 @@ async fn finish(
                     });
                 }
             }
-            let attested = claim.as_ref().map(|c| c.format.clone());
+            // What the verdict rested on: the format, and for a platform statement its
+            // environment, security level, boot state, key id and root (JSON).
+            let attested = claim.as_ref().map(|c| match &c.basis {
+                Some(basis) => serde_json::to_string(basis).unwrap_or_else(|_| c.format.clone()),
+                None => c.format.clone(),
+            });
             match &verdict {
                 Ok(v) => {
                     tx.execute(
