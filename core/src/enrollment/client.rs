@@ -225,8 +225,10 @@ fn check_id(id: &str, what: &str) -> Result<(), Error> {
 /// Lower-case hex of `bytes` (the envelope hash in `Upload-Metadata`).
 fn hex_lower(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

@@ -212,7 +212,11 @@ pub fn claim_from_metadata(
                 Claim {
                     format: format.into(),
                     nonce: nonce.into(),
-                    token: if platform { String::new() } else { token.into() },
+                    token: if platform {
+                        String::new()
+                    } else {
+                        token.into()
+                    },
                     upload_sha256,
                     basis: None,
                 },

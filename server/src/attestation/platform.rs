@@ -24,8 +24,7 @@ use rusqlite::{OptionalExtension as _, params};
 use serde::{Deserialize, Serialize};
 
 use super::verify::{
-    Facts, Kind, Policy, Reason, Refusal, StatusList, TrustAnchors, Verdict, android, apple,
-    token,
+    Facts, Kind, Policy, Reason, Refusal, StatusList, TrustAnchors, Verdict, android, apple, token,
 };
 
 /// What production attestation trusts.
@@ -82,7 +81,10 @@ impl Basis {
         Self {
             format: format.into(),
             environment: facts.environment.clone(),
-            security_level: facts.environment.clone().filter(|_| facts.kind == Kind::AndroidChain),
+            security_level: facts
+                .environment
+                .clone()
+                .filter(|_| facts.kind == Kind::AndroidChain),
             boot_state: facts.boot_state.clone(),
             device_locked: facts.device_locked,
             key_id: facts.key_id.clone(),
@@ -196,7 +198,10 @@ impl Platforms {
         };
         let unreadable = |e: String| {
             tracing::error!(path = %path.display(), error = %e, "attestation status list unreadable");
-            Refusal::new(Reason::Revoked, "the service cannot read its revocation status list")
+            Refusal::new(
+                Reason::Revoked,
+                "the service cannot read its revocation status list",
+            )
         };
         let modified = std::fs::metadata(path)
             .and_then(|m| m.modified())
@@ -313,8 +318,13 @@ impl Platforms {
                 }
                 let mut last = None;
                 for app_id in &self.config.apple_app_ids {
-                    let verdict =
-                        apple::verify_attestation(&object, app_id, challenge, at, &self.config.anchors);
+                    let verdict = apple::verify_attestation(
+                        &object,
+                        app_id,
+                        challenge,
+                        at,
+                        &self.config.anchors,
+                    );
                     if verdict.reason() == Some(Reason::WrongAppId) {
                         last = Some(verdict);
                         continue;
@@ -443,7 +453,10 @@ pub fn apply_key_write(
             if inserted == 1 {
                 Ok(())
             } else {
-                Err(Refusal::new(Reason::CounterReplay, "this key was registered meanwhile"))
+                Err(Refusal::new(
+                    Reason::CounterReplay,
+                    "this key was registered meanwhile",
+                ))
             }
         }
         KeyWrite::Advance { key_id, from, to } => {

@@ -39,9 +39,7 @@ pub async fn platform_statement(
     // The key the token names, read before verifying; the write is a compare-and-set on
     // what was read, so a concurrent upload with the same key cannot both pass.
     let key_id = if claim.format == verify::token::APPLE_FORMAT {
-        verify::token::decode_apple(&token)
-            .ok()
-            .map(|t| t.key_id)
+        verify::token::decode_apple(&token).ok().map(|t| t.key_id)
     } else {
         None
     };
@@ -57,7 +55,9 @@ pub async fn platform_statement(
     let platforms = state.platforms_arc();
     let (format, account) = (claim.format.clone(), account_id.to_string());
     let outcome = tokio::task::spawn_blocking(move || {
-        platforms.verify(&format, &token, &challenge, verify::now(), &account, |_| registered)
+        platforms.verify(&format, &token, &challenge, verify::now(), &account, |_| {
+            registered
+        })
     })
     .await
     .map_err(|e| ApiFailure::from(crate::db::DbError::Task(e.to_string())))?;

@@ -335,7 +335,8 @@ async fn create(
                 }
                 if c.is_platform() {
                     // Spent at creation: a replayed statement is refused here, by name.
-                    if let Err(e) = crate::attestation::spend_nonce(&tx, &c.nonce, &who.account_id)? {
+                    if let Err(e) = crate::attestation::spend_nonce(&tx, &c.nonce, &who.account_id)?
+                    {
                         return Ok(Err(e));
                     }
                 }

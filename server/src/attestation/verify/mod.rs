@@ -20,6 +20,7 @@ pub mod key_description;
 pub mod policy;
 pub mod revocation;
 pub mod roots;
+pub mod test_chains;
 pub mod token;
 mod verdict;
 

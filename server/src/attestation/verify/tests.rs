@@ -291,3 +291,304 @@ fn the_built_in_roots_are_the_shared_roots() {
     let only = TrustAnchors::only(&[pem]).unwrap();
     assert!(only.apple().is_empty());
 }
+
+// Synthetic statements for what the shared (iOS 14-era, pre-2026) samples do not show:
+// newer App Attest leaves and authData, chains ending at an EC root, CA:FALSE
+// intermediates, unparsable unrelated extensions, the factory-expiry rule both ways, a
+// revoked serial, and the policy over valid statements.
+
+use super::test_chains::{AndroidKey, AppleDevice, AppleOptions, TestRoot};
+
+const APP: &str = "ABCDE12345.com.palmkit.app";
+const PACKAGE: &str = "com.palmkit.app";
+
+fn test_anchors(root: &TestRoot) -> TrustAnchors {
+    TrustAnchors::only(&[root.pem().into_bytes()]).unwrap()
+}
+
+fn android(chain: &[Vec<u8>], anchors: &TrustAnchors, status: Option<&StatusList>) -> Verdict {
+    let packages = vec![PACKAGE.to_string()];
+    android::verify_chain(
+        chain,
+        &android::Expected {
+            packages: &packages,
+            challenge: b"challenge-32-bytes-challenge-32b",
+            at: now(),
+        },
+        anchors,
+        status,
+    )
+}
+
+fn key() -> AndroidKey {
+    AndroidKey::new(&[PACKAGE], b"challenge-32-bytes-challenge-32b")
+}
+
+#[test]
+fn newer_app_attest_statements_verify() {
+    let root = TestRoot::new("PalmKit test Apple root").unwrap();
+    let anchors = test_anchors(&root);
+    let cdh = [9u8; 32];
+    for options in [
+        AppleOptions::default(),
+        AppleOptions {
+            newer_device_extensions: true,
+            trailing_auth_bytes: 17,
+            ..AppleOptions::default()
+        },
+        AppleOptions {
+            extension_map: true,
+            development: true,
+            ..AppleOptions::default()
+        },
+    ] {
+        let development = options.development;
+        let mut device = AppleDevice::new(options).unwrap();
+        let object = device.attest(&root, APP, &cdh).unwrap();
+        let verdict = apple::verify_attestation(&object, APP, &cdh, now(), &anchors);
+        assert!(verdict.is_valid(), "{:?}", verdict.refusal);
+        assert_eq!(verdict.facts.key_id, Some(device.key_id()));
+        assert_eq!(
+            verdict.facts.environment.as_deref(),
+            Some(if development {
+                "development"
+            } else {
+                "production"
+            })
+        );
+        let point = verdict.facts.public_key.clone().unwrap();
+        let assertion = device.assert(APP, &cdh).unwrap();
+        let ok = apple::verify_assertion(&assertion, APP, &cdh, &point, 0);
+        assert!(ok.is_valid(), "{:?}", ok.refusal);
+        assert_eq!(
+            apple::verify_assertion(&assertion, APP, &cdh, &point, 1).reason(),
+            Some(Reason::CounterReplay)
+        );
+        assert_eq!(
+            apple::verify_assertion(&assertion, APP, &[8u8; 32], &point, 0).reason(),
+            Some(Reason::BadSignature)
+        );
+        // The built-in roots do not know the test root.
+        assert_eq!(
+            apple::verify_attestation(&object, APP, &cdh, now(), &TrustAnchors::builtin()).reason(),
+            Some(Reason::UnknownRoot)
+        );
+        assert_eq!(
+            apple::verify_attestation(&object, APP, &[1u8; 32], now(), &anchors).reason(),
+            Some(Reason::WrongChallenge)
+        );
+    }
+    // Expired and not-yet-valid leaves.
+    let expired = AppleDevice::new(AppleOptions {
+        leaf_validity: (now() - 10 * 86_400, now() - 7 * 86_400),
+        ..AppleOptions::default()
+    })
+    .unwrap()
+    .attest(&root, APP, &cdh)
+    .unwrap();
+    assert_eq!(
+        apple::verify_attestation(&expired, APP, &cdh, now(), &anchors).reason(),
+        Some(Reason::Expired)
+    );
+}
+
+#[test]
+fn android_chains_to_an_ec_root_with_what_newer_devices_send() {
+    let root = TestRoot::new("Key Attestation CA1 (PalmKit test)").unwrap();
+    let anchors = test_anchors(&root);
+    for k in [
+        key(),
+        AndroidKey {
+            intermediates_not_ca: true,
+            filler_bytes: 3000,
+            intermediates: 3,
+            ..key()
+        },
+        AndroidKey {
+            factory: true,
+            intermediates: 1,
+            ..key()
+        },
+    ] {
+        let chain = k.chain(&root).unwrap();
+        let verdict = android(&chain, &anchors, None);
+        assert!(verdict.is_valid(), "{:?}", verdict.refusal);
+        assert_eq!(
+            verdict.facts.environment.as_deref(),
+            Some("TrustedEnvironment")
+        );
+        assert_eq!(verdict.facts.verified_boot, Some(true));
+        assert_eq!(verdict.facts.device_locked, Some(true));
+        assert_eq!(verdict.facts.packages, Some(vec![PACKAGE.to_string()]));
+        assert_eq!(
+            android(&chain, &TrustAnchors::builtin(), None).reason(),
+            Some(Reason::UnknownRoot)
+        );
+    }
+}
+
+#[test]
+fn the_factory_expiry_rule_holds_both_ways() {
+    let root = TestRoot::new("PalmKit test Google root").unwrap();
+    let anchors = test_anchors(&root);
+    let old = (now() - 20 * 86_400, now() - 10 * 86_400);
+    let factory = AndroidKey {
+        factory: true,
+        intermediate_validity: old,
+        ..key()
+    };
+    let verdict = android(&factory.chain(&root).unwrap(), &anchors, None);
+    assert!(
+        verdict.is_valid(),
+        "factory chains ignore expiry: {:?}",
+        verdict.refusal
+    );
+    let rkp = AndroidKey {
+        intermediate_validity: old,
+        ..key()
+    };
+    assert_eq!(
+        android(&rkp.chain(&root).unwrap(), &anchors, None).reason(),
+        Some(Reason::Expired)
+    );
+    let future = AndroidKey {
+        factory: true,
+        intermediate_validity: (now() + 86_400, now() + 2 * 86_400),
+        ..key()
+    };
+    assert_eq!(
+        android(&future.chain(&root).unwrap(), &anchors, None).reason(),
+        Some(Reason::NotYetValid)
+    );
+}
+
+#[test]
+fn a_revoked_serial_anywhere_in_the_chain_refuses_it() {
+    let root = TestRoot::new("PalmKit test Google root").unwrap();
+    let anchors = test_anchors(&root);
+    let chain = key().chain(&root).unwrap();
+    let serial = certs::serial_hex(&certs::parse(&chain[1]).unwrap());
+    let list = StatusList::from_json(
+        format!(
+            r#"{{"entries":{{"00{}":{{"status":"REVOKED","reason":"KEY_COMPROMISE"}}}}}}"#,
+            serial.to_uppercase()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        android(&chain, &anchors, Some(&list)).reason(),
+        Some(Reason::Revoked)
+    );
+    assert!(android(&chain, &anchors, Some(&StatusList::default())).is_valid());
+}
+
+#[test]
+fn the_policy_refuses_valid_statements_from_insecure_devices() {
+    let root = TestRoot::new("PalmKit test Google root").unwrap();
+    let anchors = test_anchors(&root);
+    let production = Policy::production();
+    let check = |k: AndroidKey, policy: &Policy| {
+        let verdict = android(&k.chain(&root).unwrap(), &anchors, None);
+        assert!(verdict.is_valid(), "{:?}", verdict.refusal);
+        policy.check(&verdict.facts).err().map(|r| r.reason)
+    };
+    assert_eq!(check(key(), &production), None);
+    assert_eq!(
+        check(
+            AndroidKey {
+                security_level: 0,
+                ..key()
+            },
+            &production
+        ),
+        Some(Reason::InsecureDevice)
+    );
+    assert_eq!(
+        check(
+            AndroidKey {
+                device_locked: false,
+                ..key()
+            },
+            &production
+        ),
+        Some(Reason::InsecureDevice)
+    );
+    assert_eq!(
+        check(
+            AndroidKey {
+                boot_state: 2,
+                ..key()
+            },
+            &production
+        ),
+        Some(Reason::InsecureDevice)
+    );
+    assert_eq!(
+        check(
+            AndroidKey {
+                boot_state: 2,
+                ..key()
+            },
+            &Policy::statement_only()
+        ),
+        None
+    );
+    let signed = Policy {
+        signing_digests: vec!["00".repeat(32)],
+        ..Policy::statement_only()
+    };
+    assert_eq!(check(key(), &signed), Some(Reason::WrongAppId));
+    let ours = Policy {
+        signing_digests: key().signing_digests.iter().map(hex::encode).collect(),
+        ..Policy::statement_only()
+    };
+    assert_eq!(check(key(), &ours), None);
+    // App Attest's development environment is not production's.
+    let apple_root = TestRoot::new("PalmKit test Apple root").unwrap();
+    let device = AppleDevice::new(AppleOptions {
+        development: true,
+        ..AppleOptions::default()
+    })
+    .unwrap();
+    let object = device.attest(&apple_root, APP, &[1; 32]).unwrap();
+    let verdict =
+        apple::verify_attestation(&object, APP, &[1; 32], now(), &test_anchors(&apple_root));
+    assert_eq!(
+        production.check(&verdict.facts).err().map(|r| r.reason),
+        Some(Reason::WrongEnvironment)
+    );
+}
+
+#[test]
+fn hostile_bytes_are_malformed_never_a_panic() {
+    let anchors = TrustAnchors::builtin();
+    let root = TestRoot::new("PalmKit test root").unwrap();
+    let chain = key().chain(&root).unwrap();
+    let device = AppleDevice::new(AppleOptions::default()).unwrap();
+    let object = device.attest(&root, APP, &[1; 32]).unwrap();
+    // Every truncation of a real-shaped statement.
+    for cut in (0..object.len()).step_by(37) {
+        let v = apple::verify_attestation(&object[..cut], APP, &[1; 32], now(), &anchors);
+        assert!(!v.is_valid());
+    }
+    for cut in (0..chain[0].len()).step_by(29) {
+        let mut c = chain.clone();
+        c[0].truncate(cut);
+        assert_eq!(
+            android(&c, &anchors, None).reason(),
+            Some(Reason::Malformed)
+        );
+    }
+    assert_eq!(
+        android(&[], &anchors, None).reason(),
+        Some(Reason::Malformed)
+    );
+    assert_eq!(
+        key_description::parse(&[0x30, 0x03, 0x02, 0x01])
+            .map(|_| ())
+            .is_err(),
+        true
+    );
+    assert!(!apple::verify_assertion(b"\xa0", APP, &[0; 32], &[4; 65], 0).is_valid());
+}
