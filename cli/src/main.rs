@@ -4,6 +4,7 @@
 //! frames (`analyze`).
 
 mod analyze;
+mod attestation;
 mod demo;
 mod enrollment;
 mod frames;
@@ -37,6 +38,13 @@ struct Cli {
     verbose: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum AttestationCommand {
+    /// Verify one App Attest or Key Attestation statement offline, as the service does,
+    /// and print the verdict (exit 0 with any verdict, 2 when a file or value is unusable).
+    Verify(attestation::VerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -110,6 +118,9 @@ enum Command {
     /// Register or revoke in-store scanner devices in a server's data directory.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Platform attestation statements (App Attest, Android Key Attestation).
+    #[command(subcommand)]
+    Attestation(AttestationCommand),
     /// Play an in-store scanner: post a palm photo to a running server as a registered
     /// store device and print the outcome (a match completes that shopper's enrollment).
     Scan {
@@ -363,6 +374,10 @@ impl From<HandArg> for palmkit_core::protocol::Hand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    // Offline and synchronous, with its own exit statuses.
+    if let Command::Attestation(AttestationCommand::Verify(args)) = &cli.command {
+        return attestation::verify_command(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -391,6 +406,7 @@ fn main() -> ExitCode {
                 };
                 serve(data_dir, listen, init_only, mode, models, no_models).await
             }
+            Command::Attestation(_) => Ok(()),
             Command::Store(StoreCommand::Add { data_dir, store }) => store::add(&data_dir, &store),
             Command::Store(StoreCommand::Revoke { data_dir, store }) => {
                 store::revoke(&data_dir, &store)

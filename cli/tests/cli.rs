@@ -647,3 +647,142 @@ fn spoof_eval_prints_the_rates_and_writes_a_report() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown species \"hologram\""));
 }
+
+/// The shared attestation samples' folder (`PALMKIT_TESTDATA`, or beside the repository).
+fn attestation_dir() -> std::path::PathBuf {
+    let base = std::env::var_os("PALMKIT_TESTDATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata")
+        });
+    let dir = base.join("attestation");
+    assert!(
+        dir.join("MANIFEST.tsv").is_file(),
+        "no attestation samples at {}",
+        dir.display()
+    );
+    dir
+}
+
+/// Every MANIFEST row through `palmkit attestation verify --json`: exactly one line with
+/// the documented keys, the row's verdict, reason and environment.
+#[test]
+fn attestation_verify_gives_every_manifest_row_its_verdict() {
+    let dir = attestation_dir();
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
+    let mut rows = 0;
+    for line in manifest.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (file, kind, app_id, challenge, at, environment, expected, reason, note) = (
+            f[0],
+            f[1],
+            f[3],
+            f[4],
+            f[5],
+            f[6],
+            f[7],
+            f[8],
+            f.get(9).copied().unwrap_or(""),
+        );
+        let mut cmd = palmkit();
+        cmd.args([
+            "attestation",
+            "verify",
+            "--json",
+            "--kind",
+            kind,
+            "--app-id",
+            app_id,
+        ])
+        .args(["--challenge", challenge]);
+        if !at.is_empty() {
+            cmd.args(["--at", at]);
+        }
+        for part in note.split([';', ' ']) {
+            if let Some(key) = part.strip_prefix("key=") {
+                cmd.arg("--key").arg(dir.join(key));
+            }
+            if let Some(previous) = part.strip_prefix("previous=") {
+                cmd.args(["--previous-counter", previous]);
+            }
+        }
+        let out = cmd.arg(dir.join(file)).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut want = [
+            "valid",
+            "reason",
+            "kind",
+            "environment",
+            "app_id",
+            "key_id",
+            "counter",
+            "verified_boot",
+            "device_locked",
+            "packages",
+            "signing_digests",
+            "root",
+        ];
+        want.sort();
+        assert_eq!(keys, want);
+        assert_eq!(v["valid"], (expected == "valid"), "{file} {stdout}");
+        let got_reason = v["reason"].as_str().unwrap_or("");
+        assert_eq!(got_reason, reason, "{file} {stdout}");
+        assert_eq!(v["kind"], kind);
+        if expected == "valid" && kind != "apple-assertion" {
+            assert_eq!(v["environment"], environment, "{file}");
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, 53);
+}
+
+/// A missing file or bad hex cannot be asked about (exit 2); unreadable bytes are a
+/// verdict (`malformed`, exit 0).
+#[test]
+fn attestation_verify_tells_unusable_input_from_a_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.cbor");
+    std::fs::write(&junk, b"\xff\x00not cbor").unwrap();
+    let run = |args: &[&str], file: &std::path::Path| {
+        palmkit()
+            .args(["attestation", "verify", "--json"])
+            .args(args)
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let apple = [
+        "--kind",
+        "apple-attestation",
+        "--app-id",
+        "T.a",
+        "--challenge",
+        "00",
+    ];
+    let out = run(&apple, &junk);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reason"], "malformed");
+    assert_eq!(v["valid"], false);
+    assert_eq!(
+        run(&apple, &dir.path().join("missing")).status.code(),
+        Some(2)
+    );
+    let bad_hex = [
+        "--kind",
+        "android-chain",
+        "--app-id",
+        "a",
+        "--challenge",
+        "xyz",
+    ];
+    assert_eq!(run(&bad_hex, &junk).status.code(), Some(2));
+}
