@@ -202,3 +202,71 @@ fn print(args: &VerifyArgs, verdict: &Verdict) {
     );
     show("root", f.root.clone());
 }
+
+/// `palmkit serve`'s attestation flags: the trusted apps and the device policy.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// An iOS app whose App Attest statements are trusted, TEAMID.bundle.id; repeat.
+    #[arg(long = "apple-app-id")]
+    pub apple_app_ids: Vec<String>,
+    /// An Android app whose Key Attestation chains are trusted: its package name
+    /// (comma-separated names for a shared-UID app, all required); repeat.
+    #[arg(long = "android-package")]
+    pub android_apps: Vec<String>,
+    /// An allowed Android signing-certificate SHA-256 digest (hex); repeat. Default: any.
+    #[arg(long = "android-signing-digest")]
+    pub android_signing_digests: Vec<String>,
+    /// Also take App Attest keys of the development environment (Xcode builds).
+    #[arg(long)]
+    pub allow_app_attest_development: bool,
+    /// Take Android devices without verified boot or with an unlocked bootloader, and
+    /// software keystores (test devices only).
+    #[arg(long)]
+    pub allow_unverified_devices: bool,
+    /// An extra trusted attestation root (PEM), beside Apple's and Google's; repeat.
+    /// Logged at start: a root here can vouch for any device.
+    #[arg(long = "attestation-root")]
+    pub roots: Vec<PathBuf>,
+    /// Google's attestation status list (JSON), re-read when the file changes.
+    #[arg(long)]
+    pub attestation_status_list: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The service's configuration.
+    pub fn config(&self) -> Result<palmkit_server::attestation::platform::PlatformConfig, String> {
+        let mut config = palmkit_server::attestation::platform::PlatformConfig {
+            apple_app_ids: self.apple_app_ids.clone(),
+            android_apps: self.android_apps.clone(),
+            ..Default::default()
+        };
+        for digest in &self.android_signing_digests {
+            let bytes = hex::decode(digest)
+                .map_err(|e| format!("--android-signing-digest {digest:?}: {e}"))?;
+            config.policy.signing_digests.push(hex::encode(bytes));
+        }
+        if self.allow_app_attest_development {
+            config.policy.apple_environments.push("development".into());
+        }
+        if self.allow_unverified_devices {
+            config.policy.require_verified_boot = false;
+        }
+        for path in &self.roots {
+            let added = config
+                .anchors
+                .add_pem(&read(path, "attestation root")?)
+                .map_err(|e| format!("--attestation-root {}: {e}", path.display()))?;
+            eprintln!(
+                "WARNING: trusting extra attestation root(s) {added:?} from {}: they can vouch for any device",
+                path.display()
+            );
+            tracing::warn!(roots = ?added, path = %path.display(), "extra attestation roots trusted");
+        }
+        if let Some(path) = &self.attestation_status_list {
+            StatusList::from_json(&read(path, "status list")?)
+                .map_err(|e| format!("--attestation-status-list {}: {e}", path.display()))?;
+            config.status_list = Some(path.clone());
+        }
+        Ok(config)
+    }
+}

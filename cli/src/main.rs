@@ -101,8 +101,8 @@ enum Command {
         /// Development mode: accept unattested, file-origin captures and the development
         /// attestation format (key in DATA_DIR/dev-attestation.key). Without it the server
         /// runs in production mode and requires a platform attestation, a sealed spoof
-        /// verdict and camera origin for every upload (the reference server verifies no
-        /// platform format yet, so it then refuses every upload).
+        /// verdict and camera origin for every upload: App Attest or Key Attestation,
+        /// verified offline for the apps named by --apple-app-id / --android-package.
         #[arg(long)]
         dev: bool,
         /// The hand models (`cargo xtask models`; default: PALMKIT_MODELS or the
@@ -114,6 +114,8 @@ enum Command {
         /// unread (signatures are made at a later start with models), store scans refused.
         #[arg(long)]
         no_models: bool,
+        #[command(flatten)]
+        attestation: attestation::ServeArgs,
     },
     /// Register or revoke in-store scanner devices in a server's data directory.
     #[command(subcommand)]
@@ -398,13 +400,18 @@ fn main() -> ExitCode {
                 dev,
                 models,
                 no_models,
+                attestation,
             } => {
                 let mode = if dev {
                     palmkit_server::ServerMode::Development
                 } else {
                     palmkit_server::ServerMode::Production
                 };
-                serve(data_dir, listen, init_only, mode, models, no_models).await
+                let platforms = attestation.config()?;
+                serve(
+                    data_dir, listen, init_only, mode, models, no_models, platforms,
+                )
+                .await
             }
             Command::Attestation(_) => Ok(()),
             Command::Store(StoreCommand::Add { data_dir, store }) => store::add(&data_dir, &store),
@@ -546,6 +553,7 @@ async fn serve(
     mode: palmkit_server::ServerMode,
     models: Option<PathBuf>,
     no_models: bool,
+    platforms: palmkit_server::attestation::platform::PlatformConfig,
 ) -> Result<(), String> {
     if init_only {
         let dir = palmkit_server::init_data_dir(&data_dir, mode).map_err(|e| e.to_string())?;
@@ -558,6 +566,8 @@ async fn serve(
         progress::spinner("Starting the reference server (first start makes its CA and keys)");
     let mut options = palmkit_server::ServerOptions::new(&data_dir, listen);
     options.mode = mode;
+    let trusted_apps = platforms.apple_app_ids.len() + platforms.android_apps.len();
+    options.attestation = platforms;
     // Explicit models must be there; the default folder is used when provisioned.
     options.models = match models {
         Some(dir) if !dir.join("SHA256SUMS").exists() => {
@@ -577,7 +587,7 @@ async fn serve(
     spinner.finish_and_clear();
     say(&format!(
         "PalmKit reference server ({mode:?} mode) listening on {}\n  data directory: {}\n  CA certificate: {}\n  \
-         client config:  {}\n  service key:    {}\n  palms:          {}\nPress Ctrl-C to stop.",
+         client config:  {}\n  service key:    {}\n  palms:          {}\n  attested apps:  {}\nPress Ctrl-C to stop.",
         server.base_url,
         server.data_dir.display(),
         server.ca_path.display(),
@@ -587,6 +597,12 @@ async fn serve(
             "read (captures checked, signatures kept, store scans matched)"
         } else {
             "not read: no hand models (run `cargo xtask models`); store scans are refused"
+        },
+        if trusted_apps == 0 && mode == palmkit_server::ServerMode::Production {
+            "none: every upload is refused (name them with --apple-app-id / --android-package)"
+                .to_string()
+        } else {
+            format!("{trusted_apps} app(s) trusted")
         }
     ));
     palmkit_server::shutdown_signal().await;

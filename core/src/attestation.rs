@@ -42,6 +42,12 @@ pub enum AttestationError {
 pub trait Attestor: Send + Sync {
     /// Signs the 32-byte `challenge`.
     fn attest(&self, challenge: &[u8; 32]) -> Result<Attestation, AttestationError>;
+
+    /// The service does not know the key the last statement was made with (App Attest:
+    /// its registry was reset, or the key belongs to another account): drop it, so the
+    /// next [`attest`](Self::attest) makes and attests a new key. Formats without a
+    /// long-lived key (Android makes one per upload, the development HMAC) do nothing.
+    fn forget_key(&self) {}
 }
 
 /// The challenge binding `nonce` to the upload whose bytes hash to `upload_sha256`.

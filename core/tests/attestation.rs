@@ -2,7 +2,8 @@
 //! attested over a fresh nonce and the envelope's hash is accepted and recorded as attested;
 //! a statement over other bytes, a foreign format, an attestor that cannot attest, and an
 //! unattested upload to a service that requires attestation are refused, each with its
-//! code. The attestor is the development one (the shells use App Attest / Play Integrity).
+//! code. The attestor is the development one (the shells use App Attest / Key
+//! Attestation; `platform_attestation.rs` tests those against a production server).
 
 use crate::support;
 
@@ -184,8 +185,9 @@ async fn a_service_that_requires_attestation_refuses_an_unattested_upload() {
 /// Finding 7 of the attack on the service: a modified client could enroll anything, since
 /// the verdict is sealed without sender authentication, attestation was off and
 /// file-origin uploads were taken. A server in production mode (what `ServerOptions::new`
-/// and `palmkit serve` give) requires an attestation it can verify: with no platform
-/// verifier here, it refuses every upload, and keeps no development key to forge one with.
+/// and `palmkit serve` give) requires a platform attestation it can verify (App Attest or
+/// Key Attestation: `platform_attestation.rs`), refuses the development format and
+/// unknown formats, and keeps no development key to forge one with.
 #[tokio::test]
 async fn a_production_server_takes_no_unattested_or_development_attested_upload() {
     let rig = Rig::start_with(|o| o.mode = palmkit_server::ServerMode::Production).await;

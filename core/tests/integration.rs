@@ -21,6 +21,7 @@ mod login;
 mod oidc_provider;
 mod payment;
 mod pinning;
+mod platform_attestation;
 mod pyhpke;
 mod tus_hostile;
 mod tus_server;

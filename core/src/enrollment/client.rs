@@ -162,27 +162,46 @@ impl<'a> EnrollmentClient<'a> {
             TusAuth::Account(self.account),
             options.clone(),
         );
-        let mut metadata = vec![
-            (upload_metadata::ENROLLMENT_ID, enrollment_id.to_string()),
-            (upload_metadata::HAND, hand_text.to_string()),
-        ];
-        if let Some(attestor) = self.attestor {
-            let nonce = self.attestation_nonce().await?;
-            let challenge = attestation::challenge(nonce.nonce.as_bytes(), &sealed.sha256());
-            let statement = attestor
-                .attest(&challenge)
-                .map_err(|e| UploadFailure::Attestation(e.to_string()))?;
-            metadata.push((upload_metadata::ATTESTATION_FORMAT, statement.format));
-            metadata.push((upload_metadata::ATTESTATION_NONCE, nonce.nonce));
-            // The service verifies a platform statement at creation, over this hash.
-            metadata.push((upload_metadata::UPLOAD_SHA256, hex_lower(&sealed.sha256())));
-            metadata.push((
-                upload_metadata::ATTESTATION,
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&statement.token),
-            ));
-        }
-        let metadata: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let report = client.upload(sealed, &metadata, progress, cancel).await?;
+        // An App Attest key the service does not know (its data was reset, or the key
+        // was another account's): the attestor drops it and attests a new one, once.
+        let mut attempts = 0;
+        let report = loop {
+            attempts += 1;
+            let mut metadata = vec![
+                (upload_metadata::ENROLLMENT_ID, enrollment_id.to_string()),
+                (upload_metadata::HAND, hand_text.to_string()),
+            ];
+            if let Some(attestor) = self.attestor {
+                let nonce = self.attestation_nonce().await?;
+                let challenge = attestation::challenge(nonce.nonce.as_bytes(), &sealed.sha256());
+                let statement = attestor
+                    .attest(&challenge)
+                    .map_err(|e| UploadFailure::Attestation(e.to_string()))?;
+                metadata.push((upload_metadata::ATTESTATION_FORMAT, statement.format));
+                metadata.push((upload_metadata::ATTESTATION_NONCE, nonce.nonce));
+                // The service verifies a platform statement at creation, over this hash.
+                metadata.push((upload_metadata::UPLOAD_SHA256, hex_lower(&sealed.sha256())));
+                metadata.push((
+                    upload_metadata::ATTESTATION,
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&statement.token),
+                ));
+            }
+            let metadata: Vec<(&str, &str)> =
+                metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            match client.upload(sealed, &metadata, progress, cancel).await {
+                Err(e) if attempts == 1 && key_unknown(&e) => {
+                    if let Some(attestor) = self.attestor {
+                        tracing::info!(
+                            "the service does not know the attestation key: attesting a new one"
+                        );
+                        attestor.forget_key();
+                        continue;
+                    }
+                    break Err(e);
+                }
+                other => break other,
+            }
+        }?;
         tracing::info!(
             upload = %report.id,
             bytes = report.length,
@@ -220,6 +239,16 @@ fn check_id(id: &str, what: &str) -> Result<(), Error> {
         return Err(Error::Protocol(format!("{id:.64?} is not an {what} id")));
     }
     Ok(())
+}
+
+/// Whether the service refused the upload's attestation key as unknown.
+fn key_unknown(e: &Error) -> bool {
+    const CODE: &str = "attestation_key_unknown";
+    match e {
+        Error::Upload(UploadFailure::Rejected { code, .. }) => code == CODE,
+        Error::Service { code, .. } => code == CODE,
+        _ => false,
+    }
 }
 
 /// Lower-case hex of `bytes` (the envelope hash in `Upload-Metadata`).
