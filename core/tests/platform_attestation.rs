@@ -9,6 +9,11 @@ use crate::support;
 use std::sync::{Arc, Mutex};
 
 use palmkit_core::account::AccountClient;
+use std::collections::HashMap;
+
+use palmkit_core::attestation::platform::{
+    AppAttestDevice, AppAttestFlow, AttestedKey, KeyAttestationDevice, KeyAttestationFlow,
+};
 use palmkit_core::attestation::{Attestation, AttestationError, Attestor};
 use palmkit_core::enrollment::EnrollmentClient;
 use palmkit_core::error::{Error, UploadFailure};
@@ -131,15 +136,16 @@ fn passing_capture() -> Capture {
         .with_spoof(&verdict)
 }
 
-/// Android's KeyAttestor, under the test root: a fresh key per upload whose chain says
+/// AndroidKeyStore, faked under the test root: a fresh key per upload whose chain says
 /// what `shape` says, over the challenge it is given (or a fixed one: another upload's).
-struct TestKeyAttestor {
+/// The token is the core's [`KeyAttestationFlow`] (what the app runs).
+struct FakeKeyStore {
     root: Arc<TestRoot>,
     shape: fn(AndroidKey) -> AndroidKey,
     wrong_challenge: bool,
 }
 
-impl TestKeyAttestor {
+impl FakeKeyStore {
     fn new(root: &Arc<TestRoot>, shape: fn(AndroidKey) -> AndroidKey) -> Self {
         Self {
             root: root.clone(),
@@ -149,29 +155,28 @@ impl TestKeyAttestor {
     }
 }
 
-/// A device's chain is ~13 KB: vendor extensions in two intermediates.
-fn real_size(k: AndroidKey) -> AndroidKey {
-    AndroidKey {
-        filler_bytes: 4000,
-        ..k
-    }
-}
-
-impl Attestor for TestKeyAttestor {
-    fn attest(&self, challenge: &[u8; 32]) -> Result<Attestation, AttestationError> {
+impl KeyAttestationDevice for FakeKeyStore {
+    fn attested_chain(&self, challenge: &[u8; 32]) -> Result<Vec<Vec<u8>>, AttestationError> {
         let challenge = if self.wrong_challenge {
             [7u8; 32]
         } else {
             *challenge
         };
         let key = (self.shape)(real_size(AndroidKey::new(&[PACKAGE], &challenge)));
-        let chain = key
-            .chain(&self.root)
-            .map_err(|e| AttestationError::Failed(e.to_string()))?;
-        Ok(Attestation {
-            format: token::ANDROID_FORMAT.into(),
-            token: token::encode_android(&chain),
-        })
+        key.chain(&self.root)
+            .map_err(|e| AttestationError::Failed(e.to_string()))
+    }
+}
+
+fn key_attestor(store: FakeKeyStore) -> KeyAttestationFlow {
+    KeyAttestationFlow(Arc::new(store))
+}
+
+/// A device's chain is ~13 KB: vendor extensions in two intermediates.
+fn real_size(k: AndroidKey) -> AndroidKey {
+    AndroidKey {
+        filler_bytes: 4000,
+        ..k
     }
 }
 
@@ -196,7 +201,7 @@ impl Attestor for SoftwareRootAttestor {
 #[tokio::test]
 async fn android_chains_are_verified_at_creation_and_refused_by_name() {
     let rig = Rig::start(|_, _| {}).await;
-    let good = TestKeyAttestor::new(&rig.root, |k| k);
+    let good = key_attestor(FakeKeyStore::new(&rig.root, |k| k));
     let size = good.attest(&[0; 32]).unwrap().token.len();
     assert!(size > 12_000, "a real-size token: {size} bytes");
 
@@ -219,34 +224,34 @@ async fn android_chains_are_verified_at_creation_and_refused_by_name() {
     assert_eq!(basis["root"], "PalmKit test attestation root");
     assert!(basis["key_id"].as_str().is_some_and(|k| k.len() == 44));
 
-    let cases: Vec<(TestKeyAttestor, &str)> = vec![
+    let cases: Vec<(KeyAttestationFlow, &str)> = vec![
         (
-            TestKeyAttestor::new(&rig.root, |k| AndroidKey {
+            key_attestor(FakeKeyStore::new(&rig.root, |k| AndroidKey {
                 packages: vec!["com.example.other".into()],
                 ..k
-            }),
+            })),
             "wrong_app_id",
         ),
         (
-            TestKeyAttestor::new(&rig.root, |k| AndroidKey {
+            key_attestor(FakeKeyStore::new(&rig.root, |k| AndroidKey {
                 security_level: 0,
                 ..k
-            }),
+            })),
             "insecure_device",
         ),
         (
-            TestKeyAttestor::new(&rig.root, |k| AndroidKey {
+            key_attestor(FakeKeyStore::new(&rig.root, |k| AndroidKey {
                 device_locked: false,
                 boot_state: 2,
                 ..k
-            }),
+            })),
             "insecure_device",
         ),
         (
-            TestKeyAttestor {
+            key_attestor(FakeKeyStore {
                 wrong_challenge: true,
-                ..TestKeyAttestor::new(&rig.root, |k| k)
-            },
+                ..FakeKeyStore::new(&rig.root, |k| k)
+            }),
             "wrong_challenge",
         ),
     ];
@@ -274,7 +279,7 @@ async fn a_revoked_serial_and_a_replayed_nonce_are_refused_at_creation() {
         *path.lock().unwrap() = file;
     })
     .await;
-    let good = TestKeyAttestor::new(&rig.root, |k| k);
+    let good = key_attestor(FakeKeyStore::new(&rig.root, |k| k));
     rig.upload(&good).await.unwrap();
 
     // The operator refreshes the list: the root's serial is revoked now.
@@ -347,74 +352,70 @@ async fn a_revoked_serial_and_a_replayed_nonce_are_refused_at_creation() {
     rig.server.shutdown().await;
 }
 
-/// The iOS flow's App Attest state under the test root: a key made and attested on first
-/// use, assertions after, and a new key when the service forgets the old one.
-struct TestAppAttestor {
+/// DeviceCheck, faked under the test root: the two calls the iOS shell makes. The key
+/// state, the token and the re-attest are the core's [`AppAttestFlow`] (what the app runs).
+struct FakeAppAttestDevice {
     root: Arc<TestRoot>,
-    state: Mutex<Option<(AppleDevice, bool)>>,
+    keys: Mutex<HashMap<String, AppleDevice>>,
     /// Replay: every assertion carries this counter.
     fixed_counter: Option<u32>,
 }
 
-impl TestAppAttestor {
+impl FakeAppAttestDevice {
     fn new(root: &Arc<TestRoot>) -> Self {
         Self {
             root: root.clone(),
-            state: Mutex::new(None),
+            keys: Mutex::new(HashMap::new()),
             fixed_counter: None,
         }
     }
-
-    fn key_id(&self) -> Option<String> {
-        self.state.lock().unwrap().as_ref().map(|(d, _)| d.key_id())
-    }
 }
 
-impl Attestor for TestAppAttestor {
-    fn attest(&self, challenge: &[u8; 32]) -> Result<Attestation, AttestationError> {
-        let failed = |e: palmkit_server::attestation::verify::test_chains::BuildError| {
-            AttestationError::Failed(e.to_string())
-        };
-        let mut state = self.state.lock().unwrap();
-        if state.is_none() {
-            *state = Some((
-                AppleDevice::new(AppleOptions::default()).map_err(failed)?,
-                false,
-            ));
-        }
-        let (device, attested) = state.as_mut().unwrap();
-        let attestation = if *attested {
-            None
-        } else {
-            *attested = true;
-            Some(
-                device
-                    .attest(&self.root, APP_ID, challenge)
-                    .map_err(failed)?,
-            )
-        };
-        let assertion = match self.fixed_counter {
-            Some(c) => device.assertion_with_counter(APP_ID, challenge, c),
-            None => device.assert(APP_ID, challenge),
-        }
-        .map_err(failed)?;
-        Ok(Attestation {
-            format: token::APPLE_FORMAT.into(),
-            token: token::encode_apple(&device.key_id(), attestation.as_deref(), &assertion),
+fn failed(e: palmkit_server::attestation::verify::test_chains::BuildError) -> AttestationError {
+    AttestationError::Failed(e.to_string())
+}
+
+impl AppAttestDevice for FakeAppAttestDevice {
+    fn attest_new_key(&self, client_data_hash: &[u8; 32]) -> Result<AttestedKey, AttestationError> {
+        let device = AppleDevice::new(AppleOptions::default()).map_err(failed)?;
+        let attestation = device
+            .attest(&self.root, APP_ID, client_data_hash)
+            .map_err(failed)?;
+        let key_id = device.key_id();
+        self.keys.lock().unwrap().insert(key_id.clone(), device);
+        Ok(AttestedKey {
+            key_id,
+            attestation,
         })
     }
 
-    fn forget_key(&self) {
-        *self.state.lock().unwrap() = None;
+    fn generate_assertion(
+        &self,
+        key_id: &str,
+        client_data_hash: &[u8; 32],
+    ) -> Result<Vec<u8>, AttestationError> {
+        let mut keys = self.keys.lock().unwrap();
+        let device = keys
+            .get_mut(key_id)
+            .ok_or_else(|| AttestationError::Failed("no such key on this device".into()))?;
+        match self.fixed_counter {
+            Some(c) => device.assertion_with_counter(APP_ID, client_data_hash, c),
+            None => device.assert(APP_ID, client_data_hash),
+        }
+        .map_err(failed)
     }
+}
+
+fn app_attest(device: FakeAppAttestDevice) -> AppAttestFlow {
+    AppAttestFlow::new(Arc::new(device), support::mock_store())
 }
 
 #[tokio::test]
 async fn app_attest_registers_a_key_then_verifies_its_assertions() {
     let rig = Rig::start(|_, _| {}).await;
-    let attestor = TestAppAttestor::new(&rig.root);
+    let attestor = app_attest(FakeAppAttestDevice::new(&rig.root));
     rig.upload(&attestor).await.unwrap();
-    let key_id = attestor.key_id().unwrap();
+    let key_id = attestor.key_id().unwrap().unwrap();
     let counter = |rig: &Rig, key: &str| -> i64 {
         rig.db()
             .with(|c| {
@@ -450,10 +451,10 @@ async fn app_attest_registers_a_key_then_verifies_its_assertions() {
     assert!(counter(&rig, &key_id) >= 3);
 
     // A replayed counter.
-    let replayer = TestAppAttestor {
+    let replayer = app_attest(FakeAppAttestDevice {
         fixed_counter: Some(1),
-        ..TestAppAttestor::new(&rig.root)
-    };
+        ..FakeAppAttestDevice::new(&rig.root)
+    });
     rig.upload(&replayer).await.unwrap();
     let (code, message) = rig.refused(&replayer).await;
     assert_eq!(code, "attestation_invalid");
@@ -464,7 +465,7 @@ async fn app_attest_registers_a_key_then_verifies_its_assertions() {
         .with(|c| Ok(c.execute("DELETE FROM app_attest_keys WHERE key_id = ?1", [&key_id])?))
         .unwrap();
     rig.upload(&attestor).await.unwrap();
-    let new_key = attestor.key_id().unwrap();
+    let new_key = attestor.key_id().unwrap().unwrap();
     assert_ne!(new_key, key_id, "a new key was attested");
     assert_eq!(counter(&rig, &new_key), 1);
     let environment: String = rig

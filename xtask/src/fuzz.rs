@@ -10,13 +10,16 @@ use std::process::Command;
 use crate::{tools, util};
 
 /// The targets, in the order they run (names of `fuzz/Cargo.toml`'s binaries).
-const TARGETS: [&str; 6] = [
+const TARGETS: [&str; 9] = [
     "frame",
     "envelope",
     "sealed_verdict",
     "server_capture",
     "tus_headers",
     "protocol_json",
+    "attestation_object",
+    "attestation_assertion",
+    "attestation_chain",
 ];
 
 /// Runs every target for `seconds`.

@@ -11,30 +11,16 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use serde::{Deserialize, Serialize};
+// One definition of the formats, shared with the apps' flows in the core.
+pub use palmkit_core::attestation::platform::{
+    ANDROID_FORMAT, APPLE_FORMAT, AppleToken, encode_android, encode_apple,
+};
 
 use super::certs;
 use super::verdict::{Reason, Refusal};
 
-/// The App Attest token format.
-pub const APPLE_FORMAT: &str = "apple-app-attest-v1";
-/// The Key Attestation token format.
-pub const ANDROID_FORMAT: &str = "android-key-attestation-v1";
 /// The largest token accepted (real ones: Apple ~7 KB with attestation, Android ~4-13 KB).
 pub const MAX_TOKEN_BYTES: usize = 48 * 1024;
-
-/// An App Attest token.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AppleToken {
-    /// The key id (standard base64 of SHA-256 of the key).
-    pub key_id: String,
-    /// The attestation object, base64url (first upload with this key).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attestation: Option<String>,
-    /// The assertion, base64url.
-    pub assertion: String,
-}
 
 /// An App Attest token, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,16 +74,6 @@ pub fn decode_apple(token: &[u8]) -> Result<AppleStatement, Refusal> {
     })
 }
 
-/// Encodes an `apple-app-attest-v1` token (the apps' flow layer and tests).
-pub fn encode_apple(key_id: &str, attestation: Option<&[u8]>, assertion: &[u8]) -> Vec<u8> {
-    let token = AppleToken {
-        key_id: key_id.into(),
-        attestation: attestation.map(|a| URL_SAFE_NO_PAD.encode(a)),
-        assertion: URL_SAFE_NO_PAD.encode(assertion),
-    };
-    serde_json::to_vec(&token).unwrap_or_default()
-}
-
 /// Decodes an `android-key-attestation-v1` token into DER certificates, leaf first.
 pub fn decode_android(token: &[u8]) -> Result<Vec<Vec<u8>>, Refusal> {
     check_size(token)?;
@@ -113,10 +89,4 @@ pub fn decode_android(token: &[u8]) -> Result<Vec<Vec<u8>>, Refusal> {
                 .map_err(|_| malformed("a certificate is not standard base64"))
         })
         .collect()
-}
-
-/// Encodes an `android-key-attestation-v1` token.
-pub fn encode_android(chain: &[Vec<u8>]) -> Vec<u8> {
-    let list: Vec<String> = chain.iter().map(|c| STANDARD.encode(c)).collect();
-    serde_json::to_vec(&list).unwrap_or_default()
 }

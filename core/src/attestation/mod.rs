@@ -1,16 +1,19 @@
 //! Platform attestation of an upload (spoof layer 1, the part that needs the platform): the
-//! app's attestation service (App Attest on iOS, Play Integrity on Android, implemented
-//! by the shells as an [`Attestor`]) signs a challenge that binds a fresh server nonce to
-//! the SHA-256 of exactly the bytes uploaded. The service then knows the envelope came from
-//! a genuine app on a genuine device, in answer to its own nonce, and was not swapped.
+//! platform's attestation (App Attest on iOS, Key Attestation on Android: [`platform`]'s
+//! flows over the shells' two-call devices) signs a challenge that binds a fresh server
+//! nonce to the SHA-256 of exactly the bytes uploaded. The service then knows the envelope
+//! came from a genuine app on a genuine device, in answer to its own nonce, and was not
+//! swapped.
 //!
 //! The challenge (32 bytes):
 //! `SHA-256("palmkit/attestation/v1" || u16 len || nonce || SHA-256(upload bytes))`.
 //!
-//! The reference server cannot reach Apple or Google, so it verifies one format only:
+//! The reference server verifies the platform formats offline against Apple's and
+//! Google's roots (`palmkit_server::attestation::verify`), and in development mode also
 //! [`dev`], an HMAC-SHA256 over the challenge with a development key the server writes
 //! into its data directory — the same interface and binding, for desktop QA and tests.
-//! Production formats are verified by the real service.
+
+pub mod platform;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest as _, Sha256};
@@ -21,7 +24,8 @@ pub const CHALLENGE_LABEL: &[u8] = b"palmkit/attestation/v1";
 /// A platform's statement over a challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attestation {
-    /// The format: `apple-app-attest`, `google-play-integrity`, or [`dev::FORMAT`].
+    /// The format: [`platform::APPLE_FORMAT`], [`platform::ANDROID_FORMAT`], or
+    /// [`dev::FORMAT`].
     pub format: String,
     /// The token or assertion as the platform gave it.
     pub token: Vec<u8>,
@@ -30,7 +34,7 @@ pub struct Attestation {
 /// Why the platform could not attest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AttestationError {
-    /// The device or app cannot attest (no Secure Enclave, no Play services, ...).
+    /// The device or app cannot attest (no Secure Enclave, no attestation keystore, ...).
     #[error("attestation unavailable: {0}")]
     Unavailable(String),
     /// The platform service refused or failed.
