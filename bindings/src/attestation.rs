@@ -1,6 +1,11 @@
-//! Platform attestation across the FFI: the [`Attestor`] the shells implement (App Attest
-//! on iOS, Play Integrity on Android) and hand to `PalmKit.setAttestor`; every upload then
-//! carries its statement over a fresh service nonce bound to the sealed envelope's hash.
+//! Platform attestation across the FFI. The apps implement the platform's two calls and
+//! nothing else: [`AppAttestDevice`] (iOS, DeviceCheck) and [`KeyAttestationDevice`]
+//! (Android, AndroidKeyStore), handed to `EnrollmentSession.setAppAttest` /
+//! `setKeyAttestation`; the tokens, the App Attest key id and the re-attest after
+//! `attestation_key_unknown` are the core's (`palmkit_core::attestation::platform`,
+//! tested on Linux against the service's verifier). Every upload then carries its
+//! statement over a fresh service nonce bound to the sealed envelope's hash. The
+//! lower-level [`Attestor`] takes a whole statement (development-format fakes, QA).
 //! `dev_attestation_token` (feature `dev`, never in the phone library) is the development
 //! format the reference server verifies, for desktop QA and the shells' test fakes.
 
@@ -11,7 +16,7 @@ use palmkit_core::attestation as core;
 /// A platform attestation statement.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct AttestationToken {
-    /// `apple-app-attest`, `google-play-integrity`, or `palmkit-dev-v1`.
+    /// `apple-app-attest-v1`, `android-key-attestation-v1`, or `palmkit-dev-v1`.
     pub format: String,
     /// The token or assertion as the platform gave it.
     pub token: Vec<u8>,
@@ -20,7 +25,7 @@ pub struct AttestationToken {
 /// Why the platform could not attest.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum AttestationError {
-    /// The device or app cannot attest (no Secure Enclave, no Play services, ...).
+    /// The device or app cannot attest (no Secure Enclave, no attestation keystore, ...).
     #[error("attestation unavailable: {reason}")]
     Unavailable {
         /// The platform's explanation.
@@ -43,8 +48,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for AttestationError {
 /// The platform's attestation service, implemented by the shell.
 #[uniffi::export(with_foreign)]
 pub trait Attestor: Send + Sync {
-    /// Signs the 32-byte `challenge` (App Attest: `generateAssertion` over it as client
-    /// data hash; Play Integrity: a standard request with it as `requestHash`).
+    /// Signs the 32-byte `challenge` with a whole statement of its format.
     fn attest(&self, challenge: Vec<u8>) -> Result<AttestationToken, AttestationError>;
 }
 
@@ -53,17 +57,110 @@ pub(crate) struct ShellAttestor(pub(crate) Arc<dyn Attestor>);
 
 impl core::Attestor for ShellAttestor {
     fn attest(&self, challenge: &[u8; 32]) -> Result<core::Attestation, core::AttestationError> {
-        match self.0.attest(challenge.to_vec()) {
-            Ok(t) => Ok(core::Attestation {
+        self.0
+            .attest(challenge.to_vec())
+            .map(|t| core::Attestation {
                 format: t.format,
                 token: t.token,
-            }),
-            Err(AttestationError::Unavailable { reason }) => {
-                Err(core::AttestationError::Unavailable(reason))
-            }
-            Err(AttestationError::Failed { reason }) => Err(core::AttestationError::Failed(reason)),
-        }
+            })
+            .map_err(to_core)
     }
+}
+
+/// A new App Attest key and its attestation object.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct AttestedKey {
+    /// The key id `generateKey` returned.
+    pub key_id: String,
+    /// `attestKey`'s attestation object.
+    pub attestation: Vec<u8>,
+}
+
+/// App Attest as the iOS shell implements it: `DCAppAttestService`'s calls, nothing more.
+#[uniffi::export(with_foreign)]
+pub trait AppAttestDevice: Send + Sync {
+    /// `generateKey`, then `attestKey(keyId, clientDataHash:)` over the 32-byte
+    /// `client_data_hash`.
+    fn attest_new_key(&self, client_data_hash: Vec<u8>) -> Result<AttestedKey, AttestationError>;
+    /// `generateAssertion(keyId, clientDataHash:)`.
+    fn generate_assertion(
+        &self,
+        key_id: String,
+        client_data_hash: Vec<u8>,
+    ) -> Result<Vec<u8>, AttestationError>;
+}
+
+/// Key Attestation as the Android shell implements it: one AndroidKeyStore call.
+#[uniffi::export(with_foreign)]
+pub trait KeyAttestationDevice: Send + Sync {
+    /// Makes a fresh key with the 32-byte `challenge` as attestation challenge and
+    /// returns its certificate chain (DER, leaf first); the key may then be deleted.
+    fn attested_chain(&self, challenge: Vec<u8>) -> Result<Vec<Vec<u8>>, AttestationError>;
+}
+
+fn to_core(e: AttestationError) -> core::AttestationError {
+    match e {
+        AttestationError::Unavailable { reason } => core::AttestationError::Unavailable(reason),
+        AttestationError::Failed { reason } => core::AttestationError::Failed(reason),
+    }
+}
+
+/// The shell's App Attest calls as the core's device.
+pub(crate) struct ShellAppAttest(pub(crate) Arc<dyn AppAttestDevice>);
+
+impl core::platform::AppAttestDevice for ShellAppAttest {
+    fn attest_new_key(
+        &self,
+        client_data_hash: &[u8; 32],
+    ) -> Result<core::platform::AttestedKey, core::AttestationError> {
+        let key = self
+            .0
+            .attest_new_key(client_data_hash.to_vec())
+            .map_err(to_core)?;
+        Ok(core::platform::AttestedKey {
+            key_id: key.key_id,
+            attestation: key.attestation,
+        })
+    }
+
+    fn generate_assertion(
+        &self,
+        key_id: &str,
+        client_data_hash: &[u8; 32],
+    ) -> Result<Vec<u8>, core::AttestationError> {
+        self.0
+            .generate_assertion(key_id.to_string(), client_data_hash.to_vec())
+            .map_err(to_core)
+    }
+}
+
+/// The shell's keystore call as the core's device.
+pub(crate) struct ShellKeyAttestation(pub(crate) Arc<dyn KeyAttestationDevice>);
+
+impl core::platform::KeyAttestationDevice for ShellKeyAttestation {
+    fn attested_chain(&self, challenge: &[u8; 32]) -> Result<Vec<Vec<u8>>, core::AttestationError> {
+        self.0.attested_chain(challenge.to_vec()).map_err(to_core)
+    }
+}
+
+/// The core's App Attest flow over the shell's device, its key id in the shell's store.
+pub(crate) fn app_attest_flow(
+    device: Arc<dyn AppAttestDevice>,
+    store: Arc<dyn crate::store::SecureStore>,
+) -> Arc<dyn core::Attestor> {
+    Arc::new(core::platform::AppAttestFlow::new(
+        Arc::new(ShellAppAttest(device)),
+        Arc::new(crate::store::ShellStore(store)),
+    ))
+}
+
+/// The core's Key Attestation flow over the shell's device.
+pub(crate) fn key_attestation_flow(
+    device: Arc<dyn KeyAttestationDevice>,
+) -> Arc<dyn core::Attestor> {
+    Arc::new(core::platform::KeyAttestationFlow(Arc::new(
+        ShellKeyAttestation(device),
+    )))
 }
 
 /// The development attestation token (`palmkit-dev-v1`) over `challenge` with the reference

@@ -6,7 +6,8 @@
 //!
 //! The apps drive one object, [`EnrollmentSession`] (`session`), and feed it camera
 //! frames described by [`FrameInfo`] (`analysis`); they implement [`SecureStore`]
-//! (`store`), [`Attestor`] (`attestation`), [`SessionListener`] and [`LogSink`]
+//! (`store`), [`AppAttestDevice`] or [`KeyAttestationDevice`] (`attestation`; [`Attestor`]
+//! for whole statements), [`SessionListener`] and [`LogSink`]
 //! (`logging`, installed once with [`init_platform`]). [`PalmKit`] (`kit`) offers the
 //! service calls one by one for QA tools and lower-level tests. Calls that only QA builds
 //! may make (file captures, report-only liveness, the development attestation) are behind
@@ -30,7 +31,10 @@ pub use analysis::{
 };
 #[cfg(feature = "dev")]
 pub use attestation::dev_attestation_token;
-pub use attestation::{AttestationError, AttestationToken, Attestor};
+pub use attestation::{
+    AppAttestDevice, AttestationError, AttestationToken, AttestedKey, Attestor,
+    KeyAttestationDevice,
+};
 pub use config::{HealthReport, ServiceConfig, core_version, parse_service_config};
 pub use error::PalmKitError;
 #[cfg(feature = "dev")]

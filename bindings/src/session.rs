@@ -229,11 +229,30 @@ impl EnrollmentSession {
     }
 
     /// The platform attestor every upload is attested with (`None`: unattested, which a
-    /// production service refuses).
+    /// production service refuses). The apps use [`set_app_attest`](Self::set_app_attest)
+    /// or [`set_key_attestation`](Self::set_key_attestation); this takes a whole statement
+    /// (development-format fakes).
     pub fn set_attestor(&self, attestor: Option<Arc<dyn attestation::Attestor>>) {
         self.core.set_attestor(attestor.map(|a| {
             Arc::new(attestation::ShellAttestor(a)) as Arc<dyn palmkit_core::attestation::Attestor>
         }));
+    }
+
+    /// iOS: every upload attested with App Attest through `device`; the key id is kept in
+    /// `store` (the keychain) and replaced when the service no longer knows it.
+    pub fn set_app_attest(
+        &self,
+        device: Arc<dyn attestation::AppAttestDevice>,
+        store: Arc<dyn crate::store::SecureStore>,
+    ) {
+        self.core
+            .set_attestor(Some(attestation::app_attest_flow(device, store)));
+    }
+
+    /// Android: every upload attested with a fresh Key Attestation key's chain.
+    pub fn set_key_attestation(&self, device: Arc<dyn attestation::KeyAttestationDevice>) {
+        self.core
+            .set_attestor(Some(attestation::key_attestation_flow(device)));
     }
 
     /// Loads the hand models from the app's bundled folder (checked against its

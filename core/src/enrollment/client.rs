@@ -31,7 +31,7 @@ impl<'a> EnrollmentClient<'a> {
         }
     }
 
-    /// Attests every upload with `attestor` (the platform's App Attest / Play Integrity):
+    /// Attests every upload with `attestor` (App Attest or Key Attestation: `attestation::platform`):
     /// a fresh service nonce bound to the SHA-256 of the sealed envelope.
     pub fn with_attestor(mut self, attestor: &'a dyn Attestor) -> Self {
         self.attestor = Some(attestor);

@@ -72,7 +72,11 @@ public final class EnrollmentFlow {
         self.platform = platform
         self.snapshot = session.snapshot()
         self.callbackScheme = scheme
-        session.setAttestor(attestor: platform.attestor)
+        if let appAttest = platform.appAttest {
+            session.setAppAttest(device: appAttest, store: platform.store)
+        } else {
+            session.setAttestor(attestor: nil)
+        }
         session.setListener(listener: ListenerBridge(self))
     }
 

@@ -60,9 +60,10 @@ public protocol Haptics: Sendable {
 public struct Platform: Sendable {
     /// Keychain storage for the tokens and the non-biometric progress.
     public var store: any SecureStore
-    /// App Attest, or nil where the device has none (the service then refuses uploads in
-    /// production mode; the flow shows that error).
-    public var attestor: (any Attestor)?
+    /// App Attest's two DeviceCheck calls, or nil where the device has none (the service
+    /// then refuses uploads in production mode; the flow shows that error). The key id,
+    /// the token and the re-attest are the core's.
+    public var appAttest: (any AppAttestDevice)?
     public var camera: any CameraPermission
     public var login: any LoginPresenter
     public var announcer: any Announcer
@@ -71,12 +72,12 @@ public struct Platform: Sendable {
     public var clock: @Sendable () -> UInt64
 
     public init(
-        store: any SecureStore, attestor: (any Attestor)?, camera: any CameraPermission,
+        store: any SecureStore, appAttest: (any AppAttestDevice)?, camera: any CameraPermission,
         login: any LoginPresenter, announcer: any Announcer, haptics: any Haptics,
         clock: @escaping @Sendable () -> UInt64 = Platform.monotonicMs
     ) {
         self.store = store
-        self.attestor = attestor
+        self.appAttest = appAttest
         self.camera = camera
         self.login = login
         self.announcer = announcer

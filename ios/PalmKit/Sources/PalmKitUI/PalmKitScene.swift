@@ -47,7 +47,7 @@ public struct PalmKitScene: Scene {
             else { throw CameraError("the app bundle lacks client-config.json or models/") }
             let keychain = KeychainSecureStore()
             let platform = Platform(
-                store: keychain, attestor: AppAttestor(), camera: SystemCameraPermission(),
+                store: keychain, appAttest: AppAttestor(), camera: SystemCameraPermission(),
                 login: WebAuthLoginPresenter(), announcer: VoiceOverAnnouncer(), haptics: UIKitHaptics())
             let made = try EnrollmentFlow(
                 configJSON: try String(contentsOf: config, encoding: .utf8), modelsDir: models.path,

@@ -21,7 +21,7 @@ final class EnrollmentFlowTests: XCTestCase, @unchecked Sendable {
     func makeFlow(_ parts: Parts, attachCamera: Bool = true) throws -> EnrollmentFlow {
         let clock = parts.clock
         let platform = Platform(
-            store: parts.keychain, attestor: nil, camera: parts.camera, login: parts.login,
+            store: parts.keychain, appAttest: nil, camera: parts.camera, login: parts.login,
             announcer: parts.announcer, haptics: parts.haptics, clock: { clock.now })
         let flow = try EnrollmentFlow(
             configJSON: try AppTestEnv.configJSON(), modelsDir: try AppTestEnv.env("PALMKIT_TEST_MODELS"),

@@ -74,7 +74,7 @@ class PalmKitApplication : Application() {
         val config = parseServiceConfig(json)
         val session = EnrollmentSession(config, KeystoreSecureStore(app))
         session.loadModels(copyModels().path)
-        session.setAttestor(KeyAttestor())
+        session.setKeyAttestation(KeyAttestor())
         return EnrollmentFlow(session, config.redirectUri, platform)
     }
 

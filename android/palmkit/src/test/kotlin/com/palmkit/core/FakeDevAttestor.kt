@@ -5,7 +5,7 @@ import java.util.Base64
 import java.util.concurrent.CopyOnWriteArrayList
 
 /**
- * A fake of the platform attestor (the app calls Play Integrity): signs each challenge in
+ * A fake of a whole-statement attestor (the app uses Key Attestation): signs each challenge in
  * the reference server's development format with its development key, and records the
  * challenges it was asked to sign.
  */
@@ -23,5 +23,5 @@ class FakeDevAttestor : Attestor {
 /** A fake device without attestation hardware. */
 class FakeUnattestableDevice : Attestor {
     override fun attest(challenge: ByteArray): AttestationToken =
-        throw AttestationException.Unavailable("no Play Integrity on this device")
+        throw AttestationException.Unavailable("no attestation keystore on this device")
 }

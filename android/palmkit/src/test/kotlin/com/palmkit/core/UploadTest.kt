@@ -38,7 +38,7 @@ class UploadTest {
                 kit.uploadCapture(draft.id, Hand.RIGHT, photo(), CaptureOrigin.CAMERA, Progress(), UploadCancel())
                 fail("an upload went without the attestation asked for")
             } catch (e: PalmKitException.Rejected) {
-                assertTrue(e.reason, e.reason.contains("no Play Integrity"))
+                assertTrue(e.reason, e.reason.contains("no attestation keystore"))
             }
         }
     }
