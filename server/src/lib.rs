@@ -57,9 +57,10 @@ pub enum ServerMode {
     /// camera origin: a modified client can seal anything with base-mode HPKE (no sender
     /// authentication), so the verdict is only worth what the attestation proves about
     /// the app that sealed it. No development attestation key exists, and the
-    /// development format is refused. This reference server cannot reach Apple's or
-    /// Google's attestation services, so it verifies no platform format yet: in this mode
-    /// it refuses every upload (`attestation_unsupported`) rather than trust one.
+    /// development format is refused. App Attest and Key Attestation statements are
+    /// verified offline against the platforms' roots for the apps named in
+    /// [`ServerOptions::attestation`] (`attestation::platform`); with no app named, every
+    /// upload is refused.
     #[default]
     Production,
     /// The demo, tests and desktop QA: attestation is optional and may use the

@@ -1,19 +1,22 @@
-//! Platform attestation of uploads: nonces and the development format.
+//! Platform attestation of uploads: nonces, the development format, and the platform
+//! statements verified offline.
 //!
 //! `POST /v1/attestation/nonce` gives the signed-in app a fresh nonce (32 random bytes as
 //! hex, five minutes, one use). The app's attestor signs the challenge binding that nonce
 //! to the SHA-256 of the sealed envelope (`palmkit_core::attestation::challenge`) and sends
 //! format, nonce and token in the upload's `Upload-Metadata`. At creation the nonce must be
 //! this account's, unexpired and unspent; when the last byte is in, the token must verify
-//! over the bytes actually received, and the nonce is spent.
+//! over the bytes actually received, and the nonce is spent (development format).
 //!
-//! This reference server verifies the development format only (`palmkit-dev-v1`, an
-//! HMAC-SHA256 with the key in `DATA/dev-attestation.key`): it cannot reach Apple's or
-//! Google's attestation services. Other formats are refused as `attestation_unsupported`.
-//! Attestation is optional in development mode unless `UploadLimits::require_attestation`
-//! is set; in production mode (`ServerMode::Production`) it is required and the
-//! development format is refused, so every upload is refused until a platform verifier
-//! (App Attest, Key Attestation) is added here.
+//! Platform statements (`apple-app-attest-v1`, `android-key-attestation-v1`) are
+//! verified offline when the upload is created ([`platform`], over [`verify`]): the
+//! statement, the device policy, the nonce spent and the App Attest key registered in the
+//! transaction that inserts the upload; at the last byte only the binding to the bytes
+//! received. The development format (`palmkit-dev-v1`, an HMAC-SHA256 with the key in
+//! `DATA/dev-attestation.key`) is verified when the last byte is in, in development mode
+//! only. Attestation is optional in development mode unless
+//! `UploadLimits::require_attestation` is set; in production mode
+//! (`ServerMode::Production`) it is required.
 
 pub mod platform;
 pub mod verify;
