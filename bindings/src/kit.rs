@@ -95,7 +95,7 @@ pub struct PalmKit {
     service: palmkit_core::ServiceClient,
     account: palmkit_core::account::AccountClient,
     pending_card: std::sync::Mutex<Option<palmkit_core::payment::PendingCard>>,
-    attestor: std::sync::Mutex<Option<Arc<attestation::ShellAttestor>>>,
+    attestor: std::sync::Mutex<Option<Arc<dyn palmkit_core::attestation::Attestor>>>,
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -123,8 +123,26 @@ impl PalmKit {
     /// go unattested, which a service that requires attestation refuses with
     /// `Rejected(attestation_required)`).
     pub fn set_attestor(&self, attestor: Option<Arc<dyn Attestor>>) {
+        *self.attestor.lock().unwrap_or_else(|p| p.into_inner()) = attestor.map(|a| {
+            Arc::new(attestation::ShellAttestor(a)) as Arc<dyn palmkit_core::attestation::Attestor>
+        });
+    }
+
+    /// Every upload attested with App Attest through `device` (the core's flow; the key
+    /// id kept in `store`).
+    pub fn set_app_attest(
+        &self,
+        device: Arc<dyn attestation::AppAttestDevice>,
+        store: Arc<dyn crate::store::SecureStore>,
+    ) {
         *self.attestor.lock().unwrap_or_else(|p| p.into_inner()) =
-            attestor.map(|a| Arc::new(attestation::ShellAttestor(a)));
+            Some(attestation::app_attest_flow(device, store));
+    }
+
+    /// Every upload attested with a fresh Key Attestation key's chain from `device`.
+    pub fn set_key_attestation(&self, device: Arc<dyn attestation::KeyAttestationDevice>) {
+        *self.attestor.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(attestation::key_attestation_flow(device));
     }
 
     /// Starts a login: returns the URL for the system browser (ASWebAuthenticationSession,
@@ -358,7 +376,7 @@ impl PalmKit {
         Ok(report.into())
     }
 
-    fn attestor(&self) -> Option<Arc<attestation::ShellAttestor>> {
+    fn attestor(&self) -> Option<Arc<dyn palmkit_core::attestation::Attestor>> {
         self.attestor
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -368,7 +386,7 @@ impl PalmKit {
     /// The enrollment calls, attested when an attestor is set.
     fn enrollments<'a>(
         &'a self,
-        attestor: Option<&'a attestation::ShellAttestor>,
+        attestor: Option<&'a dyn palmkit_core::attestation::Attestor>,
     ) -> palmkit_core::enrollment::EnrollmentClient<'a> {
         let client = palmkit_core::enrollment::EnrollmentClient::new(&self.account);
         match attestor {

@@ -75,7 +75,11 @@ fn roots_in(dir: &Path) -> Result<TrustAnchors, String> {
     paths.sort();
     for path in paths {
         if path.extension().is_some_and(|e| e == "pem" || e == "crt") {
-            pems.push(read(&path, "root")?);
+            let text = read(&path, "root")?;
+            // Keys and other PEM files beside the certificates are not roots.
+            if text.windows(17).any(|w| w == b"BEGIN CERTIFICATE") {
+                pems.push(text);
+            }
         }
     }
     if pems.is_empty() {
@@ -269,4 +273,127 @@ impl ServeArgs {
         }
         Ok(config)
     }
+}
+
+/// QA statements under a test root (never trusted unless a server is started with
+/// `--attestation-root` naming that root): what the bindings' tests' fake devices call.
+#[derive(clap::Subcommand, Debug)]
+pub enum TestCommand {
+    /// Makes a test root in DIR (root.pem, root.key.pem 0600, root.cn).
+    TestRoot {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Prints a fresh key's Key Attestation chain under the root in DIR, as the app's
+    /// token (JSON array of base64 DER, leaf first).
+    TestKeyChain {
+        /// The test root's folder.
+        #[arg(long)]
+        root: PathBuf,
+        /// The package attested (comma-separated for several).
+        #[arg(long)]
+        package: String,
+        /// The attestation challenge, hex.
+        #[arg(long)]
+        challenge: String,
+    },
+    /// App Attest under the root in DIR with the key in STATE: `new-key` prints
+    /// {"key_id", "attestation"} (base64), `assert` the assertion (base64).
+    TestAppAttest {
+        /// The test root's folder.
+        #[arg(long)]
+        root: PathBuf,
+        /// The device's key and counter (JSON), written by new-key.
+        #[arg(long)]
+        state: PathBuf,
+        /// TEAMID.bundle.id.
+        #[arg(long)]
+        app_id: String,
+        /// The client data hash, hex.
+        #[arg(long)]
+        client_data_hash: String,
+        /// `new-key` or `assert`.
+        action: String,
+    },
+}
+
+/// Runs a test-statement verb; prints its output.
+pub fn test_command(command: &TestCommand) -> Result<(), String> {
+    use base64::Engine as _;
+    use palmkit_server::attestation::verify::test_chains::{
+        AndroidKey, AppleDevice, AppleOptions, TestRoot,
+    };
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match command {
+        TestCommand::TestRoot { out } => {
+            let cn = "PalmKit QA attestation root";
+            let root = TestRoot::new(cn).map_err(|e| e.to_string())?;
+            root.save(out, cn)
+                .map_err(|e| format!("{}: {e}", out.display()))?;
+            println!("{}", out.join("root.pem").display());
+        }
+        TestCommand::TestKeyChain {
+            root,
+            package,
+            challenge,
+        } => {
+            let root = TestRoot::load(root)?;
+            let challenge = hex::decode(challenge).map_err(|e| format!("--challenge: {e}"))?;
+            let packages: Vec<&str> = package.split(',').collect();
+            let chain = AndroidKey::new(&packages, &challenge)
+                .chain(&root)
+                .map_err(|e| e.to_string())?;
+            let token = palmkit_server::attestation::verify::token::encode_android(&chain);
+            println!("{}", String::from_utf8_lossy(&token));
+        }
+        TestCommand::TestAppAttest {
+            root,
+            state,
+            app_id,
+            client_data_hash,
+            action,
+        } => {
+            let root = TestRoot::load(root)?;
+            let cdh =
+                hex::decode(client_data_hash).map_err(|e| format!("--client-data-hash: {e}"))?;
+            let save = |device: &AppleDevice| -> Result<(), String> {
+                let (key, counter) = device.state();
+                let json = serde_json::json!({"key": key, "counter": counter});
+                std::fs::write(state, json.to_string())
+                    .map_err(|e| format!("{}: {e}", state.display()))
+            };
+            match action.as_str() {
+                "new-key" => {
+                    let device =
+                        AppleDevice::new(AppleOptions::default()).map_err(|e| e.to_string())?;
+                    let attestation = device
+                        .attest(&root, app_id, &cdh)
+                        .map_err(|e| e.to_string())?;
+                    save(&device)?;
+                    println!(
+                        "{}",
+                        serde_json::json!({"key_id": device.key_id(), "attestation": b64.encode(attestation)})
+                    );
+                }
+                "assert" => {
+                    let text = std::fs::read_to_string(state)
+                        .map_err(|e| format!("{}: {e}", state.display()))?;
+                    let saved: serde_json::Value =
+                        serde_json::from_str(&text).map_err(|e| e.to_string())?;
+                    let mut device = AppleDevice::from_state(
+                        saved["key"].as_str().unwrap_or(""),
+                        saved["counter"].as_u64().unwrap_or(0) as u32,
+                        AppleOptions::default(),
+                    )
+                    .map_err(|e| e.to_string())?;
+                    let assertion = device.assert(app_id, &cdh).map_err(|e| e.to_string())?;
+                    save(&device)?;
+                    println!("{}", b64.encode(assertion));
+                }
+                other => return Err(format!("{other:?}: the action is new-key or assert")),
+            }
+        }
+    }
+    Ok(())
 }

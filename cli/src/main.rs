@@ -45,6 +45,9 @@ enum AttestationCommand {
     /// Verify one App Attest or Key Attestation statement offline, as the service does,
     /// and print the verdict (exit 0 with any verdict, 2 when a file or value is unusable).
     Verify(attestation::VerifyArgs),
+    /// QA statements under a test root, for the bindings' tests' fake devices.
+    #[command(flatten)]
+    Test(attestation::TestCommand),
 }
 
 #[derive(Subcommand)]
@@ -413,7 +416,10 @@ fn main() -> ExitCode {
                 )
                 .await
             }
-            Command::Attestation(_) => Ok(()),
+            Command::Attestation(AttestationCommand::Test(command)) => {
+                attestation::test_command(&command)
+            }
+            Command::Attestation(AttestationCommand::Verify(_)) => Ok(()),
             Command::Store(StoreCommand::Add { data_dir, store }) => store::add(&data_dir, &store),
             Command::Store(StoreCommand::Revoke { data_dir, store }) => {
                 store::revoke(&data_dir, &store)

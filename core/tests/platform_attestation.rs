@@ -438,6 +438,24 @@ async fn app_attest_registers_a_key_then_verifies_its_assertions() {
         2,
         "the second upload's assertion moved it on"
     );
+    // Each capture keeps what its verdict rested on.
+    let kept: Vec<serde_json::Value> = rig
+        .db()
+        .with(|c| {
+            let mut q = c.prepare("SELECT attestation FROM captures ORDER BY created_at")?;
+            let rows = q.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows
+                .map(|r| serde_json::from_str(&r.unwrap()).unwrap())
+                .collect())
+        })
+        .unwrap();
+    assert_eq!(kept.len(), 2);
+    for basis in &kept {
+        assert_eq!(basis["format"], token::APPLE_FORMAT);
+        assert_eq!(basis["environment"], "production");
+        assert_eq!(basis["key_id"], key_id.as_str());
+        assert_eq!(basis["app_id"], APP_ID);
+    }
 
     // Two hands at once with one key: both pass, or one is refused cleanly.
     let (a, b) = tokio::join!(rig.upload(&attestor), rig.upload(&attestor));

@@ -8,6 +8,11 @@ use std::process::{Child, Command, Stdio};
 
 use crate::util;
 
+/// The Android package the test server trusts statements of.
+pub const TEST_ANDROID_PACKAGE: &str = "com.palmkit.app";
+/// The iOS app the test server trusts statements of.
+pub const TEST_APPLE_APP_ID: &str = "ABCDE12345.com.palmkit.app";
+
 /// A running `palmkit serve` for the binding tests.
 pub struct TestServer {
     child: Child,
@@ -30,6 +35,15 @@ impl TestServer {
                 .args(["serve", "--dev", "--init-only", "--data-dir"])
                 .arg(&other),
         )?;
+        // A test attestation root the server trusts as an extra root: the bindings' fake
+        // App Attest and Key Attestation devices make statements under it with
+        // `palmkit attestation test-*`, which the server verifies like a device's.
+        let attestation_root = work.join("attestation-root");
+        util::capture(
+            Command::new(&palmkit)
+                .args(["attestation", "test-root", "--out"])
+                .arg(&attestation_root),
+        )?;
         let data = work.join("data");
         let mut child = Command::new(&palmkit)
             // Without palm reading: these tests exercise the bindings' protocol with one
@@ -41,8 +55,14 @@ impl TestServer {
                 "--no-models",
                 "--listen",
                 "127.0.0.1:0",
-                "--data-dir",
+                "--android-package",
+                TEST_ANDROID_PACKAGE,
+                "--apple-app-id",
+                TEST_APPLE_APP_ID,
+                "--attestation-root",
             ])
+            .arg(attestation_root.join("root.pem"))
+            .arg("--data-dir")
             .arg(&data)
             .stdout(Stdio::piped())
             .spawn()
@@ -101,6 +121,10 @@ impl TestServer {
                 self.other_ca_path.display().to_string(),
             ),
             ("PALMKIT_CLI", cli.display().to_string()),
+            (
+                "PALMKIT_TEST_ATTESTATION_ROOT",
+                self.work.join("attestation-root").display().to_string(),
+            ),
             (
                 "PALMKIT_TEST_IMAGE",
                 self.work.join("palm.jpg").display().to_string(),

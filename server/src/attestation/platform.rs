@@ -124,6 +124,8 @@ pub struct RegisteredKey {
     pub public_key: Vec<u8>,
     /// The last counter seen.
     pub counter: u32,
+    /// The environment it was attested in.
+    pub environment: String,
 }
 
 /// What the creation's transaction must write for a verified statement.
@@ -395,6 +397,8 @@ impl Platforms {
                     let mut basis = Basis::from_facts(token::APPLE_FORMAT, &verdict.facts);
                     basis.key_id = Some(statement.key_id.clone());
                     basis.app_id = Some(app_id.clone());
+                    // An assertion inherits its key's environment, checked at attestation.
+                    basis.environment = Some(key.environment.clone());
                     return Ok(Verified {
                         write: KeyWrite::Advance {
                             key_id: statement.key_id.clone(),
@@ -416,13 +420,14 @@ impl Platforms {
 /// The registered key `key_id`, if any.
 pub fn load_key(c: &rusqlite::Connection, key_id: &str) -> rusqlite::Result<Option<RegisteredKey>> {
     c.query_row(
-        "SELECT account_id, public_key, counter FROM app_attest_keys WHERE key_id = ?1",
+        "SELECT account_id, public_key, counter, environment FROM app_attest_keys WHERE key_id = ?1",
         [key_id],
         |r| {
             Ok(RegisteredKey {
                 account_id: r.get(0)?,
                 public_key: r.get(1)?,
                 counter: r.get::<_, i64>(2)?.clamp(0, i64::from(u32::MAX)) as u32,
+                environment: r.get(3)?,
             })
         },
     )

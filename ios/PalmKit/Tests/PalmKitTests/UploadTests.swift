@@ -39,6 +39,22 @@ final class UploadTests: XCTestCase {
         }
     }
 
+    func testAppAttestRegistersAKeyThenAssertsWithIt() async throws {
+        let kit = try await TestEnv.signedIn()
+        let image = try Data(contentsOf: URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_IMAGE")))
+        let device = FakeAppAttestDevice()
+        kit.setAppAttest(device: device, store: FakeSecureStore())
+        let draft = try await kit.createEnrollment(hands: [.left], idempotencyKey: nil)
+        for _ in 0..<2 {
+            let receipt = try await kit.uploadCapture(
+                enrollmentId: draft.id, hand: .left, image: image, origin: .camera,
+                progress: Progress(), cancel: UploadCancel())
+            XCTAssertGreaterThan(receipt.length, UInt64(1000))
+        }
+        // The first upload attested the key; the second asserted with it.
+        XCTAssertEqual(device.keysMade, 1)
+    }
+
     func testAPalmPhotoIsUploadedAndTheEnrollmentSubmitted() async throws {
         let kit = try await TestEnv.signedIn()
         let image = try Data(contentsOf: URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_IMAGE")))

@@ -135,6 +135,7 @@ fn ca_params(cn: &str, not_before: i64, not_after: i64) -> Result<CertificatePar
 
 impl TestRoot {
     /// A root named `cn` (P-384, as Apple's and Google's EC roots are), valid 2000-2100.
+    /// (Dates fixed: [`load`](Self::load) rebuilds the same issuer from name and key.)
     pub fn new(cn: &str) -> Result<Self, BuildError> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384)?;
         let params = ca_params(cn, 946_684_800, 4_102_444_800)?;
@@ -154,6 +155,39 @@ impl TestRoot {
 
     fn issuer(&self) -> Issuer<'_, &KeyPair> {
         Issuer::from_params(&self.params, &self.key)
+    }
+
+    /// Writes the root into `dir` for other processes of a test run (QA tools, the
+    /// bindings' tests): `root.pem`, `root.key.pem` (0600), `root.cn`.
+    pub fn save(&self, dir: &std::path::Path, cn: &str) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("root.pem"), self.pem())?;
+        std::fs::write(dir.join("root.cn"), cn)?;
+        let key = dir.join("root.key.pem");
+        std::fs::write(&key, self.key.serialize_pem())?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(())
+    }
+
+    /// A root [`save`](Self::save)d into `dir`.
+    pub fn load(dir: &std::path::Path) -> Result<Self, String> {
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+        };
+        let key = KeyPair::from_pem(&read("root.key.pem")?).map_err(|e| e.to_string())?;
+        let cn = read("root.cn")?;
+        // The same name and the same key make the same issuer as the saved certificate.
+        let params = ca_params(cn.trim(), 946_684_800, 4_102_444_800).map_err(|e| e.to_string())?;
+        let pem_text = read("root.pem")?;
+        let der = pem::parse(pem_text.as_bytes())
+            .map_err(|e| e.to_string())?
+            .into_contents();
+        Ok(Self { key, params, der })
     }
 }
 
@@ -353,6 +387,24 @@ impl AppleDevice {
         Ok(Self {
             key: KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?,
             counter: 0,
+            options,
+        })
+    }
+
+    /// The key (PKCS#8 PEM) and the last counter used: a QA tool's state between runs.
+    pub fn state(&self) -> (String, u32) {
+        (self.key.serialize_pem(), self.counter)
+    }
+
+    /// A device from [`state`](Self::state).
+    pub fn from_state(
+        key_pem: &str,
+        counter: u32,
+        options: AppleOptions,
+    ) -> Result<Self, BuildError> {
+        Ok(Self {
+            key: KeyPair::from_pem(key_pem)?,
+            counter,
             options,
         })
     }

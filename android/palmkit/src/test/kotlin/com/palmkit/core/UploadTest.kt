@@ -44,6 +44,27 @@ class UploadTest {
     }
 
     @Test
+    fun aKeyAttestationChainIsVerifiedByTheServiceAndAnotherAppsRefused() = runBlocking {
+        TestEnv.signedIn().use { kit ->
+            val keystore = FakeKeyStore()
+            kit.setKeyAttestation(keystore)
+            val draft = kit.createEnrollment(listOf(Hand.RIGHT), null)
+            val receipt = kit.uploadCapture(draft.id, Hand.RIGHT, photo(), CaptureOrigin.CAMERA, Progress(), UploadCancel())
+            assertTrue(receipt.length > 1000uL)
+            assertEquals(1, keystore.challenges.size)
+            assertEquals(32, keystore.challenges[0].size)
+            // A chain for another package is refused by name, when the upload is created.
+            kit.setKeyAttestation(FakeKeyStore("com.example.other"))
+            try {
+                kit.uploadCapture(draft.id, Hand.RIGHT, photo(), CaptureOrigin.CAMERA, Progress(), UploadCancel())
+                fail("another app's statement was accepted")
+            } catch (e: PalmKitException.Rejected) {
+                assertTrue(e.reason, e.reason.contains("wrong_app_id"))
+            }
+        }
+    }
+
+    @Test
     fun aPalmPhotoIsUploadedAndTheEnrollmentSubmitted() = runBlocking {
         TestEnv.signedIn().use { kit ->
             val image = photo()
