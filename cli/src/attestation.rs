@@ -280,14 +280,16 @@ impl ServeArgs {
 #[derive(clap::Subcommand, Debug)]
 pub enum TestCommand {
     /// Makes a test root in DIR (root.pem, root.key.pem 0600, root.cn).
-    TestRoot {
+    #[command(name = "test-root")]
+    Root {
         /// Where to write it.
         #[arg(long)]
         out: PathBuf,
     },
     /// Prints a fresh key's Key Attestation chain under the root in DIR, as the app's
     /// token (JSON array of base64 DER, leaf first).
-    TestKeyChain {
+    #[command(name = "test-key-chain")]
+    KeyChain {
         /// The test root's folder.
         #[arg(long)]
         root: PathBuf,
@@ -300,7 +302,8 @@ pub enum TestCommand {
     },
     /// App Attest under the root in DIR with the key in STATE: `new-key` prints
     /// {"key_id", "attestation"} (base64), `assert` the assertion (base64).
-    TestAppAttest {
+    #[command(name = "test-app-attest")]
+    AppAttest {
         /// The test root's folder.
         #[arg(long)]
         root: PathBuf,
@@ -326,14 +329,14 @@ pub fn test_command(command: &TestCommand) -> Result<(), String> {
     };
     let b64 = base64::engine::general_purpose::STANDARD;
     match command {
-        TestCommand::TestRoot { out } => {
+        TestCommand::Root { out } => {
             let cn = "PalmKit QA attestation root";
             let root = TestRoot::new(cn).map_err(|e| e.to_string())?;
             root.save(out, cn)
                 .map_err(|e| format!("{}: {e}", out.display()))?;
             println!("{}", out.join("root.pem").display());
         }
-        TestCommand::TestKeyChain {
+        TestCommand::KeyChain {
             root,
             package,
             challenge,
@@ -347,7 +350,7 @@ pub fn test_command(command: &TestCommand) -> Result<(), String> {
             let token = palmkit_server::attestation::verify::token::encode_android(&chain);
             println!("{}", String::from_utf8_lossy(&token));
         }
-        TestCommand::TestAppAttest {
+        TestCommand::AppAttest {
             root,
             state,
             app_id,

@@ -46,7 +46,7 @@ pub fn parse(der: &[u8]) -> Result<X509Certificate<'_>, Refusal> {
     }
     let mut parser = X509CertificateParser::new().with_deep_parse_extensions(false);
     match nom_parse(&mut parser, der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         Ok(_) => Err(Refusal::new(Reason::Malformed, "bytes after a certificate")),
         Err(e) => Err(Refusal::new(
             Reason::Malformed,
