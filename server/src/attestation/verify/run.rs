@@ -35,14 +35,19 @@ pub struct Request<'a> {
     pub policy: &'a Policy,
 }
 
-fn malformed(facts_kind: Kind, detail: impl Into<String>) -> Verdict {
+/// A verdict refused before any fact was established.
+fn refused(kind: Kind, refusal: Refusal) -> Verdict {
     Verdict {
         facts: Facts {
-            kind: facts_kind,
+            kind,
             ..Facts::default()
         },
-        refusal: Some(Refusal::new(Reason::Malformed, detail)),
+        refusal: Some(refusal),
     }
+}
+
+fn malformed(kind: Kind, detail: impl Into<String>) -> Verdict {
+    refused(kind, Refusal::new(Reason::Malformed, detail))
 }
 
 fn looks_like(file: &[u8], first: u8) -> bool {
@@ -89,13 +94,7 @@ fn statement(r: &Request<'_>) -> Verdict {
                 match token::decode_apple(r.file) {
                     Ok(t) => (t.attestation, Some(t.assertion)),
                     Err(e) => {
-                        return Verdict {
-                            facts: Facts {
-                                kind: r.kind,
-                                ..Facts::default()
-                            },
-                            refusal: Some(e),
-                        };
+                        return refused(r.kind, e);
                     }
                 }
             } else {
@@ -113,13 +112,7 @@ fn statement(r: &Request<'_>) -> Verdict {
                 let key = match assertion_key(key) {
                     Ok(k) => k,
                     Err(e) => {
-                        return Verdict {
-                            facts: Facts {
-                                kind: r.kind,
-                                ..Facts::default()
-                            },
-                            refusal: Some(e),
-                        };
+                        return refused(r.kind, e);
                     }
                 };
                 let assertion = assertion.unwrap_or_default();
@@ -138,13 +131,7 @@ fn statement(r: &Request<'_>) -> Verdict {
             let chain = match chain {
                 Ok(c) => c,
                 Err(e) => {
-                    return Verdict {
-                        facts: Facts {
-                            kind: r.kind,
-                            ..Facts::default()
-                        },
-                        refusal: Some(e),
-                    };
+                    return refused(r.kind, e);
                 }
             };
             let expected = Expected {
