@@ -151,12 +151,8 @@ impl AppState {
         self
     }
 
-    /// The platform attestation verifier (trusted apps, policy, roots).
-    pub fn platforms(&self) -> &crate::attestation::platform::Platforms {
-        &self.platforms
-    }
-
-    /// The same, shared (for the blocking pool).
+    /// The platform attestation verifier (trusted apps, policy, roots), shared for the
+    /// blocking pool.
     pub fn platforms_arc(&self) -> Arc<crate::attestation::platform::Platforms> {
         self.platforms.clone()
     }

@@ -18,13 +18,13 @@
 //! attests a new key. Android sends the chain of a fresh key per upload.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{OptionalExtension as _, params};
 use serde::{Deserialize, Serialize};
 
 use super::verify::{
-    Facts, Kind, Policy, Reason, Refusal, StatusList, TrustAnchors, Verdict, android, apple, token,
+    Facts, Policy, Reason, Refusal, StatusList, TrustAnchors, Verdict, android, apple, token,
 };
 
 /// What production attestation trusts.
@@ -81,10 +81,7 @@ impl Basis {
         Self {
             format: format.into(),
             environment: facts.environment.clone(),
-            security_level: facts
-                .environment
-                .clone()
-                .filter(|_| facts.kind == Kind::AndroidChain),
+            security_level: facts.key_security_level.clone(),
             boot_state: facts.boot_state.clone(),
             device_locked: facts.device_locked,
             key_id: facts.key_id.clone(),
@@ -112,7 +109,7 @@ pub struct Platforms {
 #[derive(Default)]
 struct StatusCache {
     modified: Option<std::time::SystemTime>,
-    list: Option<StatusList>,
+    list: Option<Arc<StatusList>>,
 }
 
 /// An App Attest key as registered.
@@ -181,11 +178,6 @@ impl Platforms {
         }
     }
 
-    /// Its configuration.
-    pub fn config(&self) -> &PlatformConfig {
-        &self.config
-    }
-
     /// Whether `format` is a platform format this service verifies.
     pub fn verifies(format: &str) -> bool {
         format == token::APPLE_FORMAT || format == token::ANDROID_FORMAT
@@ -194,7 +186,7 @@ impl Platforms {
     /// The status list, re-read when its file changed. A list that cannot be read
     /// refuses every Android statement (fail closed: a revoked device must not pass
     /// because the operator's refresh broke the file).
-    fn status_list(&self) -> Result<Option<StatusList>, Refusal> {
+    fn status_list(&self) -> Result<Option<Arc<StatusList>>, Refusal> {
         let Some(path) = &self.config.status_list else {
             return Ok(None);
         };
@@ -213,14 +205,15 @@ impl Platforms {
             let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
             let list = StatusList::from_json(&bytes).map_err(unreadable)?;
             tracing::info!(path = %path.display(), serials = list.len(), "attestation status list loaded");
-            cache.list = Some(list);
+            cache.list = Some(Arc::new(list));
             cache.modified = Some(modified);
         }
         Ok(cache.list.clone())
     }
 
-    /// Verifies a statement of `format` over `challenge` at `at`. `registered`: the App
-    /// Attest key the token names, as read before (None: unknown).
+    /// Verifies a statement of `format` over `challenge` at `at` for `account_id`.
+    /// `registered`: the App Attest key the token names, as read before verifying (the
+    /// transaction's compare-and-set is on what was read).
     pub fn verify(
         &self,
         format: &str,
@@ -228,7 +221,7 @@ impl Platforms {
         challenge: &[u8; 32],
         at: i64,
         account_id: &str,
-        registered: impl FnOnce(&str) -> Option<RegisteredKey>,
+        registered: Option<RegisteredKey>,
     ) -> Result<Verified, Refused> {
         match format {
             token::ANDROID_FORMAT => self.verify_android(token_bytes, challenge, at),
@@ -250,35 +243,24 @@ impl Platforms {
     ) -> Result<Verified, Refused> {
         let chain = token::decode_android(token_bytes).map_err(Refused::Invalid)?;
         let status = self.status_list().map_err(Refused::Invalid)?;
-        if self.config.android_apps.is_empty() {
-            return Err(Refused::Invalid(Refusal::new(
-                Reason::WrongAppId,
-                "this service trusts no Android app (configure --android-package)",
-            )));
-        }
-        let mut last = None;
-        for app in &self.config.android_apps {
+        let (_, verdict) = for_some_app(&self.config.android_apps, "--android-package", |app| {
             let packages: Vec<String> = app.split(',').map(|p| p.trim().to_string()).collect();
             let expected = android::Expected {
                 packages: &packages,
                 challenge,
                 at,
             };
-            let verdict =
-                android::verify_chain(&chain, &expected, &self.config.anchors, status.as_ref());
-            if verdict.reason() == Some(Reason::WrongAppId) {
-                last = Some(verdict);
-                continue;
-            }
-            return self.admit(token::ANDROID_FORMAT, verdict, KeyWrite::None);
-        }
-        Err(invalid(last.unwrap_or_else(|| Verdict {
-            facts: Facts::default(),
-            refusal: None,
-        })))
+            android::verify_chain(&chain, &expected, &self.config.anchors, status.as_deref())
+        })?;
+        let verdict = self.admit(verdict)?;
+        Ok(Verified {
+            basis: Basis::from_facts(token::ANDROID_FORMAT, &verdict.facts),
+            write: KeyWrite::None,
+        })
     }
 
-    fn admit(&self, format: &str, verdict: Verdict, write: KeyWrite) -> Result<Verified, Refused> {
+    /// `verdict` if it holds and the policy allows what it found.
+    fn admit(&self, verdict: Verdict) -> Result<Verdict, Refused> {
         if !verdict.is_valid() {
             return Err(invalid(verdict));
         }
@@ -286,10 +268,7 @@ impl Platforms {
             .policy
             .check(&verdict.facts)
             .map_err(Refused::Invalid)?;
-        Ok(Verified {
-            basis: Basis::from_facts(format, &verdict.facts),
-            write,
-        })
+        Ok(verdict)
     }
 
     fn verify_apple(
@@ -298,19 +277,13 @@ impl Platforms {
         challenge: &[u8; 32],
         at: i64,
         account_id: &str,
-        registered: impl FnOnce(&str) -> Option<RegisteredKey>,
+        registered: Option<RegisteredKey>,
     ) -> Result<Verified, Refused> {
         let statement = token::decode_apple(token_bytes).map_err(Refused::Invalid)?;
-        if self.config.apple_app_ids.is_empty() {
-            return Err(Refused::Invalid(Refusal::new(
-                Reason::WrongAppId,
-                "this service trusts no iOS app (configure --apple-app-id)",
-            )));
-        }
-        let known = registered(&statement.key_id);
+        let apps = &self.config.apple_app_ids;
         match statement.attestation {
             Some(object) => {
-                if known.is_some() {
+                if registered.is_some() {
                     // A key is attested once: a second attestation of a registered key is
                     // a replay of its first upload's statement.
                     return Err(Refused::Invalid(Refusal::new(
@@ -318,103 +291,91 @@ impl Platforms {
                         "this key is registered already: send an assertion only",
                     )));
                 }
-                let mut last = None;
-                for app_id in &self.config.apple_app_ids {
-                    let verdict = apple::verify_attestation(
-                        &object,
-                        app_id,
-                        challenge,
-                        at,
-                        &self.config.anchors,
-                    );
-                    if verdict.reason() == Some(Reason::WrongAppId) {
-                        last = Some(verdict);
-                        continue;
-                    }
-                    if !verdict.is_valid() {
-                        return Err(invalid(verdict));
-                    }
-                    if verdict.facts.key_id.as_deref() != Some(statement.key_id.as_str()) {
-                        return Err(Refused::Invalid(Refusal::new(
-                            Reason::Malformed,
-                            "key_id is not the attested key's id",
-                        )));
-                    }
-                    self.config
-                        .policy
-                        .check(&verdict.facts)
-                        .map_err(Refused::Invalid)?;
-                    let public_key = verdict.facts.public_key.clone().unwrap_or_default();
-                    let assertion = apple::verify_assertion(
-                        &statement.assertion,
-                        app_id,
-                        challenge,
-                        &public_key,
-                        0,
-                    );
-                    if !assertion.is_valid() {
-                        return Err(invalid(assertion));
-                    }
-                    let mut basis = Basis::from_facts(token::APPLE_FORMAT, &verdict.facts);
-                    basis.app_id = Some(app_id.clone());
-                    return Ok(Verified {
-                        write: KeyWrite::Register {
-                            key_id: statement.key_id.clone(),
-                            public_key,
-                            counter: assertion.facts.counter.unwrap_or(0),
-                            environment: verdict.facts.environment.clone().unwrap_or_default(),
-                        },
-                        basis,
-                    });
+                let (app_id, verdict) = for_some_app(apps, "--apple-app-id", |app_id| {
+                    apple::verify_attestation(&object, app_id, challenge, at, &self.config.anchors)
+                })?;
+                let verdict = self.admit(verdict)?;
+                if verdict.facts.key_id.as_deref() != Some(statement.key_id.as_str()) {
+                    return Err(Refused::Invalid(Refusal::new(
+                        Reason::Malformed,
+                        "key_id is not the attested key's id",
+                    )));
                 }
-                Err(invalid(last.unwrap_or_else(|| Verdict {
-                    facts: Facts::default(),
-                    refusal: None,
-                })))
+                let public_key = verdict.facts.public_key.clone().unwrap_or_default();
+                let assertion = apple::verify_assertion(
+                    &statement.assertion,
+                    app_id,
+                    challenge,
+                    &public_key,
+                    0,
+                );
+                if !assertion.is_valid() {
+                    return Err(invalid(assertion));
+                }
+                Ok(Verified {
+                    write: KeyWrite::Register {
+                        key_id: statement.key_id.clone(),
+                        public_key,
+                        counter: assertion.facts.counter.unwrap_or(0),
+                        environment: verdict.facts.environment.clone().unwrap_or_default(),
+                    },
+                    basis: Basis::from_facts(token::APPLE_FORMAT, &verdict.facts),
+                })
             }
             None => {
-                let Some(key) = known.filter(|k| k.account_id == account_id) else {
+                let Some(key) = registered.filter(|k| k.account_id == account_id) else {
                     return Err(Refused::KeyUnknown(
                         "this service does not know that App Attest key: attest a new key".into(),
                     ));
                 };
-                let mut last = None;
-                for app_id in &self.config.apple_app_ids {
-                    let verdict = apple::verify_assertion(
+                let (_, verdict) = for_some_app(apps, "--apple-app-id", |app_id| {
+                    apple::verify_assertion(
                         &statement.assertion,
                         app_id,
                         challenge,
                         &key.public_key,
                         key.counter,
-                    );
-                    if verdict.reason() == Some(Reason::WrongAppId) {
-                        last = Some(verdict);
-                        continue;
-                    }
-                    if !verdict.is_valid() {
-                        return Err(invalid(verdict));
-                    }
-                    let mut basis = Basis::from_facts(token::APPLE_FORMAT, &verdict.facts);
-                    basis.key_id = Some(statement.key_id.clone());
-                    basis.app_id = Some(app_id.clone());
-                    // An assertion inherits its key's environment, checked at attestation.
-                    basis.environment = Some(key.environment.clone());
-                    return Ok(Verified {
-                        write: KeyWrite::Advance {
-                            key_id: statement.key_id.clone(),
-                            from: key.counter,
-                            to: verdict.facts.counter.unwrap_or(0),
-                        },
-                        basis,
-                    });
-                }
-                Err(invalid(last.unwrap_or_else(|| Verdict {
-                    facts: Facts::default(),
-                    refusal: None,
-                })))
+                    )
+                })?;
+                let verdict = self.admit(verdict)?;
+                let mut basis = Basis::from_facts(token::APPLE_FORMAT, &verdict.facts);
+                basis.key_id = Some(statement.key_id.clone());
+                // An assertion inherits its key's environment, checked at attestation.
+                basis.environment = Some(key.environment.clone());
+                Ok(Verified {
+                    write: KeyWrite::Advance {
+                        key_id: statement.key_id,
+                        from: key.counter,
+                        to: verdict.facts.counter.unwrap_or(0),
+                    },
+                    basis,
+                })
             }
         }
     }
+}
+
+/// Runs `verify` for each trusted app until a verdict is not `wrong_app_id` (an upload is
+/// from one of them): that app and verdict. None trusted, or all `wrong_app_id`: refused.
+fn for_some_app<'a>(
+    apps: &'a [String],
+    flag: &str,
+    mut verify: impl FnMut(&'a str) -> Verdict,
+) -> Result<(&'a str, Verdict), Refused> {
+    let mut last = None;
+    for app in apps {
+        let verdict = verify(app);
+        if verdict.reason() != Some(Reason::WrongAppId) {
+            return Ok((app, verdict));
+        }
+        last = verdict.refusal;
+    }
+    Err(Refused::Invalid(last.unwrap_or_else(|| {
+        Refusal::new(
+            Reason::WrongAppId,
+            format!("this service trusts no app of this platform (configure {flag})"),
+        )
+    })))
 }
 
 /// The registered key `key_id`, if any.

@@ -55,9 +55,14 @@ pub async fn platform_statement(
     let platforms = state.platforms_arc();
     let (format, account) = (claim.format.clone(), account_id.to_string());
     let outcome = tokio::task::spawn_blocking(move || {
-        platforms.verify(&format, &token, &challenge, verify::now(), &account, |_| {
-            registered
-        })
+        platforms.verify(
+            &format,
+            &token,
+            &challenge,
+            verify::now(),
+            &account,
+            registered,
+        )
     })
     .await
     .map_err(|e| ApiFailure::from(crate::db::DbError::Task(e.to_string())))?;

@@ -139,6 +139,7 @@ fn check(
     let description = key_description::parse(value)
         .map_err(|e| Refusal::new(Reason::Malformed, e.to_string()))?;
     facts.environment = Some(description.attestation_security_level.as_str().into());
+    facts.key_security_level = Some(description.key_mint_security_level.as_str().into());
     if let Some(rot) = &description.root_of_trust {
         facts.verified_boot = Some(rot.boot_state == BootState::Verified);
         facts.device_locked = Some(rot.device_locked);

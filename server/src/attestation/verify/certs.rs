@@ -44,8 +44,11 @@ pub fn parse(der: &[u8]) -> Result<X509Certificate<'_>, Refusal> {
             ),
         ));
     }
-    let mut parser = X509CertificateParser::new().with_deep_parse_extensions(false);
-    match nom_parse(&mut parser, der) {
+    use x509_parser::nom::Parser as _;
+    match X509CertificateParser::new()
+        .with_deep_parse_extensions(false)
+        .parse(der)
+    {
         Ok(([], cert)) => Ok(cert),
         Ok(_) => Err(Refusal::new(Reason::Malformed, "bytes after a certificate")),
         Err(e) => Err(Refusal::new(
@@ -53,14 +56,6 @@ pub fn parse(der: &[u8]) -> Result<X509Certificate<'_>, Refusal> {
             format!("not an X.509 certificate: {e}"),
         )),
     }
-}
-
-fn nom_parse<'a>(
-    parser: &mut X509CertificateParser,
-    der: &'a [u8],
-) -> x509_parser::nom::IResult<&'a [u8], X509Certificate<'a>, x509_parser::error::X509Error> {
-    use x509_parser::nom::Parser as _;
-    parser.parse(der)
 }
 
 /// Parses a SubjectPublicKeyInfo (DER).

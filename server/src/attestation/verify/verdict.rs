@@ -138,6 +138,8 @@ pub struct Facts {
     pub verified_boot: Option<bool>,
     /// Android: the bootloader is locked.
     pub device_locked: Option<bool>,
+    /// Android: where the key lives (keyMintSecurityLevel), spelled as `environment`.
+    pub key_security_level: Option<String>,
     /// Android: the verified boot state as the device spelled it.
     pub boot_state: Option<String>,
     /// Android: the package names in attestationApplicationId.
