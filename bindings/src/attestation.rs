@@ -12,68 +12,23 @@
 use std::sync::Arc;
 
 use palmkit_core::attestation as core;
-
-/// A platform attestation statement.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct AttestationToken {
-    /// `apple-app-attest-v1`, `android-key-attestation-v1`, or `palmkit-dev-v1`.
-    pub format: String,
-    /// The token or assertion as the platform gave it.
-    pub token: Vec<u8>,
-}
-
-/// Why the platform could not attest.
-#[derive(Debug, thiserror::Error, uniffi::Error)]
-pub enum AttestationError {
-    /// The device or app cannot attest (no Secure Enclave, no attestation keystore, ...).
-    #[error("attestation unavailable: {reason}")]
-    Unavailable {
-        /// The platform's explanation.
-        reason: String,
-    },
-    /// The platform service refused or failed.
-    #[error("attestation failed: {reason}")]
-    Failed {
-        /// The platform's explanation.
-        reason: String,
-    },
-}
-
-impl From<uniffi::UnexpectedUniFFICallbackError> for AttestationError {
-    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        Self::Failed { reason: e.reason }
-    }
-}
+use palmkit_core::attestation::platform::AttestedKey;
+use palmkit_core::attestation::{Attestation, AttestationError};
 
 /// The platform's attestation service, implemented by the shell.
 #[uniffi::export(with_foreign)]
 pub trait Attestor: Send + Sync {
     /// Signs the 32-byte `challenge` with a whole statement of its format.
-    fn attest(&self, challenge: Vec<u8>) -> Result<AttestationToken, AttestationError>;
+    fn attest(&self, challenge: Vec<u8>) -> Result<Attestation, AttestationError>;
 }
 
 /// The shell's attestor as the core's.
 pub(crate) struct ShellAttestor(pub(crate) Arc<dyn Attestor>);
 
 impl core::Attestor for ShellAttestor {
-    fn attest(&self, challenge: &[u8; 32]) -> Result<core::Attestation, core::AttestationError> {
-        self.0
-            .attest(challenge.to_vec())
-            .map(|t| core::Attestation {
-                format: t.format,
-                token: t.token,
-            })
-            .map_err(to_core)
+    fn attest(&self, challenge: &[u8; 32]) -> Result<Attestation, AttestationError> {
+        self.0.attest(challenge.to_vec())
     }
-}
-
-/// A new App Attest key and its attestation object.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct AttestedKey {
-    /// The key id `generateKey` returned.
-    pub key_id: String,
-    /// `attestKey`'s attestation object.
-    pub attestation: Vec<u8>,
 }
 
 /// App Attest as the iOS shell implements it: `DCAppAttestService`'s calls, nothing more.
@@ -98,39 +53,21 @@ pub trait KeyAttestationDevice: Send + Sync {
     fn attested_chain(&self, challenge: Vec<u8>) -> Result<Vec<Vec<u8>>, AttestationError>;
 }
 
-fn to_core(e: AttestationError) -> core::AttestationError {
-    match e {
-        AttestationError::Unavailable { reason } => core::AttestationError::Unavailable(reason),
-        AttestationError::Failed { reason } => core::AttestationError::Failed(reason),
-    }
-}
-
 /// The shell's App Attest calls as the core's device.
 pub(crate) struct ShellAppAttest(pub(crate) Arc<dyn AppAttestDevice>);
 
 impl core::platform::AppAttestDevice for ShellAppAttest {
-    fn attest_new_key(
-        &self,
-        client_data_hash: &[u8; 32],
-    ) -> Result<core::platform::AttestedKey, core::AttestationError> {
-        let key = self
-            .0
-            .attest_new_key(client_data_hash.to_vec())
-            .map_err(to_core)?;
-        Ok(core::platform::AttestedKey {
-            key_id: key.key_id,
-            attestation: key.attestation,
-        })
+    fn attest_new_key(&self, client_data_hash: &[u8; 32]) -> Result<AttestedKey, AttestationError> {
+        self.0.attest_new_key(client_data_hash.to_vec())
     }
 
     fn generate_assertion(
         &self,
         key_id: &str,
         client_data_hash: &[u8; 32],
-    ) -> Result<Vec<u8>, core::AttestationError> {
+    ) -> Result<Vec<u8>, AttestationError> {
         self.0
             .generate_assertion(key_id.to_string(), client_data_hash.to_vec())
-            .map_err(to_core)
     }
 }
 
@@ -138,8 +75,8 @@ impl core::platform::AppAttestDevice for ShellAppAttest {
 pub(crate) struct ShellKeyAttestation(pub(crate) Arc<dyn KeyAttestationDevice>);
 
 impl core::platform::KeyAttestationDevice for ShellKeyAttestation {
-    fn attested_chain(&self, challenge: &[u8; 32]) -> Result<Vec<Vec<u8>>, core::AttestationError> {
-        self.0.attested_chain(challenge.to_vec()).map_err(to_core)
+    fn attested_chain(&self, challenge: &[u8; 32]) -> Result<Vec<Vec<u8>>, AttestationError> {
+        self.0.attested_chain(challenge.to_vec())
     }
 }
 

@@ -1,179 +1,25 @@
 //! The enrollment session across the FFI: the one object the apps drive, from login to
-//! the pending store match ([`EnrollmentSession`]), the listener the apps implement for
-//! state changes and upload progress ([`SessionListener`]), and the records that describe
-//! the state. Every transition is the core's (`palmkit_core::enrollment`); this file only
-//! converts.
+//! the pending store match ([`EnrollmentSession`]), and the listener the apps implement for
+//! state changes and upload progress ([`SessionListener`]). The records that describe the
+//! state (`SessionSnapshot`, `SessionState`, `HandStatus`, `Failure`, ...) are the core's
+//! own, derived for UniFFI in palmkit-core. Every transition is the core's
+//! (`palmkit_core::enrollment`); this file only adapts arguments and errors.
 
 use std::sync::Arc;
 
-use palmkit_core::enrollment as core;
-use palmkit_core::error::ErrorKind;
+use palmkit_core::ServiceConfig;
+use palmkit_core::analysis::FrameAnalysis;
+use palmkit_core::enrollment::{self as core, SessionSnapshot};
+use palmkit_core::liveness::ChallengeKind;
+use palmkit_core::payment::AddCardOutcome;
+use palmkit_core::protocol::{
+    AccountInfo, ConsentRecord, Hand, Health, PaymentLink, PaymentMethod, Wallet,
+};
 use zeroize::Zeroizing;
 
-use crate::analysis::{ChallengeKind, FrameInfo, FrameResult, view};
+use crate::analysis::{FrameInfo, view};
 use crate::store::ShellStore;
-use crate::{
-    Account, AddCardResult, CardDetails, ConsentInfo, Hand, HealthReport, PalmKitError,
-    PaymentLinkInfo, PaymentMethodInfo, SecureStore, ServiceConfig, WalletInfo, attestation,
-};
-
-/// Where the session is. Switch over it exhaustively: each state names the screen.
-#[derive(Clone, Debug, PartialEq, uniffi::Enum)]
-pub enum SessionState {
-    /// Show the login.
-    SignedOut,
-    /// Show the biometric consent.
-    SignedIn,
-    /// Consent given: start capturing a hand (`start_hand`).
-    ConsentGiven,
-    /// Feed camera frames (`analyze_frame`) for `hand` (`None`: either).
-    Capturing {
-        /// The hand asked for.
-        hand: Option<Hand>,
-    },
-    /// These hands are captured (in memory, in the core): the other hand, or the card.
-    Captured {
-        /// The hands held.
-        hands: Vec<Hand>,
-    },
-    /// A card is linked: `upload`.
-    PaymentChosen,
-    /// Sealed captures are going up.
-    Uploading {
-        /// Sealed bytes confirmed by the service.
-        confirmed: u64,
-        /// Sealed bytes in all.
-        total: u64,
-    },
-    /// Submitted: completes at the first in-store palm match (`refresh` to learn it).
-    PendingStoreMatch,
-    /// Matched in store: pay by palm works.
-    Complete,
-    /// Not matched in store in time; its biometric data is gone: offer `enroll_again`.
-    Expired,
-    /// A step failed: `retryable` says whether the same step may succeed again.
-    Failed {
-        /// Why.
-        reason: FailureReason,
-        /// What happened, for logs and QA (no secret, no image data).
-        message: String,
-        /// Trying the same step again may help (the captures are still held).
-        retryable: bool,
-    },
-    /// The enrollment and its biometric data are deleted at the service.
-    Deleted,
-}
-
-/// Why a step failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum FailureReason {
-    /// No frame was good enough in time: `start_hand` again (light, distance).
-    CaptureTimedOut,
-    /// The spoof layers refused the capture: show a neutral message; `start_hand` again.
-    SpoofSuspected,
-    /// No network: `upload` again when it is back.
-    Offline,
-    /// The service is busy or down: `upload` again later.
-    ServiceUnavailable,
-    /// The connection is not to the pinned service: do not retry; warn the shopper.
-    UntrustedServer,
-    /// The service refused the step: retrying unchanged will not help (`enroll_again`).
-    Rejected,
-    /// Anything else: report it.
-    Other,
-}
-
-/// One hand's progress.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum HandStatus {
-    /// Not captured (or lost with the app: capture again).
-    NotCaptured,
-    /// Captured, in memory only.
-    Captured,
-    /// Accepted by the service.
-    Uploaded,
-    /// Waiting for the in-store match.
-    PendingMatch,
-    /// Matched in store.
-    Active,
-    /// Expired or failed for good.
-    Failed,
-}
-
-/// The state and each hand's progress.
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct SessionSnapshot {
-    /// The state.
-    pub state: SessionState,
-    /// The left hand.
-    pub left: HandStatus,
-    /// The right hand.
-    pub right: HandStatus,
-    /// The enrollment at the service, once made.
-    pub enrollment_id: Option<String>,
-}
-
-impl From<core::SessionSnapshot> for SessionSnapshot {
-    fn from(s: core::SessionSnapshot) -> Self {
-        Self {
-            state: s.state.into(),
-            left: s.left.into(),
-            right: s.right.into(),
-            enrollment_id: s.enrollment_id,
-        }
-    }
-}
-
-impl From<core::SessionState> for SessionState {
-    fn from(s: core::SessionState) -> Self {
-        use core::SessionState as S;
-        match s {
-            S::SignedOut => Self::SignedOut,
-            S::SignedIn => Self::SignedIn,
-            S::ConsentGiven => Self::ConsentGiven,
-            S::Capturing { hand } => Self::Capturing {
-                hand: hand.map(Into::into),
-            },
-            S::Captured { hands } => Self::Captured {
-                hands: hands.into_iter().map(Into::into).collect(),
-            },
-            S::PaymentChosen => Self::PaymentChosen,
-            S::Uploading { confirmed, total } => Self::Uploading { confirmed, total },
-            S::PendingStoreMatch => Self::PendingStoreMatch,
-            S::Complete => Self::Complete,
-            S::Expired => Self::Expired,
-            S::Failed(f) => Self::Failed {
-                reason: match f.reason {
-                    core::FailureReason::CaptureTimedOut => FailureReason::CaptureTimedOut,
-                    core::FailureReason::SpoofSuspected => FailureReason::SpoofSuspected,
-                    core::FailureReason::Service(kind) => match kind {
-                        ErrorKind::Offline => FailureReason::Offline,
-                        ErrorKind::ServiceUnavailable => FailureReason::ServiceUnavailable,
-                        ErrorKind::UntrustedServer => FailureReason::UntrustedServer,
-                        ErrorKind::Rejected | ErrorKind::InvalidCapture => FailureReason::Rejected,
-                        _ => FailureReason::Other,
-                    },
-                },
-                message: f.message,
-                retryable: f.retryable,
-            },
-            S::Deleted => Self::Deleted,
-        }
-    }
-}
-
-impl From<core::HandStatus> for HandStatus {
-    fn from(s: core::HandStatus) -> Self {
-        match s {
-            core::HandStatus::NotCaptured => Self::NotCaptured,
-            core::HandStatus::Captured => Self::Captured,
-            core::HandStatus::Uploaded => Self::Uploaded,
-            core::HandStatus::PendingMatch => Self::PendingMatch,
-            core::HandStatus::Active => Self::Active,
-            core::HandStatus::Failed => Self::Failed,
-        }
-    }
-}
+use crate::{CardInput, PalmKitError, SecureStore, attestation};
 
 /// Told of every state change and of upload progress, on a background thread (or the
 /// camera thread, for a capture): post to the UI, do not block.
@@ -189,7 +35,7 @@ struct ShellListener(Arc<dyn SessionListener>);
 
 impl core::SessionListener for ShellListener {
     fn on_state_changed(&self, snapshot: &core::SessionSnapshot) {
-        self.0.on_state_changed(snapshot.clone().into());
+        self.0.on_state_changed(snapshot.clone());
     }
 
     fn on_upload_progress(&self, confirmed: u64, total: u64) {
@@ -214,7 +60,7 @@ impl EnrollmentSession {
         store: Arc<dyn SecureStore>,
     ) -> Result<Arc<Self>, PalmKitError> {
         let core = core::EnrollmentSession::new(
-            &config.into(),
+            &config,
             Arc::new(ShellStore(store)),
             core::SessionOptions::default(),
         )?;
@@ -265,19 +111,18 @@ impl EnrollmentSession {
     /// The active challenges that may be drawn (default `CLOSE_AND_OPEN` only; `TILT` is
     /// weaker: a tilted photo can meet it).
     pub fn set_challenges(&self, kinds: Vec<ChallengeKind>) {
-        let kinds: Vec<_> = kinds.into_iter().map(Into::into).collect();
         self.core.configure_analyzer(|a| a.set_challenges(&kinds));
     }
 
     /// The state and each hand's progress, now.
     pub fn snapshot(&self) -> SessionSnapshot {
-        self.core.snapshot().into()
+        self.core.snapshot()
     }
 
     /// At app start: resumes a stored login and its saved progress (captures are not
     /// saved: the session asks for them again), or stays signed out.
     pub async fn restore(&self) -> Result<SessionSnapshot, PalmKitError> {
-        Ok(self.core.restore().await?.into())
+        Ok(self.core.restore().await?)
     }
 
     /// The login URL for the system browser.
@@ -290,36 +135,27 @@ impl EnrollmentSession {
         &self,
         redirect_url: String,
     ) -> Result<SessionSnapshot, PalmKitError> {
-        Ok(self.core.finish_login(&redirect_url).await?.into())
+        Ok(self.core.finish_login(&redirect_url).await?)
     }
 
     /// The signed-in shopper.
-    pub async fn account(&self) -> Result<Account, PalmKitError> {
-        let a = self.core.account().await?;
-        Ok(Account {
-            account_id: a.account_id,
-            email: a.email,
-            display_name: a.display_name,
-        })
+    pub async fn account(&self) -> Result<AccountInfo, PalmKitError> {
+        Ok(self.core.account().await?)
     }
 
     /// Records the biometric consent to the text of `text_version` (shown before).
-    pub async fn give_consent(&self, text_version: String) -> Result<ConsentInfo, PalmKitError> {
-        let r = self.core.give_consent(&text_version).await?;
-        Ok(ConsentInfo {
-            text_version: r.text_version,
-            given_at: r.given_at,
-        })
+    pub async fn give_consent(&self, text_version: String) -> Result<ConsentRecord, PalmKitError> {
+        Ok(self.core.give_consent(&text_version).await?)
     }
 
     /// Starts capturing `hand` (`None`: whichever the shopper shows).
     pub fn start_hand(&self, hand: Option<Hand>) -> Result<SessionSnapshot, PalmKitError> {
-        Ok(self.core.start_hand(hand.map(Into::into))?.into())
+        Ok(self.core.start_hand(hand)?)
     }
 
     /// Stops capturing; earlier captures stay held.
     pub fn cancel_capture(&self) -> Result<SessionSnapshot, PalmKitError> {
-        Ok(self.core.cancel_capture()?.into())
+        Ok(self.core.cancel_capture()?)
     }
 
     /// One camera frame, on the camera thread: the guidance to show, and whether the
@@ -328,46 +164,38 @@ impl EnrollmentSession {
         &self,
         data: Vec<u8>,
         info: FrameInfo,
-    ) -> Result<FrameResult, PalmKitError> {
+    ) -> Result<FrameAnalysis, PalmKitError> {
         let data = Zeroizing::new(data);
         let frame = view(&data, &info)?;
-        Ok(self.core.analyze_frame(&frame, info.timestamp_ms)?.into())
+        Ok(self.core.analyze_frame(&frame, info.timestamp_ms)?)
     }
 
     /// The account's cards and the linked one.
-    pub async fn wallet(&self) -> Result<WalletInfo, PalmKitError> {
-        let w = self.core.wallet().await?;
-        Ok(WalletInfo {
-            methods: w.payment_methods.into_iter().map(Into::into).collect(),
-            linked_id: w.linked_payment_method_id,
-        })
+    pub async fn wallet(&self) -> Result<Wallet, PalmKitError> {
+        Ok(self.core.wallet().await?)
     }
 
     /// Saves a card at the payment provider (the number never reaches the service).
-    pub async fn add_card(&self, card: CardDetails) -> Result<AddCardResult, PalmKitError> {
-        Ok(self.core.add_card(card.into()).await?.into())
+    pub async fn add_card(&self, card: CardInput) -> Result<AddCardOutcome, PalmKitError> {
+        Ok(self.core.add_card(card.into()).await?)
     }
 
     /// Finishes the card that needed the shopper's confirmation in the browser.
-    pub async fn resume_add_card(&self) -> Result<PaymentMethodInfo, PalmKitError> {
-        Ok(self.core.resume_add_card().await?.into())
+    pub async fn resume_add_card(&self) -> Result<PaymentMethod, PalmKitError> {
+        Ok(self.core.resume_add_card().await?)
     }
 
     /// Links a wallet card to the palm profile (safe to retry).
     pub async fn choose_payment(
         &self,
         payment_method_id: String,
-    ) -> Result<PaymentLinkInfo, PalmKitError> {
-        let link = self.core.choose_payment(&payment_method_id).await?;
-        Ok(PaymentLinkInfo {
-            payment_method_id: link.payment_method_id,
-            linked_at: link.linked_at,
-        })
+    ) -> Result<PaymentLink, PalmKitError> {
+        Ok(self.core.choose_payment(&payment_method_id).await?)
     }
 
     /// Seals the captures, uploads them resumably (progress to the listener) and submits.
     pub async fn upload(&self) -> Result<SessionSnapshot, PalmKitError> {
-        Ok(self.core.upload().await?.into())
+        Ok(self.core.upload().await?)
     }
 
     /// Cancels a running upload from any thread (it fails with `Cancelled`; the sealed
@@ -378,7 +206,7 @@ impl EnrollmentSession {
 
     /// Reads the enrollment back: complete, expired or deleted elsewhere.
     pub async fn refresh(&self) -> Result<SessionSnapshot, PalmKitError> {
-        Ok(self.core.refresh().await?.into())
+        Ok(self.core.refresh().await?)
     }
 
     /// Waits for the store match that completes the enrollment: reads it back after
@@ -399,33 +227,27 @@ impl EnrollmentSession {
                 Duration::from_millis(longest_ms),
                 Duration::from_millis(give_up_after_ms),
             )
-            .await?
-            .into())
+            .await?)
     }
 
     /// Deletes the enrollment and all its biometric data at the service.
     pub async fn delete(&self) -> Result<SessionSnapshot, PalmKitError> {
-        Ok(self.core.delete().await?.into())
+        Ok(self.core.delete().await?)
     }
 
     /// After expiry, deletion or a failure for good: start again (consent is kept).
     pub fn enroll_again(&self) -> Result<SessionSnapshot, PalmKitError> {
-        Ok(self.core.enroll_again()?.into())
+        Ok(self.core.enroll_again()?)
     }
 
     /// Signs out and forgets the progress on this device.
     pub async fn logout(&self) -> Result<SessionSnapshot, PalmKitError> {
-        Ok(self.core.logout().await?.into())
+        Ok(self.core.logout().await?)
     }
 
     /// Checks over pinned TLS that the service is reachable and healthy.
-    pub async fn health(&self) -> Result<HealthReport, PalmKitError> {
-        let h = self.core.health().await?;
-        Ok(HealthReport {
-            status: h.status,
-            version: h.version,
-            current_key_id: h.current_key_id,
-        })
+    pub async fn health(&self) -> Result<Health, PalmKitError> {
+        Ok(self.core.health().await?)
     }
 }
 
@@ -434,9 +256,9 @@ impl EnrollmentSession {
 #[uniffi::export]
 impl EnrollmentSession {
     /// What the spoof verdict does; `REPORT_ONLY` lets photos fed as frames be captured.
-    pub fn set_liveness_policy(&self, policy: crate::analysis::LivenessPolicy) {
+    pub fn set_liveness_policy(&self, policy: palmkit_core::analysis::LivenessPolicy) {
         self.core
-            .configure_analyzer(|a| a.set_liveness_policy(policy.into()));
+            .configure_analyzer(|a| a.set_liveness_policy(policy));
     }
 
     /// Holds a palm photo (JPEG or PNG) as the capture of `hand` while capturing it.
@@ -450,6 +272,6 @@ impl EnrollmentSession {
             palmkit_core::protocol::CaptureSource::File,
         )
         .map_err(palmkit_core::Error::from)?;
-        Ok(self.core.add_capture(hand.into(), capture)?.into())
+        Ok(self.core.add_capture(hand, capture)?)
     }
 }

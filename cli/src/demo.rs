@@ -184,7 +184,7 @@ async fn enrollment_steps(
         cardholder_name: me.display_name.clone(),
     };
     let method = match session.add_card(card).await.map_err(|e| step.fail(e))? {
-        AddCardOutcome::Added(m) => m,
+        AddCardOutcome::Added { method } => method,
         AddCardOutcome::RequiresAction { .. } => {
             return Err(step.fail("the test card asked for confirmation"));
         }

@@ -71,8 +71,10 @@ pub async fn add_card(config: &Path) -> Result<(), String> {
     let outcome = payments.add_card(input, current_year_month()).await;
     spinner.finish_and_clear();
     let method = match outcome.map_err(|e| e.to_string())? {
-        AddCardOutcome::Added(m) => m,
-        AddCardOutcome::RequiresAction { url, pending } => {
+        (AddCardOutcome::Added { method }, _) => method,
+        (AddCardOutcome::RequiresAction { url }, pending) => {
+            let pending =
+                pending.ok_or("the provider asked for an action without a card to resume")?;
             println!("Your bank wants you to confirm this card. Open:\n\n  {url}\n");
             ask("Press Enter once you have confirmed")?;
             payments

@@ -82,7 +82,7 @@ fn judge_with_landmarks(
     )
     .map_err(|e| e.to_string())?;
     let analysis = analyzer.analyze_still(&frame).map_err(|e| e.to_string())?;
-    Ok(analysis.hand.map(|h| (analysis.spoof, h.landmarks)))
+    Ok(analysis.hand.map(|h| (analysis.spoof, h.landmarks.0)))
 }
 
 /// One motion burst's outcome.
@@ -335,7 +335,7 @@ pub fn run(
             .analyze_still(&frame)
             .map_err(|e| e.to_string())?
             .hand
-            .and_then(|h| simulate::hand_crop(&frame, h.bounds));
+            .and_then(|h| simulate::hand_crop(&frame, h.bounds.0));
         let Some(photo) = found else {
             samples.push(Sample {
                 file: name,

@@ -15,6 +15,7 @@ use url::Url;
 
 /// Everything the core needs to reach and trust the enrollment service.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ServiceConfig {
     /// Base URL of the enrollment service, `https://` only (for example
     /// `https://127.0.0.1:8443/`).
@@ -37,6 +38,7 @@ pub struct ServiceConfig {
 /// have a SubjectPublicKeyInfo whose SHA-256 is in the set. At least one of the two must be
 /// given: an unpinned client is refused.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TrustAnchors {
     /// PEM text of the only CA certificates to trust.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,6 +50,7 @@ pub struct TrustAnchors {
 
 /// The service's HPKE public key (X25519) and the id it is known by, for key rotation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ServiceKey {
     /// Key id, sent with every sealed upload so the service knows which key opens it.
     pub id: String,

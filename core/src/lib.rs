@@ -2,8 +2,10 @@
 //! desktop QA tools.
 //!
 //! Everything that is not UI or camera hardware lives here, so every platform behaves the
-//! same. The crate knows nothing of UniFFI (that is `palmkit-ffi`) and starts no async
-//! runtime of its own: network calls are `async` and run on the caller's tokio runtime.
+//! same. It starts no async runtime of its own: network calls are `async` and run on the
+//! caller's tokio runtime. With the `uniffi` feature (turned on by `palmkit-ffi` only) the
+//! types the apps see derive UniFFI's traits and cross to Kotlin and Swift as they are, in
+//! the core's own UniFFI namespace; the objects and calls the apps drive are `palmkit-ffi`'s.
 //!
 //! Start with [`enrollment::EnrollmentSession`]: the one entry point an app drives, from
 //! login to the pending store match, checking every step. It is built from
@@ -15,8 +17,9 @@
 //! Features: `vision` (the hand models; on in the phone library), `dev` (captures from
 //! files into the session: QA tools and tests), `eval` (the attack simulation and
 //! synthetic frames: `palmkit spoof-eval`, tests, benchmarks) and `signature` (palm
-//! signatures: the service and `palmkit signature-eval`). The phone library has none of
-//! `dev`, `eval`, `signature`.
+//! signatures: the service and `palmkit signature-eval`), `uniffi` (UniFFI's traits on the
+//! types the apps see: `palmkit-ffi` only). The phone library has none of `dev`, `eval`,
+//! `signature`.
 //!
 //! Frame analysis: [`frame`] (camera buffer views), [`vision`] (hand models, tracking),
 //! [`quality`] (measures, checks, guidance, auto-capture) and `analysis` (the per-frame
@@ -30,6 +33,8 @@ pub mod attestation;
 pub mod config;
 pub mod enrollment;
 pub mod error;
+#[cfg(feature = "uniffi")]
+mod ffi;
 pub mod frame;
 pub mod liveness;
 pub mod net;
@@ -46,6 +51,9 @@ pub mod vision;
 pub use config::{ServiceConfig, ServiceKey, TrustAnchors};
 pub use error::{Error, ErrorKind};
 pub use service::ServiceClient;
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
 
 /// The version of this core, sent to the service in the `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

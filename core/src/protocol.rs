@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /healthz`: the service is up and can reach its database.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Health {
     /// `"ok"` when the service can serve requests.
     pub status: String,
@@ -30,6 +31,7 @@ pub struct ApiError {
 /// Which hand a capture is of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Hand {
     /// The shopper's left hand.
     Left,
@@ -86,6 +88,7 @@ pub struct GiveConsent {
 
 /// A biometric consent as the service recorded it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ConsentRecord {
     /// The version of the text agreed to.
     pub text_version: String,
@@ -95,6 +98,7 @@ pub struct ConsentRecord {
 
 /// `GET /v1/me`: the signed-in shopper.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AccountInfo {
     /// The service's account id.
     pub account_id: String,
@@ -106,6 +110,7 @@ pub struct AccountInfo {
 
 /// A saved payment method: what may be shown and stored, never the number.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PaymentMethod {
     /// The provider's token (`pm_…`).
     pub id: String,
@@ -121,6 +126,7 @@ pub struct PaymentMethod {
 
 /// `GET /v1/payment-methods`: the account's wallet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Wallet {
     /// Saved methods.
     pub payment_methods: Vec<PaymentMethod>,
@@ -160,6 +166,7 @@ pub struct LinkPaymentMethod {
 
 /// The palm profile's payment link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PaymentLink {
     /// The linked method.
     pub payment_method_id: String,

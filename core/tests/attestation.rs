@@ -103,7 +103,9 @@ struct NoSecureHardware;
 
 impl Attestor for NoSecureHardware {
     fn attest(&self, _challenge: &[u8; 32]) -> Result<Attestation, AttestationError> {
-        Err(AttestationError::Unavailable("no Secure Enclave".into()))
+        Err(AttestationError::Unavailable {
+            reason: "no Secure Enclave".into(),
+        })
     }
 }
 

@@ -152,7 +152,7 @@ fn tilted_print_sweep() -> Vec<RgbImage> {
     let frame = decoded.frame();
     let mut a = analyzer();
     let hand = a.analyze_still(&frame).unwrap().hand.expect("a hand");
-    let crop = simulate::hand_crop(&frame, hand.bounds).unwrap();
+    let crop = simulate::hand_crop(&frame, hand.bounds.0).unwrap();
     let crop = crop.frame().unwrap();
     [0.0, 0.0, 0.0, 20.0, 40.0, 60.0, 40.0, 20.0]
         .iter()

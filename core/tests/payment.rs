@@ -56,7 +56,7 @@ async fn add_a_card_then_link_it_once_even_when_retried() {
         .await
         .unwrap()
     {
-        AddCardOutcome::Added(m) => m,
+        (AddCardOutcome::Added { method }, _) => method,
         other => panic!("{other:?}"),
     };
     assert_eq!(
@@ -142,7 +142,7 @@ async fn a_card_that_needs_the_shopper_is_resumed_after_confirmation() {
         .await
         .unwrap()
     {
-        AddCardOutcome::RequiresAction { url, pending } => (url, pending),
+        (AddCardOutcome::RequiresAction { url }, Some(pending)) => (url, pending),
         other => panic!("{other:?}"),
     };
     // Resuming before the shopper confirmed is refused, and the card is not saved.
@@ -194,7 +194,7 @@ async fn a_card_that_needs_the_shopper_is_resumed_after_confirmation() {
 #[tokio::test]
 async fn another_shoppers_card_cannot_be_confirmed_attached_or_linked() {
     let rig = signed_in().await;
-    let AddCardOutcome::Added(victim) = PaymentClient::new(&rig.account)
+    let (AddCardOutcome::Added { method: victim }, _) = PaymentClient::new(&rig.account)
         .add_card(card("4242424242424242"), current_year_month())
         .await
         .unwrap()
@@ -285,7 +285,7 @@ async fn a_link_whose_answer_is_lost_is_retried_and_links_once() {
     let tokens = store.load(&direct.store_key()).unwrap().unwrap();
     store.save(&account.store_key(), &tokens).unwrap();
     let payments = PaymentClient::new(&account);
-    let AddCardOutcome::Added(method) = payments
+    let (AddCardOutcome::Added { method }, _) = payments
         .add_card(card("4242424242424242"), current_year_month())
         .await
         .unwrap()

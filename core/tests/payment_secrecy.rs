@@ -30,7 +30,7 @@ async fn the_card_number_reaches_only_the_provider() {
         cvc: Zeroizing::new(CVC.into()),
         cardholder_name: "Test Shopper".into(),
     };
-    let AddCardOutcome::Added(method) =
+    let (AddCardOutcome::Added { method }, _) =
         payments.add_card(card, current_year_month()).await.unwrap()
     else {
         panic!("the test card asked for confirmation");

@@ -163,8 +163,9 @@ impl KeyAttestationDevice for FakeKeyStore {
             *challenge
         };
         let key = (self.shape)(real_size(AndroidKey::new(&[PACKAGE], &challenge)));
-        key.chain(&self.root)
-            .map_err(|e| AttestationError::Failed(e.to_string()))
+        key.chain(&self.root).map_err(|e| AttestationError::Failed {
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -372,7 +373,9 @@ impl FakeAppAttestDevice {
 }
 
 fn failed(e: palmkit_server::attestation::verify::test_chains::BuildError) -> AttestationError {
-    AttestationError::Failed(e.to_string())
+    AttestationError::Failed {
+        reason: e.to_string(),
+    }
 }
 
 impl AppAttestDevice for FakeAppAttestDevice {
@@ -397,7 +400,9 @@ impl AppAttestDevice for FakeAppAttestDevice {
         let mut keys = self.keys.lock().unwrap();
         let device = keys
             .get_mut(key_id)
-            .ok_or_else(|| AttestationError::Failed("no such key on this device".into()))?;
+            .ok_or_else(|| AttestationError::Failed {
+                reason: "no such key on this device".into(),
+            })?;
         match self.fixed_counter {
             Some(c) => device.assertion_with_counter(APP_ID, client_data_hash, c),
             None => device.assert(APP_ID, client_data_hash),

@@ -107,7 +107,7 @@ async fn choose_card(session: &EnrollmentSession, number: &str) -> Result<String
         cardholder_name: "Test Shopper".into(),
     };
     let method = match session.add_card(card).await? {
-        AddCardOutcome::Added(m) => m,
+        AddCardOutcome::Added { method } => method,
         AddCardOutcome::RequiresAction { .. } => panic!("the test card asked for confirmation"),
     };
     session.choose_payment(&method.id).await?;
@@ -512,8 +512,8 @@ async fn when_retries_run_out_the_sealed_capture_is_kept_for_the_next_try() {
     let err = session.upload().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Offline, "{err}");
     match session.state() {
-        SessionState::Failed(f) => {
-            assert_eq!(f.reason, FailureReason::Service(ErrorKind::Offline));
+        SessionState::Failed { failure: f } => {
+            assert_eq!(f.reason, FailureReason::Offline);
             assert!(f.retryable);
         }
         other => panic!("expected Failed, got {other:?}"),

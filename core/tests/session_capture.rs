@@ -87,7 +87,7 @@ async fn a_still_palm_photo_on_the_enforced_path_fails_the_capture_as_spoofed() 
         "failed at {failed_at} ms, before the challenge ran out"
     );
     match session.state() {
-        SessionState::Failed(f) => {
+        SessionState::Failed { failure: f } => {
             assert_eq!(f.reason, FailureReason::SpoofSuspected);
             assert!(f.retryable);
             assert!(f.message.contains("challenge"), "{}", f.message);
@@ -131,7 +131,7 @@ async fn a_view_without_a_hand_times_out() {
         assert!(a.hand.is_none());
     }
     match session.state() {
-        SessionState::Failed(f) => {
+        SessionState::Failed { failure: f } => {
             assert_eq!(f.reason, FailureReason::CaptureTimedOut);
             assert!(f.retryable);
             assert!(

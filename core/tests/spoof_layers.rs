@@ -65,7 +65,7 @@ fn bona_fide_photos_pass_and_attacks_with_a_visible_grid_fail() {
             assert_eq!(l.outcome, Outcome::NotApplicable, "{name}: {l:?}");
         }
         // The crop the attacks start from, as the phone would deliver it.
-        let crop = simulate::hand_crop(&frame, hand.bounds).unwrap();
+        let crop = simulate::hand_crop(&frame, hand.bounds.0).unwrap();
         let bona_fide = judge(&mut analyzer, &crop).unwrap();
         assert_eq!(bona_fide.verdict, Verdict::Pass, "{name}: {bona_fide:?}");
         // Every species with a grid (the stochastic inkjet has none to find).

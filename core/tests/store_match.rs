@@ -68,7 +68,7 @@ async fn enroll(
         cvc: Zeroizing::new("123".into()),
         cardholder_name: "Test Shopper".into(),
     };
-    let AddCardOutcome::Added(method) = session.add_card(card).await.unwrap() else {
+    let AddCardOutcome::Added { method } = session.add_card(card).await.unwrap() else {
         panic!("the test card asked for confirmation");
     };
     session.choose_payment(&method.id).await.unwrap();

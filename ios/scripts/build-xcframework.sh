@@ -18,15 +18,29 @@ done
 
 # The bindings, from the host build of the same sources (library mode reads its metadata).
 cargo build --release -p palmkit-ffi -p palmkit-uniffi-bindgen
-gen=$(mktemp -d)
-"$target_dir/release/uniffi-bindgen" generate --library "$target_dir/release/libpalmkit_ffi.dylib" \
-    --language swift --config "$root/uniffi.toml" --out-dir "$gen"
-cp "$gen/PalmKit.swift" "$out/Sources/PalmKit/PalmKit.swift"
-
-# The XCFramework's headers: the C header and a module map named for SwiftPM/Xcode.
+# Two UniFFI namespaces (palmkit_ffi, palmkit_core) in one Swift module: each crate is
+# generated alone (the bindgen names both sources PalmKit.swift), as `cargo xtask bindings`
+# does.
 headers=$(mktemp -d)
-cp "$gen/PalmKitFFI.h" "$headers/"
-cp "$gen/PalmKitFFI.modulemap" "$headers/module.modulemap"
+for crate in palmkit_ffi palmkit_core; do
+    gen=$(mktemp -d)
+    "$target_dir/release/uniffi-bindgen" generate --library "$target_dir/release/libpalmkit_ffi.dylib" \
+        --language swift --config "$root/uniffi.toml" --crate "$crate" --out-dir "$gen"
+    case $crate in
+        palmkit_ffi) cp "$gen/PalmKit.swift" "$out/Sources/PalmKit/PalmKit.swift" ;;
+        palmkit_core) cp "$gen/PalmKit.swift" "$out/Sources/PalmKit/PalmKitCore.swift" ;;
+    esac
+    cp "$gen"/*.h "$headers/"
+done
+
+# The XCFramework's headers: both C headers in one module, the map named for SwiftPM/Xcode.
+cat > "$headers/module.modulemap" <<'MAP'
+module PalmKitFFI {
+    header "PalmKitFFI.h"
+    header "PalmKitCoreFFI.h"
+    export *
+}
+MAP
 
 rm -rf "$out/PalmKitFFI.xcframework"
 xcodebuild -create-xcframework \

@@ -128,7 +128,9 @@ fn test_classes(dir: &Path, prefix: &str) -> Result<Vec<String>, String> {
 }
 
 /// `cargo xtask frame-path`: one frame through the generated Kotlin bindings (JNA) and from
-/// Rust, both with the same release build of the core; prints both and the ratio.
+/// Rust, both with the same release build of the core; prints both and the ratio. The
+/// Kotlin side drives an `EnrollmentSession`, which captures only once signed in and
+/// consented: a test server is started for its login.
 pub fn frame_path() -> Result<(), String> {
     let compiled = compile()?;
     util::cargo(&[
@@ -149,6 +151,7 @@ pub fn frame_path() -> Result<(), String> {
             .arg(&frames)
             .arg(util::testdata_dir()?.join(util::ANALYSIS_PHOTO)),
     )?;
+    let server = harness::TestServer::start("frame-path")?;
     let jvm = util::capture(
         Command::new("java")
             .arg(format!(
@@ -158,9 +161,11 @@ pub fn frame_path() -> Result<(), String> {
             .arg("-cp")
             .arg(join(&compiled.runtime))
             .arg("com.palmkit.app.flow.FramePathBenchKt")
+            .envs(server.env())
             .env("PALMKIT_TEST_FRAMES", &frames)
             .env("PALMKIT_TEST_MODELS", &models),
     )?;
+    drop(server);
     let jvm = String::from_utf8_lossy(&jvm.stdout).trim().to_string();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let rust = util::capture(

@@ -28,8 +28,12 @@ pub fn test() -> Result<usize, String> {
             .map(|_| ())
             .map_err(|e| format!("copy {} to {}: {e}", from.display(), to.display()))
     };
-    copy("PalmKit.swift", "Sources/PalmKit/PalmKit.swift")?;
-    copy("PalmKitFFI.h", "Sources/PalmKitFFI/PalmKitFFI.h")?;
+    for source in bindings::SWIFT_SOURCES {
+        copy(source, &format!("Sources/PalmKit/{source}"))?;
+    }
+    for header in bindings::SWIFT_HEADERS {
+        copy(header, &format!("Sources/PalmKitFFI/{header}"))?;
+    }
     // SwiftPM wants the module map named module.modulemap, and it must say what to link.
     let modulemap = std::fs::read_to_string(generated.swift_dir.join("PalmKitFFI.modulemap"))
         .map_err(|e| format!("generated modulemap: {e}"))?;

@@ -112,7 +112,7 @@ impl Report {
         };
         if let Some(h) = &a.hand {
             let p = |i: usize| (h.landmarks[i][0] * scale, h.landmarks[i][1] * scale);
-            let [x, y, w, hh] = h.bounds.map(|v| v * scale);
+            let [x, y, w, hh] = h.bounds.0.map(|v| v * scale);
             let _ = write!(
                 svg,
                 "<rect x='{x:.1}' y='{y:.1}' width='{w:.1}' height='{hh:.1}' fill='none' stroke='{colour}' stroke-width='2'/>"

@@ -26,13 +26,34 @@ use crate::upload::Capture;
 use crate::vision::{HandTracker, ModelError};
 pub use best_frame::BestFrame;
 
+/// A box in upright pixels: left, top, width, height. (A list of four numbers in Kotlin
+/// and Swift.)
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Bounds(pub [f32; 4]);
+
+/// The 21 hand landmarks of one frame: x, y in upright pixels and relative depth. (A list
+/// of 63 numbers, x, y, z for each landmark in order, in Kotlin and Swift.)
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct HandLandmarks(pub geometry::Landmarks);
+
+impl std::ops::Deref for HandLandmarks {
+    type Target = geometry::Landmarks;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
 /// The hand as one frame showed it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HandReport {
     /// Bounding box of the landmarks, upright pixels: left, top, width, height.
-    pub bounds: [f32; 4],
+    pub bounds: Bounds,
     /// 21 landmarks, upright pixels (x, y) and relative depth.
-    pub landmarks: [[f32; 3]; 21],
+    pub landmarks: HandLandmarks,
     /// Which hand.
     pub handedness: HandSide,
     /// Probability that it is the right hand.
@@ -51,6 +72,7 @@ pub struct HandReport {
 
 /// Everything one frame gave.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FrameAnalysis {
     /// The hand, if one is present.
     pub hand: Option<HandReport>,
@@ -72,6 +94,7 @@ pub struct FrameAnalysis {
 
 /// What the spoof verdict does on the live path.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum LivenessPolicy {
     /// The app's setting: only a passing verdict lets the auto-capture fire; an unsure one
     /// issues the active challenge; a failing one shows `not_live` and captures nothing.
@@ -196,7 +219,7 @@ impl FrameAnalyzer {
                     r.motion = geometry::motion(prev, &r.landmarks, dt);
                 }
             }
-            self.previous = Some((r.landmarks, timestamp_ms));
+            self.previous = Some((r.landmarks.0, timestamp_ms));
         } else {
             self.previous = None;
         }
@@ -365,8 +388,8 @@ impl FrameAnalyzer {
             .map(|r| pixels::measure(frame, r, &mut self.scratch))
             .unwrap_or_default();
         HandReport {
-            bounds: [x0, y0, x1 - x0, y1 - y0],
-            landmarks: *lm,
+            bounds: Bounds([x0, y0, x1 - x0, y1 - y0]),
+            landmarks: HandLandmarks(*lm),
             handedness: if h.right_hand > 0.5 {
                 HandSide::Right
             } else {

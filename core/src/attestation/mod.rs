@@ -23,6 +23,7 @@ pub const CHALLENGE_LABEL: &[u8] = b"palmkit/attestation/v1";
 
 /// A platform's statement over a challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Attestation {
     /// The format: [`platform::APPLE_FORMAT`], [`platform::ANDROID_FORMAT`], or
     /// [`dev::FORMAT`].
@@ -31,15 +32,22 @@ pub struct Attestation {
     pub token: Vec<u8>,
 }
 
-/// Why the platform could not attest.
+/// Why the platform could not attest (what the shells' attestation calls throw).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Error))]
 pub enum AttestationError {
     /// The device or app cannot attest (no Secure Enclave, no attestation keystore, ...).
-    #[error("attestation unavailable: {0}")]
-    Unavailable(String),
+    #[error("attestation unavailable: {reason}")]
+    Unavailable {
+        /// The platform's explanation.
+        reason: String,
+    },
     /// The platform service refused or failed.
-    #[error("attestation failed: {0}")]
-    Failed(String),
+    #[error("attestation failed: {reason}")]
+    Failed {
+        /// The platform's explanation.
+        reason: String,
+    },
 }
 
 /// The platform attestation service, implemented by the shells.

@@ -65,6 +65,7 @@ pub fn encode_android(chain: &[Vec<u8>]) -> Vec<u8> {
 
 /// A new App Attest key, attested.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AttestedKey {
     /// Its id.
     pub key_id: String,
@@ -108,7 +109,9 @@ impl AppAttestFlow {
         self.store
             .load(APP_ATTEST_KEY_ID)
             .map(|k| k.map(|k| k.to_string()))
-            .map_err(|e| AttestationError::Failed(e.to_string()))
+            .map_err(|e| AttestationError::Failed {
+                reason: e.to_string(),
+            })
     }
 }
 
@@ -121,7 +124,9 @@ impl Attestor for AppAttestFlow {
                 let key = self.device.attest_new_key(challenge)?;
                 self.store
                     .save(APP_ATTEST_KEY_ID, &key.key_id)
-                    .map_err(|e| AttestationError::Failed(e.to_string()))?;
+                    .map_err(|e| AttestationError::Failed {
+                        reason: e.to_string(),
+                    })?;
                 (key.key_id, Some(key.attestation))
             }
         };
@@ -154,10 +159,12 @@ impl Attestor for KeyAttestationFlow {
     fn attest(&self, challenge: &[u8; 32]) -> Result<Attestation, AttestationError> {
         let chain = self.0.attested_chain(challenge)?;
         if chain.len() < 2 {
-            return Err(AttestationError::Unavailable(format!(
-                "the keystore returned {} certificate(s), not an attestation chain",
-                chain.len()
-            )));
+            return Err(AttestationError::Unavailable {
+                reason: format!(
+                    "the keystore returned {} certificate(s), not an attestation chain",
+                    chain.len()
+                ),
+            });
         }
         Ok(Attestation {
             format: ANDROID_FORMAT.into(),

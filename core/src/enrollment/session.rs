@@ -351,7 +351,7 @@ impl EnrollmentSession {
                 | SessionState::Capturing { .. }
                 | SessionState::Captured { .. }
                 | SessionState::PaymentChosen => true,
-                SessionState::Failed(f) => matches!(
+                SessionState::Failed { failure: f } => matches!(
                     f.reason,
                     FailureReason::CaptureTimedOut | FailureReason::SpoofSuspected
                 ),
@@ -490,13 +490,11 @@ impl EnrollmentSession {
         let result = PaymentClient::new(&self.account)
             .add_card(card, current_year_month())
             .await;
-        match self.after(result)? {
-            AddCardOutcome::RequiresAction { url, pending } => {
-                lock(&self.inner).pending_card = Some(pending.clone());
-                Ok(AddCardOutcome::RequiresAction { url, pending })
-            }
-            added => Ok(added),
+        let (outcome, pending) = self.after(result)?;
+        if pending.is_some() {
+            lock(&self.inner).pending_card = pending;
         }
+        Ok(outcome)
     }
 
     /// Finishes adding the card that required the shopper's confirmation.
@@ -551,8 +549,8 @@ impl EnrollmentSession {
         let cancel = self.update(|inner| {
             let allowed = match &inner.state {
                 SessionState::PaymentChosen => true,
-                SessionState::Failed(f) => {
-                    matches!(f.reason, FailureReason::Service(_)) && inner.ready_to_upload()
+                SessionState::Failed { failure: f } => {
+                    f.reason.is_service() && inner.ready_to_upload()
                 }
                 _ => false,
             };
@@ -580,11 +578,13 @@ impl EnrollmentSession {
                     inner.state = match e.kind() {
                         ErrorKind::Cancelled => inner.resting_state(),
                         ErrorKind::SignInRequired => SessionState::SignedOut,
-                        _ => SessionState::Failed(Failure {
-                            reason: FailureReason::Service(e.kind()),
-                            message: e.to_string(),
-                            retryable: e.is_retryable(),
-                        }),
+                        _ => SessionState::Failed {
+                            failure: Failure {
+                                reason: FailureReason::of_service(e.kind()),
+                                message: e.to_string(),
+                                retryable: e.is_retryable(),
+                            },
+                        },
                     };
                     Err(e)
                 }
@@ -932,7 +932,7 @@ impl EnrollmentSession {
             let _ = self.update(|inner| {
                 // Still capturing: another thread may have moved the session meanwhile.
                 if inner.state.name() == StateName::Capturing {
-                    inner.state = SessionState::Failed(failure);
+                    inner.state = SessionState::Failed { failure };
                 }
                 Ok(())
             });

@@ -7,6 +7,7 @@ use crate::protocol::Hand;
 
 /// Where an enrollment session is.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SessionState {
     /// Nobody is signed in: start the login.
     SignedOut,
@@ -40,7 +41,10 @@ pub enum SessionState {
     /// Not matched in store in time; the service deleted its biometric data: enroll again.
     Expired,
     /// A step failed; [`Failure::retryable`] says whether trying the same step again helps.
-    Failed(Failure),
+    Failed {
+        /// Why, what happened, and whether to try again.
+        failure: Failure,
+    },
     /// The shopper deleted the enrollment and its biometric data at the service.
     Deleted,
 }
@@ -59,7 +63,7 @@ impl SessionState {
             Self::PendingStoreMatch => StateName::PendingStoreMatch,
             Self::Complete => StateName::Complete,
             Self::Expired => StateName::Expired,
-            Self::Failed(_) => StateName::Failed,
+            Self::Failed { .. } => StateName::Failed,
             Self::Deleted => StateName::Deleted,
         }
     }
@@ -113,8 +117,9 @@ impl std::fmt::Display for StateName {
     }
 }
 
-/// Why the session failed.
+/// Why the session failed: what the app shows and whether it offers to try again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum FailureReason {
     /// No frame was good enough for a capture in the allowed time: try again (better
     /// light, hand closer); nothing was kept.
@@ -122,13 +127,40 @@ pub enum FailureReason {
     /// The spoof layers found an attack (or the active challenge was not met): nothing was
     /// captured. The app shows a neutral message; trying again is allowed.
     SpoofSuspected,
-    /// A service call failed; the kind says what to do.
-    Service(ErrorKind),
+    /// A service call found no network: upload again when it is back.
+    Offline,
+    /// The service is busy or down: upload again later.
+    ServiceUnavailable,
+    /// The connection is not to the pinned service: do not retry; warn the shopper.
+    UntrustedServer,
+    /// The service refused the step (or the capture): retrying unchanged will not help.
+    Rejected,
+    /// Any other service failure: report it.
+    Other,
+}
+
+impl FailureReason {
+    /// The reason a failed service call of `kind` gives the session.
+    pub fn of_service(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::Offline => Self::Offline,
+            ErrorKind::ServiceUnavailable => Self::ServiceUnavailable,
+            ErrorKind::UntrustedServer => Self::UntrustedServer,
+            ErrorKind::Rejected | ErrorKind::InvalidCapture => Self::Rejected,
+            _ => Self::Other,
+        }
+    }
+
+    /// A service call failed (not the capture): the upload may be tried again.
+    pub fn is_service(self) -> bool {
+        !matches!(self, Self::CaptureTimedOut | Self::SpoofSuspected)
+    }
 }
 
 /// A failed step: why, a message fit for logs and QA (no secret, no image data), and
 /// whether calling the same step again may succeed.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Failure {
     /// Why.
     pub reason: FailureReason,
@@ -140,6 +172,7 @@ pub struct Failure {
 
 /// One hand's progress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum HandStatus {
     /// Not captured (or its capture was lost with the app).
     NotCaptured,
@@ -157,6 +190,7 @@ pub enum HandStatus {
 
 /// What a listener is told on every change.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SessionSnapshot {
     /// The state.
     pub state: SessionState,

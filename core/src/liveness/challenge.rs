@@ -37,6 +37,7 @@ pub const TILT_DEGREES: f32 = 20.0;
 /// The movements asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ChallengeKind {
     /// Close the hand into a fist, then open it again.
     CloseAndOpen,

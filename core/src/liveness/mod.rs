@@ -36,6 +36,7 @@ use serde::Serialize;
 /// What one layer concluded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Outcome {
     /// Looks bona fide.
     Pass,
@@ -62,6 +63,7 @@ impl Outcome {
 /// The spoof layers, in order. Their names (`motion_3d`, ...) are stable: reports, the
 /// sealed verdict and `palmkit spoof-eval` use them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Layer {
     /// Layer 1: live-camera frames only (timestamps, no picture twice).
     CaptureIntegrity,
@@ -111,6 +113,7 @@ impl Serialize for Layer {
 
 /// One layer's score, threshold, outcome and reason.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LayerReport {
     /// The layer.
     pub layer: Layer,

@@ -12,6 +12,7 @@ use super::{Layer, LayerReport, Outcome};
 /// The decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Verdict {
     /// Every applicable layer passed.
     Pass,
@@ -34,6 +35,7 @@ impl Verdict {
 
 /// The verdict and the reports it came from.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SpoofVerdict {
     /// The decision.
     pub verdict: Verdict,

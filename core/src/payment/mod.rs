@@ -34,18 +34,22 @@ pub struct PendingCard {
     grant: SetupIntentGrant,
 }
 
-/// What adding a card led to.
-#[derive(Debug)]
+/// What adding a card led to, as the app is told it. The card to resume after a
+/// `RequiresAction` ([`PendingCard`], which holds the provider's client secret) stays with
+/// the caller of [`PaymentClient::add_card`]: the session keeps it, the app never sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum AddCardOutcome {
     /// Saved in the wallet.
-    Added(PaymentMethod),
-    /// The shopper must confirm at `url` (open it in the browser), then call
-    /// [`PaymentClient::resume_add_card`] with `pending`.
+    Added {
+        /// The new method.
+        method: PaymentMethod,
+    },
+    /// The shopper must confirm at `url` (open it in the browser), then the card is
+    /// resumed ([`PaymentClient::resume_add_card`] with the [`PendingCard`]).
     RequiresAction {
         /// The provider's page.
         url: String,
-        /// What to resume.
-        pending: PendingCard,
     },
 }
 
@@ -65,12 +69,13 @@ impl<'a> PaymentClient<'a> {
         self.account.authorized_get("v1/payment-methods").await
     }
 
-    /// Validates and adds a card (see the module docs). `today` is `(year, month)`.
+    /// Validates and adds a card (see the module docs). `today` is `(year, month)`. With
+    /// `RequiresAction`, the second value is the card to resume once the shopper is back.
     pub async fn add_card(
         &self,
         input: CardInput,
         today: (u32, u32),
-    ) -> Result<AddCardOutcome, Error> {
+    ) -> Result<(AddCardOutcome, Option<PendingCard>), Error> {
         let card = card::validate(input, today)?;
         let grant: SetupIntentGrant = self
             .account
@@ -100,8 +105,8 @@ impl<'a> PaymentClient<'a> {
             .retrieve_setup_intent(&pending.grant.setup_intent_id, &pending.grant.client_secret)
             .await?;
         match self.after_confirmation(intent, pending.grant).await? {
-            AddCardOutcome::Added(method) => Ok(method),
-            AddCardOutcome::RequiresAction { .. } => {
+            (AddCardOutcome::Added { method }, _) => Ok(method),
+            (AddCardOutcome::RequiresAction { .. }, _) => {
                 Err(Error::Payment(PaymentFailure::ActionNotCompleted))
             }
         }
@@ -111,7 +116,7 @@ impl<'a> PaymentClient<'a> {
         &self,
         intent: provider::SetupIntent,
         grant: SetupIntentGrant,
-    ) -> Result<AddCardOutcome, Error> {
+    ) -> Result<(AddCardOutcome, Option<PendingCard>), Error> {
         match intent.status.as_str() {
             "succeeded" => {
                 let method = self
@@ -122,7 +127,7 @@ impl<'a> PaymentClient<'a> {
                         json!({"setup_intent_id": grant.setup_intent_id}),
                     ))
                     .await?;
-                Ok(AddCardOutcome::Added(method))
+                Ok((AddCardOutcome::Added { method }, None))
             }
             "requires_action" => {
                 let url = intent
@@ -130,10 +135,10 @@ impl<'a> PaymentClient<'a> {
                     .and_then(|a| a.redirect_to_url)
                     .map(|r| r.url)
                     .ok_or_else(|| Error::Protocol("requires_action without a URL".into()))?;
-                Ok(AddCardOutcome::RequiresAction {
-                    url,
-                    pending: PendingCard { grant },
-                })
+                Ok((
+                    AddCardOutcome::RequiresAction { url },
+                    Some(PendingCard { grant }),
+                ))
             }
             "requires_payment_method" => Err(Error::Payment(PaymentFailure::ActionNotCompleted)),
             other => Err(Error::Protocol(format!(

@@ -23,6 +23,7 @@ pub mod index {
 
 /// Geometry of one hand in one frame.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HandGeometry {
     /// Palm length (wrist → middle base) as a fraction of the picture's short side.
     pub palm_size: f32,
@@ -46,8 +47,10 @@ pub struct HandGeometry {
     /// How far the hand's landmarks reach out of the picture, as a fraction of the palm
     /// length (0 when all are inside the margin).
     pub out_of_frame: f32,
-    /// Where the hand leaves the picture most: -1/1 left/right in x, -1/1 top/bottom in y.
-    pub out_direction: (i8, i8),
+    /// Where the hand leaves the picture most, across: -1 left, 1 right, 0 neither.
+    pub out_x: i8,
+    /// Where the hand leaves the picture most, up and down: -1 top, 1 bottom, 0 neither.
+    pub out_y: i8,
 }
 
 /// Landmarks as the geometry needs them: x, y upright pixels and relative z.
@@ -123,7 +126,8 @@ pub fn measure(lm: &Landmarks, width: u32, height: u32, margin: f32) -> HandGeom
         fingers_extended,
         finger_spread,
         out_of_frame: worst / palm_length,
-        out_direction: dir,
+        out_x: dir.0,
+        out_y: dir.1,
     }
 }
 
@@ -235,7 +239,7 @@ pub(crate) mod tests {
         let lm = open_palm(500.0, 150.0, 200.0);
         let g = measure(&lm, 1000, 800, 0.02);
         assert!(g.out_of_frame > 0.5, "{g:?}");
-        assert_eq!(g.out_direction, (0, -1));
+        assert_eq!((g.out_x, g.out_y), (0, -1));
         assert!(g.offset_y < -0.3);
     }
 

@@ -20,6 +20,7 @@ use crate::protocol::Hand;
 /// What the shopper is told, as a stable code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum GuidanceCode {
     /// No hand in view.
     NoHand,

@@ -93,6 +93,7 @@ impl SensorRect {
 
 /// The pixel measures of one region.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PixelMeasures {
     /// Standard deviation of the Laplacian on the grid, luma levels.
     pub sharpness: f32,

@@ -1,5 +1,6 @@
 package com.palmkit.core
 
+import com.palmkit.core.model.*
 import java.io.File
 import java.util.Base64
 import java.util.concurrent.CopyOnWriteArrayList
@@ -14,14 +15,14 @@ class FakeDevAttestor : Attestor {
         .decode(File(TestEnv.env("PALMKIT_TEST_DEV_ATTESTATION_KEY")).readText().trim())
     val challenges = CopyOnWriteArrayList<ByteArray>()
 
-    override fun attest(challenge: ByteArray): AttestationToken {
+    override fun attest(challenge: ByteArray): Attestation {
         challenges.add(challenge)
-        return AttestationToken("palmkit-dev-v1", devAttestationToken(key, challenge))
+        return Attestation("palmkit-dev-v1", devAttestationToken(key, challenge))
     }
 }
 
 /** A fake device without attestation hardware. */
 class FakeUnattestableDevice : Attestor {
-    override fun attest(challenge: ByteArray): AttestationToken =
+    override fun attest(challenge: ByteArray): Attestation =
         throw AttestationException.Unavailable("no attestation keystore on this device")
 }

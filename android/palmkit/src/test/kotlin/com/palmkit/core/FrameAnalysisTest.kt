@@ -1,18 +1,19 @@
 package com.palmkit.core
 
+import com.palmkit.core.model.*
 import java.io.File
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
-import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
 
 /**
- * A real palm photo's bytes fed to the analyzer as camera frames in two formats — NV21 from
- * a landscape sensor (rotation 90) and upright BGRA — written by `palmkit export-frames`.
- * The photo is an open left palm that passes every check.
+ * A real palm photo's bytes fed to a capturing session as camera frames in two formats —
+ * NV21 from a landscape sensor (rotation 90) and upright BGRA — written by
+ * `palmkit export-frames`. The photo is an open left palm that passes every check. Each
+ * `startHand` starts the analysis afresh (tracking, motion, the spoof layers).
  */
 class FrameAnalysisTest {
     private val dir = TestFrames.dir
@@ -20,24 +21,31 @@ class FrameAnalysisTest {
     private fun nv21(at: ULong) = TestFrames.nv21(at)
     private fun bgra(at: ULong, mirrored: Boolean = false) = TestFrames.bgra(at, mirrored)
 
-    private fun analyzer() = FrameAnalyzer(TestEnv.env("PALMKIT_TEST_MODELS"))
+    /** A session capturing either hand. */
+    private fun capturing(hand: Hand? = null) = runBlocking { TestEnv.capturing(hand) }
 
     @Test
     fun bothFormatsShowAnOpenLeftPalmReadyToCapture() {
         val nv21 = File(dir, "frame.nv21").readBytes()
         val bgra = File(dir, "frame.bgra").readBytes()
-        for ((bytes, info) in listOf(nv21 to nv21(0uL), bgra to bgra(0uL))) {
-            val result = analyzer().use { it.analyzeFrame(bytes, info) }
-            assertTrue("${info.format}: no hand", result.handFound)
-            assertEquals(info.format.toString(), Hand.LEFT, result.handedness)
-            assertEquals(true, result.palmFacing)
-            assertEquals(info.format.toString(), "hold_steady", result.guidance)
-            assertEquals("guidance.hold_steady", result.messageKey)
-            assertTrue(result.captureReady)
-            assertEquals(42, result.landmarks.size)
-            // Landmarks are upright pixels: inside the 900x1600 portrait picture.
-            val xs = result.landmarks.filterIndexed { i, _ -> i % 2 == 0 }
-            assertTrue(xs.all { it >= 0f && it < prop("bgra.width").toFloat() })
+        capturing().use { session ->
+            for ((bytes, info) in listOf(nv21 to nv21(0uL), bgra to bgra(0uL))) {
+                session.startHand(null)
+                val result = session.analyzeFrame(bytes, info)
+                val hand = result.hand ?: error("${info.format}: no hand")
+                assertEquals(info.format.toString(), Hand.LEFT, hand.handedness)
+                assertTrue(hand.palmFacing)
+                assertEquals(info.format.toString(), GuidanceCode.HOLD_STEADY, result.guidance)
+                assertEquals("hold_steady", result.guidance.code())
+                assertEquals("guidance.hold_steady", result.guidance.messageKey())
+                assertTrue(result.captureReady)
+                // x, y, z for each of the 21 landmarks, in upright pixels: inside the
+                // 900x1600 portrait picture.
+                assertEquals(63, hand.landmarks.size)
+                val xs = hand.landmarks.filterIndexed { i, _ -> i % 3 == 0 }
+                assertTrue(xs.all { it >= 0f && it < prop("bgra.width").toFloat() })
+                assertEquals(4, hand.bounds.size)
+            }
         }
     }
 
@@ -66,13 +74,16 @@ class FrameAnalysisTest {
             format = PixelFormat.YUV420888, uvPixelStride = 1u, uvRowStride = (w / 2).toUInt(),
             uOffset = ySize.toULong(), vOffset = (ySize + chroma).toULong(),
         )
-        val reference = analyzer().use { it.analyzeFrame(nv21, nv21(0uL)) }
-        for ((bytes, info) in listOf(nv21 to semiPlanar, i420 to planar)) {
-            val result = analyzer().use { it.analyzeFrame(bytes, info) }
-            assertEquals("uv pixel stride ${info.uvPixelStride}", reference.guidance, result.guidance)
-            assertEquals(reference.handedness, result.handedness)
-            for ((a, b) in reference.landmarks.zip(result.landmarks)) {
-                assertEquals(a, b, 1.5f)
+        capturing().use { session ->
+            val reference = session.analyzeFrame(nv21, nv21(0uL))
+            for ((bytes, info) in listOf(nv21 to semiPlanar, i420 to planar)) {
+                session.startHand(null)
+                val result = session.analyzeFrame(bytes, info)
+                assertEquals("uv pixel stride ${info.uvPixelStride}", reference.guidance, result.guidance)
+                assertEquals(reference.hand?.handedness, result.hand?.handedness)
+                for ((a, b) in reference.hand!!.landmarks.zip(result.hand!!.landmarks)) {
+                    assertEquals(a, b, 1.5f)
+                }
             }
         }
     }
@@ -80,38 +91,37 @@ class FrameAnalysisTest {
     @Test
     fun aSteadyPalmIsAutoCapturedAndUploadedWithoutTheImageCrossingTheFfi() = runBlocking {
         val bgra = File(dir, "frame.bgra").readBytes()
-        analyzer().use { analyzer ->
-            // The same photo as every frame is no live hand: only a report-only analyzer
+        TestEnv.capturing(Hand.LEFT).use { session ->
+            // The same photo as every frame is no live hand: only report-only liveness
             // captures it (the next test shows the enforced one refusing).
-            analyzer.setLivenessPolicy(LivenessPolicy.REPORT_ONLY)
-            analyzer.startHand(Hand.LEFT)
+            session.setLivenessPolicy(LivenessPolicy.REPORT_ONLY)
+            session.startHand(Hand.LEFT)
             var captured: Int? = null
             for (i in 0 until 8) {
-                val result = analyzer.analyzeFrame(bgra, bgra(1000uL + 100uL * i.toULong()))
+                val result = session.analyzeFrame(bgra, bgra(1000uL + 100uL * i.toULong()))
                 if (result.captured) {
                     captured = i
-                    assertEquals("captured", result.guidance)
+                    assertEquals(GuidanceCode.CAPTURED, result.guidance)
                     // Reported all the same.
-                    assertEquals(SpoofVerdict.FAIL, result.spoof.verdict)
+                    assertEquals(Verdict.FAIL, result.spoof.verdict)
                     break
                 }
-                assertEquals("hold_steady", result.guidance)
+                assertEquals(GuidanceCode.HOLD_STEADY, result.guidance)
             }
-            // Five good frames spanning 400 ms: the fifth captures.
+            // Five good frames spanning 400 ms: the fifth captures. The image stays in the
+            // core: the app learns only that the hand is held.
             assertEquals(4, captured)
-            TestEnv.signedIn().use { kit ->
-                val draft = kit.createEnrollment(listOf(Hand.LEFT), null)
-                val receipt = kit.uploadAutoCapture(draft.id, Hand.LEFT, analyzer, UploadProgressListenerNone, UploadCancel())
-                assertTrue(receipt.length > 1000uL)
-                val submitted = kit.submitEnrollment(draft.id, listOf(receipt.uploadId), newIdempotencyKey())
-                assertEquals(EnrollmentStatus.PENDING_STORE_MATCH, submitted.status)
-                // Taken once: a second upload has nothing to send.
-                try {
-                    kit.uploadAutoCapture(draft.id, Hand.LEFT, analyzer, UploadProgressListenerNone, UploadCancel())
-                    fail("the same capture was uploaded twice")
-                } catch (e: PalmKitException.InvalidCapture) {
-                    assertTrue(e.reason, e.reason.contains("no auto-capture"))
-                }
+            assertEquals(SessionState.Captured(listOf(Hand.LEFT)), session.snapshot().state)
+            session.choosePayment(TestEnv.addTestCard(session).id)
+            val submitted = session.upload()
+            assertEquals(SessionState.PendingStoreMatch, submitted.state)
+            assertEquals(HandStatus.PENDING_MATCH, submitted.left)
+            // Taken once: no capture is held any more.
+            try {
+                session.analyzeFrame(bgra, bgra(2000uL))
+                fail("frames were analyzed after the upload")
+            } catch (e: PalmKitException.OutOfOrder) {
+                assertTrue(e.reason, e.reason.contains("pending store match"))
             }
         }
     }
@@ -119,59 +129,65 @@ class FrameAnalysisTest {
     @Test
     fun aPhotoFedAsFramesIsRefusedAndTheReasonNamed() {
         val bgra = File(dir, "frame.bgra").readBytes()
-        analyzer().use { analyzer ->
-            analyzer.startHand(Hand.LEFT)
-            val results = (0 until 10).map { i ->
-                analyzer.analyzeFrame(bgra, bgra(1000uL + 100uL * i.toULong()))
+        capturing(Hand.LEFT).use { session ->
+            val results = (0 until 8).map { i ->
+                session.analyzeFrame(bgra, bgra(1000uL + 100uL * i.toULong()))
             }
             assertTrue("a photo was captured", results.none { it.captured })
             val last = results.last()
-            assertEquals("not_live", last.guidance)
-            assertEquals("guidance.not_live", last.messageKey)
-            assertEquals(SpoofVerdict.FAIL, last.spoof.verdict)
-            val integrity = last.spoof.layers.first { it.kind == SpoofLayerKind.CAPTURE_INTEGRITY }
-            assertEquals(LayerOutcome.FAIL, integrity.outcome)
+            assertEquals(GuidanceCode.NOT_LIVE, last.guidance)
+            assertEquals("guidance.not_live", last.guidance.messageKey())
+            assertEquals(Verdict.FAIL, last.spoof.verdict)
+            val integrity = last.spoof.layers.first { it.layer == Layer.CAPTURE_INTEGRITY }
+            assertEquals(Outcome.FAIL, integrity.outcome)
             assertTrue(integrity.reason, integrity.reason.contains("same picture"))
             assertEquals(
                 listOf("capture_integrity", "screen_replay", "print", "motion_3d", "challenge"),
-                last.spoof.layers.map { it.layer },
+                last.spoof.layers.map { it.layer.name() },
             )
-            assertEquals(SpoofLayerKind.values().toList(), last.spoof.layers.map { it.kind })
+            assertEquals(Layer.values().toList(), last.spoof.layers.map { it.layer })
+            // A verdict that stays `fail` for a second ends the capture, retryably.
+            var state = session.snapshot().state
+            for (i in 8 until 20) {
+                if (state is SessionState.Failed) break
+                session.analyzeFrame(bgra, bgra(1000uL + 100uL * i.toULong()))
+                state = session.snapshot().state
+            }
+            val failed = state as? SessionState.Failed ?: error("still $state after 2 s of a photo")
+            assertEquals(FailureReason.SPOOF_SUSPECTED, failed.failure.reason)
+            assertTrue(failed.failure.retryable)
         }
     }
 
     @Test
     fun theWrongHandAndABadFrameAreNamed() {
         val bgra = File(dir, "frame.bgra").readBytes()
-        analyzer().use { analyzer ->
-            analyzer.startHand(Hand.RIGHT)
-            assertEquals("use_right_hand", analyzer.analyzeFrame(bgra, bgra(0uL)).guidance)
+        capturing(Hand.RIGHT).use { session ->
+            assertEquals(GuidanceCode.USE_RIGHT_HAND, session.analyzeFrame(bgra, bgra(0uL)).guidance)
             // The front camera's mirror makes the left palm look like a right one.
-            analyzer.startHand(Hand.RIGHT)
-            val mirrored = analyzer.analyzeFrame(bgra, bgra(0uL, mirrored = true))
-            assertEquals(Hand.LEFT, mirrored.handedness)
+            session.startHand(Hand.RIGHT)
+            val mirrored = session.analyzeFrame(bgra, bgra(0uL, mirrored = true))
+            assertEquals(Hand.LEFT, mirrored.hand?.handedness)
             try {
-                analyzer.analyzeFrame(bgra.copyOf(bgra.size / 2), bgra(0uL))
+                session.analyzeFrame(bgra.copyOf(bgra.size / 2), bgra(0uL))
                 fail("half a frame was analyzed")
             } catch (e: PalmKitException.InvalidFrame) {
                 assertTrue(e.reason, e.reason.contains("buffer"))
             }
             try {
-                analyzer.analyzeFrame(bgra, bgra(0uL).copy(rotationDegrees = 45u))
+                session.analyzeFrame(bgra, bgra(0uL).copy(rotationDegrees = 45u))
                 fail("a 45 degree rotation was accepted")
             } catch (e: PalmKitException.InvalidFrame) {
                 assertTrue(e.reason, e.reason.contains("45"))
             }
         }
-        try {
-            FrameAnalyzer("/nonexistent")
-            fail("an analyzer without models was made")
-        } catch (e: PalmKitException.ModelUnavailable) {
-            assertNotNull(e.reason)
+        EnrollmentSession(TestEnv.config(), FakeSecureStore()).use { session ->
+            try {
+                session.loadModels("/nonexistent")
+                fail("models were loaded from a folder without them")
+            } catch (e: PalmKitException.ModelUnavailable) {
+                assertNotNull(e.reason)
+            }
         }
     }
-}
-
-private object UploadProgressListenerNone : UploadProgressListener {
-    override fun onProgress(confirmed: ULong, total: ULong) {}
 }

@@ -1,5 +1,6 @@
 package com.palmkit.core
 
+import com.palmkit.core.model.*
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
@@ -7,9 +8,9 @@ import org.junit.Assert.fail
 import org.junit.Test
 
 /**
- * A whole login through the generated bindings against a real `palmkit serve`: the test
- * plays the system browser with `palmkit approve-login`, which submits the server's real
- * login form and prints the redirect the app would receive.
+ * A whole login through the generated bindings' EnrollmentSession against a real
+ * `palmkit serve`: the test plays the system browser with `palmkit approve-login`, which
+ * submits the server's real login form and prints the redirect the app would receive.
  */
 class LoginTest {
     private fun config() = TestEnv.config()
@@ -19,20 +20,21 @@ class LoginTest {
     @Test
     fun wholeLoginThenAccountThenLogout() = runBlocking {
         val store = FakeSecureStore()
-        PalmKit(config(), store).use { kit ->
-            val url = kit.startLogin()
+        EnrollmentSession(config(), store).use { session ->
+            session.restore()
+            val url = session.startLogin()
             assertTrue(url, url.contains("code_challenge_method=S256"))
-            kit.finishLogin(browser(url))
-            assertEquals(1, store.entries.size)
-            val account = kit.account()
+            assertEquals(SessionState.SignedIn, session.finishLogin(browser(url)).state)
+            assertTrue("no tokens in secure storage after the login", store.entries.isNotEmpty())
+            val account = session.account()
             assertEquals("shopper@palmkit.test", account.email)
-            kit.logout()
+            assertEquals(SessionState.SignedOut, session.logout().state)
             assertTrue("tokens left in secure storage after logout", store.entries.isEmpty())
             try {
-                kit.account()
+                session.account()
                 fail("account() worked after logout")
-            } catch (e: PalmKitException.SignInRequired) {
-                assertTrue(e.reason.isNotEmpty())
+            } catch (e: PalmKitException.OutOfOrder) {
+                assertTrue(e.reason, e.reason.contains("signed out"))
             }
         }
     }
@@ -40,13 +42,15 @@ class LoginTest {
     @Test
     fun cancelledLoginIsTypedAndStoresNothing() = runBlocking {
         val store = FakeSecureStore()
-        PalmKit(config(), store).use { kit ->
-            val redirect = browser(kit.startLogin(), cancel = true)
+        EnrollmentSession(config(), store).use { session ->
+            session.restore()
+            val redirect = browser(session.startLogin(), cancel = true)
             try {
-                kit.finishLogin(redirect)
+                session.finishLogin(redirect)
                 fail("a cancelled login finished")
             } catch (e: PalmKitException.LoginCancelled) {
                 assertTrue(store.entries.isEmpty())
+                assertEquals(SessionState.SignedOut, session.snapshot().state)
             }
         }
     }
@@ -54,10 +58,11 @@ class LoginTest {
     @Test
     fun forgedStateIsRefusedAndStoresNothing() = runBlocking {
         val store = FakeSecureStore()
-        PalmKit(config(), store).use { kit ->
-            val redirect = browser(kit.startLogin()).replace(Regex("state=[^&]*"), "state=forged")
+        EnrollmentSession(config(), store).use { session ->
+            session.restore()
+            val redirect = browser(session.startLogin()).replace(Regex("state=[^&]*"), "state=forged")
             try {
-                kit.finishLogin(redirect)
+                session.finishLogin(redirect)
                 fail("a redirect with a forged state was accepted")
             } catch (e: PalmKitException.LoginFailed) {
                 assertTrue(e.reason, e.reason.contains("state"))

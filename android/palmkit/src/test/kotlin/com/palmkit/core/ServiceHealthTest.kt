@@ -1,5 +1,6 @@
 package com.palmkit.core
 
+import com.palmkit.core.model.*
 import java.io.File
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
@@ -21,10 +22,10 @@ class ServiceHealthTest {
     @Test
     fun healthCheckPassesOverPinnedTls() = runBlocking {
         val config = config()
-        PalmKit(config, FakeSecureStore()).use { kit ->
-            val health = kit.health()
+        EnrollmentSession(config, FakeSecureStore()).use { session ->
+            val health = session.health()
             assertEquals("ok", health.status)
-            assertEquals(config.serviceKeyId, health.currentKeyId)
+            assertEquals(config.serviceKey.id, health.currentKeyId)
             assertEquals(coreVersion(), health.version)
         }
     }
@@ -32,9 +33,10 @@ class ServiceHealthTest {
     @Test
     fun anotherCaIsRefusedAsUntrusted() = runBlocking {
         val otherCa = File(env("PALMKIT_TEST_OTHER_CA")).readText()
-        PalmKit(config().copy(caPem = otherCa), FakeSecureStore()).use { kit ->
+        val config = config()
+        EnrollmentSession(config.copy(trust = config.trust.copy(caPem = otherCa)), FakeSecureStore()).use { session ->
             try {
-                kit.health()
+                session.health()
                 fail("a client pinned to another CA reached the server")
             } catch (e: PalmKitException.UntrustedServer) {
                 assertTrue(e.reason, e.reason.contains("not issued by the pinned CA"))
@@ -45,9 +47,10 @@ class ServiceHealthTest {
     @Test
     fun wrongSpkiPinIsRefusedAsUntrusted() = runBlocking {
         val wrongPin = java.util.Base64.getEncoder().encodeToString(ByteArray(32))
-        PalmKit(config().copy(spkiSha256 = listOf(wrongPin)), FakeSecureStore()).use { kit ->
+        val config = config()
+        EnrollmentSession(config.copy(trust = config.trust.copy(spkiSha256 = listOf(wrongPin))), FakeSecureStore()).use { session ->
             try {
-                kit.health()
+                session.health()
                 fail("a client with a wrong SPKI pin reached the server")
             } catch (e: PalmKitException.UntrustedServer) {
                 assertTrue(e.reason, e.reason.contains("pinned public key"))
@@ -59,11 +62,11 @@ class ServiceHealthTest {
     fun unpinnedOrPlainHttpConfigIsRefusedBeforeAnyRequest() {
         val config = config()
         for (bad in listOf(
-            config.copy(caPem = null, spkiSha256 = emptyList()),
+            config.copy(trust = TrustAnchors(caPem = null, spkiSha256 = emptyList())),
             config.copy(baseUrl = config.baseUrl.replace("https://", "http://")),
         )) {
             try {
-                PalmKit(bad, FakeSecureStore()).close()
+                EnrollmentSession(bad, FakeSecureStore()).close()
                 fail("an unusable configuration was accepted: $bad")
             } catch (e: PalmKitException.InvalidConfig) {
                 assertTrue(e.reason.isNotEmpty())

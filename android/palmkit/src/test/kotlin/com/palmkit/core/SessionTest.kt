@@ -1,5 +1,6 @@
 package com.palmkit.core
 
+import com.palmkit.core.model.*
 import java.io.File
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.runBlocking
@@ -77,8 +78,8 @@ class SessionTest {
         for (i in 0 until 30) {
             val result = session.analyzeFrame(frame, nv21(1000uL + 100uL * i.toULong()))
             // The instruction is an enum the screen switches over exhaustively.
-            val shown = when (result.instruction) {
-                Guidance.HOLD_STEADY, Guidance.CAPTURED -> true
+            val shown = when (result.guidance) {
+                GuidanceCode.HOLD_STEADY, GuidanceCode.CAPTURED -> true
                 else -> false
             }
             assertTrue("${result.guidance} on a palm that passes every check", shown)
@@ -94,8 +95,8 @@ class SessionTest {
         snap = session.addCaptureFile(Hand.RIGHT, File(TestEnv.env("PALMKIT_TEST_IMAGE")).readBytes())
         assertEquals(SessionState.Captured(listOf(Hand.LEFT, Hand.RIGHT)), snap.state)
 
-        val card = CardDetails(number = "4242424242424242", expMonth = 12u, expYear = 2040u, cvc = "123", cardholderName = "Test Shopper")
-        val method = (session.addCard(card) as AddCardResult.Added).method
+        val card = CardInput(number = "4242424242424242", expMonth = 12u, expYear = 2040u, cvc = "123", cardholderName = "Test Shopper")
+        val method = (session.addCard(card) as AddCardOutcome.Added).method
         session.choosePayment(method.id)
         assertEquals(SessionState.PaymentChosen, session.snapshot().state)
 

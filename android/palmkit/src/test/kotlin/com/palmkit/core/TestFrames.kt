@@ -1,5 +1,6 @@
 package com.palmkit.core
 
+import com.palmkit.core.model.*
 import java.io.File
 import java.util.Properties
 

@@ -1,6 +1,6 @@
 package com.palmkit.core
 
-import java.io.File
+import com.palmkit.core.model.*
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
@@ -9,54 +9,61 @@ import org.junit.Assert.fail
 import org.junit.Test
 
 /**
- * A real palm photograph sealed and uploaded through the generated bindings to a real
- * `palmkit serve`, then the enrollment submitted.
+ * A real palm photograph sealed and uploaded through the generated bindings' session to a
+ * real `palmkit serve`, attested as each platform does it, then the enrollment submitted.
  */
 class UploadTest {
-    private class Progress : UploadProgressListener {
+    private class Progress : SessionListener {
         val seen = CopyOnWriteArrayList<Pair<ULong, ULong>>()
-        override fun onProgress(confirmed: ULong, total: ULong) {
+        override fun onStateChanged(snapshot: SessionSnapshot) {}
+        override fun onUploadProgress(confirmed: ULong, total: ULong) {
             seen.add(confirmed to total)
         }
     }
 
-    private fun photo(): ByteArray = File(TestEnv.env("PALMKIT_TEST_IMAGE")).readBytes()
-
     @Test
     fun anAttestedUploadIsAcceptedAndAnUnattestableDeviceNamed() = runBlocking {
-        TestEnv.signedIn().use { kit ->
+        TestEnv.consented().use { session ->
             val attestor = FakeDevAttestor()
-            kit.setAttestor(attestor)
-            val draft = kit.createEnrollment(listOf(Hand.RIGHT), null)
-            val receipt = kit.uploadCapture(draft.id, Hand.RIGHT, photo(), CaptureOrigin.CAMERA, Progress(), UploadCancel())
-            assertTrue(receipt.length > 1000uL)
+            session.setAttestor(attestor)
+            TestEnv.readyToUpload(session, Hand.RIGHT)
+            assertEquals(SessionState.PendingStoreMatch, session.upload().state)
             // One statement per upload, over a 32-byte challenge (nonce + envelope hash).
             assertEquals(1, attestor.challenges.size)
             assertEquals(32, attestor.challenges[0].size)
-            kit.setAttestor(FakeUnattestableDevice())
+        }
+        TestEnv.consented().use { session ->
+            session.setAttestor(FakeUnattestableDevice())
+            TestEnv.readyToUpload(session, Hand.RIGHT)
             try {
-                kit.uploadCapture(draft.id, Hand.RIGHT, photo(), CaptureOrigin.CAMERA, Progress(), UploadCancel())
+                session.upload()
                 fail("an upload went without the attestation asked for")
             } catch (e: PalmKitException.Rejected) {
                 assertTrue(e.reason, e.reason.contains("no attestation keystore"))
             }
+            val failed = session.snapshot().state as SessionState.Failed
+            assertEquals(FailureReason.REJECTED, failed.failure.reason)
+            // The capture is still held: nothing was lost.
+            assertEquals(HandStatus.CAPTURED, session.snapshot().right)
         }
     }
 
     @Test
     fun aKeyAttestationChainIsVerifiedByTheServiceAndAnotherAppsRefused() = runBlocking {
-        TestEnv.signedIn().use { kit ->
+        TestEnv.consented().use { session ->
             val keystore = FakeKeyStore()
-            kit.setKeyAttestation(keystore)
-            val draft = kit.createEnrollment(listOf(Hand.RIGHT), null)
-            val receipt = kit.uploadCapture(draft.id, Hand.RIGHT, photo(), CaptureOrigin.CAMERA, Progress(), UploadCancel())
-            assertTrue(receipt.length > 1000uL)
+            session.setKeyAttestation(keystore)
+            TestEnv.readyToUpload(session, Hand.RIGHT)
+            assertEquals(SessionState.PendingStoreMatch, session.upload().state)
             assertEquals(1, keystore.challenges.size)
             assertEquals(32, keystore.challenges[0].size)
+        }
+        TestEnv.consented().use { session ->
             // A chain for another package is refused by name, when the upload is created.
-            kit.setKeyAttestation(FakeKeyStore("com.example.other"))
+            session.setKeyAttestation(FakeKeyStore("com.example.other"))
+            TestEnv.readyToUpload(session, Hand.RIGHT)
             try {
-                kit.uploadCapture(draft.id, Hand.RIGHT, photo(), CaptureOrigin.CAMERA, Progress(), UploadCancel())
+                session.upload()
                 fail("another app's statement was accepted")
             } catch (e: PalmKitException.Rejected) {
                 assertTrue(e.reason, e.reason.contains("wrong_app_id"))
@@ -65,71 +72,38 @@ class UploadTest {
     }
 
     @Test
-    fun aPalmPhotoIsUploadedAndTheEnrollmentSubmitted() = runBlocking {
-        TestEnv.signedIn().use { kit ->
-            val image = photo()
-            val key = newIdempotencyKey()
-            val draft = kit.createEnrollment(listOf(Hand.RIGHT), key)
-            assertEquals(EnrollmentStatus.DRAFT, draft.status)
-            // A create retried with the same key is the same draft.
-            assertEquals(draft, kit.createEnrollment(listOf(Hand.RIGHT), key))
-
+    fun aPalmPhotoIsUploadedTheEnrollmentSubmittedThenDeleted() = runBlocking {
+        TestEnv.consented().use { session ->
             val progress = Progress()
-            val receipt = kit.uploadCapture(draft.id, Hand.RIGHT, image, CaptureOrigin.FILE, progress, UploadCancel())
-            assertTrue("sealed is larger than the photo", receipt.length > image.size.toULong())
-            assertEquals(receipt.length, receipt.bytesSent)
-            assertEquals(receipt.length to receipt.length, progress.seen.last())
-
-            val submitted = kit.submitEnrollment(draft.id, listOf(receipt.uploadId), newIdempotencyKey())
-            assertEquals(EnrollmentStatus.PENDING_STORE_MATCH, submitted.status)
-            assertEquals(submitted, kit.enrollment(draft.id))
+            session.setListener(progress)
+            TestEnv.readyToUpload(session, Hand.RIGHT)
+            val submitted = session.upload()
+            assertEquals(SessionState.PendingStoreMatch, submitted.state)
+            assertEquals(HandStatus.PENDING_MATCH, submitted.right)
+            val (last, total) = progress.seen.last()
+            assertEquals(total, last)
+            assertTrue("sealed is larger than the photo", total > 1000uL)
+            // Read back from the service: the same enrollment, still pending.
+            assertEquals(submitted, session.refresh())
+            assertEquals(SessionState.Deleted, session.delete().state)
+            assertEquals(SessionState.ConsentGiven, session.enrollAgain().state)
         }
     }
 
     @Test
-    fun consentIsRecordedAndADeletedEnrollmentIsGone() = runBlocking {
-        TestEnv.signedIn().use { kit ->
-            val consent = kit.giveConsent("biometric-2026-11")
+    fun consentIsRecordedOnceAndNotAnImageIsTyped() = runBlocking {
+        TestEnv.signedIn().use { session ->
+            val consent = session.giveConsent("biometric-2026-11")
             assertEquals("biometric-2026-11", consent.textVersion)
-            assertEquals(consent, kit.giveConsent("biometric-2026-11"))
-
-            val draft = kit.createEnrollment(listOf(Hand.LEFT), null)
-            val receipt = kit.uploadCapture(draft.id, Hand.LEFT, photo(), CaptureOrigin.FILE, Progress(), UploadCancel())
-            kit.submitEnrollment(draft.id, listOf(receipt.uploadId), newIdempotencyKey())
-            kit.deleteEnrollment(draft.id)
+            assertEquals(SessionState.ConsentGiven, session.snapshot().state)
+            session.startHand(Hand.LEFT)
             try {
-                kit.enrollment(draft.id)
-                fail("a deleted enrollment was still found")
-            } catch (e: PalmKitException.Rejected) {
-                assertTrue(e.reason, e.reason.contains("no such enrollment"))
-            }
-        }
-    }
-
-    @Test
-    fun notAnImageAndCancellingAreTyped() = runBlocking {
-        TestEnv.signedIn().use { kit ->
-            val draft = kit.createEnrollment(listOf(Hand.LEFT), null)
-            try {
-                kit.uploadCapture(draft.id, Hand.LEFT, "not a photo".toByteArray(), CaptureOrigin.FILE, Progress(), UploadCancel())
-                fail("bytes that are no image were uploaded")
+                session.addCaptureFile(Hand.LEFT, "not a photo".toByteArray())
+                fail("bytes that are no image were held as a capture")
             } catch (e: PalmKitException.InvalidCapture) {
                 assertTrue(e.reason, e.reason.contains("JPEG or PNG"))
             }
-            val cancel = UploadCancel()
-            cancel.cancel()
-            try {
-                kit.uploadCapture(draft.id, Hand.LEFT, photo(), CaptureOrigin.FILE, Progress(), cancel)
-                fail("a cancelled upload completed")
-            } catch (e: PalmKitException.Cancelled) {
-                assertTrue(cancel.isCancelled())
-            }
-            try {
-                kit.submitEnrollment(draft.id, emptyList(), newIdempotencyKey())
-                fail("an enrollment without captures was submitted")
-            } catch (e: PalmKitException.Rejected) {
-                assertTrue(e.reason, e.reason.contains("captures_missing"))
-            }
+            assertEquals(HandStatus.NOT_CAPTURED, session.snapshot().left)
         }
     }
 }

@@ -5,17 +5,17 @@
  */
 package com.palmkit.app.flow
 
-import com.palmkit.core.Guidance
+import com.palmkit.core.model.GuidanceCode
 
 class AnnouncementThrottle(val minimumGapMs: Long = 2_000) {
-    private var last: Guidance? = null
+    private var last: GuidanceCode? = null
     private var lastAt: Long? = null
 
     @Synchronized
-    fun shouldAnnounce(guidance: Guidance, nowMs: Long): Boolean {
+    fun shouldAnnounce(guidance: GuidanceCode, nowMs: Long): Boolean {
         if (guidance == last) return false
         val at = lastAt
-        if (guidance != Guidance.CAPTURED && at != null && nowMs < at + minimumGapMs) return false
+        if (guidance != GuidanceCode.CAPTURED && at != null && nowMs < at + minimumGapMs) return false
         last = guidance
         lastAt = nowMs
         return true

@@ -8,16 +8,16 @@
  */
 package com.palmkit.app.flow
 
-import com.palmkit.core.AddCardResult
-import com.palmkit.core.CardDetails
+import com.palmkit.core.CardInput
 import com.palmkit.core.EnrollmentSession
-import com.palmkit.core.FailureReason
-import com.palmkit.core.FrameResult
-import com.palmkit.core.Hand
 import com.palmkit.core.PalmKitException
 import com.palmkit.core.SessionListener
-import com.palmkit.core.SessionSnapshot
-import com.palmkit.core.SessionState
+import com.palmkit.core.model.AddCardOutcome
+import com.palmkit.core.model.FailureReason
+import com.palmkit.core.model.FrameAnalysis
+import com.palmkit.core.model.Hand
+import com.palmkit.core.model.SessionSnapshot
+import com.palmkit.core.model.SessionState
 import java.lang.ref.WeakReference
 import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -193,7 +193,7 @@ class EnrollmentFlow(
      * Analyzes one camera frame, on the camera's background thread. A frame that arrives
      * while another is analyzed, or when no capture runs, is dropped (null).
      */
-    fun analyze(frame: YuvFrame): FrameResult? {
+    fun analyze(frame: YuvFrame): FrameAnalysis? {
         if (!gate.tryEnter()) return null
         try {
             val (bytes, info) = frame.packed()
@@ -212,9 +212,9 @@ class EnrollmentFlow(
         }
     }
 
-    private fun analyzed(result: FrameResult) {
+    private fun analyzed(result: FrameAnalysis) {
         synchronized(lock) { guidance = LiveGuidance(result) }
-        if (throttle.shouldAnnounce(result.instruction, platform.clock())) platform.announcer.announce(result.message)
+        if (throttle.shouldAnnounce(result.guidance, platform.clock())) platform.announcer.announce(result.guidance.english())
         if (result.captured) {
             platform.haptics.captured()
             endCamera()
@@ -231,14 +231,14 @@ class EnrollmentFlow(
      * here. A card the bank wants confirmed opens its page in the browser; the shopper comes
      * back and [confirmCard] finishes.
      */
-    suspend fun addCard(card: CardDetails) {
+    suspend fun addCard(card: CardInput) {
         perform {
             when (val added = session.addCard(card)) {
-                is AddCardResult.Added -> {
+                is AddCardOutcome.Added -> {
                     session.choosePayment(added.method.id)
                     synchronized(lock) { enteringCard = false }
                 }
-                is AddCardResult.RequiresAction -> platform.browser.open(added.url)
+                is AddCardOutcome.RequiresAction -> platform.browser.open(added.url)
             }
         }
     }
@@ -275,7 +275,7 @@ class EnrollmentFlow(
     /** Tries a failed step again the way its reason says. */
     suspend fun retry() {
         val failed = session.snapshot().state as? SessionState.Failed ?: return
-        when (failed.reason) {
+        when (failed.failure.reason) {
             FailureReason.CAPTURE_TIMED_OUT, FailureReason.SPOOF_SUSPECTED -> startCapture(synchronized(lock) { captureHand })
             FailureReason.OFFLINE, FailureReason.SERVICE_UNAVAILABLE -> upload()
             else -> enrollAgain()

@@ -4,13 +4,13 @@
  */
 package com.palmkit.app.flow
 
-import com.palmkit.core.FailureReason
-import com.palmkit.core.FrameResult
-import com.palmkit.core.Guidance
-import com.palmkit.core.Hand
 import com.palmkit.core.PalmKitException
-import com.palmkit.core.SessionSnapshot
-import com.palmkit.core.SessionState
+import com.palmkit.core.model.FailureReason
+import com.palmkit.core.model.FrameAnalysis
+import com.palmkit.core.model.GuidanceCode
+import com.palmkit.core.model.Hand
+import com.palmkit.core.model.SessionSnapshot
+import com.palmkit.core.model.SessionState
 
 /** The camera could not be used for a capture. */
 sealed interface CameraProblem {
@@ -51,14 +51,14 @@ sealed interface Screen {
                 SessionState.PaymentChosen -> Upload(0uL, 0uL)
                 is SessionState.Uploading -> Upload(state.confirmed, state.total)
                 SessionState.PendingStoreMatch, SessionState.Complete, SessionState.Expired, SessionState.Deleted -> Status
-                is SessionState.Failed -> Failed(state.reason, state.message, state.retryable)
+                is SessionState.Failed -> Failed(state.failure.reason, state.failure.message, state.failure.retryable)
             }
     }
 }
 
 /** The live guidance of the capture screen. */
 data class LiveGuidance(
-    val instruction: Guidance,
+    val instruction: GuidanceCode,
     /** Localization key (`guidance.move_closer`) and the English text. */
     val messageKey: String,
     val message: String,
@@ -67,8 +67,9 @@ data class LiveGuidance(
     /** The palm's box in upright frame pixels (left, top, width, height); empty: none. */
     val bounds: List<Float>,
 ) {
-    constructor(result: FrameResult) : this(
-        result.instruction, result.messageKey, result.message, result.captureReady || result.captured, result.bounds,
+    constructor(result: FrameAnalysis) : this(
+        result.guidance, result.guidance.messageKey(), result.guidance.english(), result.captureReady || result.captured,
+        result.hand?.bounds ?: emptyList(),
     )
 }
 

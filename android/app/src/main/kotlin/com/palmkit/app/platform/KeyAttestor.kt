@@ -10,8 +10,8 @@ package com.palmkit.app.platform
 
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
-import com.palmkit.core.AttestationException
 import com.palmkit.core.KeyAttestationDevice
+import com.palmkit.core.model.AttestationException
 import java.security.KeyPairGenerator
 import java.security.KeyStore
 import java.security.ProviderException

@@ -30,11 +30,11 @@ import com.palmkit.app.flow.EnrollmentFlow
 import com.palmkit.app.flow.FlowUi
 import com.palmkit.app.flow.Screen
 import com.palmkit.app.platform.Camera2FrameSource
-import com.palmkit.core.CardDetails
-import com.palmkit.core.FailureReason
-import com.palmkit.core.Hand
-import com.palmkit.core.HandStatus
-import com.palmkit.core.SessionState
+import com.palmkit.core.CardInput
+import com.palmkit.core.model.FailureReason
+import com.palmkit.core.model.Hand
+import com.palmkit.core.model.HandStatus
+import com.palmkit.core.model.SessionState
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.asCoroutineDispatcher
@@ -194,7 +194,7 @@ class ScreenViews(private val activity: Activity, private val container: FrameLa
         val add = button(R.string.add_card, busy = true) {
             val parts = expiry.text.split("/").mapNotNull { it.trim().toUIntOrNull() }
             addCard(
-                CardDetails(
+                CardInput(
                     number = number.text.filter(Char::isDigit).toString(),
                     expMonth = parts.getOrElse(0) { 0u },
                     expYear = parts.getOrNull(1)?.let { 2000u + it % 100u } ?: 0u,

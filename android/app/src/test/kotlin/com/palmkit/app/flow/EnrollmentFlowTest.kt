@@ -1,11 +1,11 @@
 package com.palmkit.app.flow
 
-import com.palmkit.core.CardDetails
+import com.palmkit.core.CardInput
 import com.palmkit.core.EnrollmentSession
-import com.palmkit.core.Hand
-import com.palmkit.core.HandStatus
-import com.palmkit.core.LivenessPolicy
-import com.palmkit.core.SessionState
+import com.palmkit.core.model.Hand
+import com.palmkit.core.model.HandStatus
+import com.palmkit.core.model.LivenessPolicy
+import com.palmkit.core.model.SessionState
 import com.palmkit.core.parseServiceConfig
 import java.io.File
 import kotlinx.coroutines.Dispatchers
@@ -63,7 +63,7 @@ class EnrollmentFlowTest {
         return flow
     }
 
-    private val card = CardDetails(
+    private val card = CardInput(
         number = "4242424242424242", expMonth = 12u, expYear = 2040u, cvc = "123", cardholderName = "Test Shopper",
     )
 

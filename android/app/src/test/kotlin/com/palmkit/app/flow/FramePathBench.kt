@@ -1,17 +1,21 @@
 /*
  * The frame path's Kotlin side (not a test: `cargo xtask frame-path` runs its main with the
- * release build of the core, then the Rust bench on the same frame): per frame, the time
- * of the analysis through the generated bindings (JNA), of a call whose bytes cross the FFI
- * but are refused before any analysis (the cost of the crossing and its copies), and of
- * packing the camera's three YUV_420_888 planes into one buffer. Prints medians.
+ * release build of the core and a test server, then the Rust bench on the same frame): per
+ * frame, the time of the analysis through the generated bindings (JNA) by an
+ * EnrollmentSession capturing a hand (signed in and consented first, as in the app), of a
+ * call whose bytes cross the FFI but are refused before any analysis (the cost of the
+ * crossing and its copies), and of packing the camera's three YUV_420_888 planes into one
+ * buffer. Prints medians.
  */
 package com.palmkit.app.flow
 
-import com.palmkit.core.FrameAnalyzer
+import com.palmkit.core.EnrollmentSession
 import com.palmkit.core.FrameInfo
 import com.palmkit.core.PalmKitException
 import com.palmkit.core.PixelFormat
+import com.palmkit.core.parseServiceConfig
 import java.io.File
+import kotlinx.coroutines.runBlocking
 
 private const val RUNS = 60
 
@@ -35,7 +39,13 @@ fun main() {
     fun info(at: Int, rotation: UInt = props.getValue("nv21.rotation").toUInt()) =
         FrameInfo(PixelFormat.NV21, w, h, w, w, 0u, 0uL, 0uL, rotation, false, 1_000uL + 33uL * at.toULong())
 
-    val analyzer = FrameAnalyzer(AppTestEnv.env("PALMKIT_TEST_MODELS"))
+    val analyzer = EnrollmentSession(parseServiceConfig(AppTestEnv.configJson()), FakeKeystoreStore())
+    runBlocking {
+        analyzer.restore()
+        analyzer.finishLogin(AppTestEnv.browser(analyzer.startLogin()))
+        analyzer.giveConsent("biometric-2026-12")
+    }
+    analyzer.loadModels(AppTestEnv.env("PALMKIT_TEST_MODELS"))
     analyzer.startHand(null)
     val analysis = timed(RUNS, 5) { analyzer.analyzeFrame(nv21, info(it)) }
     val crossing = timed(RUNS * 5, 20) {

@@ -1,7 +1,7 @@
 package com.palmkit.app.flow
 
-import com.palmkit.core.Guidance
 import com.palmkit.core.PixelFormat
+import com.palmkit.core.model.GuidanceCode
 import java.nio.ByteBuffer
 import java.util.concurrent.Executors
 import java.util.concurrent.TimeUnit
@@ -95,12 +95,12 @@ class FramePathTest {
     @Test
     fun announcementsFollowChangesAtMostEveryTwoSecondsButCaptureAlways() {
         val throttle = AnnouncementThrottle(2_000)
-        assertTrue(throttle.shouldAnnounce(Guidance.MOVE_CLOSER, 0))
-        assertFalse("the same guidance again", throttle.shouldAnnounce(Guidance.MOVE_CLOSER, 5_000))
-        assertFalse("a change within the gap", throttle.shouldAnnounce(Guidance.HOLD_STEADY, 500))
-        assertTrue(throttle.shouldAnnounce(Guidance.HOLD_STEADY, 2_100))
-        assertTrue("the capture waits for no gap", throttle.shouldAnnounce(Guidance.CAPTURED, 2_200))
+        assertTrue(throttle.shouldAnnounce(GuidanceCode.MOVE_CLOSER, 0))
+        assertFalse("the same guidance again", throttle.shouldAnnounce(GuidanceCode.MOVE_CLOSER, 5_000))
+        assertFalse("a change within the gap", throttle.shouldAnnounce(GuidanceCode.HOLD_STEADY, 500))
+        assertTrue(throttle.shouldAnnounce(GuidanceCode.HOLD_STEADY, 2_100))
+        assertTrue("the capture waits for no gap", throttle.shouldAnnounce(GuidanceCode.CAPTURED, 2_200))
         throttle.reset()
-        assertTrue(throttle.shouldAnnounce(Guidance.CAPTURED, 2_300))
+        assertTrue(throttle.shouldAnnounce(GuidanceCode.CAPTURED, 2_300))
     }
 }

@@ -24,8 +24,8 @@ import com.palmkit.app.flow.FakeVibrator
 import com.palmkit.app.flow.Platform
 import com.palmkit.app.flow.Screen
 import com.palmkit.core.EnrollmentSession
-import com.palmkit.core.Hand
-import com.palmkit.core.LivenessPolicy
+import com.palmkit.core.model.Hand
+import com.palmkit.core.model.LivenessPolicy
 import com.palmkit.core.parseServiceConfig
 import java.io.File
 import java.util.concurrent.CountDownLatch
