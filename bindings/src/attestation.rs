@@ -12,8 +12,43 @@
 use std::sync::Arc;
 
 use palmkit_core::attestation as core;
+use palmkit_core::attestation::Attestation;
 use palmkit_core::attestation::platform::AttestedKey;
-use palmkit_core::attestation::{Attestation, AttestationError};
+
+/// Why the platform could not attest: what the shells' attestation calls throw. The FFI's
+/// own error (the core's `AttestationError` has the same variants): UniFFI 0.32's Kotlin
+/// cannot lower an error of another namespace's package from a callback (the two packages'
+/// `RustBuffer`s differ), so the callbacks throw this one and it is mapped.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum AttestationError {
+    /// The device or app cannot attest (no Secure Enclave, no attestation keystore, ...).
+    #[error("attestation unavailable: {reason}")]
+    Unavailable {
+        /// The platform's explanation.
+        reason: String,
+    },
+    /// The platform service refused or failed.
+    #[error("attestation failed: {reason}")]
+    Failed {
+        /// The platform's explanation.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for AttestationError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Failed { reason: e.reason }
+    }
+}
+
+impl From<AttestationError> for core::AttestationError {
+    fn from(e: AttestationError) -> Self {
+        match e {
+            AttestationError::Unavailable { reason } => Self::Unavailable { reason },
+            AttestationError::Failed { reason } => Self::Failed { reason },
+        }
+    }
+}
 
 /// The platform's attestation service, implemented by the shell.
 #[uniffi::export(with_foreign)]
@@ -26,8 +61,8 @@ pub trait Attestor: Send + Sync {
 pub(crate) struct ShellAttestor(pub(crate) Arc<dyn Attestor>);
 
 impl core::Attestor for ShellAttestor {
-    fn attest(&self, challenge: &[u8; 32]) -> Result<Attestation, AttestationError> {
-        self.0.attest(challenge.to_vec())
+    fn attest(&self, challenge: &[u8; 32]) -> Result<Attestation, core::AttestationError> {
+        Ok(self.0.attest(challenge.to_vec())?)
     }
 }
 
@@ -57,17 +92,21 @@ pub trait KeyAttestationDevice: Send + Sync {
 pub(crate) struct ShellAppAttest(pub(crate) Arc<dyn AppAttestDevice>);
 
 impl core::platform::AppAttestDevice for ShellAppAttest {
-    fn attest_new_key(&self, client_data_hash: &[u8; 32]) -> Result<AttestedKey, AttestationError> {
-        self.0.attest_new_key(client_data_hash.to_vec())
+    fn attest_new_key(
+        &self,
+        client_data_hash: &[u8; 32],
+    ) -> Result<AttestedKey, core::AttestationError> {
+        Ok(self.0.attest_new_key(client_data_hash.to_vec())?)
     }
 
     fn generate_assertion(
         &self,
         key_id: &str,
         client_data_hash: &[u8; 32],
-    ) -> Result<Vec<u8>, AttestationError> {
-        self.0
-            .generate_assertion(key_id.to_string(), client_data_hash.to_vec())
+    ) -> Result<Vec<u8>, core::AttestationError> {
+        Ok(self
+            .0
+            .generate_assertion(key_id.to_string(), client_data_hash.to_vec())?)
     }
 }
 
@@ -75,8 +114,8 @@ impl core::platform::AppAttestDevice for ShellAppAttest {
 pub(crate) struct ShellKeyAttestation(pub(crate) Arc<dyn KeyAttestationDevice>);
 
 impl core::platform::KeyAttestationDevice for ShellKeyAttestation {
-    fn attested_chain(&self, challenge: &[u8; 32]) -> Result<Vec<Vec<u8>>, AttestationError> {
-        self.0.attested_chain(challenge.to_vec())
+    fn attested_chain(&self, challenge: &[u8; 32]) -> Result<Vec<Vec<u8>>, core::AttestationError> {
+        Ok(self.0.attested_chain(challenge.to_vec())?)
     }
 }
 

@@ -7,7 +7,8 @@
 //! `uniffi` feature, so each concept has one name from the core to Kotlin and Swift. This
 //! crate declares only what has another shape at the FFI: the camera frame's description
 //! ([`FrameInfo`], `analysis`), the card as typed ([`CardInput`], wiped once handed over),
-//! the error grouped by what the app should do ([`PalmKitError`]), and the callbacks the
+//! the errors ([`PalmKitError`], grouped by what the app should do; [`AttestationError`],
+//! which the attestation callbacks throw), and the callbacks the
 //! shells implement: [`SecureStore`] (`store`), [`AppAttestDevice`] or
 //! [`KeyAttestationDevice`] (`attestation`; [`Attestor`] for whole statements),
 //! [`SessionListener`] and [`LogSink`] (`logging`, installed once with [`init_platform`]).
@@ -34,7 +35,7 @@ mod store;
 pub use analysis::{FrameInfo, PixelFormat};
 #[cfg(feature = "dev")]
 pub use attestation::dev_attestation_token;
-pub use attestation::{AppAttestDevice, Attestor, KeyAttestationDevice};
+pub use attestation::{AppAttestDevice, AttestationError, Attestor, KeyAttestationDevice};
 pub use config::{core_version, parse_service_config};
 pub use error::PalmKitError;
 pub use logging::{LogLevel, LogSink, init_platform};

@@ -1,10 +1,10 @@
 //! What UniFFI needs beyond the derives (feature `uniffi`, turned on by `palmkit-ffi` only):
 //! the fixed-size arrays of the frame report as lists, and the methods Kotlin and Swift
 //! call on the core's enums for their stable names and messages. The records and enums
-//! themselves derive UniFFI's traits where they are declared.
+//! themselves derive UniFFI's traits where they are declared. (The stable names are
+//! `code()` on every enum: Kotlin's enums already have a `name`.)
 
 use crate::analysis::{Bounds, HandLandmarks};
-use crate::attestation::AttestationError;
 use crate::liveness::{Layer, Outcome, Verdict};
 use crate::quality::GuidanceCode;
 
@@ -62,8 +62,8 @@ impl GuidanceCode {
 impl Layer {
     /// The layer's stable name in logs and reports: `capture_integrity`, `screen_replay`,
     /// `print`, `motion_3d` or `challenge`.
-    #[uniffi::method(name = "name")]
-    pub fn ffi_name(&self) -> String {
+    #[uniffi::method(name = "code")]
+    pub fn ffi_code(&self) -> String {
         Layer::name(*self).to_string()
     }
 }
@@ -71,8 +71,8 @@ impl Layer {
 #[uniffi::export]
 impl Outcome {
     /// Its name in reports: `pass`, `fail`, `unsure`, `not_applicable`.
-    #[uniffi::method(name = "name")]
-    pub fn ffi_name(&self) -> String {
+    #[uniffi::method(name = "code")]
+    pub fn ffi_code(&self) -> String {
         Outcome::name(*self).to_string()
     }
 }
@@ -80,15 +80,8 @@ impl Outcome {
 #[uniffi::export]
 impl Verdict {
     /// Its name in reports: `pass`, `fail`, `challenge`.
-    #[uniffi::method(name = "name")]
-    pub fn ffi_name(&self) -> String {
+    #[uniffi::method(name = "code")]
+    pub fn ffi_code(&self) -> String {
         Verdict::name(*self).to_string()
-    }
-}
-
-/// A shell's attestation callback that failed outside its declared errors.
-impl From<uniffi::UnexpectedUniFFICallbackError> for AttestationError {
-    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        Self::Failed { reason: e.reason }
     }
 }

@@ -34,7 +34,6 @@ pub struct Attestation {
 
 /// Why the platform could not attest (what the shells' attestation calls throw).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Error))]
 pub enum AttestationError {
     /// The device or app cannot attest (no Secure Enclave, no attestation keystore, ...).
     #[error("attestation unavailable: {reason}")]

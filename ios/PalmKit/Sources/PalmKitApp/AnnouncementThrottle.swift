@@ -7,7 +7,7 @@ import PalmKit
 /// `minimumGapMs` after it; a capture is always announced.
 public struct AnnouncementThrottle: Sendable {
     public let minimumGapMs: UInt64
-    private var last: Guidance?
+    private var last: GuidanceCode?
     private var lastAt: UInt64?
 
     public init(minimumGapMs: UInt64 = 2_000) {
@@ -15,7 +15,7 @@ public struct AnnouncementThrottle: Sendable {
     }
 
     /// Call for every frame's guidance; true when it should be spoken now.
-    public mutating func shouldAnnounce(_ guidance: Guidance, atMs now: UInt64) -> Bool {
+    public mutating func shouldAnnounce(_ guidance: GuidanceCode, atMs now: UInt64) -> Bool {
         if guidance == last { return false }
         if guidance != .captured, let lastAt, now < lastAt + minimumGapMs { return false }
         last = guidance

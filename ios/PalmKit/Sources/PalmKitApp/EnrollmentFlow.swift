@@ -220,7 +220,7 @@ public final class EnrollmentFlow {
     /// while another is analyzed, or when no capture runs, is dropped. Returns the result,
     /// or nil when dropped.
     @discardableResult
-    nonisolated public func analyze(_ frame: BiPlanarFrame) -> FrameResult? {
+    nonisolated public func analyze(_ frame: BiPlanarFrame) -> FrameAnalysis? {
         guard gate.tryEnter() else { return nil }
         defer { gate.leave() }
         do {
@@ -235,12 +235,12 @@ public final class EnrollmentFlow {
         }
     }
 
-    private func analyzed(_ result: FrameResult) {
+    private func analyzed(_ result: FrameAnalysis) {
         let live = LiveGuidance(result)
         guidance = live
         emit(.guidance(live))
-        if throttle.shouldAnnounce(result.instruction, atMs: platform.clock()) {
-            platform.announcer.announce(result.message)
+        if throttle.shouldAnnounce(result.guidance, atMs: platform.clock()) {
+            platform.announcer.announce(result.guidance.english())
         }
         if result.captured {
             platform.haptics.captured()
@@ -266,9 +266,9 @@ public final class EnrollmentFlow {
 
     /// Adds the card and chooses it for the enrollment. The details go to the core and are
     /// never logged or kept here. A card the bank wants confirmed opens its page first.
-    public func addCard(_ card: CardDetails) async {
+    public func addCard(_ card: CardInput) async {
         await perform {
-            let method: PaymentMethodInfo
+            let method: PaymentMethod
             switch try await self.session.addCard(card: card) {
             case .added(let added): method = added
             case .requiresAction(let page):
@@ -318,8 +318,8 @@ public final class EnrollmentFlow {
 
     /// Tries a failed step again the way its reason says.
     public func retry() async {
-        guard case .failed(let reason, _, _) = snapshot.state else { return }
-        switch reason {
+        guard case .failed(let failure) = snapshot.state else { return }
+        switch failure.reason {
         case .captureTimedOut, .spoofSuspected: await startCapture(hand: captureHand)
         case .offline, .serviceUnavailable: await upload()
         default: enrollAgain()

@@ -52,8 +52,8 @@ public enum Screen: Equatable, Sendable {
         case .paymentChosen: return .upload(confirmed: 0, total: 0)
         case .uploading(let confirmed, let total): return .upload(confirmed: confirmed, total: total)
         case .pendingStoreMatch, .complete, .expired, .deleted: return .status
-        case .failed(let reason, let message, let retryable):
-            return .failed(reason: reason, message: message, retryable: retryable)
+        case .failed(let failure):
+            return .failed(reason: failure.reason, message: failure.message, retryable: failure.retryable)
         }
     }
 
@@ -68,7 +68,7 @@ public enum Screen: Equatable, Sendable {
 
 /// The live guidance of the capture screen.
 public struct LiveGuidance: Equatable, Sendable {
-    public var instruction: Guidance
+    public var instruction: GuidanceCode
     /// Localization key (`guidance.move_closer`) and the English text.
     public var messageKey: String
     public var message: String
@@ -77,12 +77,12 @@ public struct LiveGuidance: Equatable, Sendable {
     /// The palm's box in upright frame pixels (left, top, width, height), when a hand is in view.
     public var bounds: [Float]
 
-    init(_ result: FrameResult) {
-        instruction = result.instruction
-        messageKey = result.messageKey
-        message = result.message
+    init(_ result: FrameAnalysis) {
+        instruction = result.guidance
+        messageKey = result.guidance.messageKey()
+        message = result.guidance.english()
         ready = result.captureReady || result.captured
-        bounds = result.bounds
+        bounds = result.hand?.bounds ?? []
     }
 }
 

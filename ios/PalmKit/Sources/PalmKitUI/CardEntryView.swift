@@ -28,7 +28,7 @@ struct CardEntryView: View {
             }
             Button("Add card") {
                 let parts = expiry.split(separator: "/").compactMap { UInt32($0.trimmingCharacters(in: .whitespaces)) }
-                let card = CardDetails(
+                let card = CardInput(
                     number: number.filter(\.isNumber),
                     expMonth: parts.first ?? 0,
                     expYear: parts.count > 1 ? 2000 + (parts[1] % 100) : 0,

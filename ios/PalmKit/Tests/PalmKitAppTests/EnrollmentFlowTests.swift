@@ -103,7 +103,7 @@ final class EnrollmentFlowTests: XCTestCase, @unchecked Sendable {
         flow.enterCard()
         XCTAssertEqual(flow.screen, .card)
         XCTAssertTrue(flow.screen.isSensitive)
-        await flow.addCard(CardDetails(
+        await flow.addCard(CardInput(
             number: "4242424242424242", expMonth: 12, expYear: 2040, cvc: "123", cardholderName: "Test Shopper"))
         XCTAssertEqual(flow.screen, .upload(confirmed: 0, total: 0), flow.notice ?? "")
         // The card number went to the service, not to the keychain's saved progress.
@@ -217,7 +217,7 @@ final class EnrollmentFlowTests: XCTestCase, @unchecked Sendable {
         _ = try flow.session.addCaptureFile(hand: .left, image: photo)
         flow.sync()
         flow.enterCard()
-        await flow.addCard(CardDetails(
+        await flow.addCard(CardInput(
             number: "4242424242424242", expMonth: 12, expYear: 2040, cvc: "123", cardholderName: "Test Shopper"))
         XCTAssertEqual(flow.screen, .upload(confirmed: 0, total: 0), flow.notice ?? "")
 

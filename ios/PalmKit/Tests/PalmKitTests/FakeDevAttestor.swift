@@ -22,15 +22,15 @@ final class FakeDevAttestor: Attestor, @unchecked Sendable {
         self.key = key
     }
 
-    func attest(challenge: Data) throws -> AttestationToken {
+    func attest(challenge: Data) throws -> Attestation {
         lock.withLock { seen.append(challenge) }
-        return AttestationToken(format: "palmkit-dev-v1", token: try devAttestationToken(key: key, challenge: challenge))
+        return Attestation(format: "palmkit-dev-v1", token: try devAttestationToken(key: key, challenge: challenge))
     }
 }
 
 /// A fake device without attestation hardware.
 final class FakeUnattestableDevice: Attestor, @unchecked Sendable {
-    func attest(challenge: Data) throws -> AttestationToken {
+    func attest(challenge: Data) throws -> Attestation {
         throw AttestationError.Unavailable(reason: "no Secure Enclave on this device")
     }
 }

@@ -3,15 +3,12 @@ import XCTest
 
 @testable import PalmKit
 
-/// A real palm photo's bytes fed to the analyzer as camera frames in two formats — NV21 from
-/// a landscape sensor (rotation 90) and upright BGRA — written by `palmkit export-frames`
-/// (PALMKIT_TEST_FRAMES), with the bundled-style model folder (PALMKIT_TEST_MODELS). The
-/// photo is an open left palm that passes every check.
+/// A real palm photo's bytes fed to a capturing session as camera frames in two formats —
+/// NV21 from a landscape sensor (rotation 90) and upright BGRA — written by
+/// `palmkit export-frames` (PALMKIT_TEST_FRAMES), with the bundled-style model folder
+/// (PALMKIT_TEST_MODELS). The photo is an open left palm that passes every check; each
+/// `startHand` starts the analysis afresh.
 final class FrameAnalysisTests: XCTestCase {
-    final class NoProgress: UploadProgressListener, @unchecked Sendable {
-        func onProgress(confirmed: UInt64, total: UInt64) {}
-    }
-
     private func frames() throws -> (dir: URL, props: [String: String]) {
         try TestEnv.frames()
     }
@@ -25,99 +22,89 @@ final class FrameAnalysisTests: XCTestCase {
             uOffset: 0, vOffset: 0, rotationDegrees: n("rotation"), mirrored: mirrored, timestampMs: at)
     }
 
-    private func analyzer() throws -> FrameAnalyzer {
-        try FrameAnalyzer(modelsDir: try TestEnv.env("PALMKIT_TEST_MODELS"))
-    }
-
-    func testBothFormatsShowAnOpenLeftPalmReadyToCapture() throws {
+    func testBothFormatsShowAnOpenLeftPalmReadyToCapture() async throws {
         let (dir, p) = try frames()
+        let session = try await TestEnv.capturing(nil)
         for kind in ["nv21", "bgra"] {
             let bytes = try Data(contentsOf: dir.appendingPathComponent("frame.\(kind)"))
-            let result = try analyzer().analyzeFrame(data: bytes, info: info(p, kind, at: 0))
-            XCTAssertTrue(result.handFound, kind)
-            XCTAssertEqual(result.handedness, .left, kind)
-            XCTAssertEqual(result.palmFacing, true, kind)
-            XCTAssertEqual(result.guidance, "hold_steady", kind)
-            XCTAssertEqual(result.messageKey, "guidance.hold_steady")
+            _ = try session.startHand(hand: nil)
+            let result = try session.analyzeFrame(data: bytes, info: info(p, kind, at: 0))
+            let hand = try XCTUnwrap(result.hand, kind)
+            XCTAssertEqual(hand.handedness, .left, kind)
+            XCTAssertTrue(hand.palmFacing, kind)
+            XCTAssertEqual(result.guidance, .holdSteady, kind)
+            XCTAssertEqual(result.guidance.code(), "hold_steady", kind)
+            XCTAssertEqual(result.guidance.messageKey(), "guidance.hold_steady")
             XCTAssertTrue(result.captureReady, kind)
-            XCTAssertEqual(result.landmarks.count, 42)
+            XCTAssertEqual(hand.landmarks.count, 63, "x, y, z of 21 landmarks")
+            XCTAssertEqual(hand.bounds.count, 4)
         }
     }
 
     func testASteadyPalmIsAutoCapturedAndUploaded() async throws {
         let (dir, p) = try frames()
         let bgra = try Data(contentsOf: dir.appendingPathComponent("frame.bgra"))
-        let analyzer = try analyzer()
-        // The same photo as every frame is no live hand: only a report-only analyzer
-        // captures it (testAPhotoFedAsFramesIsRefused shows the enforced one refusing).
-        analyzer.setLivenessPolicy(policy: .reportOnly)
-        analyzer.startHand(hand: .left)
+        let session = try await TestEnv.capturing(.left)
+        // The same photo as every frame is no live hand: only report-only liveness captures
+        // it (testAPhotoFedAsFramesIsRefused shows the enforced one refusing).
+        session.setLivenessPolicy(policy: .reportOnly)
+        _ = try session.startHand(hand: .left)
         var captured: Int?
         for i in 0..<8 {
-            let result = try analyzer.analyzeFrame(data: bgra, info: info(p, "bgra", at: 1000 + 100 * UInt64(i)))
+            let result = try session.analyzeFrame(data: bgra, info: info(p, "bgra", at: 1000 + 100 * UInt64(i)))
             if result.captured {
                 captured = i
-                XCTAssertEqual(result.guidance, "captured")
+                XCTAssertEqual(result.guidance, .captured)
                 XCTAssertEqual(result.spoof.verdict, .fail, "reported all the same")
                 break
             }
-            XCTAssertEqual(result.guidance, "hold_steady")
+            XCTAssertEqual(result.guidance, .holdSteady)
         }
         XCTAssertEqual(captured, 4, "five good frames over 400 ms capture on the fifth")
-        let kit = try await TestEnv.signedIn()
-        let draft = try await kit.createEnrollment(hands: [.left], idempotencyKey: nil)
-        let receipt = try await kit.uploadAutoCapture(
-            enrollmentId: draft.id, hand: .left, analyzer: analyzer, progress: NoProgress(), cancel: UploadCancel())
-        let submitted = try await kit.submitEnrollment(
-            enrollmentId: draft.id, uploadIds: [receipt.uploadId], idempotencyKey: try newIdempotencyKey())
-        XCTAssertEqual(submitted.status, .pendingStoreMatch)
-        do {
-            _ = try await kit.uploadAutoCapture(
-                enrollmentId: draft.id, hand: .left, analyzer: analyzer, progress: NoProgress(), cancel: UploadCancel())
-            XCTFail("the same capture was uploaded twice")
-        } catch PalmKitError.InvalidCapture(let reason) {
-            XCTAssertTrue(reason.contains("no auto-capture"), reason)
-        }
+        // The image stays in the core: the app learns only that the hand is held.
+        XCTAssertEqual(session.snapshot().state, .captured(hands: [.left]))
+        _ = try await session.choosePayment(paymentMethodId: try await TestEnv.addTestCard(session).id)
+        let submitted = try await session.upload()
+        XCTAssertEqual(submitted.state, .pendingStoreMatch)
+        XCTAssertEqual(submitted.left, .pendingMatch)
     }
 
-    func testAPhotoFedAsFramesIsRefused() throws {
+    func testAPhotoFedAsFramesIsRefused() async throws {
         let (dir, p) = try frames()
         let bgra = try Data(contentsOf: dir.appendingPathComponent("frame.bgra"))
-        let analyzer = try analyzer()
-        analyzer.startHand(hand: .left)
-        var last: FrameResult?
-        for i in 0..<10 {
-            let result = try analyzer.analyzeFrame(data: bgra, info: info(p, "bgra", at: 1000 + 100 * UInt64(i)))
+        let session = try await TestEnv.capturing(.left)
+        var last: FrameAnalysis?
+        for i in 0..<8 {
+            let result = try session.analyzeFrame(data: bgra, info: info(p, "bgra", at: 1000 + 100 * UInt64(i)))
             XCTAssertFalse(result.captured, "a photo was captured")
             last = result
         }
         let result = try XCTUnwrap(last)
-        XCTAssertEqual(result.guidance, "not_live")
+        XCTAssertEqual(result.guidance, .notLive)
         XCTAssertEqual(result.spoof.verdict, .fail)
-        let integrity = try XCTUnwrap(result.spoof.layers.first { $0.kind == .captureIntegrity })
-        XCTAssertEqual(integrity.layer, "capture_integrity")
+        let integrity = try XCTUnwrap(result.spoof.layers.first { $0.layer == .captureIntegrity })
+        XCTAssertEqual(integrity.layer.code(), "capture_integrity")
         XCTAssertEqual(integrity.outcome, .fail)
         XCTAssertTrue(integrity.reason.contains("same picture"), integrity.reason)
     }
 
-    func testTheWrongHandAndABadFrameAreNamed() throws {
+    func testTheWrongHandAndABadFrameAreNamed() async throws {
         let (dir, p) = try frames()
         let bgra = try Data(contentsOf: dir.appendingPathComponent("frame.bgra"))
-        let analyzer = try analyzer()
-        analyzer.startHand(hand: .right)
-        XCTAssertEqual(try analyzer.analyzeFrame(data: bgra, info: info(p, "bgra", at: 0)).guidance, "use_right_hand")
-        analyzer.startHand(hand: .right)
-        let mirrored = try analyzer.analyzeFrame(data: bgra, info: info(p, "bgra", at: 0, mirrored: true))
-        XCTAssertEqual(mirrored.handedness, .left, "the mirror is undone")
+        let session = try await TestEnv.capturing(.right)
+        XCTAssertEqual(try session.analyzeFrame(data: bgra, info: info(p, "bgra", at: 0)).guidance, .useRightHand)
+        _ = try session.startHand(hand: .right)
+        let mirrored = try session.analyzeFrame(data: bgra, info: info(p, "bgra", at: 0, mirrored: true))
+        XCTAssertEqual(mirrored.hand?.handedness, .left, "the mirror is undone")
         do {
-            _ = try analyzer.analyzeFrame(data: bgra.prefix(bgra.count / 2), info: info(p, "bgra", at: 0))
+            _ = try session.analyzeFrame(data: bgra.prefix(bgra.count / 2), info: info(p, "bgra", at: 0))
             XCTFail("half a frame was analyzed")
         } catch PalmKitError.InvalidFrame(let reason) {
             XCTAssertTrue(reason.contains("buffer"), reason)
         }
         do {
-            _ = try FrameAnalyzer(modelsDir: "/nonexistent")
-            XCTFail("an analyzer without models was made")
+            try TestEnv.makeSession().loadModels(modelsDir: "/nonexistent")
+            XCTFail("models were loaded from a folder without them")
         } catch PalmKitError.ModelUnavailable(let reason) {
             XCTAssertFalse(reason.isEmpty)
         }

@@ -3,38 +3,41 @@ import XCTest
 
 @testable import PalmKit
 
-/// A whole login through the generated Swift bindings against a real `palmkit serve`. The
-/// test plays the system browser with `palmkit approve-login`, which submits the server's
-/// real login form and prints the redirect the app would receive.
+/// A whole login through the generated Swift bindings' EnrollmentSession against a real
+/// `palmkit serve`. The test plays the system browser with `palmkit approve-login`, which
+/// submits the server's real login form and prints the redirect the app would receive.
 final class LoginTests: XCTestCase {
     func testWholeLoginThenAccountThenLogout() async throws {
         let store = FakeSecureStore()
-        let kit = try TestEnv.makeKit(store)
-        let url = try await kit.startLogin()
+        let session = try TestEnv.makeSession(store)
+        _ = try await session.restore()
+        let url = try await session.startLogin()
         XCTAssertTrue(url.contains("code_challenge_method=S256"), url)
-        try await kit.finishLogin(redirectUrl: try TestEnv.browser(url))
-        XCTAssertEqual(store.count, 1)
-        let account = try await kit.account()
+        XCTAssertEqual(try await session.finishLogin(redirectUrl: try TestEnv.browser(url)).state, .signedIn)
+        XCTAssertGreaterThan(store.count, 0, "no tokens in secure storage after the login")
+        let account = try await session.account()
         XCTAssertEqual(account.email, "shopper@palmkit.test")
-        try await kit.logout()
+        XCTAssertEqual(try await session.logout().state, .signedOut)
         XCTAssertEqual(store.count, 0, "tokens left in secure storage after logout")
         do {
-            _ = try await kit.account()
+            _ = try await session.account()
             XCTFail("account() worked after logout")
-        } catch PalmKitError.SignInRequired(let reason) {
-            XCTAssertFalse(reason.isEmpty)
+        } catch PalmKitError.OutOfOrder(let reason) {
+            XCTAssertTrue(reason.contains("signed out"), reason)
         }
     }
 
     func testCancelledLoginIsTypedAndStoresNothing() async throws {
         let store = FakeSecureStore()
-        let kit = try TestEnv.makeKit(store)
-        let redirect = try TestEnv.browser(try await kit.startLogin(), cancel: true)
+        let session = try TestEnv.makeSession(store)
+        _ = try await session.restore()
+        let redirect = try TestEnv.browser(try await session.startLogin(), cancel: true)
         do {
-            try await kit.finishLogin(redirectUrl: redirect)
+            _ = try await session.finishLogin(redirectUrl: redirect)
             XCTFail("a cancelled login finished")
         } catch PalmKitError.LoginCancelled {
             XCTAssertEqual(store.count, 0)
+            XCTAssertEqual(session.snapshot().state, .signedOut)
         }
     }
 }

@@ -9,19 +9,19 @@ import XCTest
 final class ServiceHealthTests: XCTestCase {
     func testHealthCheckPassesOverPinnedTls() async throws {
         let config = try TestEnv.config()
-        let kit = try PalmKit(config: config, store: FakeSecureStore())
-        let health = try await kit.health()
+        let session = try EnrollmentSession(config: config, store: FakeSecureStore())
+        let health = try await session.health()
         XCTAssertEqual(health.status, "ok")
-        XCTAssertEqual(health.currentKeyId, config.serviceKeyId)
+        XCTAssertEqual(health.currentKeyId, config.serviceKey.id)
         XCTAssertEqual(health.version, coreVersion())
     }
 
     func testAnotherCaIsRefusedAsUntrusted() async throws {
         var config = try TestEnv.config()
-        config.caPem = try String(contentsOfFile: try TestEnv.env("PALMKIT_TEST_OTHER_CA"), encoding: .utf8)
-        let kit = try PalmKit(config: config, store: FakeSecureStore())
+        config.trust.caPem = try String(contentsOfFile: try TestEnv.env("PALMKIT_TEST_OTHER_CA"), encoding: .utf8)
+        let session = try EnrollmentSession(config: config, store: FakeSecureStore())
         do {
-            _ = try await kit.health()
+            _ = try await session.health()
             XCTFail("a client pinned to another CA reached the server")
         } catch PalmKitError.UntrustedServer(let reason) {
             XCTAssertTrue(reason.contains("not issued by the pinned CA"), reason)
@@ -30,10 +30,10 @@ final class ServiceHealthTests: XCTestCase {
 
     func testWrongSpkiPinIsRefusedAsUntrusted() async throws {
         var config = try TestEnv.config()
-        config.spkiSha256 = [Data(count: 32).base64EncodedString()]
-        let kit = try PalmKit(config: config, store: FakeSecureStore())
+        config.trust.spkiSha256 = [Data(count: 32).base64EncodedString()]
+        let session = try EnrollmentSession(config: config, store: FakeSecureStore())
         do {
-            _ = try await kit.health()
+            _ = try await session.health()
             XCTFail("a client with a wrong SPKI pin reached the server")
         } catch PalmKitError.UntrustedServer(let reason) {
             XCTAssertTrue(reason.contains("pinned public key"), reason)
@@ -42,9 +42,9 @@ final class ServiceHealthTests: XCTestCase {
 
     func testUnpinnedConfigIsRefusedBeforeAnyRequest() throws {
         var config = try TestEnv.config()
-        config.caPem = nil
-        config.spkiSha256 = []
-        XCTAssertThrowsError(try PalmKit(config: config, store: FakeSecureStore())) { error in
+        config.trust.caPem = nil
+        config.trust.spkiSha256 = []
+        XCTAssertThrowsError(try EnrollmentSession(config: config, store: FakeSecureStore())) { error in
             guard case PalmKitError.InvalidConfig = error else {
                 return XCTFail("expected InvalidConfig, got \(error)")
             }

@@ -65,7 +65,7 @@ final class SessionTests: XCTestCase {
         for i in 0..<30 where !captured {
             let result = try session.analyzeFrame(data: bgra, info: frameInfo(props, at: 1000 + 100 * UInt64(i)))
             // The instruction is an enum the screen switches over exhaustively.
-            switch result.instruction {
+            switch result.guidance {
             case .holdSteady, .captured: break
             default: XCTFail("\(result.guidance) on a palm that passes every check")
             }
@@ -79,7 +79,7 @@ final class SessionTests: XCTestCase {
         let both = try session.addCaptureFile(hand: .right, image: photo)
         XCTAssertEqual(both.state, .captured(hands: [.left, .right]))
 
-        let card = CardDetails(number: "4242424242424242", expMonth: 12, expYear: 2040, cvc: "123", cardholderName: "Test Shopper")
+        let card = CardInput(number: "4242424242424242", expMonth: 12, expYear: 2040, cvc: "123", cardholderName: "Test Shopper")
         guard case .added(let method) = try await session.addCard(card: card) else {
             return XCTFail("the test card asked for confirmation")
         }

@@ -28,13 +28,13 @@ enum TestEnv {
         return (dir, props)
     }
 
-        static func config() throws -> ServiceConfig {
+    static func config() throws -> ServiceConfig {
         let json = try String(contentsOfFile: try env("PALMKIT_TEST_CONFIG"), encoding: .utf8)
         return try parseServiceConfig(json: json)
     }
 
-    static func makeKit(_ store: FakeSecureStore = FakeSecureStore()) throws -> PalmKit {
-        try PalmKit(config: try config(), store: store)
+    static func makeSession(_ store: FakeSecureStore = FakeSecureStore()) throws -> EnrollmentSession {
+        try EnrollmentSession(config: try config(), store: store)
     }
 
     /// Plays the shopper at the login page for `url`; returns the redirect URL.
@@ -54,10 +54,45 @@ enum TestEnv {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// A PalmKit with the test shopper signed in.
-    static func signedIn(_ store: FakeSecureStore = FakeSecureStore()) async throws -> PalmKit {
-        let kit = try makeKit(store)
-        try await kit.finishLogin(redirectUrl: try browser(try await kit.startLogin()))
-        return kit
+    /// A session with the test shopper signed in (a fresh device: nothing saved before).
+    static func signedIn(_ store: FakeSecureStore = FakeSecureStore()) async throws -> EnrollmentSession {
+        let session = try makeSession(store)
+        XCTAssertEqual(try await session.restore().state, .signedOut)
+        let signedIn = try await session.finishLogin(redirectUrl: try browser(try await session.startLogin()))
+        XCTAssertEqual(signedIn.state, .signedIn)
+        return session
+    }
+
+    /// Signed in and consented: where the app's capture screens start.
+    static func consented() async throws -> EnrollmentSession {
+        let session = try await signedIn()
+        _ = try await session.giveConsent(textVersion: "biometric-2026-12")
+        return session
+    }
+
+    /// Consented, the hand models loaded, capturing `hand` from camera frames.
+    static func capturing(_ hand: Hand?) async throws -> EnrollmentSession {
+        let session = try await consented()
+        try session.loadModels(modelsDir: try env("PALMKIT_TEST_MODELS"))
+        _ = try session.startHand(hand: hand)
+        return session
+    }
+
+    /// The test card, saved in the wallet by `session`.
+    static func addTestCard(_ session: EnrollmentSession) async throws -> PaymentMethod {
+        let card = CardInput(number: "4242 4242 4242 4242", expMonth: 12, expYear: 2040, cvc: "123", cardholderName: "Test Shopper")
+        guard case .added(let method) = try await session.addCard(card: card) else {
+            throw XCTSkip("the test card asked for confirmation")
+        }
+        return method
+    }
+
+    /// `hand` held from the palm photo file and a card chosen: `upload` may run.
+    static func readyToUpload(_ session: EnrollmentSession, _ hand: Hand) async throws {
+        _ = try session.startHand(hand: hand)
+        let photo = try Data(contentsOf: URL(fileURLWithPath: try env("PALMKIT_TEST_IMAGE")))
+        _ = try session.addCaptureFile(hand: hand, image: photo)
+        _ = try await session.choosePayment(paymentMethodId: try await addTestCard(session).id)
+        XCTAssertEqual(session.snapshot().state, .paymentChosen)
     }
 }

@@ -3,109 +3,87 @@ import XCTest
 
 @testable import PalmKit
 
-/// A real palm photograph sealed and uploaded through the generated Swift bindings to a
-/// real `palmkit serve` (started by `cargo xtask test-swift`), then the enrollment submitted.
+/// A real palm photograph sealed and uploaded through the generated Swift bindings'
+/// session to a real `palmkit serve` (started by `cargo xtask test-swift`), attested as
+/// each platform does it, then the enrollment submitted.
 final class UploadTests: XCTestCase {
     /// Records progress; called from the core's threads.
-    final class Progress: UploadProgressListener, @unchecked Sendable {
+    final class Progress: SessionListener, @unchecked Sendable {
         private let lock = NSLock()
         private var seen: [(UInt64, UInt64)] = []
         var last: (UInt64, UInt64)? { lock.withLock { seen.last } }
-        func onProgress(confirmed: UInt64, total: UInt64) {
+        func onStateChanged(snapshot: SessionSnapshot) {}
+        func onUploadProgress(confirmed: UInt64, total: UInt64) {
             lock.withLock { seen.append((confirmed, total)) }
         }
     }
 
     func testAnAttestedUploadIsAcceptedAndAnUnattestableDeviceNamed() async throws {
-        let kit = try await TestEnv.signedIn()
-        let image = try Data(contentsOf: URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_IMAGE")))
+        let session = try await TestEnv.consented()
         let attestor = try FakeDevAttestor()
-        kit.setAttestor(attestor: attestor)
-        let draft = try await kit.createEnrollment(hands: [.left], idempotencyKey: nil)
-        let receipt = try await kit.uploadCapture(
-            enrollmentId: draft.id, hand: .left, image: image, origin: .camera,
-            progress: Progress(), cancel: UploadCancel())
-        XCTAssertGreaterThan(receipt.length, UInt64(1000))
+        session.setAttestor(attestor: attestor)
+        try await TestEnv.readyToUpload(session, .left)
+        XCTAssertEqual(try await session.upload().state, .pendingStoreMatch)
         XCTAssertEqual(attestor.challenges.count, 1, "one statement per upload")
         XCTAssertEqual(attestor.challenges.first?.count, 32)
-        kit.setAttestor(attestor: FakeUnattestableDevice())
+
+        let unattestable = try await TestEnv.consented()
+        unattestable.setAttestor(attestor: FakeUnattestableDevice())
+        try await TestEnv.readyToUpload(unattestable, .left)
         do {
-            _ = try await kit.uploadCapture(
-                enrollmentId: draft.id, hand: .left, image: image, origin: .camera,
-                progress: Progress(), cancel: UploadCancel())
+            _ = try await unattestable.upload()
             XCTFail("an upload went without the attestation asked for")
         } catch PalmKitError.Rejected(let reason) {
             XCTAssertTrue(reason.contains("no Secure Enclave"), reason)
         }
+        guard case .failed(let failure) = unattestable.snapshot().state else {
+            return XCTFail("not failed: \(unattestable.snapshot().state)")
+        }
+        XCTAssertEqual(failure.reason, .rejected)
+        XCTAssertEqual(unattestable.snapshot().left, .captured, "the capture is still held")
     }
 
     func testAppAttestRegistersAKeyThenAssertsWithIt() async throws {
-        let kit = try await TestEnv.signedIn()
-        let image = try Data(contentsOf: URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_IMAGE")))
         let device = FakeAppAttestDevice()
-        kit.setAppAttest(device: device, store: FakeSecureStore())
-        let draft = try await kit.createEnrollment(hands: [.left], idempotencyKey: nil)
+        let keychain = FakeSecureStore()
         for _ in 0..<2 {
-            let receipt = try await kit.uploadCapture(
-                enrollmentId: draft.id, hand: .left, image: image, origin: .camera,
-                progress: Progress(), cancel: UploadCancel())
-            XCTAssertGreaterThan(receipt.length, UInt64(1000))
+            let session = try await TestEnv.consented()
+            session.setAppAttest(device: device, store: keychain)
+            try await TestEnv.readyToUpload(session, .left)
+            XCTAssertEqual(try await session.upload().state, .pendingStoreMatch)
         }
         // The first upload attested the key; the second asserted with it.
         XCTAssertEqual(device.keysMade, 1)
     }
 
-    func testAPalmPhotoIsUploadedAndTheEnrollmentSubmitted() async throws {
-        let kit = try await TestEnv.signedIn()
-        let image = try Data(contentsOf: URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_IMAGE")))
-        let draft = try await kit.createEnrollment(hands: [.left], idempotencyKey: try newIdempotencyKey())
-        XCTAssertEqual(draft.status, .draft)
+    func testAPalmPhotoIsUploadedTheEnrollmentSubmittedThenDeleted() async throws {
+        let session = try await TestEnv.consented()
         let progress = Progress()
-        let receipt = try await kit.uploadCapture(
-            enrollmentId: draft.id, hand: .left, image: image, origin: .file,
-            progress: progress, cancel: UploadCancel())
-        XCTAssertGreaterThan(receipt.length, UInt64(image.count))
-        XCTAssertEqual(progress.last?.0, receipt.length)
-        let submitted = try await kit.submitEnrollment(
-            enrollmentId: draft.id, uploadIds: [receipt.uploadId], idempotencyKey: try newIdempotencyKey())
-        XCTAssertEqual(submitted.status, .pendingStoreMatch)
-        let fetched = try await kit.enrollment(id: draft.id)
-        XCTAssertEqual(fetched, submitted)
+        session.setListener(listener: progress)
+        try await TestEnv.readyToUpload(session, .right)
+        let submitted = try await session.upload()
+        XCTAssertEqual(submitted.state, .pendingStoreMatch)
+        XCTAssertEqual(submitted.right, .pendingMatch)
+        let last = try XCTUnwrap(progress.last)
+        XCTAssertEqual(last.0, last.1, "the last progress is all of it")
+        XCTAssertGreaterThan(last.1, UInt64(1000))
+        XCTAssertEqual(try await session.refresh(), submitted)
+        XCTAssertEqual(try await session.delete().state, .deleted)
+        XCTAssertEqual(try session.enrollAgain().state, .consentGiven)
     }
 
-    func testConsentIsRecordedAndADeletedEnrollmentIsGone() async throws {
-        let kit = try await TestEnv.signedIn()
-        let consent = try await kit.giveConsent(textVersion: "biometric-2026-11")
+    func testConsentIsRecordedAndNotAnImageIsTyped() async throws {
+        let session = try await TestEnv.signedIn()
+        let consent = try await session.giveConsent(textVersion: "biometric-2026-11")
         XCTAssertEqual(consent.textVersion, "biometric-2026-11")
-        let again = try await kit.giveConsent(textVersion: "biometric-2026-11")
-        XCTAssertEqual(again, consent)
-
-        let image = try Data(contentsOf: URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_IMAGE")))
-        let draft = try await kit.createEnrollment(hands: [.right], idempotencyKey: nil)
-        let receipt = try await kit.uploadCapture(
-            enrollmentId: draft.id, hand: .right, image: image, origin: .file,
-            progress: Progress(), cancel: UploadCancel())
-        _ = try await kit.submitEnrollment(
-            enrollmentId: draft.id, uploadIds: [receipt.uploadId], idempotencyKey: try newIdempotencyKey())
-        try await kit.deleteEnrollment(id: draft.id)
+        XCTAssertEqual(session.snapshot().state, .consentGiven)
+        _ = try session.startHand(hand: .right)
         do {
-            _ = try await kit.enrollment(id: draft.id)
-            XCTFail("a deleted enrollment was still found")
-        } catch PalmKitError.Rejected(let reason) {
-            XCTAssertTrue(reason.contains("no such enrollment"), reason)
-        }
-    }
-
-    func testNotAnImageIsTyped() async throws {
-        let kit = try await TestEnv.signedIn()
-        let draft = try await kit.createEnrollment(hands: [.right], idempotencyKey: nil)
-        do {
-            _ = try await kit.uploadCapture(
-                enrollmentId: draft.id, hand: .right, image: Data("not a photo".utf8), origin: .file,
-                progress: Progress(), cancel: UploadCancel())
-            XCTFail("bytes that are no image were uploaded")
+            _ = try session.addCaptureFile(hand: .right, image: Data("not a photo".utf8))
+            XCTFail("bytes that are no image were held as a capture")
         } catch PalmKitError.InvalidCapture(let reason) {
             XCTAssertTrue(reason.contains("JPEG or PNG"), reason)
         }
+        XCTAssertEqual(session.snapshot().right, .notCaptured)
     }
 }

@@ -143,7 +143,7 @@ class FrameAnalysisTest {
             assertTrue(integrity.reason, integrity.reason.contains("same picture"))
             assertEquals(
                 listOf("capture_integrity", "screen_replay", "print", "motion_3d", "challenge"),
-                last.spoof.layers.map { it.layer.name() },
+                last.spoof.layers.map { it.layer.code() },
             )
             assertEquals(Layer.values().toList(), last.spoof.layers.map { it.layer })
             // A verdict that stays `fail` for a second ends the capture, retryably.

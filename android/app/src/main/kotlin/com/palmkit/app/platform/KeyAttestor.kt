@@ -11,7 +11,7 @@ package com.palmkit.app.platform
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import com.palmkit.core.KeyAttestationDevice
-import com.palmkit.core.model.AttestationException
+import com.palmkit.core.AttestationException
 import java.security.KeyPairGenerator
 import java.security.KeyStore
 import java.security.ProviderException
