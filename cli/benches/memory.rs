@@ -115,15 +115,16 @@ fn main() {
         };
         let session = EnrollmentSession::new(&server.client_config, store, options).unwrap();
         let url = session.start_login().await.unwrap();
-        let redirect = palmkit_server::browser::ScriptedBrowser::new(&server.client_config)
-            .unwrap()
-            .login(
-                url.as_str(),
-                palmkit_server::accounts::TEST_SHOPPER_EMAIL,
-                palmkit_server::accounts::TEST_SHOPPER_PASSWORD,
-            )
-            .await
-            .unwrap();
+        let redirect =
+            palmkit_server::accounts::browser::ScriptedBrowser::new(&server.client_config)
+                .unwrap()
+                .login(
+                    url.as_str(),
+                    palmkit_server::accounts::TEST_SHOPPER_EMAIL,
+                    palmkit_server::accounts::TEST_SHOPPER_PASSWORD,
+                )
+                .await
+                .unwrap();
         session.finish_login(&redirect).await.unwrap();
         session.give_consent("bench").await.unwrap();
         (server, session)

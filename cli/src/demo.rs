@@ -22,8 +22,8 @@ use palmkit_core::payment::card::{CardInput, current_year_month};
 use palmkit_core::protocol::{CaptureSource, Hand};
 use palmkit_core::upload::Capture;
 use palmkit_core::{ServiceClient, ServiceConfig};
+use palmkit_server::accounts::browser::ScriptedBrowser;
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
-use palmkit_server::browser::ScriptedBrowser;
 use zeroize::Zeroizing;
 
 use crate::progress;

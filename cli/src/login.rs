@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::KeyringStore;
-use palmkit_server::browser::ScriptedBrowser;
+use palmkit_server::accounts::browser::ScriptedBrowser;
 
 use crate::read_config;
 

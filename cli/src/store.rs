@@ -49,7 +49,8 @@ fn open_db(data_dir: &Path) -> Result<palmkit_server::db::Db, String> {
 pub fn add(data_dir: &Path, store: &str) -> Result<(), String> {
     check_name(store)?;
     let db = open_db(data_dir)?;
-    let device = palmkit_server::stores::issue_device(&db, store).map_err(|e| e.to_string())?;
+    let device =
+        palmkit_server::palms::stores::issue_device(&db, store).map_err(|e| e.to_string())?;
     let dir = data_dir.join("stores");
     palmkit_server::files::private_dir(&dir).map_err(|e| e.to_string())?;
     let path = token_path(data_dir, store);
@@ -69,7 +70,7 @@ pub fn add(data_dir: &Path, store: &str) -> Result<(), String> {
 pub fn revoke(data_dir: &Path, store: &str) -> Result<(), String> {
     check_name(store)?;
     let db = open_db(data_dir)?;
-    let n = palmkit_server::stores::revoke_devices(&db, store).map_err(|e| e.to_string())?;
+    let n = palmkit_server::palms::stores::revoke_devices(&db, store).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(token_path(data_dir, store));
     println!("{n} device(s) of {store} revoked");
     Ok(())

@@ -21,8 +21,8 @@ use palmkit_core::upload::envelope::SealContext;
 use palmkit_core::upload::{
     AeadSuite, CancelToken, Capture, NoProgress, TusAuth, TusClient, TusOptions,
 };
+use palmkit_server::accounts::browser::ScriptedBrowser;
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
-use palmkit_server::browser::ScriptedBrowser;
 use zeroize::Zeroizing;
 
 const ROUNDS: usize = 9;

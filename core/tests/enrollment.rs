@@ -43,7 +43,7 @@ async fn enrollments_belong_to_their_shopper() {
     palmkit_server::accounts::create(&db, "other@palmkit.test", "Other", "other-password").unwrap();
     let other = AccountClient::new(&server.client_config, support::mock_store()).unwrap();
     let url = other.start_login().await.unwrap();
-    let redirect = palmkit_server::browser::ScriptedBrowser::new(&server.client_config)
+    let redirect = palmkit_server::accounts::browser::ScriptedBrowser::new(&server.client_config)
         .unwrap()
         .login(url.as_str(), "other@palmkit.test", "other-password")
         .await

@@ -9,9 +9,9 @@ use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::{CredentialStore, KeyringStore, StoredTokens};
 use palmkit_core::error::{Error, ErrorKind, LoginFailure};
 use palmkit_server::RunningServer;
+use palmkit_server::accounts::browser::{BrowserError, ScriptedBrowser};
+use palmkit_server::accounts::oauth::grants::Lifetimes;
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
-use palmkit_server::browser::{BrowserError, ScriptedBrowser};
-use palmkit_server::oauth::grants::Lifetimes;
 
 struct Rig {
     _dir: tempfile::TempDir,

@@ -7,7 +7,7 @@ use crate::support;
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::{CredentialStore, StoredTokens};
 use palmkit_server::accounts::TEST_SHOPPER_PASSWORD;
-use palmkit_server::oauth::grants::Lifetimes;
+use palmkit_server::accounts::oauth::grants::Lifetimes;
 
 #[tokio::test]
 async fn no_secret_reaches_the_logs() {

@@ -270,7 +270,7 @@ async fn another_shoppers_card_cannot_be_confirmed_attached_or_linked() {
 #[tokio::test]
 async fn a_link_whose_answer_is_lost_is_retried_and_links_once() {
     use std::sync::atomic::Ordering;
-    let tap = palmkit_server::http::RequestTap::default();
+    let tap = palmkit_server::router::RequestTap::default();
     let (dir, server) = support::start_server(|o| o.tap = Some(tap.clone())).await;
     let proxy = support::proxy::start(server.addr).await;
     let mut config = server.client_config.clone();

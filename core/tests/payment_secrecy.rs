@@ -8,7 +8,7 @@ use crate::support;
 use palmkit_core::account::AccountClient;
 use palmkit_core::payment::card::{CardInput, current_year_month};
 use palmkit_core::payment::{AddCardOutcome, PaymentClient};
-use palmkit_server::http::RequestTap;
+use palmkit_server::router::RequestTap;
 use zeroize::Zeroizing;
 
 const NUMBER: &str = "5555555555554444";

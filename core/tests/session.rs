@@ -23,8 +23,8 @@ use palmkit_core::payment::AddCardOutcome;
 use palmkit_core::payment::card::{CardInput, current_year_month};
 use palmkit_core::protocol::{CaptureSource, EnrollmentState, Hand};
 use palmkit_core::upload::{Capture, RetryPolicy, TusOptions};
+use palmkit_server::accounts::browser::ScriptedBrowser;
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
-use palmkit_server::browser::ScriptedBrowser;
 use palmkit_server::{RunningServer, ServerOptions};
 use zeroize::Zeroizing;
 

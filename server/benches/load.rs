@@ -32,7 +32,7 @@ use palmkit_core::account::store::KeyringStore;
 use palmkit_core::enrollment::EnrollmentClient;
 use palmkit_core::protocol::{CaptureMetadata, CaptureSource, Hand};
 use palmkit_core::upload::envelope::{self, AeadSuite, SealContext};
-use palmkit_server::browser::ScriptedBrowser;
+use palmkit_server::accounts::browser::ScriptedBrowser;
 use palmkit_server::{APP_CLIENT_ID, APP_REDIRECT_URI, ServerOptions};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 

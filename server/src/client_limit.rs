@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::http::ApiFailure;
+use crate::api::ApiFailure;
 
 /// Counts requests in flight per client address.
 pub struct ClientLimit {

@@ -1,5 +1,5 @@
 //! Enrollment records: a shopper's draft (which hands), its captures (accepted uploads, see
-//! [`crate::uploads`]) and its submission, after which it waits for the first in-store
+//! the `uploads` module) and its submission, after which it waits for the first in-store
 //! match.
 //!
 //! Creating and submitting are idempotent by `Idempotency-Key`: a phone that lost the answer
@@ -11,10 +11,11 @@ use axum::http::{HeaderMap, StatusCode};
 use palmkit_core::protocol::{Enrollment, EnrollmentState, Hand, NewEnrollment, SubmitEnrollment};
 use rusqlite::{Connection, OptionalExtension as _, params};
 
+use crate::api::{ApiFailure, ApiJson};
+use crate::auth::Authenticated;
 use crate::db::DbError;
-use crate::http::{ApiFailure, ApiJson, AppState};
 use crate::idempotency;
-use crate::oauth::Authenticated;
+use crate::state::AppState;
 
 type Refusal = (StatusCode, &'static str, String);
 
@@ -100,13 +101,13 @@ pub async fn expire_due(state: &AppState) -> Result<usize, DbError> {
             };
             let mut uploads = Vec::new();
             for id in &due {
-                uploads.extend(crate::uploads::forget_enrollment_data(&tx, id)?);
+                uploads.extend(crate::uploads::store::forget_enrollment_data(&tx, id)?);
             }
             tx.commit()?;
             Ok((due.len(), uploads))
         })
         .await?;
-    crate::uploads::remove_part_files(state, &uploads.1).await;
+    crate::uploads::store::remove_part_files(state.uploads(), &uploads.1).await;
     if uploads.0 > 0 {
         tracing::info!(
             count = uploads.0,
@@ -131,14 +132,14 @@ pub async fn delete(
             if load(&tx, &id, &who.account_id)?.is_none() {
                 return Ok(None);
             }
-            let uploads = crate::uploads::forget_enrollment_data(&tx, &id)?;
+            let uploads = crate::uploads::store::forget_enrollment_data(&tx, &id)?;
             tx.execute("DELETE FROM enrollments WHERE id = ?1", [&id])?;
             tx.commit()?;
             Ok(Some(uploads))
         })
         .await?
         .ok_or_else(not_found)?;
-    crate::uploads::remove_part_files(&state, &uploads).await;
+    crate::uploads::store::remove_part_files(state.uploads(), &uploads).await;
     tracing::info!("enrollment and its biometric data deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,24 +4,39 @@
 //! or copied with a loose umask, is fixed rather than trusted.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::{StartError, io_err};
+/// An I/O error on one file or folder of the data directory (the start error names it).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct FileError {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// The OS error.
+    pub source: std::io::Error,
+}
+
+fn at(path: &Path) -> impl FnOnce(std::io::Error) -> FileError + '_ {
+    move |source| FileError {
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// Creates `dir` if needed and makes it the owner's alone.
-pub fn private_dir(dir: &Path) -> Result<(), StartError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+pub fn private_dir(dir: &Path) -> Result<(), FileError> {
+    std::fs::create_dir_all(dir).map_err(at(dir))?;
     restrict(dir, 0o700)
 }
 
 /// Writes `bytes` to a file readable by the owner only.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StartError> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(io_err(path))?;
-    file.write_all(bytes).map_err(io_err(path))?;
+    let mut file = options.open(path).map_err(at(path))?;
+    file.write_all(bytes).map_err(at(path))?;
     // `mode` applies only when the file is created: an existing file is tightened too.
     restrict(path, 0o600)
 }
@@ -37,8 +52,8 @@ pub fn private_file(path: &Path) -> std::io::Result<()> {
     set_mode(path, 0o600)
 }
 
-fn restrict(path: &Path, mode: u32) -> Result<(), StartError> {
-    set_mode(path, mode).map_err(io_err(path))
+fn restrict(path: &Path, mode: u32) -> Result<(), FileError> {
+    set_mode(path, mode).map_err(at(path))
 }
 
 #[cfg(unix)]

@@ -8,8 +8,8 @@
 use axum::http::{HeaderMap, StatusCode};
 use rusqlite::{Connection, OptionalExtension as _, params};
 
+use crate::api::ApiFailure;
 use crate::db::DbError;
-use crate::http::ApiFailure;
 
 /// What a handler answers when a key comes back with another request.
 pub const REUSED: (StatusCode, &str, &str) = (

@@ -7,8 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hpke::{Kem as _, Serializable as _, kem::X25519HkdfSha256};
 use rusqlite::OptionalExtension as _;
 
-use crate::StartError;
 use crate::db::{Db, DbError};
+use crate::error::StartError;
 
 /// The public half of a service key, as published to clients.
 #[derive(Clone, Debug)]

@@ -9,26 +9,36 @@
 //! address and the [`ServiceConfig`] a client needs to trust it. `palmkit serve` and
 //! `palmkit demo` are thin wrappers around it.
 
+// Domains: the handlers and their stores, each over the layers below.
 pub mod accounts;
 pub mod attestation;
-pub mod browser;
-pub mod client_limit;
-pub mod consent;
-pub mod db;
 pub mod enrollments;
+pub mod palms;
+pub mod payments;
+pub mod uploads;
+
+// The HTTP layers: the router at the top, what handlers share below them.
+pub mod api;
+pub mod auth;
+pub mod client_limit;
+pub mod limits;
+pub mod router;
+pub mod state;
+
+// Infrastructure, at the bottom.
+pub mod db;
+pub mod error;
 pub mod files;
-pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod keys;
-pub mod oauth;
-pub mod palms;
-pub mod payments;
 pub mod pki;
 pub mod rate;
-pub mod signatures;
-pub mod stores;
-pub mod uploads;
+
+pub use accounts::oauth::{APP_CLIENT_ID, APP_REDIRECT_URI};
+pub use error::StartError;
+use error::io_err;
+pub use state::ServerMode;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,10 +46,6 @@ use std::time::Duration;
 
 use palmkit_core::config::{ServiceConfig, ServiceKey, TrustAnchors};
 
-/// The OAuth client id the reference server knows the app by.
-pub const APP_CLIENT_ID: &str = "palmkit-app";
-/// The app's redirect URI (a private-use scheme, RFC 8252 §7.1).
-pub const APP_REDIRECT_URI: &str = "com.palmkit.app:/oauth2redirect";
 /// Name of the client configuration file written into the data directory.
 pub const CLIENT_CONFIG_FILE: &str = "client-config.json";
 
@@ -49,26 +55,6 @@ pub const HEADER_LIST_LIMIT: u32 = 96 * 1024;
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// How far the server trusts what a client says about its captures.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ServerMode {
-    /// What `palmkit serve` runs unless told otherwise. An upload must carry a platform
-    /// attestation bound to the hash of the sealed envelope, a sealed spoof verdict and
-    /// camera origin: a modified client can seal anything with base-mode HPKE (no sender
-    /// authentication), so the verdict is only worth what the attestation proves about
-    /// the app that sealed it. No development attestation key exists, and the
-    /// development format is refused. App Attest and Key Attestation statements are
-    /// verified offline against the platforms' roots for the apps named in
-    /// [`ServerOptions::attestation`] (`attestation::platform`); with no app named, every
-    /// upload is refused.
-    #[default]
-    Production,
-    /// The demo, tests and desktop QA: attestation is optional and may use the
-    /// development format (its key in `DATA/dev-attestation.key`), file-origin captures
-    /// and captures without a verdict are accepted.
-    Development,
-}
-
 /// Where and how to run the server.
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
@@ -77,11 +63,11 @@ pub struct ServerOptions {
     /// Address to listen on; port 0 picks a free one.
     pub listen: SocketAddr,
     /// Limits applied to every request.
-    pub limits: http::Limits,
+    pub limits: limits::Limits,
     /// Lifetimes of authorization codes and tokens.
-    pub lifetimes: oauth::grants::Lifetimes,
+    pub lifetimes: accounts::oauth::grants::Lifetimes,
     /// Tests only: record every request received.
-    pub tap: Option<http::RequestTap>,
+    pub tap: Option<router::RequestTap>,
     /// Production (the default) or development.
     pub mode: ServerMode,
     /// The provisioned hand models (`cargo xtask models`). With them the server checks
@@ -100,8 +86,8 @@ impl ServerOptions {
         Self {
             data_dir: data_dir.into(),
             listen,
-            limits: http::Limits::default(),
-            lifetimes: oauth::grants::Lifetimes::default(),
+            limits: limits::Limits::default(),
+            lifetimes: accounts::oauth::grants::Lifetimes::default(),
             tap: None,
             mode: ServerMode::Production,
             models: None,
@@ -115,43 +101,6 @@ impl ServerOptions {
             mode: ServerMode::Development,
             ..Self::new(data_dir, listen)
         }
-    }
-}
-
-/// Anything that stops the server from starting.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The data directory or a file in it could not be read or written.
-    #[error("data directory {path}: {source}")]
-    Io {
-        /// The file or folder.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The TLS material could not be made or loaded.
-    #[error("TLS set-up: {0}")]
-    Tls(String),
-    /// The database could not be opened or migrated.
-    #[error("database: {0}")]
-    Db(#[from] db::DbError),
-    /// The hand models could not be loaded.
-    #[error("hand models: {0}")]
-    Models(String),
-    /// The listening socket could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
-}
-
-pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
-    move |source| StartError::Io {
-        path: path.to_path_buf(),
-        source,
     }
 }
 
@@ -278,9 +227,10 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
     let tls = axum_server::tls_rustls::RustlsConfig::from_config(data.pki.server_config()?);
     let issuer = base_url.trim_end_matches('/').to_string();
     let upload_dir = data.root.join("uploads");
-    let uploads = uploads::UploadState::new(upload_dir.clone(), options.limits.uploads.clone())
-        .map_err(io_err(&upload_dir))?;
-    let mut state = http::AppState::new(
+    let uploads =
+        uploads::store::UploadState::new(upload_dir.clone(), options.limits.uploads.clone())
+            .map_err(io_err(&upload_dir))?;
+    let mut state = state::AppState::new(
         data.db.clone(),
         data.key.id.clone(),
         issuer,
@@ -315,7 +265,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
                 .map_err(|e| StartError::Models(format!("{}: {e}", models.display())))?;
             // Captures kept without a signature (or with an older algorithm's) are read
             // again before the first scan can miss them.
-            signatures::rebuild(&db, &reader)?;
+            palms::signatures::rebuild(&db, &reader)?;
             Ok::<_, StartError>(reader)
         })
         .await
@@ -329,7 +279,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         .min(uploads_limits.pending_enrollment_ttl)
         .clamp(Duration::from_secs(1), Duration::from_secs(60));
     let sweeper = tokio::spawn(sweep_uploads(state.clone(), sweep_every));
-    let app = http::router(state, &options.limits, options.tap.clone());
+    let app = router::router(state, &options.limits, options.tap.clone());
     let handle = axum_server::Handle::new();
     let mut server = axum_server::from_tcp_rustls(listener, tls)
         .map_err(|source| StartError::Bind {
@@ -382,7 +332,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
 }
 
 /// Removes expired unfinished uploads at start and then `period` after period.
-async fn sweep_uploads(state: http::AppState, period: Duration) {
+async fn sweep_uploads(state: state::AppState, period: Duration) {
     let mut every = tokio::time::interval(period);
     loop {
         every.tick().await;
@@ -395,13 +345,16 @@ async fn sweep_uploads(state: http::AppState, period: Duration) {
 impl RunningServer {
     /// Registers a store device for `store` (what `palmkit store add` does on a stopped
     /// server's data directory); its token is in the answer only.
-    pub fn issue_store_device(&self, store: &str) -> Result<stores::IssuedDevice, db::DbError> {
-        stores::issue_device(&self.db, store)
+    pub fn issue_store_device(
+        &self,
+        store: &str,
+    ) -> Result<palms::stores::IssuedDevice, db::DbError> {
+        palms::stores::issue_device(&self.db, store)
     }
 
     /// Revokes the devices of `store` (or the device with that id). Returns how many.
     pub fn revoke_store_devices(&self, store_or_id: &str) -> Result<usize, db::DbError> {
-        stores::revoke_devices(&self.db, store_or_id)
+        palms::stores::revoke_devices(&self.db, store_or_id)
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to 10 s), and waits.

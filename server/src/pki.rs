@@ -18,7 +18,7 @@ use rcgen::{
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::{StartError, io_err};
+use crate::error::{StartError, io_err};
 
 /// The CA and server certificate of a data directory.
 pub struct DevPki {

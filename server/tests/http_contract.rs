@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use palmkit_core::config::ServiceConfig;
 use palmkit_core::net::PinnedClient;
-use palmkit_server::{ServerOptions, http::Limits};
+use palmkit_server::{ServerOptions, limits::Limits};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -27,7 +27,7 @@ async fn log_in(config: &ServiceConfig) -> String {
     let store = KeyringStore::new(keyring_core::mock::Store::new().unwrap());
     let account = AccountClient::new(config, std::sync::Arc::new(store)).unwrap();
     let url = account.start_login().await.unwrap();
-    let redirect = palmkit_server::browser::ScriptedBrowser::new(config)
+    let redirect = palmkit_server::accounts::browser::ScriptedBrowser::new(config)
         .unwrap()
         .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
         .await

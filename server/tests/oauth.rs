@@ -151,7 +151,7 @@ async fn pkce_s256_is_required() {
 async fn repeated_wrong_passwords_lock_the_login() {
     let (_dir, server, c) = start().await;
     let q = authorize_query(&[]);
-    for _ in 0..palmkit_server::oauth::limiter::MAX_FAILURES {
+    for _ in 0..palmkit_server::accounts::oauth::limiter::MAX_FAILURES {
         assert_eq!(
             submit(&c, &q, "wrong").await.status(),
             StatusCode::UNAUTHORIZED
@@ -206,7 +206,7 @@ async fn a_burst_of_concurrent_guesses_gets_no_more_answers_than_the_limit() {
         statuses.push(status.as_u16());
     }
     assert!(
-        answered <= palmkit_server::oauth::limiter::MAX_FAILURES as usize,
+        answered <= palmkit_server::accounts::oauth::limiter::MAX_FAILURES as usize,
         "{answered} guesses were checked: {statuses:?}"
     );
     server.shutdown().await;

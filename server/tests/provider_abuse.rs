@@ -70,7 +70,7 @@ async fn one_address_gets_a_few_creations_a_minute() {
     for _ in 0..25 {
         statuses.push(create(&c, next_year, "Test Shopper").await.0);
     }
-    let allowed = palmkit_server::http::Limits::default().provider_writes_per_minute as usize;
+    let allowed = palmkit_server::limits::Limits::default().provider_writes_per_minute as usize;
     assert!(
         statuses[..allowed].iter().all(|s| *s == 200),
         "{statuses:?}"

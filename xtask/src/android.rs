@@ -259,7 +259,7 @@ pub fn install_tools() -> Result<PathBuf, String> {
 /// The Maven Central artifacts: Robolectric's runtime (copied into the cache), the
 /// android-all jars, r8 and lint (in ~/.m2).
 fn maven_tools() -> Result<PathBuf, String> {
-    let dir = tools::cache_dir().join("android-tools");
+    let dir = util::cache_dir().join("android-tools");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let pom = dir.join("pom.xml");
     std::fs::write(&pom, POM).map_err(|e| format!("{}: {e}", pom.display()))?;
@@ -387,7 +387,7 @@ fn java_home() -> Result<PathBuf, String> {
 
 /// The debug signing key, made on first use in the cache (never in the repository).
 fn debug_key() -> Result<PathBuf, String> {
-    let keystore = tools::cache_dir().join("android-debug.keystore");
+    let keystore = util::cache_dir().join("android-debug.keystore");
     if !keystore.exists() {
         util::run(
             Command::new("keytool")

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{tools, util};
+use crate::util;
 
 /// The models the apps bundle: the ones the core runs (`palmkit_core::vision::DETECTOR_MODEL`
 /// and `LANDMARK_MODEL`), with the folder's checksums and notice. `cargo xtask size` holds
@@ -25,7 +25,7 @@ pub fn ensure() -> Result<PathBuf, String> {
     if let Some(dir) = READY.get() {
         return Ok(dir.clone());
     }
-    let cache = tools::cache_dir().join("models");
+    let cache = util::cache_dir().join("models");
     util::run(
         Command::new("python3")
             .arg(util::root().join("models/provision.py"))

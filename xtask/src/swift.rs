@@ -57,7 +57,7 @@ pub fn test() -> Result<usize, String> {
     let server = harness::TestServer::start("swift")?;
     // One user of the chroot at a time: a second run would unmount /proc and /dev under
     // the first one's feet when it ends.
-    let lock_path = tools::cache_dir().join("trixie-swift.lock");
+    let lock_path = util::cache_dir().join("trixie-swift.lock");
     let lock =
         std::fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
     lock.lock()

@@ -29,15 +29,6 @@ pub const APT_PACKAGES: &[&str] = &[
     "keyutils",
 ];
 
-/// Where tools are cached.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PALMKIT_CACHE") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
-    PathBuf::from(home).join(".cache/palmkit")
-}
-
 /// Installs everything.
 pub fn setup_all() -> Result<(), String> {
     ensure_apt(APT_PACKAGES)?;
@@ -67,7 +58,7 @@ const PYPI_PEERS: &[(&str, &str, &str)] = &[
 /// The folder holding the test peers (`oidc/node_modules/oidc-provider`, ...), installing
 /// what is missing. The tests find it through `PALMKIT_PEERS_DIR`.
 pub fn peers_dir() -> Result<PathBuf, String> {
-    let dir = cache_dir().join("peers");
+    let dir = util::cache_dir().join("peers");
     for (folder, packages) in NPM_PEERS {
         let prefix = dir.join(folder);
         let have = packages.iter().all(|(package, version)| {
@@ -105,7 +96,7 @@ const BENCH_PEERS: &[(&str, &str, &str)] = &[
 /// The folder with the benchmark peers' virtual environments (`opencv/bin/python`, ...),
 /// installing what is missing.
 pub fn bench_peers_dir() -> Result<PathBuf, String> {
-    let dir = cache_dir().join("peers");
+    let dir = util::cache_dir().join("peers");
     install_pypi(&dir, BENCH_PEERS)?;
     Ok(dir)
 }
@@ -182,7 +173,7 @@ pub fn ensure_apt(packages: &[&str]) -> Result<(), String> {
 
 /// The Kotlin distribution's home (with `bin/kotlinc` and `lib/`), installing it if needed.
 pub fn kotlin_home() -> Result<PathBuf, String> {
-    let home = cache_dir().join(format!("kotlin-{KOTLIN_VERSION}/package"));
+    let home = util::cache_dir().join(format!("kotlin-{KOTLIN_VERSION}/package"));
     if home.join("bin/kotlinc").exists() && home.join("lib/kotlin-stdlib.jar").exists() {
         return Ok(home);
     }
@@ -219,7 +210,7 @@ pub fn kotlin_home() -> Result<PathBuf, String> {
 
 /// The Debian trixie chroot with Swift, creating it if needed (about 3 minutes).
 pub fn swift_chroot() -> Result<PathBuf, String> {
-    let dir = cache_dir().join("trixie-swift");
+    let dir = util::cache_dir().join("trixie-swift");
     // /usr/bin/swift inside is an absolute symlink: test the real file.
     if dir.join("usr/libexec/swift/bin/swift").exists() {
         return Ok(dir);
@@ -229,9 +220,10 @@ pub fn swift_chroot() -> Result<PathBuf, String> {
     }
     ensure_apt(&["debootstrap"])?;
     let mirror = debian_mirror()?;
-    let tmp = cache_dir().join("trixie-swift.tmp");
+    let tmp = util::cache_dir().join("trixie-swift.tmp");
     remove_tree(&tmp)?;
-    std::fs::create_dir_all(cache_dir()).map_err(|e| format!("{}: {e}", cache_dir().display()))?;
+    std::fs::create_dir_all(util::cache_dir())
+        .map_err(|e| format!("{}: {e}", util::cache_dir().display()))?;
     println!("Making the Swift chroot (Debian trixie + swiftlang, ~530 MB download)");
     util::run(
         Command::new("debootstrap")

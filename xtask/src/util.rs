@@ -17,6 +17,15 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where tools, models and build output are cached (`PALMKIT_CACHE`).
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PALMKIT_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+    PathBuf::from(home).join(".cache/palmkit")
+}
+
 /// The cargo target directory.
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use palmkit_core::ServiceConfig;
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::KeyringStore;
+use palmkit_server::accounts::browser::ScriptedBrowser;
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
-use palmkit_server::browser::ScriptedBrowser;
 use palmkit_server::{RunningServer, ServerOptions};
 
 /// Starts the reference server on a free 127.0.0.1 port in a fresh data directory,

@@ -34,9 +34,10 @@ use rusqlite::{OptionalExtension as _, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::api::ApiFailure;
+use crate::auth::Authenticated;
 use crate::db::{Db, DbError};
-use crate::http::{ApiFailure, AppState};
-use crate::oauth::Authenticated;
+use crate::state::AppState;
 
 /// How long a nonce may be used.
 pub const NONCE_TTL_SECS: i64 = 300;
@@ -155,7 +156,7 @@ fn invalid(code: &'static str, message: impl Into<String>) -> ApiFailure {
 /// none; platform formats also `upload_sha256`). The token is returned decoded beside it.
 pub fn claim_from_metadata(
     metadata: &HashMap<String, Vec<u8>>,
-    mode: crate::ServerMode,
+    mode: crate::state::ServerMode,
 ) -> Result<Option<(Claim, Vec<u8>)>, ApiFailure> {
     let get = |k: &str| metadata.get(k).and_then(|v| std::str::from_utf8(v).ok());
     let fields = (
@@ -166,7 +167,7 @@ pub fn claim_from_metadata(
     match fields {
         (None, None, None) => Ok(None),
         (Some(format), Some(nonce), Some(token)) => {
-            if format == dev::FORMAT && mode == crate::ServerMode::Production {
+            if format == dev::FORMAT && mode == crate::state::ServerMode::Production {
                 return Err(invalid(
                     "attestation_unsupported",
                     "the development attestation format is accepted in development mode only",

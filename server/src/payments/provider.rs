@@ -22,8 +22,9 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::api::ApiFailure;
 use crate::db::DbError;
-use crate::http::{ApiFailure, AppState};
+use crate::state::AppState;
 
 /// The publishable key apps use with the provider (public by design).
 pub const PUBLISHABLE_KEY: &str = "pk_test_palmkit";

@@ -14,10 +14,11 @@ use palmkit_core::protocol::{
 };
 use rusqlite::{OptionalExtension as _, params};
 
+use crate::api::{ApiFailure, ApiJson};
+use crate::auth::Authenticated;
 use crate::db::DbError;
-use crate::http::{ApiFailure, ApiJson, AppState};
 use crate::idempotency;
-use crate::oauth::Authenticated;
+use crate::state::AppState;
 
 use super::provider;
 

@@ -4,10 +4,11 @@
 use axum::http::StatusCode;
 use palmkit_core::attestation::challenge;
 
+use crate::api::ApiFailure;
 use crate::attestation::Claim;
 use crate::attestation::platform::{KeyWrite, Refused};
 use crate::attestation::verify::{self, Refusal};
-use crate::http::{ApiFailure, AppState};
+use crate::state::AppState;
 
 /// The API answer for a refused statement: `attestation_invalid` with the word.
 pub fn attestation_refused(refusal: Refusal) -> ApiFailure {

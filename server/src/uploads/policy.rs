@@ -11,7 +11,7 @@
 use palmkit_core::protocol::CaptureSource;
 
 use super::verify::{Refused, Verified};
-use crate::ServerMode;
+use crate::state::ServerMode;
 
 /// `Ok` if `mode` admits the verified capture, otherwise why not.
 pub fn admit(mode: ServerMode, capture: Verified) -> Result<Verified, Refused> {

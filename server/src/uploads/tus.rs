@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::http::ApiFailure;
+use crate::api::ApiFailure;
 
 /// The only protocol version served.
 pub const VERSION: &str = "1.0.0";

@@ -45,16 +45,7 @@ pub struct Verified {
     pub signature: Option<Template>,
 }
 
-/// Why a completed upload is refused: a stable code and a sentence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
-    /// `malformed_envelope`, `unknown_key`, `envelope_rejected`, `invalid_metadata`,
-    /// `invalid_image`, `metadata_mismatch`, `attestation_invalid`, and when palms are
-    /// read: `no_palm`, `back_of_hand`, `wrong_hand`, `palm_too_small`, `palm_cut_off`.
-    pub code: &'static str,
-    /// For the client's log.
-    pub message: String,
-}
+pub use crate::palms::Refused;
 
 fn refused(code: &'static str, message: impl Into<String>) -> Refused {
     Refused {

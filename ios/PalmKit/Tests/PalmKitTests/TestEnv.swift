@@ -57,7 +57,8 @@ enum TestEnv {
     /// A session with the test shopper signed in (a fresh device: nothing saved before).
     static func signedIn(_ store: FakeSecureStore = FakeSecureStore()) async throws -> EnrollmentSession {
         let session = try makeSession(store)
-        XCTAssertEqual(try await session.restore().state, .signedOut)
+        let restored = try await session.restore()
+        XCTAssertEqual(restored.state, .signedOut)
         let signedIn = try await session.finishLogin(redirectUrl: try browser(try await session.startLogin()))
         XCTAssertEqual(signedIn.state, .signedIn)
         return session

@@ -23,7 +23,8 @@ final class UploadTests: XCTestCase {
         let attestor = try FakeDevAttestor()
         session.setAttestor(attestor: attestor)
         try await TestEnv.readyToUpload(session, .left)
-        XCTAssertEqual(try await session.upload().state, .pendingStoreMatch)
+        let uploaded = try await session.upload()
+        XCTAssertEqual(uploaded.state, .pendingStoreMatch)
         XCTAssertEqual(attestor.challenges.count, 1, "one statement per upload")
         XCTAssertEqual(attestor.challenges.first?.count, 32)
 
@@ -50,7 +51,8 @@ final class UploadTests: XCTestCase {
             let session = try await TestEnv.consented()
             session.setAppAttest(device: device, store: keychain)
             try await TestEnv.readyToUpload(session, .left)
-            XCTAssertEqual(try await session.upload().state, .pendingStoreMatch)
+            let uploaded = try await session.upload()
+            XCTAssertEqual(uploaded.state, .pendingStoreMatch)
         }
         // The first upload attested the key; the second asserted with it.
         XCTAssertEqual(device.keysMade, 1)
@@ -67,8 +69,10 @@ final class UploadTests: XCTestCase {
         let last = try XCTUnwrap(progress.last)
         XCTAssertEqual(last.0, last.1, "the last progress is all of it")
         XCTAssertGreaterThan(last.1, UInt64(1000))
-        XCTAssertEqual(try await session.refresh(), submitted)
-        XCTAssertEqual(try await session.delete().state, .deleted)
+        let refreshed = try await session.refresh()
+        XCTAssertEqual(refreshed, submitted)
+        let deleted = try await session.delete()
+        XCTAssertEqual(deleted.state, .deleted)
         XCTAssertEqual(try session.enrollAgain().state, .consentGiven)
     }
 

@@ -13,15 +13,20 @@ pub mod limiter;
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Form, FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use url::Url;
 
-use crate::http::{ApiFailure, AppState};
-use crate::{APP_CLIENT_ID, APP_REDIRECT_URI, accounts};
+use crate::accounts;
+use crate::api::ApiFailure;
+use crate::state::AppState;
+
+/// The OAuth client id the reference server knows the app by.
+pub const APP_CLIENT_ID: &str = "palmkit-app";
+/// The app's redirect URI (a private-use scheme, RFC 8252 §7.1).
+pub const APP_REDIRECT_URI: &str = "com.palmkit.app:/oauth2redirect";
 
 /// Scopes the app may ask for.
 pub const SUPPORTED_SCOPES: &[&str] = &["enroll"];
@@ -465,49 +470,5 @@ pub async fn revoke(State(state): State<AppState>, Form(form): Form<RevokeForm>)
     {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => ApiFailure::from(e).into_response(),
-    }
-}
-
-/// An authenticated account: the extractor behind every protected route.
-pub struct Authenticated {
-    /// The account id.
-    pub account_id: String,
-}
-
-impl FromRequestParts<AppState> for Authenticated {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_string);
-        let unauthorized = |error: &str| {
-            let mut response =
-                ApiFailure::new(StatusCode::UNAUTHORIZED, "invalid_token", "sign in again")
-                    .into_response();
-            let challenge = format!("Bearer error=\"{error}\"");
-            if let Ok(v) = HeaderValue::from_str(&challenge) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-            }
-            response
-        };
-        let Some(token) = token else {
-            return Err(unauthorized("invalid_request"));
-        };
-        match state
-            .db()
-            .call(move |c| grants::account_for_access_token(c, &token))
-            .await
-        {
-            Ok(Some(account_id)) => Ok(Self { account_id }),
-            Ok(None) => Err(unauthorized("invalid_token")),
-            Err(e) => Err(ApiFailure::from(e).into_response()),
-        }
     }
 }

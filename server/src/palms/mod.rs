@@ -6,6 +6,9 @@
 //! The models are loaded once; one tracker serves every request in turn (a mutex), which
 //! is enough for the reference server: a read takes ~50 ms of one core.
 
+pub mod signatures;
+pub mod stores;
+
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -13,8 +16,6 @@ use palmkit_core::frame::{Frame, Orientation, PackedFormat};
 use palmkit_core::protocol::Hand;
 use palmkit_core::signature::{self, Extractor, RoiError, SignatureError, Template};
 use palmkit_core::vision::{HandTracker, ModelError};
-
-use crate::uploads::verify::Refused;
 
 /// Hand presence the service needs before it reads a palm.
 const MIN_PRESENCE: f32 = 0.5;
@@ -32,6 +33,18 @@ pub struct PalmReader {
 struct Inner {
     tracker: HandTracker,
     extractor: Extractor,
+}
+
+/// Why a completed upload (or a store scan) is refused: a stable code and a sentence.
+/// Here, below the upload check, because reading the palm is one of its refusals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// `malformed_envelope`, `unknown_key`, `envelope_rejected`, `invalid_metadata`,
+    /// `invalid_image`, `metadata_mismatch`, `attestation_invalid`, and when palms are
+    /// read: `no_palm`, `back_of_hand`, `wrong_hand`, `palm_too_small`, `palm_cut_off`.
+    pub code: &'static str,
+    /// For the client's log.
+    pub message: String,
 }
 
 /// Why a picture gave no signature (`no_palm`, `back_of_hand`, `wrong_hand`,

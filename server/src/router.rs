@@ -8,65 +8,27 @@
 //! never the query string or a body, which may one day carry codes or tokens.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use palmkit_core::protocol::{AccountInfo, ApiError, Health};
+use palmkit_core::protocol::{AccountInfo, Health};
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::accounts;
-use crate::db::{Db, DbError};
+use crate::accounts::oauth;
+use crate::api::ApiFailure;
+use crate::auth::Authenticated;
 use crate::enrollments;
-use crate::oauth::{self, Authenticated, grants::Lifetimes, limiter::LoginLimiter};
+use crate::limits::Limits;
 use crate::payments::{provider, wallet};
+use crate::state::AppState;
 use crate::uploads;
-
-/// Request limits.
-///
-/// One slow client must not stall everyone: the request timeout covers the wait for a
-/// turn as well as the work, a client (one address) has a few requests in flight at most
-/// and is told to come back for more, and a connection that does not finish its headers,
-/// or sits idle between requests, is closed after `header_read_timeout`.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Largest JSON request body.
-    pub max_body_bytes: usize,
-    /// Longest a request may take, waiting for a turn and reading the body included.
-    pub request_timeout: Duration,
-    /// Requests served at once over all clients; more wait (within the request timeout).
-    pub max_concurrent: usize,
-    /// Requests one client address may have in flight; more are answered `429` at once.
-    pub max_per_client: usize,
-    /// Longest a connection may take to send a request's headers, and to send the first
-    /// request at all; for HTTP/1.1 also the longest it may sit idle between requests.
-    pub header_read_timeout: Duration,
-    /// Cards one client address may tokenize per minute at the provider stand-in (the
-    /// one write that needs no login).
-    pub provider_writes_per_minute: u32,
-    /// Capture uploads.
-    pub uploads: uploads::UploadLimits,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 64 * 1024,
-            request_timeout: Duration::from_secs(30),
-            max_concurrent: 256,
-            max_per_client: 32,
-            header_read_timeout: Duration::from_secs(10),
-            provider_writes_per_minute: 20,
-            uploads: uploads::UploadLimits::default(),
-        }
-    }
-}
 
 /// A record of the requests the server received, for tests that must show what a client
 /// sent (for example, that no card number reached the enrollment service). Off unless a
@@ -83,123 +45,6 @@ pub struct TappedRequest {
     pub headers: String,
     /// The body.
     pub body: Vec<u8>,
-}
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    db: Db,
-    mode: crate::ServerMode,
-    current_key_id: String,
-    auth: Arc<AuthState>,
-    uploads: Arc<uploads::UploadState>,
-    provider_writes: Arc<crate::rate::WindowLimit>,
-    palms: Option<Arc<crate::palms::PalmReader>>,
-    platforms: Arc<crate::attestation::platform::Platforms>,
-}
-
-struct AuthState {
-    issuer: String,
-    lifetimes: Lifetimes,
-    limiter: LoginLimiter,
-}
-
-impl AppState {
-    /// State over an open database, the id of the current service key, the issuer URL
-    /// (`https://HOST:PORT`, no trailing slash), token lifetimes, the upload store, the
-    /// mode and the request limits.
-    pub fn new(
-        db: Db,
-        current_key_id: String,
-        issuer: String,
-        lifetimes: Lifetimes,
-        uploads: uploads::UploadState,
-        mode: crate::ServerMode,
-        limits: &Limits,
-    ) -> Self {
-        Self {
-            db,
-            mode,
-            provider_writes: Arc::new(crate::rate::WindowLimit::new(
-                limits.provider_writes_per_minute,
-                Duration::from_secs(60),
-            )),
-            current_key_id,
-            palms: None,
-            platforms: Arc::new(crate::attestation::platform::Platforms::new(
-                crate::attestation::platform::PlatformConfig::default(),
-            )),
-            uploads: Arc::new(uploads),
-            auth: Arc::new(AuthState {
-                issuer,
-                lifetimes,
-                limiter: LoginLimiter::default(),
-            }),
-        }
-    }
-
-    /// The same state reading palms with `reader` (signatures of accepted captures, store
-    /// scans).
-    pub fn with_palms(mut self, reader: Arc<crate::palms::PalmReader>) -> Self {
-        self.palms = Some(reader);
-        self
-    }
-
-    /// The same state verifying platform attestation with `platforms`.
-    pub fn with_platforms(mut self, platforms: crate::attestation::platform::Platforms) -> Self {
-        self.platforms = Arc::new(platforms);
-        self
-    }
-
-    /// The platform attestation verifier (trusted apps, policy, roots), shared for the
-    /// blocking pool.
-    pub fn platforms_arc(&self) -> Arc<crate::attestation::platform::Platforms> {
-        self.platforms.clone()
-    }
-
-    /// The palm reader, when the server has the hand models.
-    pub fn palms(&self) -> Option<&Arc<crate::palms::PalmReader>> {
-        self.palms.as_ref()
-    }
-
-    /// The database.
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
-    /// The per-address limit of card tokenizations.
-    pub fn provider_writes(&self) -> &crate::rate::WindowLimit {
-        &self.provider_writes
-    }
-
-    /// Production or development.
-    pub fn mode(&self) -> crate::ServerMode {
-        self.mode
-    }
-
-    /// The OAuth issuer identifier.
-    pub fn issuer(&self) -> &str {
-        &self.auth.issuer
-    }
-
-    /// Token lifetimes.
-    pub fn lifetimes(&self) -> Lifetimes {
-        self.auth.lifetimes
-    }
-
-    /// The capture upload store.
-    pub fn uploads(&self) -> &uploads::UploadState {
-        &self.uploads
-    }
-
-    pub(crate) fn uploads_arc(&self) -> Arc<uploads::UploadState> {
-        self.uploads.clone()
-    }
-
-    /// The login attempt limiter.
-    pub fn login_limiter(&self) -> &LoginLimiter {
-        &self.auth.limiter
-    }
 }
 
 /// The service's routes with all layers, recording requests into `tap` if given.
@@ -297,10 +142,10 @@ fn routes(state: AppState, limits: &Limits) -> Router {
             "/v1/enrollments/{id}",
             get(enrollments::get).delete(enrollments::delete),
         )
-        .route("/v1/consent", post(crate::consent::give))
+        .route("/v1/consent", post(crate::accounts::consent::give))
         .route("/v1/enrollments/{id}/submit", post(enrollments::submit))
         .merge(uploads::routes())
-        .merge(crate::stores::routes())
+        .merge(crate::palms::stores::routes())
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiFailure::new(
@@ -324,108 +169,6 @@ fn routes(state: AppState, limits: &Limits) -> Router {
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(log_requests))
         .with_state(state)
-}
-
-/// An error answer: status, stable code and message.
-#[derive(Debug)]
-pub struct ApiFailure {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    reason: Option<&'static str>,
-    headers: Vec<(&'static str, String)>,
-}
-
-impl ApiFailure {
-    /// An error answer.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            reason: None,
-            headers: Vec::new(),
-        }
-    }
-
-    /// The same answer with its reason word (`ApiError::reason`).
-    pub fn with_reason(mut self, reason: &'static str) -> Self {
-        self.reason = Some(reason);
-        self
-    }
-
-    /// The reason word, if any.
-    pub fn reason(&self) -> Option<&'static str> {
-        self.reason
-    }
-
-    /// The same answer with one more header (`Retry-After`, `Upload-Offset`, ...).
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    /// The stable error code.
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
-}
-
-impl IntoResponse for ApiFailure {
-    fn into_response(self) -> Response {
-        let body = ApiError {
-            error: self.code.to_string(),
-            message: self.message,
-            reason: self.reason.map(str::to_string),
-        };
-        let mut response = (self.status, Json(body)).into_response();
-        for (name, value) in self.headers {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                response.headers_mut().insert(name, value);
-            }
-        }
-        response
-    }
-}
-
-impl From<DbError> for ApiFailure {
-    fn from(e: DbError) -> Self {
-        // The detail goes to the log only: it may name tables or paths.
-        tracing::error!(error = %e, "database error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; see the server log",
-        )
-    }
-}
-
-/// `Json<T>` whose rejections answer in the JSON error format.
-pub struct ApiJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for ApiJson<T>
-where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = ApiFailure;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => {
-                let status = rejection.status();
-                let code = match &rejection {
-                    JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
-                    JsonRejection::JsonSyntaxError(_) => "invalid_json",
-                    JsonRejection::JsonDataError(_) => "invalid_request",
-                    _ if status == StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-                    _ => "bad_request",
-                };
-                Err(ApiFailure::new(status, code, rejection.body_text()))
-            }
-        }
-    }
 }
 
 /// Rewrites error answers that are not JSON (from the router or a layer) into the JSON
@@ -481,7 +224,7 @@ async fn log_requests(req: Request, next: Next) -> Response {
 
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiFailure> {
     state
-        .db
+        .db()
         .call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
         .await
         .map_err(|e| {
@@ -495,7 +238,7 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiFailu
     Ok(Json(Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        current_key_id: state.current_key_id.clone(),
+        current_key_id: state.current_key_id().to_string(),
     }))
 }
 
@@ -505,7 +248,7 @@ async fn me(
     who: Authenticated,
 ) -> Result<Json<AccountInfo>, ApiFailure> {
     let found = state
-        .db
+        .db()
         .call(move |c| accounts::by_id(c, &who.account_id))
         .await?;
     let account = found.ok_or_else(|| {

@@ -2,6 +2,10 @@
 //! shopper is seeded on first start so the demo and the tests can log in; its password is
 //! public ([`TEST_SHOPPER_PASSWORD`]) because this is a reference server, not production.
 
+pub mod browser;
+pub mod consent;
+pub mod oauth;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rusqlite::OptionalExtension as _;

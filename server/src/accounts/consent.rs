@@ -8,9 +8,10 @@ use axum::http::StatusCode;
 use palmkit_core::protocol::{ConsentRecord, GiveConsent};
 use rusqlite::params;
 
+use crate::api::{ApiFailure, ApiJson};
+use crate::auth::Authenticated;
 use crate::db::{Db, DbError};
-use crate::http::{ApiFailure, ApiJson, AppState};
-use crate::oauth::Authenticated;
+use crate::state::AppState;
 
 /// Whether `account_id` has given any biometric consent.
 pub async fn given(db: &Db, account_id: &str) -> Result<bool, DbError> {

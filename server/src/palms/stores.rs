@@ -18,9 +18,10 @@ use palmkit_core::signature::{self, MAX_SHIFT, Template};
 use rusqlite::{Connection, OptionalExtension as _, params};
 use sha2::{Digest as _, Sha256};
 
+use crate::api::ApiFailure;
 use crate::db::{Db, DbError, now};
-use crate::http::{ApiFailure, AppState};
 use crate::ids;
+use crate::state::AppState;
 
 /// Prefix of store device tokens (tells them apart from shoppers' tokens in logs and
 /// leaks: a token that starts so is a store's).

@@ -1,0 +1,45 @@
+//! The request limits every route runs under ([`Limits`]), the upload limits among them.
+
+use std::time::Duration;
+
+use crate::uploads::store::UploadLimits;
+
+/// Request limits.
+///
+/// One slow client must not stall everyone: the request timeout covers the wait for a
+/// turn as well as the work, a client (one address) has a few requests in flight at most
+/// and is told to come back for more, and a connection that does not finish its headers,
+/// or sits idle between requests, is closed after `header_read_timeout`.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest JSON request body.
+    pub max_body_bytes: usize,
+    /// Longest a request may take, waiting for a turn and reading the body included.
+    pub request_timeout: Duration,
+    /// Requests served at once over all clients; more wait (within the request timeout).
+    pub max_concurrent: usize,
+    /// Requests one client address may have in flight; more are answered `429` at once.
+    pub max_per_client: usize,
+    /// Longest a connection may take to send a request's headers, and to send the first
+    /// request at all; for HTTP/1.1 also the longest it may sit idle between requests.
+    pub header_read_timeout: Duration,
+    /// Cards one client address may tokenize per minute at the provider stand-in (the
+    /// one write that needs no login).
+    pub provider_writes_per_minute: u32,
+    /// Capture uploads.
+    pub uploads: UploadLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent: 256,
+            max_per_client: 32,
+            header_read_timeout: Duration::from_secs(10),
+            provider_writes_per_minute: 20,
+            uploads: UploadLimits::default(),
+        }
+    }
+}

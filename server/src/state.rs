@@ -1,0 +1,156 @@
+//! What every handler can reach ([`AppState`]: the database, the service key id, the
+//! login state, the upload store, the palm reader, the attestation verifier) and how far
+//! the server trusts clients ([`ServerMode`]). Below the handlers; the router hands it to
+//! them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::accounts::oauth::grants::Lifetimes;
+use crate::accounts::oauth::limiter::LoginLimiter;
+use crate::attestation::platform::{PlatformConfig, Platforms};
+use crate::db::Db;
+use crate::limits::Limits;
+use crate::palms::PalmReader;
+use crate::rate::WindowLimit;
+use crate::uploads::store::UploadState;
+
+/// How far the server trusts what a client says about its captures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ServerMode {
+    /// What `palmkit serve` runs unless told otherwise. An upload must carry a platform
+    /// attestation bound to the hash of the sealed envelope, a sealed spoof verdict and
+    /// camera origin: a modified client can seal anything with base-mode HPKE (no sender
+    /// authentication), so the verdict is only worth what the attestation proves about
+    /// the app that sealed it. No development attestation key exists, and the
+    /// development format is refused. App Attest and Key Attestation statements are
+    /// verified offline against the platforms' roots for the apps named in
+    /// [`ServerOptions::attestation`] (`attestation::platform`); with no app named, every
+    /// upload is refused.
+    #[default]
+    Production,
+    /// The demo, tests and desktop QA: attestation is optional and may use the
+    /// development format (its key in `DATA/dev-attestation.key`), file-origin captures
+    /// and captures without a verdict are accepted.
+    Development,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    db: Db,
+    mode: ServerMode,
+    current_key_id: String,
+    auth: Arc<AuthState>,
+    uploads: Arc<UploadState>,
+    provider_writes: Arc<WindowLimit>,
+    palms: Option<Arc<PalmReader>>,
+    platforms: Arc<Platforms>,
+}
+
+struct AuthState {
+    issuer: String,
+    lifetimes: Lifetimes,
+    limiter: LoginLimiter,
+}
+
+impl AppState {
+    /// State over an open database, the id of the current service key, the issuer URL
+    /// (`https://HOST:PORT`, no trailing slash), token lifetimes, the upload store, the
+    /// mode and the request limits.
+    pub fn new(
+        db: Db,
+        current_key_id: String,
+        issuer: String,
+        lifetimes: Lifetimes,
+        uploads: UploadState,
+        mode: ServerMode,
+        limits: &Limits,
+    ) -> Self {
+        Self {
+            db,
+            mode,
+            provider_writes: Arc::new(WindowLimit::new(
+                limits.provider_writes_per_minute,
+                Duration::from_secs(60),
+            )),
+            current_key_id,
+            palms: None,
+            platforms: Arc::new(Platforms::new(PlatformConfig::default())),
+            uploads: Arc::new(uploads),
+            auth: Arc::new(AuthState {
+                issuer,
+                lifetimes,
+                limiter: LoginLimiter::default(),
+            }),
+        }
+    }
+
+    /// The same state reading palms with `reader` (signatures of accepted captures, store
+    /// scans).
+    pub fn with_palms(mut self, reader: Arc<PalmReader>) -> Self {
+        self.palms = Some(reader);
+        self
+    }
+
+    /// The same state verifying platform attestation with `platforms`.
+    pub fn with_platforms(mut self, platforms: Platforms) -> Self {
+        self.platforms = Arc::new(platforms);
+        self
+    }
+
+    /// The platform attestation verifier (trusted apps, policy, roots), shared for the
+    /// blocking pool.
+    pub fn platforms_arc(&self) -> Arc<Platforms> {
+        self.platforms.clone()
+    }
+
+    /// The palm reader, when the server has the hand models.
+    pub fn palms(&self) -> Option<&Arc<PalmReader>> {
+        self.palms.as_ref()
+    }
+
+    /// Id of the key new uploads should be sealed to.
+    pub fn current_key_id(&self) -> &str {
+        &self.current_key_id
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The per-address limit of card tokenizations.
+    pub fn provider_writes(&self) -> &WindowLimit {
+        &self.provider_writes
+    }
+
+    /// Production or development.
+    pub fn mode(&self) -> ServerMode {
+        self.mode
+    }
+
+    /// The OAuth issuer identifier.
+    pub fn issuer(&self) -> &str {
+        &self.auth.issuer
+    }
+
+    /// Token lifetimes.
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.auth.lifetimes
+    }
+
+    /// The capture upload store.
+    pub fn uploads(&self) -> &UploadState {
+        &self.uploads
+    }
+
+    pub(crate) fn uploads_arc(&self) -> Arc<UploadState> {
+        self.uploads.clone()
+    }
+
+    /// The login attempt limiter.
+    pub fn login_limiter(&self) -> &LoginLimiter {
+        &self.auth.limiter
+    }
+}
