@@ -148,10 +148,7 @@ fn human_line(o: &Outcome) -> String {
             ),
             Some(h) => {
                 let side = if h.palm_facing { "palm" } else { "back" };
-                let hand = match h.handedness {
-                    palmkit_core::protocol::Hand::Left => "left",
-                    palmkit_core::protocol::Hand::Right => "right",
-                };
+                let hand = h.handedness.as_str();
                 format!(
                     "{file}: {hand} {side}, {}  -> {} ({})\n    {}",
                     if a.capture_ready {

@@ -39,6 +39,40 @@ pub enum Hand {
     Right,
 }
 
+impl Hand {
+    /// Its one string form, as the API, the upload metadata, the envelope's sealed context
+    /// and the database spell it (the same as its JSON): `left` or `right`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Left => "left",
+            Self::Right => "right",
+        }
+    }
+}
+
+impl std::fmt::Display for Hand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A hand spelled neither `left` nor `right`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is no hand: `left` or `right`")]
+pub struct UnknownHand(pub String);
+
+impl std::str::FromStr for Hand {
+    type Err = UnknownHand;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "left" => Ok(Self::Left),
+            "right" => Ok(Self::Right),
+            other => Err(UnknownHand(other.to_string())),
+        }
+    }
+}
+
 /// `POST /v1/enrollments`: start a draft enrollment for these hands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -305,4 +339,21 @@ pub enum ScanOutcome {
     /// The picture has no readable palm (none found, the back of the hand, too small, cut
     /// off).
     PoorCapture,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hand_has_one_string_form_in_text_and_json() {
+        for hand in [Hand::Left, Hand::Right] {
+            assert_eq!(hand.as_str().parse::<Hand>(), Ok(hand));
+            assert_eq!(hand.to_string(), hand.as_str());
+            let json = serde_json::to_string(&hand).unwrap();
+            assert_eq!(json, format!("\"{}\"", hand.as_str()));
+        }
+        assert_eq!("Left".parse::<Hand>(), Err(UnknownHand("Left".into())));
+        assert!("".parse::<Hand>().is_err());
+    }
 }

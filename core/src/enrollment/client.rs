@@ -112,8 +112,7 @@ impl<'a> EnrollmentClient<'a> {
     ) -> Result<UploadReport, Error> {
         let account = self.account.account().await?;
         let sealed = self.seal(&account.account_id, enrollment_id, hand, capture)?;
-        self.upload_sealed(enrollment_id, hand, &sealed, options, progress, cancel)
-            .await
+        self.upload_sealed(&sealed, options, progress, cancel).await
     }
 
     /// Seals `capture` to the service key for `account_id`, `enrollment_id` and `hand`. The
@@ -138,23 +137,19 @@ impl<'a> EnrollmentClient<'a> {
             .map_err(UploadFailure::Seal)?)
     }
 
-    /// Uploads an envelope [`seal`](Self::seal)ed for `enrollment_id` and `hand`, resumably
-    /// (attested when an attestor is set). The envelope stays the caller's: when retries
-    /// run out it can be uploaded again without capturing again.
+    /// Uploads a [`seal`](Self::seal)ed envelope resumably, for the enrollment and hand it
+    /// was sealed for (attested when an attestor is set). The envelope stays the caller's:
+    /// when retries run out it can be uploaded again without capturing again.
     pub async fn upload_sealed(
         &self,
-        enrollment_id: &str,
-        hand: Hand,
         sealed: &SealedEnvelope,
         options: &TusOptions,
         progress: &dyn UploadProgress,
         cancel: &CancelToken,
     ) -> Result<UploadReport, Error> {
+        let sealed_for = sealed.sealed_for();
+        let (enrollment_id, hand) = (sealed_for.enrollment_id.as_str(), sealed_for.hand);
         check_id(enrollment_id, "enrollment")?;
-        let hand_text = match hand {
-            Hand::Left => "left",
-            Hand::Right => "right",
-        };
         let endpoint = self.account.net().url("v1/uploads")?;
         let client = TusClient::new(
             self.account.net().http(),
@@ -169,7 +164,7 @@ impl<'a> EnrollmentClient<'a> {
             attempts += 1;
             let mut metadata = vec![
                 (upload_metadata::ENROLLMENT_ID, enrollment_id.to_string()),
-                (upload_metadata::HAND, hand_text.to_string()),
+                (upload_metadata::HAND, hand.as_str().to_string()),
             ];
             if let Some(attestor) = self.attestor {
                 let nonce = self.attestation_nonce().await?;

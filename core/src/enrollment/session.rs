@@ -1023,6 +1023,16 @@ impl EnrollmentSession {
                 }
                 let at = inner.captures.iter().position(|(h, _)| *h == hand);
                 match at.map(|i| inner.captures.remove(i)) {
+                    // The envelope says where it goes; it must be where the session is.
+                    Some((_, Held::Sealed(envelope)))
+                        if envelope.sealed_for().enrollment_id != enrollment_id
+                            || envelope.sealed_for().hand != hand =>
+                    {
+                        return Err(Error::Upload(crate::error::UploadFailure::InvalidCapture(
+                            "the held capture was sealed for another enrollment: capture again"
+                                .into(),
+                        )));
+                    }
                     Some((_, Held::Sealed(envelope))) => envelope,
                     _ => {
                         return Err(Error::Session(SessionFailure::OutOfOrder {
@@ -1038,14 +1048,7 @@ impl EnrollmentSession {
                 total,
             };
             let result = client
-                .upload_sealed(
-                    &enrollment_id,
-                    hand,
-                    &envelope,
-                    &self.options.tus,
-                    &progress,
-                    cancel,
-                )
+                .upload_sealed(&envelope, &self.options.tus, &progress, cancel)
                 .await;
             match result {
                 Ok(report) => {

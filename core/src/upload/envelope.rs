@@ -145,10 +145,7 @@ pub fn context_aad(
     context: &SealContext<'_>,
     metadata: Option<&[u8]>,
 ) -> Result<Vec<u8>, EnvelopeError> {
-    let hand: &str = match context.hand {
-        Hand::Left => "left",
-        Hand::Right => "right",
-    };
+    let hand = context.hand.as_str();
     let mut out = Vec::with_capacity(128);
     out.extend_from_slice(label);
     for (name, field) in [
@@ -184,9 +181,29 @@ pub struct SealedEnvelope {
     head: Vec<u8>,
     body: Vec<u8>,
     tag: [u8; TAG_LEN],
+    sealed_for: SealedFor,
+}
+
+/// The context an envelope was sealed for (bound in its AAD), kept beside it so the upload
+/// takes the enrollment and hand from the envelope itself and cannot announce others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedFor {
+    /// The shopper's account id.
+    pub account_id: String,
+    /// The enrollment.
+    pub enrollment_id: String,
+    /// The hand.
+    pub hand: Hand,
+    /// The service key id.
+    pub key_id: String,
 }
 
 impl SealedEnvelope {
+    /// What it was sealed for.
+    pub fn sealed_for(&self) -> &SealedFor {
+        &self.sealed_for
+    }
+
     /// SHA-256 of the envelope's bytes as uploaded (what an attestation binds).
     pub fn sha256(&self) -> [u8; 32] {
         let mut h = Sha256::new();
@@ -285,7 +302,18 @@ pub fn seal_in_place_with_ikm(
     head.extend_from_slice(&enc);
     // Ciphertext now: safe to move out of the zeroizing wrapper.
     let body = std::mem::take(&mut *image);
-    Ok(SealedEnvelope { head, body, tag })
+    let sealed_for = SealedFor {
+        account_id: context.account_id.to_string(),
+        enrollment_id: context.enrollment_id.to_string(),
+        hand: context.hand,
+        key_id: context.key_id.to_string(),
+    };
+    Ok(SealedEnvelope {
+        head,
+        body,
+        tag,
+        sealed_for,
+    })
 }
 
 /// Seals a copy of `image` (for tools and tests; the app path is [`seal_in_place`]).

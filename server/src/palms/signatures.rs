@@ -24,10 +24,7 @@ pub fn store(
         params![
             upload_id,
             enrollment_id,
-            match hand {
-                Hand::Left => "left",
-                Hand::Right => "right",
-            },
+            hand.as_str(),
             template.algorithm().id(),
             FORMAT_VERSION,
             template.to_bytes(),
@@ -65,10 +62,9 @@ pub fn rebuild(db: &Db, reader: &PalmReader) -> Result<Rebuilt, DbError> {
     })?;
     let mut done = Rebuilt::default();
     for (upload_id, account_id, enrollment_id, hand, sealed) in stale {
-        let hand = if hand == "left" {
-            Hand::Left
-        } else {
-            Hand::Right
+        let Ok(hand) = hand.parse::<Hand>() else {
+            // The schema's CHECK allows only the two; a row that is neither is skipped.
+            continue;
         };
         let verified = crate::uploads::verify::verify(
             &sealed,

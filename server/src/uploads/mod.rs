@@ -71,13 +71,6 @@ fn http_date(unix: i64) -> String {
     httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(unix.max(0) as u64))
 }
 
-fn hand_text(hand: Hand) -> &'static str {
-    match hand {
-        Hand::Left => "left",
-        Hand::Right => "right",
-    }
-}
-
 /// `OPTIONS`: what this server speaks.
 async fn describe(State(state): State<AppState>) -> Response {
     let limits = &state.uploads().limits;
@@ -123,11 +116,13 @@ fn load(
                 let hand: String = r.get(1)?;
                 Ok(Upload {
                     enrollment_id: r.get(0)?,
-                    hand: if hand == "left" {
-                        Hand::Left
-                    } else {
-                        Hand::Right
-                    },
+                    hand: hand.parse().map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            1,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })?,
                     length: r.get::<_, i64>(2)? as u64,
                     received: r.get::<_, i64>(3)? as u64,
                     state: r.get(4)?,
@@ -197,17 +192,13 @@ async fn create(
             })
     };
     let enrollment_id = field(upload_metadata::ENROLLMENT_ID)?;
-    let hand = match field(upload_metadata::HAND)?.as_str() {
-        "left" => Hand::Left,
-        "right" => Hand::Right,
-        _ => {
-            return Err(ApiFailure::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_metadata",
-                "hand must be `left` or `right`",
-            ));
-        }
-    };
+    let hand: Hand = field(upload_metadata::HAND)?.parse().map_err(|_| {
+        ApiFailure::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_metadata",
+            "hand must be `left` or `right`",
+        )
+    })?;
     let production = state.mode() == crate::state::ServerMode::Production;
     if production && !crate::accounts::consent::given(state.db(), &who.account_id).await? {
         return Err(ApiFailure::new(
@@ -309,7 +300,7 @@ async fn create(
                  FROM uploads
                  WHERE account_id = ?1
                    AND (state = 'accepted' OR (state = 'receiving' AND expires_at > ?4))",
-                params![who.account_id, enrollment.id, hand_text(hand), created],
+                params![who.account_id, enrollment.id, hand.as_str(), created],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             if for_hand >= i64::from(limits.max_captures_per_hand)
@@ -333,7 +324,7 @@ async fn create(
                     row_id,
                     who.account_id,
                     enrollment.id,
-                    hand_text(hand),
+                    hand.as_str(),
                     length as i64,
                     created,
                     expires_at,
@@ -710,7 +701,7 @@ async fn finish(
                         params![
                             id,
                             enrollment_id,
-                            hand_text(hand),
+                            hand.as_str(),
                             v.key_id,
                             v.metadata,
                             sealed,

@@ -292,3 +292,19 @@ fn in_place_parts_read_back_as_one_envelope() {
     }
     assert_eq!(&open(&whole, &context(), &sk).unwrap()[..], &image[..]);
 }
+
+#[test]
+fn a_sealed_envelope_keeps_the_context_it_was_sealed_for() {
+    let (_, pk) = keys();
+    let image = Zeroizing::new(b"not really a jpeg".to_vec());
+    let sealed = seal_in_place(image, METADATA, &context(), &pk, AeadSuite::default()).unwrap();
+    assert_eq!(
+        sealed.sealed_for(),
+        &SealedFor {
+            account_id: "acct-1".into(),
+            enrollment_id: "enr-1".into(),
+            hand: Hand::Right,
+            key_id: "k-1".into(),
+        }
+    );
+}
