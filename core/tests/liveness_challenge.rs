@@ -211,3 +211,40 @@ fn a_tilted_print_cannot_meet_the_default_challenge_but_can_meet_the_tilt_one() 
         "the tilted print did not meet the tilt challenge: the docs' warning is out of date"
     );
 }
+
+/// The live path in one call: the frame the auto-capture fires on carries the capture
+/// (with its verdict), every other frame none, and it is handed out once.
+#[test]
+fn the_captured_frame_carries_its_capture_once() {
+    let palm = picture("palms", "palm_hagrid_palm.png");
+    let mut a = analyzer();
+    // A still picture is no live hand: report-only, so the capture fires on it.
+    a.set_liveness_policy(LivenessPolicy::ReportOnly);
+    let mut fired = None;
+    for i in 0..40u64 {
+        let t = 1_000 + 50 * i;
+        let noisy = support::with_sensor_noise(&palm, t);
+        let frame = Frame::packed(
+            &noisy,
+            SIDE,
+            SIDE,
+            PackedFormat::Rgb888,
+            SIDE as usize * 3,
+            Orientation::default(),
+        )
+        .unwrap();
+        let live = a.analyze_live(&frame, t).unwrap();
+        assert!(!live.enforced, "report-only is not enforced");
+        assert_eq!(live.capture.is_some(), live.analysis.captured, "frame {i}");
+        if let Some(capture) = live.capture {
+            fired = Some(capture);
+            break;
+        }
+    }
+    let capture = fired.expect("no capture in 40 frames");
+    assert!(
+        capture.spoof().is_some(),
+        "the verdict of that moment goes with it"
+    );
+    assert!(a.take_capture().unwrap().is_none(), "handed out once");
+}

@@ -92,6 +92,19 @@ pub struct FrameAnalysis {
     pub spoof: SpoofVerdict,
 }
 
+/// One live frame as the session takes it: what the app is shown, and, on the frame the
+/// auto-capture fired, the capture itself, so the caller holds what was captured in one
+/// step instead of asking again.
+pub struct LiveFrame {
+    /// The analysis the app sees (its `captured` says the capture fired).
+    pub analysis: FrameAnalysis,
+    /// The capture taken on this frame: the best frame as a JPEG, with the spoof verdict
+    /// of that moment (once; `None` on every other frame).
+    pub capture: Option<Capture>,
+    /// Whether the spoof verdict decides ([`LivenessPolicy::Enforce`]) or is only reported.
+    pub enforced: bool,
+}
+
 /// What the spoof verdict does on the live path.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
@@ -354,6 +367,26 @@ impl FrameAnalyzer {
             score,
             detector_ran: true,
             spoof,
+        })
+    }
+
+    /// [`analyze`](Self::analyze), and the capture when it fired on this frame
+    /// ([`take_capture`](Self::take_capture)): the live path in one call.
+    pub fn analyze_live(
+        &mut self,
+        frame: &Frame<'_>,
+        timestamp_ms: u64,
+    ) -> Result<LiveFrame, AnalysisError> {
+        let analysis = self.analyze(frame, timestamp_ms)?;
+        let capture = if analysis.captured {
+            self.take_capture()?
+        } else {
+            None
+        };
+        Ok(LiveFrame {
+            analysis,
+            capture,
+            enforced: self.policy == LivenessPolicy::Enforce,
         })
     }
 

@@ -10,6 +10,12 @@
 //!
 //! Async calls run one at a time (a second waits for the first); the frame call, the
 //! snapshot and the cancellations never wait for them.
+//!
+//! This file is the session's API and state; the capture watch (`capture`) and the upload
+//! run (`upload_run`) are its two long steps, each in its own file.
+
+mod capture;
+mod upload_run;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -25,11 +31,11 @@ use crate::protocol::{
 };
 use crate::service::ServiceClient;
 use crate::upload::envelope::SealedEnvelope;
-use crate::upload::{CancelToken, Capture, TusOptions, UploadProgress};
+use crate::upload::{CancelToken, Capture, TusOptions};
 
 use super::EnrollmentClient;
 use super::saved::SavedProgress;
-use super::state::{Failure, FailureReason, HandStatus, SessionSnapshot, SessionState, StateName};
+use super::state::{HandStatus, SessionSnapshot, SessionState, StateName};
 
 /// Told about every state change and upload progress, on the thread that made it (a
 /// background thread for async calls, the camera thread for frames): keep it quick.
@@ -340,140 +346,6 @@ impl EnrollmentSession {
         Ok(record)
     }
 
-    /// Starts capturing `hand` (`None`: whichever hand the shopper shows; the capture
-    /// carries the side detected). Allowed after consent, while capturing (switching
-    /// hands), between hands, and after a capture failed. Capturing a hand already held replaces its capture.
-    pub fn start_hand(&self, hand: Option<Hand>) -> Result<SessionSnapshot, Error> {
-        self.update(|inner| {
-            let allowed = match &inner.state {
-                // While capturing, too: the shopper switches hands.
-                SessionState::ConsentGiven
-                | SessionState::Capturing { .. }
-                | SessionState::Captured { .. }
-                | SessionState::PaymentChosen => true,
-                SessionState::Failed { failure: f } => matches!(
-                    f.reason,
-                    FailureReason::CaptureTimedOut | FailureReason::SpoofSuspected
-                ),
-                _ => false,
-            };
-            if !allowed {
-                return Err(inner.out_of_order("start_hand"));
-            }
-            if let (Some(hand), Some(saved)) = (hand, &inner.saved) {
-                check_hand(saved, hand)?;
-            }
-            inner.clock = CaptureClock::default();
-            inner.state = SessionState::Capturing { hand };
-            Ok(())
-        })?;
-        #[cfg(feature = "vision")]
-        if let Some(analyzer) = lock(&self.analyzer).as_mut() {
-            analyzer.start_hand(hand);
-        }
-        Ok(self.snapshot())
-    }
-
-    /// Stops capturing; what was captured before stays held.
-    pub fn cancel_capture(&self) -> Result<SessionSnapshot, Error> {
-        self.update(|inner| {
-            if inner.state.name() != StateName::Capturing {
-                return Err(inner.out_of_order("cancel_capture"));
-            }
-            inner.state = inner.resting_state();
-            Ok(())
-        })?;
-        Ok(self.snapshot())
-    }
-
-    /// One camera frame, on the camera thread: the guidance to show and whether the
-    /// auto-capture fired (the capture is then held here; no image leaves the core). A
-    /// capture that never gets ready in [`SessionOptions::capture_timeout_ms`] of camera
-    /// time, or a spoof verdict that stays `fail`, moves the session to `Failed`.
-    #[cfg(feature = "vision")]
-    pub fn analyze_frame(
-        &self,
-        frame: &crate::frame::Frame<'_>,
-        timestamp_ms: u64,
-    ) -> Result<crate::analysis::FrameAnalysis, Error> {
-        let requested = match &lock(&self.inner).state {
-            SessionState::Capturing { hand } => *hand,
-            other => {
-                return Err(SessionFailure::OutOfOrder {
-                    call: "analyze_frame",
-                    state: other.name(),
-                }
-                .into());
-            }
-        };
-        // The analyzer's lock is released before the state changes, so a listener may
-        // call back into the session.
-        let (analysis, capture, enforced) = {
-            let mut guard = lock(&self.analyzer);
-            let analyzer = guard
-                .as_mut()
-                .ok_or(Error::Session(SessionFailure::NoAnalyzer))?;
-            let analysis = analyzer
-                .analyze(frame, timestamp_ms)
-                .map_err(|e| SessionFailure::Analysis(e.to_string()))?;
-            let capture = if analysis.captured {
-                analyzer
-                    .take_capture()
-                    .map_err(|e| SessionFailure::Analysis(e.to_string()))?
-            } else {
-                None
-            };
-            // Report-only liveness (QA feeding photos) reports the verdict, never fails on it.
-            let enforced = analyzer.liveness_policy() == crate::analysis::LivenessPolicy::Enforce;
-            (analysis, capture, enforced)
-        };
-        if let Some(capture) = capture {
-            let detected = analysis.hand.as_ref().map(|h| h.handedness);
-            let Some(hand) = requested.or(detected) else {
-                return Err(SessionFailure::Analysis(
-                    "the capture fired with no hand in view".into(),
-                )
-                .into());
-            };
-            // "Either hand" may show one this enrollment cannot take: refuse it and keep
-            // capturing.
-            if let Err(refused) = self.can_take(hand) {
-                if let Some(analyzer) = lock(&self.analyzer).as_mut() {
-                    analyzer.start_hand(requested);
-                }
-                return Err(refused);
-            }
-            self.hold(hand, capture)?;
-            return Ok(analysis);
-        }
-        self.watch_capture(&analysis, timestamp_ms, enforced);
-        Ok(analysis)
-    }
-
-    /// Holds `capture` of `hand` as if the live path had taken it: for QA tools and tests
-    /// that enroll from files. Not in the phone library.
-    #[cfg(feature = "dev")]
-    pub fn add_capture(&self, hand: Hand, capture: Capture) -> Result<SessionSnapshot, Error> {
-        let inner = lock(&self.inner);
-        match inner.state {
-            SessionState::Capturing { hand: None } => {}
-            SessionState::Capturing { hand: Some(h) } if h == hand => {}
-            ref other => {
-                return Err(SessionFailure::OutOfOrder {
-                    call: "add_capture",
-                    state: other.name(),
-                }
-                .into());
-            }
-        }
-        if let Some(saved) = &inner.saved {
-            check_hand(saved, hand)?;
-        }
-        drop(inner);
-        self.hold(hand, capture)?;
-        Ok(self.snapshot())
-    }
-
     /// The account's payment methods and the linked one.
     pub async fn wallet(&self) -> Result<Wallet, Error> {
         self.expect_signed_in("wallet")?;
@@ -538,73 +410,6 @@ impl EnrollmentSession {
             Ok(())
         })?;
         Ok(link)
-    }
-
-    /// Seals every held capture for the enrollment (made now, idempotently, for the hands
-    /// held), uploads each resumably, and submits: `PendingStoreMatch`. Allowed when a card
-    /// is chosen, and again after an upload failed (the sealed captures are still held).
-    /// [`cancel_upload`](Self::cancel_upload) stops it and returns to `PaymentChosen`.
-    pub async fn upload(&self) -> Result<SessionSnapshot, Error> {
-        let _step = self.steps.lock().await;
-        let cancel = self.update(|inner| {
-            let allowed = match &inner.state {
-                SessionState::PaymentChosen => true,
-                SessionState::Failed { failure: f } => {
-                    f.reason.is_service() && inner.ready_to_upload()
-                }
-                _ => false,
-            };
-            if !allowed {
-                return Err(inner.out_of_order("upload"));
-            }
-            let cancel = CancelToken::new();
-            inner.cancel = Some(cancel.clone());
-            inner.state = SessionState::Uploading {
-                confirmed: 0,
-                total: 0,
-            };
-            Ok(cancel)
-        })?;
-        let result = self.upload_steps(&cancel).await;
-        let outcome = self.update(|inner| {
-            inner.cancel = None;
-            match result {
-                Ok(()) => {
-                    inner.captures.clear();
-                    inner.state = SessionState::PendingStoreMatch;
-                    Ok(())
-                }
-                Err(e) => {
-                    inner.state = match e.kind() {
-                        ErrorKind::Cancelled => inner.resting_state(),
-                        ErrorKind::SignInRequired => SessionState::SignedOut,
-                        _ => SessionState::Failed {
-                            failure: Failure {
-                                reason: FailureReason::of_service(e.kind()),
-                                message: e.to_string(),
-                                retryable: e.is_retryable(),
-                            },
-                        },
-                    };
-                    Err(e)
-                }
-            }
-        });
-        outcome?;
-        Ok(self.snapshot())
-    }
-
-    /// Stops a running upload (from any thread): it is terminated at the service, the
-    /// sealed captures stay held, and the session returns to `PaymentChosen`. `false` when
-    /// no upload is running.
-    pub fn cancel_upload(&self) -> bool {
-        match &lock(&self.inner).cancel {
-            Some(token) => {
-                token.cancel();
-                true
-            }
-            None => false,
-        }
     }
 
     /// Reads the enrollment back from the service: `Complete` once matched in store,
@@ -854,240 +659,6 @@ impl EnrollmentSession {
             Ok(())
         })
     }
-
-    /// Whether the enrollment can take a capture of `hand` (not uploaded already, one of
-    /// the draft's hands once the draft exists).
-    #[cfg(feature = "vision")]
-    fn can_take(&self, hand: Hand) -> Result<(), Error> {
-        match &lock(&self.inner).saved {
-            Some(saved) => check_hand(saved, hand),
-            None => Ok(()),
-        }
-    }
-
-    /// Takes the live path's (or a QA tool's) capture of `hand`.
-    #[cfg_attr(not(any(feature = "vision", feature = "dev")), allow(dead_code))]
-    fn hold(&self, hand: Hand, capture: Capture) -> Result<(), Error> {
-        self.update(|inner| {
-            inner.captures.retain(|(h, _)| *h != hand);
-            inner.captures.push((hand, Held::Raw(capture)));
-            inner.state = inner.resting_state();
-            Ok(())
-        })?;
-        tracing::info!(?hand, "capture held in memory");
-        Ok(())
-    }
-
-    /// Fails the capture when it takes too long, or when the spoof verdict stays `fail`.
-    #[cfg(feature = "vision")]
-    fn watch_capture(
-        &self,
-        analysis: &crate::analysis::FrameAnalysis,
-        timestamp_ms: u64,
-        enforced: bool,
-    ) {
-        let options = &self.options;
-        // Per frame: only the clock, under a plain lock (no snapshot, no save); the
-        // listener machinery runs only when the capture fails.
-        let failure = {
-            let mut inner = lock(&self.inner);
-            if inner.state.name() != StateName::Capturing {
-                return;
-            }
-            let first = *inner.clock.first_ms.get_or_insert(timestamp_ms);
-            let failing = enforced && analysis.spoof.verdict == crate::liveness::Verdict::Fail;
-            let fail_since = if failing {
-                Some(*inner.clock.fail_since_ms.get_or_insert(timestamp_ms))
-            } else {
-                inner.clock.fail_since_ms = None;
-                None
-            };
-            if fail_since
-                .is_some_and(|since| timestamp_ms.saturating_sub(since) >= options.spoof_fail_ms)
-            {
-                Some(Failure {
-                    reason: FailureReason::SpoofSuspected,
-                    message: format!(
-                        "the spoof layers failed the capture: {}",
-                        analysis.spoof.reasons().join("; ")
-                    ),
-                    retryable: true,
-                })
-            } else if timestamp_ms.saturating_sub(first) >= options.capture_timeout_ms {
-                Some(Failure {
-                    reason: FailureReason::CaptureTimedOut,
-                    message: format!(
-                        "no frame was good enough in {} s; last instruction: {}",
-                        options.capture_timeout_ms / 1000,
-                        analysis.guidance.code()
-                    ),
-                    retryable: true,
-                })
-            } else {
-                None
-            }
-        };
-        if let Some(failure) = failure {
-            tracing::info!(reason = ?failure.reason, "capture failed");
-            let _ = self.update(|inner| {
-                // Still capturing: another thread may have moved the session meanwhile.
-                if inner.state.name() == StateName::Capturing {
-                    inner.state = SessionState::Failed { failure };
-                }
-                Ok(())
-            });
-        }
-    }
-
-    /// The upload's steps: the draft (idempotent), sealing, each hand's upload, submit.
-    async fn upload_steps(&self, cancel: &CancelToken) -> Result<(), Error> {
-        let attestor = lock(&self.attestor).clone();
-        let client = match &attestor {
-            Some(a) => self.client().with_attestor(a.as_ref()),
-            None => self.client(),
-        };
-
-        // The draft, made once for the hands held.
-        let (account_id, enrollment_id, create_key, hands) = self.update(|inner| {
-            let hands = inner.enrolled_hands();
-            let saved = inner.saved_mut()?;
-            if saved.enrollment_id.is_none() && saved.create_key.is_none() {
-                saved.create_key = Some(PaymentClient::new_idempotency_key()?);
-            }
-            Ok((
-                saved.account_id.clone(),
-                saved.enrollment_id.clone(),
-                saved.create_key.clone(),
-                hands,
-            ))
-        })?;
-        let enrollment_id = match enrollment_id {
-            Some(id) => id,
-            None => {
-                let draft = client
-                    .create_with_key(&hands, create_key.as_deref())
-                    .await?;
-                self.update(|inner| {
-                    let saved = inner.saved_mut()?;
-                    saved.enrollment_id = Some(draft.id.clone());
-                    saved.hands = draft.hands.clone();
-                    saved.create_key = None;
-                    Ok(())
-                })?;
-                draft.id
-            }
-        };
-
-        // Seal what is still raw, so the total is known and retries never re-encode.
-        let total = self.update(|inner| {
-            let held = std::mem::take(&mut inner.captures);
-            let mut sealed = Vec::with_capacity(held.len());
-            let mut result = Ok(());
-            for (hand, capture) in held {
-                let capture = match capture {
-                    Held::Raw(raw) if result.is_ok() => {
-                        match client.seal(&account_id, &enrollment_id, hand, raw) {
-                            Ok(envelope) => Held::Sealed(envelope),
-                            Err(e) => {
-                                result = Err(e);
-                                continue;
-                            }
-                        }
-                    }
-                    other => other,
-                };
-                sealed.push((hand, capture));
-            }
-            inner.captures = sealed;
-            result?;
-            Ok(inner
-                .captures
-                .iter()
-                .map(|(_, c)| match c {
-                    Held::Sealed(s) => s.len() as u64,
-                    Held::Raw(_) => 0,
-                })
-                .sum::<u64>())
-        })?;
-
-        let mut done = 0u64;
-        for hand in hands {
-            let envelope = {
-                let mut inner = lock(&self.inner);
-                if inner
-                    .saved
-                    .as_ref()
-                    .is_some_and(|s| s.upload_of(hand).is_some())
-                {
-                    continue;
-                }
-                let at = inner.captures.iter().position(|(h, _)| *h == hand);
-                match at.map(|i| inner.captures.remove(i)) {
-                    // The envelope says where it goes; it must be where the session is.
-                    Some((_, Held::Sealed(envelope)))
-                        if envelope.sealed_for().enrollment_id != enrollment_id
-                            || envelope.sealed_for().hand != hand =>
-                    {
-                        return Err(Error::Upload(crate::error::UploadFailure::InvalidCapture(
-                            "the held capture was sealed for another enrollment: capture again"
-                                .into(),
-                        )));
-                    }
-                    Some((_, Held::Sealed(envelope))) => envelope,
-                    _ => {
-                        return Err(Error::Session(SessionFailure::OutOfOrder {
-                            call: "upload",
-                            state: inner.state.name(),
-                        }));
-                    }
-                }
-            };
-            let progress = Progress {
-                session: self,
-                done,
-                total,
-            };
-            let result = client
-                .upload_sealed(&envelope, &self.options.tus, &progress, cancel)
-                .await;
-            match result {
-                Ok(report) => {
-                    done += envelope.len() as u64;
-                    self.update(|inner| {
-                        inner.saved_mut()?.uploads.push((hand, report.id.clone()));
-                        Ok(())
-                    })?;
-                }
-                Err(e) => {
-                    // Kept for the next try: no re-capture while the app lives.
-                    lock(&self.inner)
-                        .captures
-                        .push((hand, Held::Sealed(envelope)));
-                    return Err(e);
-                }
-            }
-        }
-
-        let (submit_key, uploads) = self.update(|inner| {
-            let saved = inner.saved_mut()?;
-            if saved.submit_key.is_none() {
-                saved.submit_key = Some(PaymentClient::new_idempotency_key()?);
-            }
-            let uploads: Vec<String> = saved
-                .hands
-                .iter()
-                .filter_map(|h| saved.upload_of(*h).map(str::to_string))
-                .collect();
-            Ok((saved.submit_key.clone().unwrap_or_default(), uploads))
-        })?;
-        client.submit(&enrollment_id, &uploads, &submit_key).await?;
-        self.update(|inner| {
-            let saved = inner.saved_mut()?;
-            saved.submitted = true;
-            saved.submit_key = None;
-            Ok(())
-        })
-    }
 }
 
 /// A capture of `hand` fits the saved progress: not uploaded already, and one of the
@@ -1104,31 +675,6 @@ fn check_hand(saved: &SavedProgress, hand: Hand) -> Result<(), Error> {
         .into());
     }
     Ok(())
-}
-
-/// Upload progress of one hand, reported over all hands.
-struct Progress<'a> {
-    session: &'a EnrollmentSession,
-    done: u64,
-    total: u64,
-}
-
-impl UploadProgress for Progress<'_> {
-    fn on_progress(&self, confirmed: u64, _length: u64) {
-        let confirmed = self.done + confirmed;
-        {
-            let mut inner = lock(&self.session.inner);
-            if let SessionState::Uploading { .. } = inner.state {
-                inner.state = SessionState::Uploading {
-                    confirmed,
-                    total: self.total,
-                };
-            }
-        }
-        if let Some(listener) = lock(&self.session.listener).clone() {
-            listener.on_upload_progress(confirmed, self.total);
-        }
-    }
 }
 
 /// A poisoned lock only means another thread panicked mid-update; the state it guards
