@@ -24,7 +24,8 @@ public final class EnrollmentFlow {
     public static let consentVersion = "biometric-2026-12"
 
     /// The core's session. Thread-safe: the camera queue calls `analyzeFrame` on it.
-    public let session: EnrollmentSession
+    /// Typed as the generated protocol, so a test may drive the flow with a fake session.
+    public let session: any EnrollmentSessionProtocol
     /// The camera path's gate (back-pressure and counters).
     public let gate = FrameGate()
 
@@ -64,7 +65,7 @@ public final class EnrollmentFlow {
 
     /// Drives an existing session (its models loaded by the caller); `redirectUri` is the
     /// service configuration's, whose private-use scheme the login sheet waits for.
-    public init(session: EnrollmentSession, redirectUri: String, platform: Platform) throws {
+    public init(session: any EnrollmentSessionProtocol, redirectUri: String, platform: Platform) throws {
         guard let scheme = URL(string: redirectUri)?.scheme, !scheme.hasPrefix("http") else {
             throw PalmKitError.InvalidConfig(reason: "redirect_uri \(redirectUri) has no private-use scheme")
         }

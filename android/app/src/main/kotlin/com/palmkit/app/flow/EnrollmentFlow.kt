@@ -9,7 +9,7 @@
 package com.palmkit.app.flow
 
 import com.palmkit.core.CardInput
-import com.palmkit.core.EnrollmentSession
+import com.palmkit.core.EnrollmentSessionInterface
 import com.palmkit.core.PalmKitException
 import com.palmkit.core.SessionListener
 import com.palmkit.core.model.AddCardOutcome
@@ -28,7 +28,8 @@ import kotlinx.coroutines.flow.asStateFlow
 
 class EnrollmentFlow(
     /** The core's session; thread-safe (the camera thread calls `analyzeFrame`). */
-    val session: EnrollmentSession,
+    /** Typed as the generated interface, so a test may drive the flow with a fake session. */
+    val session: EnrollmentSessionInterface,
     /** The service configuration's redirect URI (`com.palmkit.app:/oauth2redirect`). */
     private val redirectUri: String,
     private val platform: Platform,
