@@ -43,16 +43,20 @@ fn feed(a: &mut FrameAnalyzer, rgb: &[u8], t: u64) -> FrameAnalysis {
 /// [`feed`] for a `width` x `height` picture.
 fn feed_sized(a: &mut FrameAnalyzer, rgb: &[u8], width: u32, height: u32, t: u64) -> FrameAnalysis {
     let noisy = support::with_sensor_noise(rgb, t);
-    let frame = Frame::packed(
-        &noisy,
+    a.analyze(&rgb_frame(&noisy, width, height), t).unwrap()
+}
+
+/// An upright RGB frame over `rgb`.
+fn rgb_frame(rgb: &[u8], width: u32, height: u32) -> Frame<'_> {
+    Frame::packed(
+        rgb,
         width,
         height,
         PackedFormat::Rgb888,
         width as usize * 3,
         Orientation::default(),
     )
-    .unwrap();
-    a.analyze(&frame, t).unwrap()
+    .unwrap()
 }
 
 #[test]
@@ -224,16 +228,7 @@ fn the_captured_frame_carries_its_capture_once() {
     for i in 0..40u64 {
         let t = 1_000 + 50 * i;
         let noisy = support::with_sensor_noise(&palm, t);
-        let frame = Frame::packed(
-            &noisy,
-            SIDE,
-            SIDE,
-            PackedFormat::Rgb888,
-            SIDE as usize * 3,
-            Orientation::default(),
-        )
-        .unwrap();
-        let live = a.analyze_live(&frame, t).unwrap();
+        let live = a.analyze_live(&rgb_frame(&noisy, SIDE, SIDE), t).unwrap();
         assert!(!live.enforced, "report-only is not enforced");
         assert_eq!(live.capture.is_some(), live.analysis.captured, "frame {i}");
         if let Some(capture) = live.capture {
