@@ -28,8 +28,10 @@ final class PaymentTests: XCTestCase {
         let photo = try Data(contentsOf: URL(fileURLWithPath: try TestEnv.env("PALMKIT_TEST_IMAGE")))
         _ = try session.addCaptureFile(hand: .right, image: photo)
         let link = try await session.choosePayment(paymentMethodId: method.id)
-        let retried = try await session.choosePayment(paymentMethodId: method.id)
-        XCTAssertEqual(link, retried)
+        XCTAssertEqual(link.paymentMethodId, method.id)
+        // Chosen again (the shopper went back to the card step): the same method, linked anew.
+        let again = try await session.choosePayment(paymentMethodId: method.id)
+        XCTAssertEqual(again.paymentMethodId, method.id)
         let wallet = try await session.wallet()
         XCTAssertTrue(wallet.paymentMethods.contains(method))
         XCTAssertEqual(wallet.linkedPaymentMethodId, method.id)

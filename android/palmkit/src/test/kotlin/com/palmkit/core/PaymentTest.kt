@@ -31,8 +31,9 @@ class PaymentTest {
             session.addCaptureFile(Hand.RIGHT, File(TestEnv.env("PALMKIT_TEST_IMAGE")).readBytes())
             val link = session.choosePayment(method.id)
             assertEquals(method.id, link.paymentMethodId)
-            // Chosen again (an answer lost on the way): the same link.
-            assertEquals(link, session.choosePayment(method.id))
+            // Chosen again (the shopper went back to the card step): the same method, linked
+            // anew (its time is the new link's).
+            assertEquals(method.id, session.choosePayment(method.id).paymentMethodId)
             assertEquals(SessionState.PaymentChosen, session.snapshot().state)
             val wallet = session.wallet()
             assertTrue(wallet.paymentMethods.contains(method))
