@@ -4,9 +4,9 @@
 //! themselves derive UniFFI's traits where they are declared. (The stable names are
 //! `code()` on every enum: Kotlin's enums already have a `name`.)
 
-use crate::analysis::{Bounds, HandLandmarks};
 use crate::liveness::{Layer, Outcome, Verdict};
 use crate::quality::GuidanceCode;
+use crate::quality::{Bounds, HandLandmarks};
 
 uniffi::custom_type!(Bounds, Vec<f32>, {
     lower: |b| b.0.to_vec(),

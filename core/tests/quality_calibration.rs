@@ -13,8 +13,7 @@ use palmkit_core::analysis::{FrameAnalyzer, HandReport};
 use palmkit_core::frame::{DecodedImage, Frame, Orientation, PackedFormat};
 use palmkit_core::protocol::Hand;
 use palmkit_core::quality::{
-    Checks, GuidanceCode, HandObservation, PixelMeasures, PixelScratch, SensorRect, Thresholds,
-    geometry, pixels,
+    Checks, GuidanceCode, PixelMeasures, PixelScratch, SensorRect, Thresholds, geometry, pixels,
 };
 
 fn analyzer() -> FrameAnalyzer {
@@ -66,14 +65,8 @@ fn pixel_verdict(p: PixelMeasures) -> Option<GuidanceCode> {
         finger_spread: 1.6,
         ..Default::default()
     };
-    let seen = HandObservation {
-        presence: 1.0,
-        hand: Hand::Right,
-        palm_facing: true,
-        geometry,
-        pixels: p,
-        motion: None,
-    };
+    let lm = [[0.0; 3]; 21];
+    let seen = HandReport::new(lm, 1.0, 1.0, true, geometry, p);
     Checks::default().evaluate(&Thresholds::default(), None, Some(&seen))
 }
 

@@ -14,61 +14,16 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::frame::Frame;
-use crate::liveness::{
-    self, ChallengeKind, HandInput, LiveLayers, PassiveLayers, SpoofVerdict, Verdict,
-};
+use crate::liveness::{self, ChallengeKind, LiveLayers, PassiveLayers, SpoofVerdict, Verdict};
 use crate::protocol::{CaptureSource, Hand as HandSide};
 use crate::quality::{
-    AutoCapture, CaptureStep, Checks, Debounce, GuidanceCode, HandGeometry, HandObservation,
-    PixelMeasures, PixelScratch, SensorRect, Thresholds, frame_score, geometry, pixels,
+    AutoCapture, CaptureStep, Checks, Debounce, GuidanceCode, PixelScratch, SensorRect, Thresholds,
+    frame_score, geometry, palm_rect, pixels,
 };
+pub use crate::quality::{Bounds, HandLandmarks, HandReport};
 use crate::upload::Capture;
 use crate::vision::{HandTracker, ModelError};
 pub use best_frame::BestFrame;
-
-/// A box in upright pixels: left, top, width, height. (A list of four numbers in Kotlin
-/// and Swift.)
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(transparent)]
-pub struct Bounds(pub [f32; 4]);
-
-/// The 21 hand landmarks of one frame: x, y in upright pixels and relative depth. (A list
-/// of 63 numbers, x, y, z for each landmark in order, in Kotlin and Swift.)
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(transparent)]
-pub struct HandLandmarks(pub geometry::Landmarks);
-
-impl std::ops::Deref for HandLandmarks {
-    type Target = geometry::Landmarks;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-/// The hand as one frame showed it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct HandReport {
-    /// Bounding box of the landmarks, upright pixels: left, top, width, height.
-    pub bounds: Bounds,
-    /// 21 landmarks, upright pixels (x, y) and relative depth.
-    pub landmarks: HandLandmarks,
-    /// Which hand.
-    pub handedness: HandSide,
-    /// Probability that it is the right hand.
-    pub right_hand: f32,
-    /// Hand presence (landmark model).
-    pub presence: f32,
-    /// Palm (not back) towards the camera.
-    pub palm_facing: bool,
-    /// Geometry measures.
-    pub geometry: HandGeometry,
-    /// Pixel measures on the palm.
-    pub pixels: PixelMeasures,
-    /// Landmark speed, palm lengths per second (live frames after the first).
-    pub motion: Option<f32>,
-}
 
 /// Everything one frame gave.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -236,26 +191,16 @@ impl FrameAnalyzer {
         } else {
             self.previous = None;
         }
-        let palm = report.as_ref().and_then(|r| palm_rect(frame, &r.landmarks));
-        let spoof = self.live.frame(
-            frame,
-            timestamp_ms,
-            report.as_ref().zip(palm).map(|(r, palm)| HandInput {
-                landmarks: &r.landmarks,
-                geometry: &r.geometry,
-                palm,
-            }),
-        );
-        let observation = report.as_ref().map(observation);
+        let spoof = self.live.frame(frame, timestamp_ms, report.as_ref());
         let issue = self
             .checks
-            .evaluate(&self.thresholds, self.requested, observation.as_ref());
+            .evaluate(&self.thresholds, self.requested, report.as_ref());
         let ready = issue.is_none();
         let (live_ok, hold) = self.liveness_gate(&spoof, ready, timestamp_ms);
-        let score = observation
+        let score = report
             .as_ref()
             .filter(|_| ready)
-            .map(|o| frame_score(o, &self.thresholds));
+            .map(|r| frame_score(r, &self.thresholds));
         let step = self.auto.update(
             ready && live_ok,
             score.unwrap_or(0.0),
@@ -348,16 +293,14 @@ impl FrameAnalyzer {
         let report = hand.map(|h| self.report(frame, &h));
         let rect = report
             .as_ref()
-            .and_then(|r| palm_rect(frame, &r.landmarks))
+            .and_then(|r| r.palm_rect(frame))
             .unwrap_or_else(|| SensorRect::full(frame));
         let spoof = liveness::live::still(&mut self.passive, frame, rect);
-        let observation = report.as_ref().map(observation);
-        let issue =
-            Checks::default().evaluate(&self.thresholds, self.requested, observation.as_ref());
-        let score = observation
+        let issue = Checks::default().evaluate(&self.thresholds, self.requested, report.as_ref());
+        let score = report
             .as_ref()
             .filter(|_| issue.is_none())
-            .map(|o| frame_score(o, &self.thresholds));
+            .map(|r| frame_score(r, &self.thresholds));
         Ok(FrameAnalysis {
             hand: report,
             guidance: issue.unwrap_or(GuidanceCode::HoldSteady),
@@ -412,46 +355,22 @@ impl FrameAnalyzer {
         }))
     }
 
+    /// The model's answer `h` turned into the one report the checks, the score, the spoof
+    /// layers and the app all read.
     fn report(&mut self, frame: &Frame<'_>, h: &crate::vision::Hand) -> HandReport {
         let (w, h_) = frame.upright_size();
         let lm = &h.landmarks;
         let geometry = geometry::measure(lm, w, h_, self.thresholds.frame_margin);
-        let [x0, y0, x1, y1] = geometry::bounds(lm);
         let pixels = palm_rect(frame, lm)
             .map(|r| pixels::measure(frame, r, &mut self.scratch))
             .unwrap_or_default();
-        HandReport {
-            bounds: Bounds([x0, y0, x1 - x0, y1 - y0]),
-            landmarks: HandLandmarks(*lm),
-            handedness: if h.right_hand > 0.5 {
-                HandSide::Right
-            } else {
-                HandSide::Left
-            },
-            right_hand: h.right_hand,
-            presence: h.presence,
-            palm_facing: h.palm_facing,
+        HandReport::new(
+            *lm,
+            h.right_hand,
+            h.presence,
+            h.palm_facing,
             geometry,
             pixels,
-            motion: None,
-        }
-    }
-}
-
-/// The sensor rectangle under the palm (wrist to finger bases) of landmarks `lm`: where
-/// the pixel measures and the spoof layers look.
-fn palm_rect(frame: &Frame<'_>, lm: &geometry::Landmarks) -> Option<SensorRect> {
-    let [x0, y0, x1, y1] = geometry::palm_bounds(lm);
-    SensorRect::from_upright(frame, x0, y0, x1, y1)
-}
-
-fn observation(r: &HandReport) -> HandObservation {
-    HandObservation {
-        presence: r.presence,
-        hand: r.handedness,
-        palm_facing: r.palm_facing,
-        geometry: r.geometry,
-        pixels: r.pixels,
-        motion: r.motion,
+        )
     }
 }

@@ -5,7 +5,7 @@
 //! single-picture layers apply.
 
 use crate::frame::Frame;
-use crate::quality::{HandGeometry, SensorRect};
+use crate::quality::{HandReport, SensorRect};
 
 use super::challenge::{Challenge, ChallengeKind};
 use super::integrity::CaptureIntegrity;
@@ -41,16 +41,6 @@ pub struct LiveLayers {
     challenge: Option<Challenge>,
 }
 
-/// What the layers need of one frame's hand.
-pub struct HandInput<'a> {
-    /// The 21 landmarks, upright pixels.
-    pub landmarks: &'a [[f32; 3]; 21],
-    /// Its geometry (the challenge reads fingers and tilt).
-    pub geometry: &'a HandGeometry,
-    /// The palm's sensor rectangle.
-    pub palm: SensorRect,
-}
-
 impl LiveLayers {
     /// Forgets the run (a new hand to capture).
     pub fn reset(&mut self) {
@@ -77,22 +67,23 @@ impl LiveLayers {
         self.motion.len() >= motion::MIN_FRAMES
     }
 
-    /// One live frame taken at `timestamp_ms`, with the hand's landmarks and palm region
-    /// when a hand is present.
+    /// One live frame taken at `timestamp_ms`, with the hand when one is present. The
+    /// layers follow a hand only while its palm lies inside the frame.
     pub fn frame(
         &mut self,
         frame: &Frame<'_>,
         timestamp_ms: u64,
-        hand: Option<HandInput<'_>>,
+        hand: Option<&HandReport>,
     ) -> SpoofVerdict {
         self.integrity.push(frame, timestamp_ms);
+        let hand = hand.and_then(|h| Some((h, h.palm_rect(frame)?)));
         if let Some(c) = self.challenge.as_mut() {
-            c.update(timestamp_ms, hand.as_ref().map(|h| h.geometry));
+            c.update(timestamp_ms, hand.map(|(h, _)| &h.geometry));
         }
         match hand {
-            Some(h) => {
-                self.motion.push(h.landmarks);
-                if let Some(p) = self.passive.measure(frame, h.palm) {
+            Some((h, palm)) => {
+                self.motion.push(&h.landmarks);
+                if let Some(p) = self.passive.measure(frame, palm) {
                     self.recent[self.next] = p;
                     self.next = (self.next + 1) % POOL;
                     self.recent_count = (self.recent_count + 1).min(POOL);

@@ -27,7 +27,7 @@ pub mod spectrum;
 pub mod verdict;
 
 pub use challenge::ChallengeKind;
-pub use live::{HandInput, LiveLayers};
+pub use live::LiveLayers;
 pub use passive::PassiveLayers;
 pub use verdict::{SpoofVerdict, Verdict};
 

@@ -8,11 +8,11 @@
 //! still = 1 − min(1, motion / max_motion) (1 for a still image), exposed =
 //! 1 − |mean luma − 128| / 128. Sharpness weighs most: the service matches palm lines.
 
-use super::guidance::HandObservation;
+use super::hand_report::HandReport;
 use super::thresholds::Thresholds;
 
-/// The best-frame score of an observation that passed every check.
-pub fn frame_score(h: &HandObservation, t: &Thresholds) -> f32 {
+/// The best-frame score of a hand that passed every check.
+pub fn frame_score(h: &HandReport, t: &Thresholds) -> f32 {
     let unit = |v: f32| v.clamp(0.0, 1.0);
     let sharp = unit(h.pixels.sharpness / (3.0 * t.min_sharpness));
     let offset = h.geometry.offset_x.hypot(h.geometry.offset_y);

@@ -12,8 +12,7 @@
 
 use serde::Serialize;
 
-use super::geometry::HandGeometry;
-use super::pixels::PixelMeasures;
+use super::hand_report::HandReport;
 use super::thresholds::Thresholds;
 use crate::protocol::Hand;
 
@@ -154,23 +153,6 @@ fn english(code: &str) -> &'static str {
         .map_or("", String::as_str)
 }
 
-/// What one frame showed of the hand, as the checks need it.
-#[derive(Clone, Copy, Debug)]
-pub struct HandObservation {
-    /// Landmark model's presence.
-    pub presence: f32,
-    /// Which hand it is.
-    pub hand: Hand,
-    /// Palm (not back) towards the camera.
-    pub palm_facing: bool,
-    /// Geometry from the landmarks.
-    pub geometry: HandGeometry,
-    /// Pixel measures on the palm.
-    pub pixels: PixelMeasures,
-    /// Landmark speed (palm lengths per second), when there was a previous frame.
-    pub motion: Option<f32>,
-}
-
 /// The checks with their hysteresis state: a failing check stays failing until its
 /// measure is back past the limit by the hysteresis band.
 #[derive(Clone, Debug, Default)]
@@ -184,7 +166,7 @@ impl Checks {
         &mut self,
         t: &Thresholds,
         requested: Option<Hand>,
-        seen: Option<&HandObservation>,
+        seen: Option<&HandReport>,
     ) -> Option<GuidanceCode> {
         let before = self.failing;
         let mut now = 0u32;
@@ -221,11 +203,11 @@ impl Checks {
         check(C::ShowPalm, !h.palm_facing);
         check(
             C::UseLeftHand,
-            requested == Some(Hand::Left) && h.hand == Hand::Right,
+            requested == Some(Hand::Left) && h.handedness == Hand::Right,
         );
         check(
             C::UseRightHand,
-            requested == Some(Hand::Right) && h.hand == Hand::Left,
+            requested == Some(Hand::Right) && h.handedness == Hand::Left,
         );
         check(C::TooDark, below(C::TooDark, p.mean_luma, t.min_mean_luma));
         check(
@@ -324,26 +306,24 @@ impl Debounce {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quality::geometry;
+    use crate::quality::{PixelMeasures, geometry};
 
-    fn good() -> HandObservation {
+    fn good() -> HandReport {
         let lm = geometry::tests::open_palm(540.0, 960.0, 400.0);
-        HandObservation {
-            presence: 0.99,
-            hand: Hand::Right,
-            palm_facing: true,
-            geometry: geometry::measure(&lm, 1080, 1920, 0.01),
-            pixels: PixelMeasures {
-                sharpness: 10.0,
-                noise: 2.0,
-                contrast: 30.0,
-                mean_luma: 130.0,
-                dark_fraction: 0.0,
-                clipped_fraction: 0.0,
-                glare_fraction: 0.0,
-                step: 1,
-            },
+        let pixels = PixelMeasures {
+            sharpness: 10.0,
+            noise: 2.0,
+            contrast: 30.0,
+            mean_luma: 130.0,
+            dark_fraction: 0.0,
+            clipped_fraction: 0.0,
+            glare_fraction: 0.0,
+            step: 1,
+        };
+        let geometry = geometry::measure(&lm, 1080, 1920, 0.01);
+        HandReport {
             motion: Some(0.1),
+            ..HandReport::new(lm, 0.99, 0.99, true, geometry, pixels)
         }
     }
 

@@ -10,11 +10,13 @@
 pub mod auto_capture;
 pub mod geometry;
 pub mod guidance;
+mod hand_report;
 pub mod pixels;
 mod thresholds;
 
 pub use auto_capture::{AutoCapture, CaptureStep, frame_score};
 pub use geometry::HandGeometry;
-pub use guidance::{Checks, Debounce, GuidanceCode, HandObservation};
+pub use guidance::{Checks, Debounce, GuidanceCode};
+pub use hand_report::{Bounds, HandLandmarks, HandReport, palm_rect};
 pub use pixels::{PixelMeasures, PixelScratch, SensorRect};
 pub use thresholds::Thresholds;
