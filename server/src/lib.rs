@@ -35,6 +35,10 @@ pub mod keys;
 pub mod pki;
 pub mod rate;
 
+// The integration tests' rig (the core's and the server's).
+#[cfg(feature = "test-rig")]
+pub mod test_rig;
+
 pub use accounts::oauth::{APP_CLIENT_ID, APP_REDIRECT_URI};
 pub use error::StartError;
 use error::io_err;

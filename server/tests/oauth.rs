@@ -2,17 +2,15 @@
 //! must not redirect, PKCE required, login rate limits, token endpoint errors, bearer
 //! challenges, and that the database holds no usable token.
 
-mod support;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use palmkit_core::net::PinnedClient;
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
+use palmkit_server::test_rig::TestRig;
 use palmkit_server::{APP_CLIENT_ID, APP_REDIRECT_URI};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use support::start;
 
 const VERIFIER: &str = "a-pkce-verifier-that-is-long-enough-for-rfc-7636-0123456789";
 
@@ -85,7 +83,7 @@ fn param(url: &url::Url, name: &str) -> Option<String> {
 
 #[tokio::test]
 async fn metadata_names_this_issuer_and_pkce_s256() {
-    let (_dir, server, c) = start().await;
+    let (_dir, server, c) = TestRig::start().await.into_parts_and_client();
     let meta: Value = c
         .http()
         .get(c.url(".well-known/oauth-authorization-server").unwrap())
@@ -106,7 +104,7 @@ async fn metadata_names_this_issuer_and_pkce_s256() {
 
 #[tokio::test]
 async fn bad_client_or_redirect_is_a_page_never_a_redirect() {
-    let (_dir, server, c) = start().await;
+    let (_dir, server, c) = TestRig::start().await.into_parts_and_client();
     for extra in [
         [("client_id", "someone-else")],
         [("redirect_uri", "https://evil.test/cb")],
@@ -129,7 +127,7 @@ async fn bad_client_or_redirect_is_a_page_never_a_redirect() {
 
 #[tokio::test]
 async fn pkce_s256_is_required() {
-    let (_dir, server, c) = start().await;
+    let (_dir, server, c) = TestRig::start().await.into_parts_and_client();
     for extra in [
         [("code_challenge_method", "plain")],
         [("code_challenge", "")],
@@ -149,7 +147,7 @@ async fn pkce_s256_is_required() {
 
 #[tokio::test]
 async fn repeated_wrong_passwords_lock_the_login() {
-    let (_dir, server, c) = start().await;
+    let (_dir, server, c) = TestRig::start().await.into_parts_and_client();
     let q = authorize_query(&[]);
     for _ in 0..palmkit_server::accounts::oauth::limiter::MAX_FAILURES {
         assert_eq!(
@@ -174,7 +172,7 @@ async fn repeated_wrong_passwords_lock_the_login() {
 /// password last) got 29 answers and a success against a limit of 5.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_concurrent_guesses_gets_no_more_answers_than_the_limit() {
-    let (_dir, server, _client) = start().await;
+    let (_dir, server, _client) = TestRig::start().await.into_parts_and_client();
     let q = authorize_query(&[]);
     // One connection per guess, each opened before the burst, all released at once.
     let config = server.client_config.validate().unwrap();
@@ -214,7 +212,7 @@ async fn a_burst_of_concurrent_guesses_gets_no_more_answers_than_the_limit() {
 
 #[tokio::test]
 async fn token_endpoint_errors_follow_rfc_6749_and_the_db_holds_only_hashes() {
-    let (dir, server, c) = start().await;
+    let (dir, server, c) = TestRig::start().await.into_parts_and_client();
     let token = |fields: Vec<(&str, &str)>| {
         let pairs: Vec<(String, String)> = fields
             .iter()

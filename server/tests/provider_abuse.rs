@@ -3,12 +3,10 @@
 //! names grew the database by 13 MB; an expiry year of 2000 was accepted. Sizes are now
 //! limited, expiries validated and each address gets a few creations a minute.
 
-mod support;
-
 use palmkit_core::net::PinnedClient;
 use palmkit_core::payment::card::current_year_month;
 use palmkit_server::payments::provider::PUBLISHABLE_KEY;
-use support::start;
+use palmkit_server::test_rig::TestRig;
 
 async fn create(c: &PinnedClient, year: u32, name: &str) -> (u16, serde_json::Value) {
     let form = url::form_urlencoded::Serializer::new(String::new())
@@ -46,7 +44,7 @@ fn stored(dir: &tempfile::TempDir) -> i64 {
 
 #[tokio::test]
 async fn oversized_names_and_past_expiries_are_refused_and_nothing_is_stored() {
-    let (dir, server, c) = start().await;
+    let (dir, server, c) = TestRig::start().await.into_parts_and_client();
     let next_year = current_year_month().0 + 1;
     let (status, body) = create(&c, next_year, &"x".repeat(60 * 1024)).await;
     assert_eq!(status, 400, "{body}");
@@ -64,7 +62,7 @@ async fn oversized_names_and_past_expiries_are_refused_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn one_address_gets_a_few_creations_a_minute() {
-    let (dir, server, c) = start().await;
+    let (dir, server, c) = TestRig::start().await.into_parts_and_client();
     let next_year = current_year_month().0 + 1;
     let mut statuses = Vec::new();
     for _ in 0..25 {

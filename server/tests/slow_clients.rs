@@ -4,13 +4,12 @@
 //! idle or half-sent connections stayed open over 90 s. These tests play that client over
 //! raw TLS connections from 127.0.0.1 and a well-behaved shopper from 127.0.0.2.
 
-mod support;
-
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use palmkit_server::RunningServer;
+use palmkit_server::test_rig::TestRig;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -65,12 +64,13 @@ async fn closed_within(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_bodies_from_one_client_do_not_stall_another() {
-    let (_dir, server) = support::start_with(|o| {
+    let (_dir, server) = TestRig::start_with(|o| {
         o.limits.max_concurrent = 8;
         o.limits.max_per_client = 4;
         o.limits.request_timeout = Duration::from_secs(20);
     })
-    .await;
+    .await
+    .into_parts();
     // The attacker: more slow bodies than the whole server serves at once.
     let attacker: IpAddr = "127.0.0.1".parse().unwrap();
     let mut slow = Vec::new();
@@ -124,7 +124,9 @@ async fn slow_bodies_from_one_client_do_not_stall_another() {
 #[tokio::test]
 async fn half_sent_headers_silent_and_idle_connections_are_closed() {
     let (_dir, server) =
-        support::start_with(|o| o.limits.header_read_timeout = Duration::from_secs(1)).await;
+        TestRig::start_with(|o| o.limits.header_read_timeout = Duration::from_secs(1))
+            .await
+            .into_parts();
     let local: IpAddr = "127.0.0.1".parse().unwrap();
 
     let mut half = connect(&server, local).await;

@@ -48,7 +48,7 @@ impl TestServer {
         let mut child = Command::new(&palmkit)
             // Without palm reading: these tests exercise the bindings' protocol with one
             // photo uploaded as either hand; the palm checks and the store match are the
-            // Rust tests' (core/tests/store_match.rs).
+            // Rust tests' (core/tests/integration/store_match.rs).
             .args([
                 "serve",
                 "--dev",

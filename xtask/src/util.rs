@@ -50,9 +50,10 @@ pub const DEV_BUILD: &[&str] = &[
     "palmkit-ffi",
     "-p",
     "xtask",
-    // The bindings' tests capture from photo files and feed photos as frames.
+    // The bindings' tests capture from photo files and feed photos as frames; the test
+    // rig is the Rust tests' (named here so the demo's build is the tests' build).
     "--features",
-    "palmkit-ffi/dev",
+    "palmkit-ffi/dev,palmkit-server/test-rig",
 ];
 
 /// Runs `cargo VERB... DEV_BUILD` while `beside` runs on another thread (installs and

@@ -2,7 +2,7 @@
 //!
 //! Calibrated on the shared test photographs (`../shared/testdata`; `palmkit analyze
 //! --json` prints every measure) and on degraded copies of them (blur, darkening, noise) in
-//! `core/tests/quality_calibration.rs`, which asserts that every real palm photo passes the
+//! `core/tests/integration/quality_calibration.rs`, which asserts that every real palm photo passes the
 //! pixel checks and every degraded copy fails the one it was degraded for. The figures are in
 //! `docs/frame-analysis.md`.
 

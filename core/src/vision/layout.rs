@@ -14,7 +14,7 @@
 //! A region is switched only when tract accepts the change on every node it touches; where
 //! it does not (the palm detector's residual connections join branches that would need
 //! both layouts), the model is left as imported. The results match tract's channel-first
-//! ones to float rounding (the sums are taken in another order); `core/tests/vision.rs`
+//! ones to float rounding (the sums are taken in another order); `core/tests/integration/vision.rs`
 //! checks both shipped models.
 
 use std::collections::HashSet;

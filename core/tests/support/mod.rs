@@ -3,7 +3,7 @@
 //! says, log capture, and where the independent peers are installed.
 
 // Each test binary uses a different part of this module.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod proxy;
 
@@ -13,41 +13,22 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use palmkit_core::ServiceConfig;
-use palmkit_core::account::AccountClient;
-use palmkit_core::account::store::KeyringStore;
 use palmkit_server::accounts::browser::ScriptedBrowser;
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
+use palmkit_server::test_rig::TestRig;
 use palmkit_server::{RunningServer, ServerOptions};
 
 /// Starts the reference server on a free 127.0.0.1 port in a fresh data directory,
-/// after `configure` has adjusted its options.
+/// after `configure` has adjusted its options (the server's test rig).
 pub async fn start_server(
     configure: impl FnOnce(&mut ServerOptions),
 ) -> (tempfile::TempDir, RunningServer) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut options = ServerOptions::development(dir.path(), "127.0.0.1:0".parse().unwrap());
-    configure(&mut options);
-    let server = palmkit_server::start(options).await.unwrap();
-    (dir, server)
+    TestRig::start_with(configure).await.into_parts()
 }
 
-/// A credential store in memory (keyring-core's mock store).
-pub fn mock_store() -> Arc<KeyringStore> {
-    Arc::new(KeyringStore::new(keyring_core::mock::Store::new().unwrap()))
-}
-
-/// Logs the test shopper in: start, the scripted browser at the real login page (trusting
-/// `browser_config`), finish. Returns the redirect URL.
-pub async fn log_in(account: &AccountClient, browser_config: &ServiceConfig) -> String {
-    let url = account.start_login().await.unwrap();
-    let redirect = ScriptedBrowser::new(browser_config)
-        .unwrap()
-        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
-        .await
-        .unwrap();
-    account.finish_login(&redirect).await.unwrap();
-    redirect
-}
+pub use palmkit_server::test_rig::{
+    another_shopper, log_in, memory_store as mock_store, palm_photo, testdata_dir,
+};
 
 /// Signs the test shopper in on `session` through the real login page (the scripted
 /// browser trusting `browser_config`).
@@ -75,26 +56,6 @@ pub fn models_dir() -> PathBuf {
         dir.display()
     );
     dir
-}
-
-/// Creates another shopper in the server's database at `data_dir` and logs them in with a
-/// fresh client: the attacker of cross-account tests.
-pub async fn another_shopper(
-    server: &RunningServer,
-    data_dir: &std::path::Path,
-    email: &str,
-) -> AccountClient {
-    let db = palmkit_server::db::Db::open(&data_dir.join("palmkit.sqlite3")).unwrap();
-    palmkit_server::accounts::create(&db, email, "Other", "other-password").unwrap();
-    let other = AccountClient::new(&server.client_config, mock_store()).unwrap();
-    let url = other.start_login().await.unwrap();
-    let redirect = ScriptedBrowser::new(&server.client_config)
-        .unwrap()
-        .login(url.as_str(), email, "other-password")
-        .await
-        .unwrap();
-    other.finish_login(&redirect).await.unwrap();
-    other
 }
 
 /// A TLS server holding a reference-server certificate for 127.0.0.1, serving the router
@@ -167,26 +128,6 @@ pub fn capture_logs() -> Captured {
             captured
         })
         .clone()
-}
-
-/// The shared test data (real palm photographs): `PALMKIT_TESTDATA`, or `shared/testdata`
-/// beside the repository.
-pub fn testdata_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PALMKIT_TESTDATA") {
-        return PathBuf::from(dir);
-    }
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let beside = repo.join("../shared/testdata");
-    assert!(
-        beside.join("MANIFEST.tsv").exists(),
-        "no test data: set PALMKIT_TESTDATA to the shared testdata folder"
-    );
-    beside
-}
-
-/// A real palm photograph (JPEG) from the shared test data.
-pub fn palm_photo() -> Vec<u8> {
-    std::fs::read(testdata_dir().join("palms/palm_11k_f_p.jpg")).unwrap()
 }
 
 /// A Node.js peer from `core/tests/peers/` (started with [`start_node_peer`]), stopped when

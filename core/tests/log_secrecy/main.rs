@@ -4,6 +4,7 @@
 //! modules of `integration`: there the subscriber would format every line of ~100 other
 //! tests into memory.
 
+#[path = "../support/mod.rs"]
 mod support;
 
 mod login_logs;
