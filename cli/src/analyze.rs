@@ -6,6 +6,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::error::{CliError, Result};
 use palmkit_core::analysis::{FrameAnalysis, FrameAnalyzer, HandReport};
 use palmkit_core::frame::DecodedImage;
 use palmkit_core::liveness::SpoofVerdict;
@@ -13,6 +14,29 @@ use palmkit_core::quality::Thresholds;
 use serde_json::json;
 
 mod report;
+
+/// `palmkit analyze`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Print one JSON object per input line instead of the human summary.
+    #[arg(long)]
+    json: bool,
+    /// Also write an HTML report with each image annotated (box, landmarks, guidance)
+    /// to this folder.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// The hand the shopper was asked for: the other one gets `use_left_hand` /
+    /// `use_right_hand` (default: either hand).
+    #[arg(long, value_enum)]
+    hand: Option<crate::args::HandArg>,
+    /// The provisioned model folder (default: PALMKIT_MODELS, else
+    /// $PALMKIT_CACHE/models/onnx, else ~/.cache/palmkit/models/onnx).
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// Image files or folders.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
 
 /// Where the models are: `--models`, `PALMKIT_MODELS`, or the provisioning cache.
 pub fn models_dir(given: Option<PathBuf>) -> PathBuf {
@@ -30,22 +54,22 @@ pub fn models_dir(given: Option<PathBuf>) -> PathBuf {
 }
 
 /// Loads the analyzer, explaining how to get the models when they are missing.
-pub fn load_analyzer(models: &Path) -> Result<FrameAnalyzer, String> {
+pub fn load_analyzer(models: &Path) -> Result<FrameAnalyzer> {
     if !models.join("SHA256SUMS").exists() {
-        return Err(format!(
+        return Err(CliError::Failed(format!(
             "no hand models in {}: run `cargo xtask models` once (it downloads and converts \
              them), or pass --models / set PALMKIT_MODELS",
             models.display()
-        ));
+        )));
     }
-    FrameAnalyzer::load(models, Thresholds::default()).map_err(|e| e.to_string())
+    Ok(FrameAnalyzer::load(models, Thresholds::default())?)
 }
 
 /// Image files under `paths` (folders searched recursively), sorted per argument; an
 /// error when there are none.
-pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        let entries = std::fs::read_dir(dir).map_err(CliError::at(dir))?;
         let mut found: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         found.sort();
         for path in found {
@@ -64,11 +88,16 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         } else if path.exists() {
             out.push(path.clone());
         } else {
-            return Err(format!("{}: no such file or folder", path.display()));
+            return Err(CliError::Failed(format!(
+                "{}: no such file or folder",
+                path.display()
+            )));
         }
     }
     if out.is_empty() {
-        return Err("no JPEG or PNG files in the paths given".into());
+        return Err(CliError::Usage(
+            "no JPEG or PNG files in the paths given".into(),
+        ));
     }
     Ok(out)
 }
@@ -188,14 +217,12 @@ pub fn measures_line(h: &HandReport) -> String {
 }
 
 /// Runs the verb.
-pub fn run(
-    paths: &[PathBuf],
-    json_out: bool,
-    report_dir: Option<&Path>,
-    hand: Option<palmkit_core::protocol::Hand>,
-    models: Option<PathBuf>,
-) -> Result<(), String> {
-    let files = collect(paths)?;
+pub fn run(args: Args) -> Result<()> {
+    let json_out = args.json;
+    let report_dir = args.report.as_deref();
+    let hand = args.hand.map(Into::into);
+    let files = collect(&args.paths)?;
+    let models = args.models;
     let mut analyzer = load_analyzer(&models_dir(models))?;
     analyzer.start_hand(hand);
     let mut report = report_dir.map(report::Report::create).transpose()?;
@@ -205,6 +232,8 @@ pub fn run(
     let mut guidance = std::collections::BTreeMap::<&str, usize>::new();
     for file in files {
         bar.set_message(file.display().to_string());
+        // A file that cannot be read or analyzed is a line of the report, not the end of
+        // the run: its error is kept as the words the report shows.
         let image = std::fs::read(&file)
             .map_err(|e| e.to_string())
             .and_then(|bytes| DecodedImage::decode(&bytes).map_err(|e| e.to_string()));
@@ -232,8 +261,7 @@ pub fn run(
         } else {
             human_line(&outcome)
         };
-        bar.suspend(|| writeln!(stdout, "{line}"))
-            .map_err(|e| e.to_string())?;
+        bar.suspend(|| writeln!(stdout, "{line}"))?;
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -250,7 +278,9 @@ pub fn run(
         eprintln!("report: {}", index.display());
     }
     if failed > 0 {
-        return Err(format!("{failed} file(s) could not be analyzed"));
+        return Err(CliError::Failed(format!(
+            "{failed} file(s) could not be analyzed"
+        )));
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::error::{CliError, Result};
 use palmkit_server::attestation::verify::{
     self, Kind, Policy, StatusList, TrustAnchors, Verdict, run,
 };
@@ -23,6 +24,31 @@ pub enum KindArg {
 }
 
 /// The verb's arguments.
+/// `palmkit attestation`'s verbs.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Verify one App Attest or Key Attestation statement offline, as the service does,
+    /// and print the verdict (exit 0 with any verdict, 2 when a file or value is unusable).
+    Verify(VerifyArgs),
+    /// QA statements under a test root, for the bindings' tests' fake devices.
+    #[command(flatten)]
+    Test(TestCommand),
+}
+
+/// `palmkit attestation` but `verify` (which `main` runs before the async runtime, with its
+/// own exit statuses).
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Verify(args) => match verify_command(&args) {
+            code if code == ExitCode::SUCCESS => Ok(()),
+            _ => Err(CliError::Failed(
+                "the statement could not be verified".into(),
+            )),
+        },
+        Command::Test(command) => test_command(&command),
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
     /// Which statement FILE holds.
@@ -64,13 +90,15 @@ pub struct VerifyArgs {
     pub file: PathBuf,
 }
 
-fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
+fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| CliError::Failed(format!("cannot read {what} {}: {e}", path.display())))
 }
 
-fn roots_in(dir: &Path) -> Result<TrustAnchors, String> {
+fn roots_in(dir: &Path) -> Result<TrustAnchors> {
     let mut pems = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("roots {}: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| CliError::Failed(format!("roots {}: {e}", dir.display())))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
@@ -83,9 +111,13 @@ fn roots_in(dir: &Path) -> Result<TrustAnchors, String> {
         }
     }
     if pems.is_empty() {
-        return Err(format!("no .pem roots in {}", dir.display()));
+        return Err(CliError::Failed(format!(
+            "no .pem roots in {}",
+            dir.display()
+        )));
     }
-    TrustAnchors::only(&pems).map_err(|e| format!("roots in {}: {e}", dir.display()))
+    TrustAnchors::only(&pems)
+        .map_err(|e| CliError::Failed(format!("roots in {}: {e}", dir.display())))
 }
 
 /// Runs the verb; prints the verdict.
@@ -102,12 +134,12 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
     }
 }
 
-fn verdict(args: &VerifyArgs) -> Result<Verdict, String> {
+fn verdict(args: &VerifyArgs) -> Result<Verdict> {
     let file = read(&args.file, "statement")?;
-    let challenge =
-        hex::decode(args.challenge.trim()).map_err(|e| format!("--challenge is not hex: {e}"))?;
+    let challenge = hex::decode(args.challenge.trim())
+        .map_err(|e| CliError::Failed(format!("--challenge is not hex: {e}")))?;
     let at = match &args.at {
-        Some(t) => verify::parse_time(t)?,
+        Some(t) => verify::parse_time(t).map_err(CliError::failed)?,
         None => verify::now(),
     };
     let anchors = match &args.roots {
@@ -116,11 +148,15 @@ fn verdict(args: &VerifyArgs) -> Result<Verdict, String> {
     };
     let key = args.key.as_deref().map(|k| read(k, "key")).transpose()?;
     let status = match &args.status_list {
-        Some(path) => Some(StatusList::from_json(&read(path, "status list")?)?),
+        Some(path) => {
+            Some(StatusList::from_json(&read(path, "status list")?).map_err(CliError::failed)?)
+        }
         None => None,
     };
     for digest in &args.signing_digests {
-        hex::decode(digest).map_err(|e| format!("--signing-digest {digest:?} is not hex: {e}"))?;
+        hex::decode(digest).map_err(|e| {
+            CliError::Failed(format!("--signing-digest {digest:?} is not hex: {e}"))
+        })?;
     }
     let kind = match args.kind {
         KindArg::AppleAttestation => Kind::AppleAttestation,
@@ -238,15 +274,16 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// The service's configuration.
-    pub fn config(&self) -> Result<palmkit_server::attestation::platform::PlatformConfig, String> {
+    pub fn config(&self) -> Result<palmkit_server::attestation::platform::PlatformConfig> {
         let mut config = palmkit_server::attestation::platform::PlatformConfig {
             apple_app_ids: self.apple_app_ids.clone(),
             android_apps: self.android_apps.clone(),
             ..Default::default()
         };
         for digest in &self.android_signing_digests {
-            let bytes = hex::decode(digest)
-                .map_err(|e| format!("--android-signing-digest {digest:?}: {e}"))?;
+            let bytes = hex::decode(digest).map_err(|e| {
+                CliError::Failed(format!("--android-signing-digest {digest:?}: {e}"))
+            })?;
             config.policy.signing_digests.push(hex::encode(bytes));
         }
         if self.allow_app_attest_development {
@@ -259,7 +296,9 @@ impl ServeArgs {
             let added = config
                 .anchors
                 .add_pem(&read(path, "attestation root")?)
-                .map_err(|e| format!("--attestation-root {}: {e}", path.display()))?;
+                .map_err(|e| {
+                    CliError::Failed(format!("--attestation-root {}: {e}", path.display()))
+                })?;
             eprintln!(
                 "WARNING: trusting extra attestation root(s) {added:?} from {}: they can vouch for any device",
                 path.display()
@@ -267,8 +306,9 @@ impl ServeArgs {
             tracing::warn!(roots = ?added, path = %path.display(), "extra attestation roots trusted");
         }
         if let Some(path) = &self.attestation_status_list {
-            StatusList::from_json(&read(path, "status list")?)
-                .map_err(|e| format!("--attestation-status-list {}: {e}", path.display()))?;
+            StatusList::from_json(&read(path, "status list")?).map_err(|e| {
+                CliError::Failed(format!("--attestation-status-list {}: {e}", path.display()))
+            })?;
             config.status_list = Some(path.clone());
         }
         Ok(config)
@@ -322,7 +362,7 @@ pub enum TestCommand {
 }
 
 /// Runs a test-statement verb; prints its output.
-pub fn test_command(command: &TestCommand) -> Result<(), String> {
+fn test_command(command: &TestCommand) -> Result<()> {
     use base64::Engine as _;
     use palmkit_server::attestation::verify::test_chains::{
         AndroidKey, AppleDevice, AppleOptions, TestRoot,
@@ -331,9 +371,8 @@ pub fn test_command(command: &TestCommand) -> Result<(), String> {
     match command {
         TestCommand::Root { out } => {
             let cn = "PalmKit QA attestation root";
-            let root = TestRoot::new(cn).map_err(|e| e.to_string())?;
-            root.save(out, cn)
-                .map_err(|e| format!("{}: {e}", out.display()))?;
+            let root = TestRoot::new(cn).map_err(CliError::failed)?;
+            root.save(out, cn).map_err(CliError::at(out))?;
             println!("{}", out.join("root.pem").display());
         }
         TestCommand::KeyChain {
@@ -341,12 +380,13 @@ pub fn test_command(command: &TestCommand) -> Result<(), String> {
             package,
             challenge,
         } => {
-            let root = TestRoot::load(root)?;
-            let challenge = hex::decode(challenge).map_err(|e| format!("--challenge: {e}"))?;
+            let root = TestRoot::load(root).map_err(CliError::failed)?;
+            let challenge = hex::decode(challenge)
+                .map_err(|e| CliError::Failed(format!("--challenge: {e}")))?;
             let packages: Vec<&str> = package.split(',').collect();
             let chain = AndroidKey::new(&packages, &challenge)
                 .chain(&root)
-                .map_err(|e| e.to_string())?;
+                .map_err(CliError::failed)?;
             let token = palmkit_server::attestation::verify::token::encode_android(&chain);
             println!("{}", String::from_utf8_lossy(&token));
         }
@@ -357,22 +397,21 @@ pub fn test_command(command: &TestCommand) -> Result<(), String> {
             client_data_hash,
             action,
         } => {
-            let root = TestRoot::load(root)?;
-            let cdh =
-                hex::decode(client_data_hash).map_err(|e| format!("--client-data-hash: {e}"))?;
-            let save = |device: &AppleDevice| -> Result<(), String> {
+            let root = TestRoot::load(root).map_err(CliError::failed)?;
+            let cdh = hex::decode(client_data_hash)
+                .map_err(|e| CliError::Failed(format!("--client-data-hash: {e}")))?;
+            let save = |device: &AppleDevice| -> Result<()> {
                 let (key, counter) = device.state();
                 let json = serde_json::json!({"key": key, "counter": counter});
-                std::fs::write(state, json.to_string())
-                    .map_err(|e| format!("{}: {e}", state.display()))
+                std::fs::write(state, json.to_string()).map_err(CliError::at(state))
             };
             match action.as_str() {
                 "new-key" => {
                     let device =
-                        AppleDevice::new(AppleOptions::default()).map_err(|e| e.to_string())?;
+                        AppleDevice::new(AppleOptions::default()).map_err(CliError::failed)?;
                     let attestation = device
                         .attest(&root, app_id, &cdh)
-                        .map_err(|e| e.to_string())?;
+                        .map_err(CliError::failed)?;
                     save(&device)?;
                     println!(
                         "{}",
@@ -380,21 +419,23 @@ pub fn test_command(command: &TestCommand) -> Result<(), String> {
                     );
                 }
                 "assert" => {
-                    let text = std::fs::read_to_string(state)
-                        .map_err(|e| format!("{}: {e}", state.display()))?;
-                    let saved: serde_json::Value =
-                        serde_json::from_str(&text).map_err(|e| e.to_string())?;
+                    let text = std::fs::read_to_string(state).map_err(CliError::at(state))?;
+                    let saved: serde_json::Value = serde_json::from_str(&text)?;
                     let mut device = AppleDevice::from_state(
                         saved["key"].as_str().unwrap_or(""),
                         saved["counter"].as_u64().unwrap_or(0) as u32,
                         AppleOptions::default(),
                     )
-                    .map_err(|e| e.to_string())?;
-                    let assertion = device.assert(app_id, &cdh).map_err(|e| e.to_string())?;
+                    .map_err(CliError::failed)?;
+                    let assertion = device.assert(app_id, &cdh).map_err(CliError::failed)?;
                     save(&device)?;
                     println!("{}", b64.encode(assertion));
                 }
-                other => return Err(format!("{other:?}: the action is new-key or assert")),
+                other => {
+                    return Err(CliError::Failed(format!(
+                        "{other:?}: the action is new-key or assert"
+                    )));
+                }
             }
         }
     }

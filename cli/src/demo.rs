@@ -26,15 +26,31 @@ use palmkit_server::accounts::browser::ScriptedBrowser;
 use palmkit_server::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
 use zeroize::Zeroizing;
 
+use crate::error::{CliError, Result};
 use crate::progress;
 
-/// Runs the demo; `Err` carries the failed step's explanation. With `server` (a running
+/// `palmkit demo`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Make the camera frames from the palm photos in DIR (JPEG or PNG, searched
+    /// recursively) and enroll the hand each shows, at most one photo per hand; needs
+    /// the hand models. Default: the shared test photo of a left palm.
+    #[arg(long, value_name = "DIR")]
+    palms: Option<PathBuf>,
+    /// Enroll at a running `palmkit serve --dev` (its `client-config.json`) instead of
+    /// a server started in this process.
+    #[arg(long, value_name = "CLIENT_CONFIG")]
+    server: Option<PathBuf>,
+}
+
+/// Runs the demo; `Err` carries the failed step's explanation. With `--server` (a running
 /// `palmkit serve --dev`'s client configuration) the enrollment goes to that server instead
 /// of one started here, and this process writes no file at all (the `strace` test shows it).
-pub async fn run(palms: Option<&Path>, server: Option<&Path>) -> Result<(), String> {
+pub async fn run(args: Args) -> Result<()> {
+    let (palms, server) = (args.palms.as_deref(), args.server.as_deref());
     let started = Instant::now();
     if let Some(config_path) = server {
-        let config = crate::read_config(config_path)?;
+        let config = crate::args::read_config(config_path)?;
         let mut step = Steps::default();
         enrollment_steps(&mut step, &config, palms, false, None).await?;
         println!(
@@ -47,11 +63,11 @@ pub async fn run(palms: Option<&Path>, server: Option<&Path>) -> Result<(), Stri
     let data = tempfile::Builder::new()
         .prefix("palmkit-demo-")
         .tempdir()
-        .map_err(|e| format!("cannot make a temporary data directory: {e}"))?;
+        .map_err(CliError::system("cannot make a temporary data directory"))?;
 
     let mut step = Steps::default();
     step.begin("Start the reference server (new CA, service key, database)");
-    let listen = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let mut options = palmkit_server::ServerOptions::development(data.path(), listen);
     // With the hand models the server reads each capture's palm and can match store scans.
     let models = crate::analyze::models_dir(None);
@@ -92,7 +108,7 @@ async fn enrollment_steps(
     palms: Option<&Path>,
     show_refusal: bool,
     store_server: Option<&palmkit_server::RunningServer>,
-) -> Result<(), String> {
+) -> Result<()> {
     step.begin("Open an enrollment session (pinned client, in-memory secure store)");
     let store = keyring_core::mock::Store::new().map_err(|e| step.fail(e))?;
     let session = EnrollmentSession::new(
@@ -259,11 +275,13 @@ async fn store_steps(
     step: &mut Steps,
     session: &EnrollmentSession,
     server: &palmkit_server::RunningServer,
-) -> Result<(), String> {
+) -> Result<()> {
     let Some(testdata) = std::env::var_os("PALMKIT_TESTDATA").map(PathBuf::from) else {
         return Ok(());
     };
-    let read = |name: &str| std::fs::read(testdata.join(name)).map_err(|e| format!("{name}: {e}"));
+    let read = |name: &str| {
+        std::fs::read(testdata.join(name)).map_err(|e| CliError::Failed(format!("{name}: {e}")))
+    };
     step.begin("Register a store scanner (its own device token, not a shopper's login)");
     let device = server
         .issue_store_device("demo-store")
@@ -320,7 +338,7 @@ const LIVE_PHOTO: &str = "palms/coep/001_1.jpg";
 /// NV21 frames from a landscape sensor, fed to the session until it auto-captures the hand
 /// the photo shows; at most one capture per hand. Without the models (and no `--palms`),
 /// the shared palm photo is held as a file capture instead, said so.
-fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, String> {
+fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String> {
     let models = crate::analyze::models_dir(None);
     let photos: Vec<PathBuf> = match palms {
         Some(dir) => photos_in(dir)?,
@@ -334,16 +352,12 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
         if palms.is_some() {
             return Err(crate::analyze::load_analyzer(&models)
                 .err()
-                .unwrap_or_else(|| "no palm photos".into()));
+                .unwrap_or_else(|| CliError::Failed("no palm photos".into())));
         }
         let (image, what) = demo_image()?;
-        session
-            .start_hand(Some(Hand::Right))
-            .map_err(|e| e.to_string())?;
-        let capture = Capture::new(image, CaptureSource::File).map_err(|e| e.to_string())?;
-        session
-            .add_capture(Hand::Right, capture)
-            .map_err(|e| e.to_string())?;
+        session.start_hand(Some(Hand::Right))?;
+        let capture = Capture::new(image, CaptureSource::File)?;
+        session.add_capture(Hand::Right, capture)?;
         return Ok(format!(
             "skipped the camera path: no hand models or test photos (run `cargo xtask demo`, \
              which provisions them); holding {what} as the right hand's capture"
@@ -354,8 +368,7 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
     // enforces them, would not capture it. The demo reports and carries on.
     analyzer.set_liveness_policy(palmkit_core::analysis::LivenessPolicy::ReportOnly);
     session.set_analyzer(analyzer);
-    let mut framer =
-        palmkit_core::vision::HandTracker::load(&models, 0.5).map_err(|e| e.to_string())?;
+    let mut framer = palmkit_core::vision::HandTracker::load(&models, 0.5)?;
     let mut lines = Vec::new();
     for photo in photos {
         let held = session.snapshot();
@@ -369,7 +382,7 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
             (HandStatus::NotCaptured, _) => Some(Hand::Left),
             _ => Some(Hand::Right),
         };
-        session.start_hand(wanted).map_err(|e| e.to_string())?;
+        session.start_hand(wanted)?;
         // The shopper frames the palm: the photo cropped around the hand it shows (a
         // photo taken from further away, like the peg-board COEP pictures, would only
         // ever get "centre your palm").
@@ -392,13 +405,11 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
             frames.width as usize,
             upright,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::failed)?;
         let mut seen: Vec<&str> = Vec::new();
         let mut outcome = None;
         for i in 0..30u64 {
-            let a = session
-                .analyze_frame(&frame, i * 33)
-                .map_err(|e| e.to_string())?;
+            let a = session.analyze_frame(&frame, i * 33)?;
             if seen.last() != Some(&a.guidance.code()) {
                 seen.push(a.guidance.code());
             }
@@ -424,7 +435,7 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
         match outcome {
             Some(line) => lines.push(line),
             None => {
-                session.cancel_capture().map_err(|e| e.to_string())?;
+                session.cancel_capture()?;
                 lines.push(format!(
                     "{name}: no capture (guidance went {}); skipped",
                     seen.join(" -> ")
@@ -434,10 +445,10 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
     }
     let snap = session.snapshot();
     if snap.left == HandStatus::NotCaptured && snap.right == HandStatus::NotCaptured {
-        return Err(format!(
+        return Err(CliError::Failed(format!(
             "nothing was captured:\n    {}",
             lines.join("\n    ")
-        ));
+        )));
     }
     Ok(format!(
         "{}\n    state {}",
@@ -452,9 +463,9 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String, 
 fn palm_centre(
     tracker: &mut palmkit_core::vision::HandTracker,
     picture: &image::RgbImage,
-) -> Result<Option<(f32, f32, u32, f32)>, String> {
+) -> Result<Option<(f32, f32, u32, f32)>> {
     let frame = crate::frames::rgb_frame(picture);
-    let Some(hand) = tracker.detect(&frame).map_err(|e| e.to_string())? else {
+    let Some(hand) = tracker.detect(&frame)? else {
         return Ok(None);
     };
     let lm = &hand.landmarks;
@@ -470,18 +481,19 @@ fn palm_centre(
 }
 
 /// The JPEG and PNG files directly in `dir`, sorted by name.
-fn photos_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("--palms {}: {e}", dir.display()))?;
+fn photos_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| CliError::Failed(format!("--palms {}: {e}", dir.display())))?;
     let mut photos: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && crate::analyze::is_image(p))
         .collect();
     photos.sort();
     if photos.is_empty() {
-        return Err(format!(
+        return Err(CliError::Failed(format!(
             "--palms {}: no JPEG or PNG files in it",
             dir.display()
-        ));
+        )));
     }
     Ok(photos)
 }
@@ -489,7 +501,7 @@ fn photos_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// The palm photo held when the camera path cannot run: a real palm photograph from the
 /// shared test data when it can be found (`PALMKIT_TESTDATA`), otherwise a generated
 /// stand-in image, said so.
-fn demo_image() -> Result<(Zeroizing<Vec<u8>>, String), String> {
+fn demo_image() -> Result<(Zeroizing<Vec<u8>>, String)> {
     const PHOTO: &str = "palms/palm_11k_f_p.jpg";
     if let Some(dir) = std::env::var_os("PALMKIT_TESTDATA") {
         let path = std::path::Path::new(&dir).join(PHOTO);
@@ -501,8 +513,7 @@ fn demo_image() -> Result<(Zeroizing<Vec<u8>>, String), String> {
     let img = image::RgbImage::from_fn(640, 480, |x, y| {
         image::Rgb([200 - (y / 4) as u8, 150 + (x / 16) as u8, 120])
     });
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| e.to_string())?;
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
     Ok((
         Zeroizing::new(png),
         "a generated 640x480 stand-in (set PALMKIT_TESTDATA for a real palm photo)".into(),
@@ -595,11 +606,15 @@ impl Steps {
         );
     }
 
-    fn fail(&mut self, error: impl std::fmt::Display) -> String {
+    fn fail(&mut self, error: impl std::fmt::Display) -> CliError {
         if let Some(s) = self.spinner.take() {
             s.finish_and_clear();
         }
         println!("{:>2}. {} ... FAILED", self.count, self.title);
-        format!("step {} ({}) failed: {error}", self.count, self.title)
+        CliError::Step {
+            step: self.count,
+            title: self.title.clone(),
+            reason: error.to_string(),
+        }
     }
 }

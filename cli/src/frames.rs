@@ -5,15 +5,16 @@
 //! `frames.properties` (key=value lines). Sides are cut to even numbers (4:2:0 chroma).
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use crate::error::{CliError, Result};
 use image::RgbImage;
 use palmkit_core::frame::synthetic::nv21_from_rgb;
 use palmkit_core::frame::{DecodedImage, Frame, Orientation, PackedFormat};
 
 /// Decodes a photo and turns it upright (EXIF orientation applied).
-pub fn upright(bytes: &[u8]) -> Result<RgbImage, String> {
-    let decoded = DecodedImage::decode(bytes).map_err(|e| e.to_string())?;
+pub fn upright(bytes: &[u8]) -> Result<RgbImage> {
+    let decoded = DecodedImage::decode(bytes)?;
     let frame = decoded.frame();
     let (w, h) = frame.upright_size();
     Ok(RgbImage::from_fn(w, h, |x, y| {
@@ -37,16 +38,18 @@ pub fn rgb_frame(image: &RgbImage) -> Frame<'_> {
 }
 
 /// The upright picture of `photo`, read from its file.
-pub fn read_upright(photo: &Path) -> Result<RgbImage, String> {
-    let bytes = std::fs::read(photo).map_err(|e| format!("{}: {e}", photo.display()))?;
-    upright(&bytes).map_err(|e| format!("{}: {e}", photo.display()))
+pub fn read_upright(photo: &Path) -> Result<RgbImage> {
+    let bytes = std::fs::read(photo).map_err(CliError::at(photo))?;
+    upright(&bytes).map_err(CliError::at(photo))
 }
 
 /// A picture's RGB rows cut to even sides (4:2:0 chroma).
-fn even_rgb(image: &RgbImage) -> Result<(Vec<u8>, u32, u32), String> {
+fn even_rgb(image: &RgbImage) -> Result<(Vec<u8>, u32, u32)> {
     let (w, h) = (image.width() & !1, image.height() & !1);
     if w == 0 || h == 0 {
-        return Err("the picture is too small for a frame".into());
+        return Err(CliError::Failed(
+            "the picture is too small for a frame".into(),
+        ));
     }
     let mut rgb = Vec::with_capacity((w * h * 3) as usize);
     for y in 0..h {
@@ -69,12 +72,12 @@ pub struct PhotoFrames {
 }
 
 /// The photo as an NV21 frame from a landscape sensor, and its upright RGB picture.
-pub fn sensor_nv21(photo: &Path) -> Result<PhotoFrames, String> {
+pub fn sensor_nv21(photo: &Path) -> Result<PhotoFrames> {
     sensor_nv21_of(&read_upright(photo)?)
 }
 
 /// An upright picture as an NV21 frame from a landscape sensor.
-pub fn sensor_nv21_of(image: &RgbImage) -> Result<PhotoFrames, String> {
+pub fn sensor_nv21_of(image: &RgbImage) -> Result<PhotoFrames> {
     let (rgb, w, h) = even_rgb(image)?;
     rgb_to_sensor_nv21(rgb, w, h)
 }
@@ -88,7 +91,7 @@ pub fn sensor_nv21_framed(
     cy: f32,
     side: u32,
     degrees: f32,
-) -> Result<PhotoFrames, String> {
+) -> Result<PhotoFrames> {
     let (rgb, w, h) = (image.as_raw(), image.width(), image.height());
     let side = side.clamp(2, 4096) & !1;
     let (sin, cos) = degrees.to_radians().sin_cos();
@@ -111,7 +114,7 @@ pub fn sensor_nv21_framed(
 }
 
 /// Even-sided upright RGB rows as the frame a landscape sensor gives.
-fn rgb_to_sensor_nv21(rgb: Vec<u8>, w: u32, h: u32) -> Result<PhotoFrames, String> {
+fn rgb_to_sensor_nv21(rgb: Vec<u8>, w: u32, h: u32) -> Result<PhotoFrames> {
     let at = |x: u32, y: u32| &rgb[((y * w + x) * 3) as usize..][..3];
     // Turning the sensor picture 90° clockwise gives the upright one, so sensor (sx, sy)
     // shows upright (w - 1 - sy, sx).
@@ -122,7 +125,9 @@ fn rgb_to_sensor_nv21(rgb: Vec<u8>, w: u32, h: u32) -> Result<PhotoFrames, Strin
             sensor.extend_from_slice(at(w - 1 - sy, sx));
         }
     }
-    let nv21 = nv21_from_rgb(&sensor, sw, sh).ok_or("cannot encode NV21")?;
+    let nv21 = nv21_from_rgb(&sensor, sw, sh)
+        .ok_or("cannot encode NV21")
+        .map_err(CliError::failed)?;
     Ok(PhotoFrames {
         nv21,
         width: sw,
@@ -131,7 +136,19 @@ fn rgb_to_sensor_nv21(rgb: Vec<u8>, w: u32, h: u32) -> Result<PhotoFrames, Strin
     })
 }
 
-pub fn export(photo: &Path, out: &Path) -> Result<(), String> {
+/// `palmkit export-frames`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// The photo (JPEG or PNG).
+    photo: PathBuf,
+}
+
+/// Writes the photo's frames and their description into the output folder.
+pub fn export(args: ExportArgs) -> Result<()> {
+    let (photo, out) = (args.photo.as_path(), args.out.as_path());
     let PhotoFrames {
         nv21,
         width: sw,
@@ -139,15 +156,14 @@ pub fn export(photo: &Path, out: &Path) -> Result<(), String> {
         upright_rgb: rgb,
     } = sensor_nv21(photo)?;
     let (w, h) = (sh, sw);
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::create_dir_all(out).map_err(CliError::at(out))?;
     // BGRA, upright.
     let bgra: Vec<u8> = rgb
         .chunks_exact(3)
         .flat_map(|p| [p[2], p[1], p[0], 255])
         .collect();
     let write = |name: &str, bytes: &[u8]| {
-        std::fs::write(out.join(name), bytes)
-            .map_err(|e| format!("{}: {e}", out.join(name).display()))
+        std::fs::write(out.join(name), bytes).map_err(CliError::at(&out.join(name)))
     };
     write("frame.nv21", &nv21)?;
     write("frame.bgra", &bgra)?;
@@ -185,7 +201,11 @@ mod tests {
             .collect();
         let png = dir.path().join("p.png");
         image::save_buffer(&png, &rgb, w, h, image::ExtendedColorType::Rgb8).unwrap();
-        super::export(&png, dir.path()).unwrap();
+        super::export(super::ExportArgs {
+            out: dir.path().to_path_buf(),
+            photo: png.clone(),
+        })
+        .unwrap();
         let nv21 = std::fs::read(dir.path().join("frame.nv21")).unwrap();
         let bgra = std::fs::read(dir.path().join("frame.bgra")).unwrap();
         let turned = Orientation {

@@ -26,6 +26,7 @@ use palmkit_core::quality::geometry::Landmarks;
 use serde_json::json;
 
 use crate::analyze::{collect, load_analyzer, models_dir};
+use crate::error::{CliError, Result};
 
 /// What one presentation gave.
 struct Sample {
@@ -61,7 +62,7 @@ impl Sample {
 }
 
 /// The still analysis of `image` delivered as an NV21 camera frame.
-fn judge(analyzer: &mut FrameAnalyzer, image: &RgbImage) -> Result<Option<SpoofVerdict>, String> {
+fn judge(analyzer: &mut FrameAnalyzer, image: &RgbImage) -> Result<Option<SpoofVerdict>> {
     Ok(judge_with_landmarks(analyzer, image)?.map(|(v, _)| v))
 }
 
@@ -69,8 +70,11 @@ fn judge(analyzer: &mut FrameAnalyzer, image: &RgbImage) -> Result<Option<SpoofV
 fn judge_with_landmarks(
     analyzer: &mut FrameAnalyzer,
     image: &RgbImage,
-) -> Result<Option<(SpoofVerdict, Landmarks)>, String> {
-    let nv21 = image.nv21().ok_or("the crop has odd sides")?;
+) -> Result<Option<(SpoofVerdict, Landmarks)>> {
+    let nv21 = image
+        .nv21()
+        .ok_or("the crop has odd sides")
+        .map_err(CliError::failed)?;
     let w = image.width as usize;
     let frame = Frame::nv21(
         &nv21,
@@ -80,8 +84,8 @@ fn judge_with_landmarks(
         w,
         Orientation::default(),
     )
-    .map_err(|e| e.to_string())?;
-    let analysis = analyzer.analyze_still(&frame).map_err(|e| e.to_string())?;
+    .map_err(CliError::failed)?;
+    let analysis = analyzer.analyze_still(&frame).map_err(CliError::failed)?;
     Ok(analysis.hand.map(|h| (analysis.spoof, h.landmarks.0)))
 }
 
@@ -102,17 +106,17 @@ fn motion_pair(
     landmarks: &[[f32; 3]; 21],
     index: usize,
     file: &str,
-) -> Result<[MotionSample; 2], String> {
+) -> Result<[MotionSample; 2]> {
     let (travel_name, travel) = motion::MOVES[index % motion::MOVES.len()];
-    let source = photo.frame().map_err(|e| e.to_string())?;
+    let source = photo.frame().map_err(CliError::failed)?;
     analyzer.start_hand(None);
     let mut planar = MotionLayer::default();
     for i in 0..motion::FRAMES {
         let image = motion::planar_frame(&source, travel, i);
-        let frame = image.frame().map_err(|e| e.to_string())?;
+        let frame = image.frame().map_err(CliError::failed)?;
         let a = analyzer
             .analyze(&frame, 1000 + 33 * i as u64)
-            .map_err(|e| e.to_string())?;
+            .map_err(CliError::failed)?;
         if let Some(h) = a.hand {
             planar.push(&h.landmarks);
         }
@@ -156,21 +160,17 @@ const TILT_SWEEP: [f64; 13] = [
 
 /// Both challenges, issued at the sweep's start, on the still analysis of every frame of
 /// `photo` tilted through [`TILT_SWEEP`] (5 frames a second: 2.6 s, inside the time limit).
-fn tilt_sweep(
-    analyzer: &mut FrameAnalyzer,
-    photo: &RgbImage,
-    file: &str,
-) -> Result<TiltSample, String> {
-    let source = photo.frame().map_err(|e| e.to_string())?;
+fn tilt_sweep(analyzer: &mut FrameAnalyzer, photo: &RgbImage, file: &str) -> Result<TiltSample> {
+    let source = photo.frame().map_err(CliError::failed)?;
     let mut tilt = Challenge::issue(ChallengeKind::Tilt, 0);
     let mut close = Challenge::issue(ChallengeKind::CloseAndOpen, 0);
     let (mut start, mut response) = (None, [None; 2]);
     for (i, &pitch) in TILT_SWEEP.iter().enumerate() {
         let image = motion::plane_frame(&source, [0.0; 3], pitch, 0.0);
-        let frame = image.frame().map_err(|e| e.to_string())?;
+        let frame = image.frame().map_err(CliError::failed)?;
         let hand = analyzer
             .analyze_still(&frame)
-            .map_err(|e| e.to_string())?
+            .map_err(CliError::failed)?
             .hand;
         let geometry = hand.as_ref().map(|h| &h.geometry);
         let now = 200 * i as u64;
@@ -267,7 +267,7 @@ fn name_seed(name: &str) -> u64 {
 }
 
 /// Writes `image` as PNG (the hidden `--images` option).
-fn save_png(image: &RgbImage, path: &Path) -> Result<(), String> {
+fn save_png(image: &RgbImage, path: &Path) -> Result<()> {
     image::save_buffer(
         path,
         &image.rgb,
@@ -275,11 +275,11 @@ fn save_png(image: &RgbImage, path: &Path) -> Result<(), String> {
         image.height,
         image::ExtendedColorType::Rgb8,
     )
-    .map_err(|e| format!("{}: {e}", path.display()))
+    .map_err(CliError::at(path))
 }
 
 /// The species named (all when none is).
-pub fn parse_species(names: &[String]) -> Result<Vec<Species>, String> {
+fn parse_species(names: &[String]) -> Result<Vec<Species>> {
     if names.is_empty() {
         return Ok(Species::ALL.to_vec());
     }
@@ -289,25 +289,53 @@ pub fn parse_species(names: &[String]) -> Result<Vec<Species>, String> {
             Species::ALL
                 .into_iter()
                 .find(|s| s.name() == n)
-                .ok_or_else(|| format!("unknown species {n:?}"))
+                .ok_or_else(|| CliError::Failed(format!("unknown species {n:?}")))
         })
         .collect()
 }
 
 /// Runs the verb.
-pub fn run(
-    paths: &[PathBuf],
-    report_dir: Option<&Path>,
+/// `palmkit spoof-eval`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Also write index.html and samples.jsonl (every presentation, its verdict, layer
+    /// scores and simulated setup) to this folder.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Seed of the simulation.
+    #[arg(long, default_value_t = 7)]
     seed: u64,
-    species: &[Species],
-    images: Option<&Path>,
-    with_motion: bool,
+    /// Only these species (default: all): screen_phone, screen_laptop, screen_monitor,
+    /// print_offset, print_laser, print_inkjet.
+    #[arg(long, value_delimiter = ',')]
+    species: Vec<String>,
+    /// Write every simulated attack as PNG to this folder (to look at them; never on a
+    /// phone, never in the repository).
+    #[arg(long, hide = true)]
+    images: Option<PathBuf>,
+    /// Skip the 3-D motion bursts (planar photo vs projected 3-D landmarks; one camera
+    /// move per photo, in turn) and the tilted-picture sweep of the active challenges.
+    #[arg(long)]
+    no_motion: bool,
+    /// The provisioned model folder (as for `analyze`).
+    #[arg(long)]
     models: Option<PathBuf>,
-) -> Result<(), String> {
-    let files = collect(paths)?;
+    /// Palm photos or folders of them.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+/// Runs the evaluation and prints (and writes) its report.
+pub fn run(args: Args) -> Result<()> {
+    let species = parse_species(&args.species)?;
+    let species = species.as_slice();
+    let (report_dir, seed, images) = (args.report.as_deref(), args.seed, args.images.as_deref());
+    let with_motion = !args.no_motion;
+    let models = args.models;
+    let files = collect(&args.paths)?;
     let mut analyzer = load_analyzer(&models_dir(models))?;
     if let Some(dir) = images {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(CliError::at(dir))?;
     }
     let bar = crate::progress::bar(files.len() as u64);
     let mut samples = Vec::new();
@@ -333,7 +361,7 @@ pub fn run(
         let frame = decoded.frame();
         let found = analyzer
             .analyze_still(&frame)
-            .map_err(|e| e.to_string())?
+            .map_err(CliError::failed)?
             .hand
             .and_then(|h| simulate::hand_crop(&frame, h.bounds.0));
         let Some(photo) = found else {
@@ -395,7 +423,9 @@ pub fn run(
         eprintln!("report: {}", dir.join("index.html").display());
     }
     if unreadable > 0 {
-        return Err(format!("{unreadable} file(s) could not be read"));
+        return Err(CliError::Failed(format!(
+            "{unreadable} file(s) could not be read"
+        )));
     }
     Ok(())
 }
@@ -579,8 +609,8 @@ fn write_report(
     motions: &[MotionSample],
     tilts: &[TiltSample],
     seed: u64,
-) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(CliError::at(dir))?;
     let mut lines: Vec<String> = samples.iter().map(|s| s.json().to_string()).collect();
     lines.extend(motions.iter().map(|m| {
         json!({
@@ -606,7 +636,7 @@ fn write_report(
         .to_string()
     }));
     std::fs::write(dir.join("samples.jsonl"), lines.join("\n") + "\n")
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
+        .map_err(CliError::at(dir))?;
     let escape = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -645,5 +675,5 @@ fn write_report(
          <th>layers</th><th>simulated setup</th></tr>{rows}</table>",
         escape(table)
     );
-    std::fs::write(dir.join("index.html"), html).map_err(|e| format!("{}: {e}", dir.display()))
+    std::fs::write(dir.join("index.html"), html).map_err(CliError::at(dir))
 }

@@ -12,8 +12,55 @@ use palmkit_core::ServiceConfig;
 use palmkit_core::net::PinnedClient;
 use palmkit_core::protocol::{ApiError, ScanOutcome, StoreScan};
 
+use crate::args::{DEFAULT_CONFIG, read_config};
+use crate::error::{CliError, Result};
+
+/// `palmkit store`'s verbs.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Register a scanner device for STORE; its token goes to DATA_DIR/stores/STORE.token.
+    Add(StoreArgs),
+    /// Revoke every device of STORE (its scans are refused from then on).
+    Revoke(StoreArgs),
+}
+
+/// One store in a server's data directory.
+#[derive(clap::Args, Debug)]
+pub struct StoreArgs {
+    /// The server's data directory.
+    #[arg(long, default_value = "palmkit-data")]
+    data_dir: PathBuf,
+    /// Store name (letters, digits, '.', '_', '-').
+    store: String,
+}
+
+/// `palmkit scan`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    /// The client configuration written by `palmkit serve` (in its data directory).
+    #[arg(long, default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+    /// The store (registered with `palmkit store add`); its token is read from
+    /// `stores/STORE.token` beside the client configuration.
+    #[arg(long)]
+    store: String,
+    /// Read the device token from this file instead.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// The palm photo (JPEG or PNG).
+    photo: PathBuf,
+}
+
+/// `palmkit store add|revoke`.
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Add(args) => add(&args.data_dir, &args.store),
+        Command::Revoke(args) => revoke(&args.data_dir, &args.store),
+    }
+}
+
 /// Store names become file names: letters, digits, `.`, `_`, `-`.
-fn check_name(store: &str) -> Result<(), String> {
+fn check_name(store: &str) -> Result<()> {
     let ok = !store.is_empty()
         && store.len() <= 64
         && !store.starts_with('.')
@@ -23,9 +70,9 @@ fn check_name(store: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(CliError::Usage(format!(
             "store name {store:?}: use 1-64 letters, digits, '.', '_' or '-' (not starting with '.')"
-        ))
+        )))
     }
 }
 
@@ -33,29 +80,30 @@ fn token_path(data_dir: &Path, store: &str) -> PathBuf {
     data_dir.join("stores").join(format!("{store}.token"))
 }
 
-fn open_db(data_dir: &Path) -> Result<palmkit_server::db::Db, String> {
+fn open_db(data_dir: &Path) -> Result<palmkit_server::db::Db> {
     let path = data_dir.join("palmkit.sqlite3");
     if !path.exists() {
-        return Err(format!(
-            "{}: no server database (run `palmkit serve --data-dir {}` once)",
-            path.display(),
-            data_dir.display()
+        return Err(CliError::file(
+            &path,
+            format!(
+                "no server database (run `palmkit serve --data-dir {}` once)",
+                data_dir.display()
+            ),
         ));
     }
-    palmkit_server::db::Db::open(&path).map_err(|e| format!("{}: {e}", path.display()))
+    palmkit_server::db::Db::open(&path).map_err(CliError::at(&path))
 }
 
 /// `palmkit store add`: registers a device for `store` and writes its token.
-pub fn add(data_dir: &Path, store: &str) -> Result<(), String> {
+fn add(data_dir: &Path, store: &str) -> Result<()> {
     check_name(store)?;
     let db = open_db(data_dir)?;
-    let device =
-        palmkit_server::palms::stores::issue_device(&db, store).map_err(|e| e.to_string())?;
+    let device = palmkit_server::palms::stores::issue_device(&db, store)?;
     let dir = data_dir.join("stores");
-    palmkit_server::files::private_dir(&dir).map_err(|e| e.to_string())?;
+    palmkit_server::files::private_dir(&dir).map_err(CliError::at(&dir))?;
     let path = token_path(data_dir, store);
     palmkit_server::files::write_private(&path, device.token.as_bytes())
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::at(&path))?;
     println!(
         "Store device {} registered for {store}; its token is in {} (owner-only). \
          Scan with: palmkit scan --config {} --store {store} PHOTO",
@@ -67,24 +115,20 @@ pub fn add(data_dir: &Path, store: &str) -> Result<(), String> {
 }
 
 /// `palmkit store revoke`: revokes every device of `store` and removes its token file.
-pub fn revoke(data_dir: &Path, store: &str) -> Result<(), String> {
+fn revoke(data_dir: &Path, store: &str) -> Result<()> {
     check_name(store)?;
     let db = open_db(data_dir)?;
-    let n = palmkit_server::palms::stores::revoke_devices(&db, store).map_err(|e| e.to_string())?;
+    let n = palmkit_server::palms::stores::revoke_devices(&db, store)?;
     let _ = std::fs::remove_file(token_path(data_dir, store));
     println!("{n} device(s) of {store} revoked");
     Ok(())
 }
 
 /// Posts `photo` as the device with `token`; the service's answer.
-pub async fn post_scan(
-    config: &ServiceConfig,
-    token: &str,
-    photo: Vec<u8>,
-) -> Result<StoreScan, String> {
-    let validated = config.validate().map_err(|e| e.to_string())?;
-    let client = PinnedClient::new(&validated).map_err(|e| e.to_string())?;
-    let url = client.url("v1/store/scans").map_err(|e| e.to_string())?;
+pub async fn post_scan(config: &ServiceConfig, token: &str, photo: Vec<u8>) -> Result<StoreScan> {
+    let validated = config.validate()?;
+    let client = PinnedClient::new(&validated)?;
+    let url = client.url("v1/store/scans")?;
     let response = client
         .http()
         .post(url)
@@ -93,21 +137,28 @@ pub async fn post_scan(
         .body(photo)
         .send()
         .await
-        .map_err(|e| palmkit_core::net::classify(e).to_string())?;
+        .map_err(palmkit_core::net::classify)?;
     let status = response.status();
-    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    let body = response
+        .bytes()
+        .await
+        .map_err(palmkit_core::net::classify)?;
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| {
-            format!("the service answered {status} with something else than a scan result: {e}")
+            CliError::Failed(format!(
+                "the service answered {status} with something else than a scan result: {e}"
+            ))
         });
     }
-    match serde_json::from_slice::<ApiError>(&body) {
-        Ok(e) => Err(format!(
-            "the service refused the scan ({status}, {}): {}",
-            e.error, e.message
-        )),
-        Err(_) => Err(format!("the service refused the scan ({status})")),
-    }
+    Err(CliError::Failed(
+        match serde_json::from_slice::<ApiError>(&body) {
+            Ok(e) => format!(
+                "the service refused the scan ({status}, {}): {}",
+                e.error, e.message
+            ),
+            Err(_) => format!("the service refused the scan ({status})"),
+        },
+    ))
 }
 
 /// One line for a scan result.
@@ -138,25 +189,21 @@ pub fn describe(scan: &StoreScan) -> String {
 }
 
 /// `palmkit scan`: the store device at work.
-pub async fn scan(
-    config_path: &Path,
-    store: &str,
-    token_file: Option<&Path>,
-    photo: &Path,
-) -> Result<(), String> {
+pub async fn scan(args: ScanArgs) -> Result<()> {
+    let (store, photo) = (&args.store, &args.photo);
     check_name(store)?;
-    let config = crate::read_config(config_path)?;
-    let token_path = match token_file {
-        Some(p) => p.to_path_buf(),
-        None => token_path(config_path.parent().unwrap_or(Path::new(".")), store),
+    let config = read_config(&args.config)?;
+    let token_path = match args.token_file {
+        Some(p) => p,
+        None => token_path(args.config.parent().unwrap_or(Path::new(".")), store),
     };
     let token = std::fs::read_to_string(&token_path).map_err(|e| {
-        format!(
-            "{}: {e} (register the store first: palmkit store add --data-dir DIR {store})",
-            token_path.display()
+        CliError::file(
+            &token_path,
+            format!("{e} (register the store first: palmkit store add --data-dir DIR {store})"),
         )
     })?;
-    let bytes = std::fs::read(photo).map_err(|e| format!("{}: {e}", photo.display()))?;
+    let bytes = std::fs::read(photo).map_err(CliError::at(photo))?;
     let result = post_scan(&config, token.trim(), bytes).await?;
     println!(
         "{}: {} [scan {}]",

@@ -2,7 +2,7 @@
 //! it resumably as the logged-in shopper, with a progress bar; then submit the enrollment
 //! unless asked not to. Ctrl-C cancels: the unfinished upload is terminated at the server.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use palmkit_core::account::AccountClient;
@@ -12,7 +12,28 @@ use palmkit_core::protocol::{CaptureSource, Enrollment, Hand};
 use palmkit_core::upload::{CancelToken, Capture, TusOptions, UploadProgress, UploadReport};
 use zeroize::Zeroizing;
 
+use crate::args::{DEFAULT_CONFIG, HandArg};
+use crate::error::{CliError, Result};
 use crate::login::account_client;
+
+/// `palmkit upload`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The client configuration written by `palmkit serve`.
+    #[arg(long, default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+    /// Which hand the image shows.
+    #[arg(long, value_enum, default_value = "right")]
+    hand: HandArg,
+    /// Add the capture to this draft enrollment instead of starting a new one.
+    #[arg(long)]
+    enrollment: Option<String>,
+    /// Upload only; leave the enrollment a draft.
+    #[arg(long)]
+    no_submit: bool,
+    /// The image file.
+    file: PathBuf,
+}
 
 /// Where the shown progress goes.
 struct Bar(ProgressBar);
@@ -42,7 +63,7 @@ async fn seal_and_send(
     enrollment: &Enrollment,
     hand: Hand,
     capture: Capture,
-) -> Result<UploadReport, String> {
+) -> Result<UploadReport> {
     let shown = Bar(bar());
     let cancel = CancelToken::new();
     let on_ctrl_c = {
@@ -65,32 +86,27 @@ async fn seal_and_send(
         .await;
     on_ctrl_c.abort();
     shown.0.finish_and_clear();
-    result.map_err(|e| e.to_string())
+    Ok(result?)
 }
 
 /// `palmkit upload`.
-pub async fn upload(
-    config: &Path,
-    file: &Path,
-    hand: Hand,
-    enrollment_id: Option<&str>,
-    submit: bool,
-) -> Result<(), String> {
+pub async fn run(args: Args) -> Result<()> {
+    let (config, file, hand) = (&args.config, &args.file, Hand::from(args.hand));
     let image = Zeroizing::new(
-        std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?,
+        std::fs::read(file)
+            .map_err(|e| CliError::Failed(format!("cannot read {}: {e}", file.display())))?,
     );
     // Refuse what is not an image before anything is created at the service.
-    let capture = Capture::new(image, CaptureSource::File).map_err(|e| e.to_string())?;
+    let capture = Capture::new(image, CaptureSource::File)?;
     let account = account_client(config)?;
     let enrollments = EnrollmentClient::new(&account);
-    let enrollment = match enrollment_id {
+    let enrollment = match args.enrollment.as_deref() {
         Some(id) => enrollments.get(id).await,
         None => {
-            let key = PaymentClient::new_idempotency_key().map_err(|e| e.to_string())?;
+            let key = PaymentClient::new_idempotency_key()?;
             enrollments.create_with_key(&[hand], Some(&key)).await
         }
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     println!("Enrollment {} ({:?} hand)", enrollment.id, hand);
     let report = seal_and_send(&account, &enrollment, hand, capture).await?;
     println!(
@@ -103,18 +119,18 @@ pub async fn upload(
             String::new()
         }
     );
-    if !submit {
+    if args.no_submit {
         println!("Not submitted (--no-submit): the enrollment stays a draft.");
         return Ok(());
     }
-    let key = PaymentClient::new_idempotency_key().map_err(|e| e.to_string())?;
+    let key = PaymentClient::new_idempotency_key()?;
     match enrollments.submit(&enrollment.id, &[report.id], &key).await {
         Ok(done) => {
             println!("Submitted: the enrollment is {:?}.", done.state);
             Ok(())
         }
-        Err(e) => Err(format!(
+        Err(e) => Err(CliError::Failed(format!(
             "uploaded, but the enrollment was not submitted: {e}"
-        )),
+        ))),
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use palmkit_core::frame::Frame;
 
 use super::Outcome;
+use crate::error::{CliError, Result};
 
 const THUMB_SIDE: u32 = 480;
 /// Bones of the MediaPipe hand skeleton, as landmark index pairs.
@@ -51,9 +52,9 @@ fn escape(s: &str) -> String {
 }
 
 impl Report {
-    pub fn create(dir: &Path) -> Result<Self, String> {
+    pub fn create(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir.join("images"))
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             cards: String::new(),
@@ -71,7 +72,7 @@ impl Report {
         );
     }
 
-    pub fn add(&mut self, o: &Outcome, frame: &Frame<'_>) -> Result<(), String> {
+    pub fn add(&mut self, o: &Outcome, frame: &Frame<'_>) -> Result<()> {
         let Ok(a) = &o.result else {
             self.add_failed(o);
             return Ok(());
@@ -94,7 +95,7 @@ impl Report {
         }
         let name = format!("images/{:04}.jpg", self.count);
         let file = std::fs::File::create(self.dir.join(&name))
-            .map_err(|e| format!("cannot write the report image {name}: {e}"))?;
+            .map_err(|e| CliError::Failed(format!("cannot write the report image {name}: {e}")))?;
         image::ImageEncoder::write_image(
             image::codecs::jpeg::JpegEncoder::new_with_quality(std::io::BufWriter::new(file), 85),
             &rgb,
@@ -102,7 +103,7 @@ impl Report {
             th,
             image::ExtendedColorType::Rgb8,
         )
-        .map_err(|e| format!("cannot encode {name}: {e}"))?;
+        .map_err(|e| CliError::Failed(format!("cannot encode {name}: {e}")))?;
 
         let mut svg = String::new();
         let colour = if a.capture_ready {
@@ -166,7 +167,7 @@ impl Report {
         Ok(())
     }
 
-    pub fn finish(self) -> Result<PathBuf, String> {
+    pub fn finish(self) -> Result<PathBuf> {
         let index = self.dir.join("index.html");
         let page = format!(
             "<!doctype html><meta charset=utf-8><title>palmkit analyze</title>\
@@ -178,7 +179,7 @@ impl Report {
             self.cards
         );
         std::fs::write(&index, page)
-            .map_err(|e| format!("cannot write {}: {e}", index.display()))?;
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", index.display())))?;
         Ok(index)
     }
 }

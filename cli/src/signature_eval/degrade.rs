@@ -1,6 +1,7 @@
 //! The degradations a probe can be put through: what a second camera, a second day and a
 //! different hand pose do to a palm picture, one at a time or mixed.
 
+use crate::error::{CliError, Result};
 use image::{ImageEncoder as _, RgbImage};
 
 /// One way to degrade a probe.
@@ -24,7 +25,7 @@ pub enum Degradation {
 
 impl Degradation {
     /// Reads `mixed`, `jpeg50`, `rotate10`, `scale0.8`, `shift0.08`, `red`, `green`, `blue`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self> {
         let number = |prefix: &str| -> Option<f32> { text.strip_prefix(prefix)?.parse().ok() };
         let parsed = match text {
             "mixed" => Some(Self::Mixed),
@@ -51,10 +52,10 @@ impl Degradation {
                 }),
         };
         parsed.ok_or_else(|| {
-            format!(
+            CliError::Usage(format!(
                 "unknown degradation {text:?}: use mixed, jpeg<quality>, rotate<degrees>, \
                  scale<factor>, shift<share of the side>, red, green or blue"
-            )
+            ))
         })
     }
 
@@ -181,17 +182,26 @@ mod tests {
 
     #[test]
     fn names_parse_and_nonsense_is_refused() {
-        assert_eq!(Degradation::parse("jpeg50"), Ok(Degradation::Jpeg(50)));
         assert_eq!(
-            Degradation::parse("rotate10"),
-            Ok(Degradation::Rotate(10.0))
+            Degradation::parse("jpeg50").ok(),
+            Some(Degradation::Jpeg(50))
         );
-        assert_eq!(Degradation::parse("scale0.8"), Ok(Degradation::Scale(0.8)));
         assert_eq!(
-            Degradation::parse("shift0.08"),
-            Ok(Degradation::Shift(0.08))
+            Degradation::parse("rotate10").ok(),
+            Some(Degradation::Rotate(10.0))
         );
-        assert_eq!(Degradation::parse("green"), Ok(Degradation::Channel(1)));
+        assert_eq!(
+            Degradation::parse("scale0.8").ok(),
+            Some(Degradation::Scale(0.8))
+        );
+        assert_eq!(
+            Degradation::parse("shift0.08").ok(),
+            Some(Degradation::Shift(0.08))
+        );
+        assert_eq!(
+            Degradation::parse("green").ok(),
+            Some(Degradation::Channel(1))
+        );
         assert!(Degradation::parse("jpeg500").is_err());
         assert!(Degradation::parse("sepia").is_err());
     }

@@ -25,24 +25,80 @@ use palmkit_core::vision::HandTracker;
 use serde_json::json;
 
 use crate::analyze::{collect, models_dir};
+use crate::error::{CliError, Result};
 pub use degrade::Degradation;
 use metrics::Scores;
 
-/// What the evaluation was asked.
-pub struct Options {
-    pub paths: Vec<PathBuf>,
-    pub same_palm: Vec<String>,
-    pub algorithms: Vec<Algorithm>,
-    pub degrade: Option<Degradation>,
-    pub seed: u64,
-    pub keep_duplicates: bool,
-    pub json: bool,
-    pub report: Option<PathBuf>,
-    pub models: Option<PathBuf>,
+/// `palmkit signature-eval`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// One JSON line per algorithm: palms, images, genuine_pairs, impostor_pairs, eer,
+    /// tar_at_far_1e3, tar_at_far_1e4, rank1 (fractions), algorithm.
+    #[arg(long)]
+    json: bool,
+    /// Ids known to be one palm, e.g. `--same-palm 081=156 --same-palm 081=158`.
+    #[arg(long, value_name = "A=B")]
+    same_palm: Vec<String>,
+    /// Algorithm(s): compcode, bocv, bocv-fragile, bocv-multiscale, or all (default:
+    /// the one the service uses).
+    #[arg(long, value_delimiter = ',')]
+    algorithm: Vec<String>,
+    /// Match every image against a degraded copy of the others: mixed, jpeg50,
+    /// rotate10, scale0.8, shift0.08, red, green, blue.
+    #[arg(long, value_name = "KIND")]
+    degrade: Option<String>,
+    /// Seed of the degradations.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Count byte-identical files as separate images (default: once).
+    #[arg(long)]
+    keep_duplicates: bool,
+    /// Write an HTML page (histograms, worst genuine and best impostor pairs) here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// The provisioned model folder (as for `analyze`).
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// Folders or files of palm photos.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+/// What the evaluation was asked, parsed.
+struct Options {
+    paths: Vec<PathBuf>,
+    same_palm: Vec<String>,
+    algorithms: Vec<Algorithm>,
+    degrade: Option<Degradation>,
+    seed: u64,
+    keep_duplicates: bool,
+    json: bool,
+    report: Option<PathBuf>,
+    models: Option<PathBuf>,
+}
+
+/// Runs the evaluation and prints (and writes) its report.
+pub fn run(args: Args) -> Result<()> {
+    let options = Options {
+        algorithms: parse_algorithms(&args.algorithm)?,
+        degrade: args
+            .degrade
+            .as_deref()
+            .map(Degradation::parse)
+            .transpose()?,
+        paths: args.paths,
+        same_palm: args.same_palm,
+        seed: args.seed,
+        keep_duplicates: args.keep_duplicates,
+        json: args.json,
+        report: args.report,
+        models: args.models,
+    };
+    run_options(options)
 }
 
 /// Parses `--algorithm` values (`all` for every one).
-pub fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, String> {
+fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>> {
     if names.is_empty() {
         return Ok(vec![palmkit_core::signature::CURRENT]);
     }
@@ -51,13 +107,17 @@ pub fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, String> {
         if name == "all" {
             out.extend(Algorithm::ALL);
         } else {
-            out.push(Algorithm::from_name(name).ok_or_else(|| {
-                let known: Vec<_> = Algorithm::ALL.iter().map(|a| a.name()).collect();
-                format!(
-                    "unknown algorithm {name:?}: use one of {}, or all",
-                    known.join(", ")
-                )
-            })?);
+            out.push(
+                Algorithm::from_name(name)
+                    .ok_or_else(|| {
+                        let known: Vec<_> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+                        format!(
+                            "unknown algorithm {name:?}: use one of {}, or all",
+                            known.join(", ")
+                        )
+                    })
+                    .map_err(CliError::failed)?,
+            );
         }
     }
     out.dedup();
@@ -85,7 +145,7 @@ pub(crate) struct Probe {
 }
 
 /// Runs the evaluation and prints it.
-pub fn run(options: Options) -> Result<(), String> {
+fn run_options(options: Options) -> Result<()> {
     let files = collect(&options.paths)?;
     let merges = parse_merges(&options.same_palm)?;
     let (files, duplicates) = if options.keep_duplicates {
@@ -95,12 +155,14 @@ pub fn run(options: Options) -> Result<(), String> {
     };
     let mut labels = Labels::new(&merges);
     let models = models_dir(options.models.clone());
-    let mut tracker = HandTracker::load(&models, 0.5).map_err(|e| {
-        format!(
-            "{e} (models in {}: run `cargo xtask models` once)",
-            models.display()
-        )
-    })?;
+    let mut tracker = HandTracker::load(&models, 0.5)
+        .map_err(|e| {
+            format!(
+                "{e} (models in {}: run `cargo xtask models` once)",
+                models.display()
+            )
+        })
+        .map_err(CliError::failed)?;
     let started = Instant::now();
     let bar = crate::progress::bar(files.len() as u64);
     let mut samples = Vec::with_capacity(files.len());
@@ -111,9 +173,8 @@ pub fn run(options: Options) -> Result<(), String> {
             .unwrap_or("?")
             .to_string();
         bar.set_message(name.clone());
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let image =
-            crate::frames::upright(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = std::fs::read(path).map_err(CliError::at(path))?;
+        let image = crate::frames::upright(&bytes).map_err(CliError::at(path))?;
         let landmarks = find_hand(&mut tracker, &image)?;
         let probe = match options.degrade {
             Some(d) => {
@@ -269,7 +330,7 @@ pub(crate) struct Evaluation {
     pub coarse_lost: usize,
 }
 
-fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Evaluation, String> {
+fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Evaluation> {
     let mut extractor = Extractor::new(algorithm);
     let started = Instant::now();
     let mut made = 0usize;
@@ -379,34 +440,33 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
 
 pub(crate) use crate::frames::rgb_frame as frame;
 
-fn find_hand(
-    tracker: &mut HandTracker,
-    image: &RgbImage,
-) -> Result<Option<[[f32; 3]; 21]>, String> {
-    let hand = tracker.detect(&frame(image)).map_err(|e| e.to_string())?;
+fn find_hand(tracker: &mut HandTracker, image: &RgbImage) -> Result<Option<[[f32; 3]; 21]>> {
+    let hand = tracker.detect(&frame(image))?;
     Ok(hand.filter(|h| h.palm_facing).map(|h| h.landmarks))
 }
 
 /// `A=B` pairs from `--same-palm`.
-fn parse_merges(given: &[String]) -> Result<Vec<(String, String)>, String> {
+fn parse_merges(given: &[String]) -> Result<Vec<(String, String)>> {
     given
         .iter()
         .map(|m| {
             m.split_once('=')
                 .filter(|(a, b)| !a.is_empty() && !b.is_empty())
                 .map(|(a, b)| (a.to_string(), b.to_string()))
-                .ok_or_else(|| format!("--same-palm {m:?}: expected ID=ID, e.g. 081=156"))
+                .ok_or_else(|| {
+                    CliError::Failed(format!("--same-palm {m:?}: expected ID=ID, e.g. 081=156"))
+                })
         })
         .collect()
 }
 
 /// Files minus byte-identical repeats (the first by name kept), and how many were left out.
-fn drop_duplicates(files: Vec<PathBuf>) -> Result<(Vec<PathBuf>, usize), String> {
+fn drop_duplicates(files: Vec<PathBuf>) -> Result<(Vec<PathBuf>, usize)> {
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     let mut kept = Vec::new();
     let mut dropped = 0;
     for path in files {
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = std::fs::read(&path).map_err(CliError::at(&path))?;
         if seen.insert(bytes) {
             kept.push(path);
         } else {

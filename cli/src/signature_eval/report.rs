@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use palmkit_core::signature::{Algorithm, roi};
 
 use super::{Evaluation, Sample, frame};
+use crate::error::{CliError, Result};
 
 /// Pairs shown per side.
 const SHOWN: usize = 6;
@@ -19,8 +20,8 @@ pub(crate) fn write(
     algorithm: Algorithm,
     samples: &[Sample],
     result: &Evaluation,
-) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(CliError::at(dir))?;
     let name = algorithm.name();
     let mut html = String::new();
     let _ = write!(
@@ -88,13 +89,13 @@ pub(crate) fn write(
         }
     }
     let page = dir.join(format!("{name}.html"));
-    std::fs::write(&page, html).map_err(|e| format!("{}: {e}", page.display()))?;
+    std::fs::write(&page, html).map_err(CliError::at(&page))?;
     Ok(page)
 }
 
 /// Writes the ROI of a sample (its probe when `probe` and it has one) as a grey PNG;
 /// returns the file name, or an empty string when there is no ROI (no hand found).
-fn roi_png(dir: &Path, file: &str, sample: &Sample, probe: bool) -> Result<String, String> {
+fn roi_png(dir: &Path, file: &str, sample: &Sample, probe: bool) -> Result<String> {
     let (image, landmarks, shift) = match (&sample.probe, probe) {
         (Some(p), true) => (&p.image, &p.landmarks, p.shift),
         _ => (&sample.image, &sample.landmarks, (0.0, 0.0)),
@@ -116,8 +117,7 @@ fn roi_png(dir: &Path, file: &str, sample: &Sample, probe: bool) -> Result<Strin
         image::Luma([v.clamp(0.0, 255.0) as u8])
     });
     let path = dir.join(file);
-    grey.save(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    grey.save(&path).map_err(CliError::at(&path))?;
     Ok(file.to_string())
 }
 
