@@ -69,9 +69,13 @@ pub async fn run(args: Args) -> Result<()> {
     step.begin("Start the reference server (new CA, service key, database)");
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let mut options = palmkit_server::ServerOptions::development(data.path(), listen);
-    // With the hand models the server reads each capture's palm and can match store scans.
+    // With the hand models the server reads each capture's palm and can match store scans,
+    // but only when the demo has a real palm to send: a server that reads palms refuses
+    // the generated stand-in (`no_palm`), so without a palm photo it runs without them.
     let models = crate::analyze::models_dir(None);
-    options.models = Some(models).filter(|m| m.join("SHA256SUMS").exists());
+    let provisioned = models.join("SHA256SUMS").exists();
+    let has_palm = palms.is_some() || live_photo().is_some();
+    options.models = Some(models).filter(|_| provisioned && has_palm);
     let reads_palms = options.models.is_some();
     let server = palmkit_server::start(options)
         .await
@@ -81,6 +85,9 @@ pub async fn run(args: Args) -> Result<()> {
         server.base_url,
         if reads_palms {
             "reads palms (hand models loaded)"
+        } else if provisioned {
+            "no palm photo here (set PALMKIT_TESTDATA or pass --palms DIR): captures are not \
+             read, no store match"
         } else {
             "no hand models: captures are not read, no store match"
         }
@@ -342,11 +349,7 @@ fn capture(session: &EnrollmentSession, palms: Option<&Path>) -> Result<String> 
     let models = crate::analyze::models_dir(None);
     let photos: Vec<PathBuf> = match palms {
         Some(dir) => photos_in(dir)?,
-        None => std::env::var_os("PALMKIT_TESTDATA")
-            .map(|d| Path::new(&d).join(LIVE_PHOTO))
-            .filter(|p| p.exists())
-            .into_iter()
-            .collect(),
+        None => live_photo().into_iter().collect(),
     };
     if photos.is_empty() || !models.join("SHA256SUMS").exists() {
         if palms.is_some() {
@@ -496,6 +499,14 @@ fn photos_in(dir: &Path) -> Result<Vec<PathBuf>> {
         )));
     }
     Ok(photos)
+}
+
+/// The shared palm photo fed as camera frames, when the test data is there
+/// (`PALMKIT_TESTDATA`).
+fn live_photo() -> Option<PathBuf> {
+    std::env::var_os("PALMKIT_TESTDATA")
+        .map(|d| Path::new(&d).join(LIVE_PHOTO))
+        .filter(|p| p.exists())
 }
 
 /// The palm photo held when the camera path cannot run: a real palm photograph from the
