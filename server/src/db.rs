@@ -232,6 +232,27 @@ fn migrations() -> Migrations<'static> {
              ) STRICT;
              CREATE INDEX app_attest_keys_by_account ON app_attest_keys(account_id);",
         ),
+        // The store-match index's change feed: every change that can move a palm in or out
+        // of the 1:N search (a signature made or dropped, an enrollment's state or
+        // deadline moved, an enrollment deleted) appends its enrollment here, by trigger,
+        // so no code path can forget to; each search index (one per replica, later)
+        // follows the feed from the last sequence it applied.
+        M::up(
+            "CREATE TABLE palm_index_feed (
+                 seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+                 enrollment_id TEXT NOT NULL,
+                 at            INTEGER NOT NULL DEFAULT (unixepoch())
+             ) STRICT;
+             CREATE TRIGGER palm_index_on_signature_insert AFTER INSERT ON palm_signatures
+             BEGIN INSERT INTO palm_index_feed (enrollment_id) VALUES (NEW.enrollment_id); END;
+             CREATE TRIGGER palm_index_on_signature_delete AFTER DELETE ON palm_signatures
+             BEGIN INSERT INTO palm_index_feed (enrollment_id) VALUES (OLD.enrollment_id); END;
+             CREATE TRIGGER palm_index_on_enrollment_update
+             AFTER UPDATE OF state, expires_at ON enrollments
+             BEGIN INSERT INTO palm_index_feed (enrollment_id) VALUES (NEW.id); END;
+             CREATE TRIGGER palm_index_on_enrollment_delete AFTER DELETE ON enrollments
+             BEGIN INSERT INTO palm_index_feed (enrollment_id) VALUES (OLD.id); END;",
+        ),
     ])
 }
 

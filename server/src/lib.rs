@@ -270,11 +270,15 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
             // Captures kept without a signature (or with an older algorithm's) are read
             // again before the first scan can miss them.
             palms::signatures::rebuild(&db, &reader)?;
-            Ok::<_, StartError>(reader)
+            // The store match's index, from the database; the change feed keeps it current.
+            let index = palms::index::SearchIndex::load(&db)?;
+            tracing::info!(signatures = index.len(), "store-match index built");
+            Ok::<_, StartError>((reader, index))
         })
         .await
         .map_err(|e| StartError::Models(format!("loading task failed: {e}")))??;
-        state = state.with_palms(std::sync::Arc::new(reader));
+        let (reader, index) = reader;
+        state = state.with_palms(std::sync::Arc::new(reader), std::sync::Arc::new(index));
     }
     // Sweep as often as uploads or pending enrollments can expire, at most every minute.
     let uploads_limits = &options.limits.uploads;
@@ -342,6 +346,18 @@ async fn sweep_uploads(state: state::AppState, period: Duration) {
         every.tick().await;
         if let Err(e) = uploads::sweep_expired(&state).await {
             tracing::warn!(error = %e, "sweeping expired uploads failed");
+        }
+        // The store-match index's change feed: what the index applied, older than an
+        // hour, can go (one index per process today).
+        if let Some(index) = state.index() {
+            let applied = index.applied();
+            let pruned = state
+                .db()
+                .call(move |c| palms::index::prune_feed(c, applied, 3600))
+                .await;
+            if let Err(e) = pruned {
+                tracing::warn!(error = %e, "pruning the index feed failed");
+            }
         }
     }
 }

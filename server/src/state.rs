@@ -12,6 +12,7 @@ use crate::attestation::platform::{PlatformConfig, Platforms};
 use crate::db::Db;
 use crate::limits::Limits;
 use crate::palms::PalmReader;
+use crate::palms::index::SearchIndex;
 use crate::rate::WindowLimit;
 use crate::uploads::store::UploadState;
 
@@ -45,6 +46,7 @@ pub struct AppState {
     uploads: Arc<UploadState>,
     provider_writes: Arc<WindowLimit>,
     palms: Option<Arc<PalmReader>>,
+    index: Option<Arc<SearchIndex>>,
     platforms: Arc<Platforms>,
 }
 
@@ -76,6 +78,7 @@ impl AppState {
             )),
             current_key_id,
             palms: None,
+            index: None,
             platforms: Arc::new(Platforms::new(PlatformConfig::default())),
             uploads: Arc::new(uploads),
             auth: Arc::new(AuthState {
@@ -87,10 +90,16 @@ impl AppState {
     }
 
     /// The same state reading palms with `reader` (signatures of accepted captures, store
-    /// scans).
-    pub fn with_palms(mut self, reader: Arc<PalmReader>) -> Self {
+    /// scans) and matching store scans in `index`.
+    pub fn with_palms(mut self, reader: Arc<PalmReader>, index: Arc<SearchIndex>) -> Self {
         self.palms = Some(reader);
+        self.index = Some(index);
         self
+    }
+
+    /// The store match's search index, when the server reads palms.
+    pub fn index(&self) -> Option<&Arc<SearchIndex>> {
+        self.index.as_ref()
     }
 
     /// The same state verifying platform attestation with `platforms`.

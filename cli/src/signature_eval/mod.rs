@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use image::RgbImage;
-use palmkit_core::signature::{Algorithm, Extractor, MAX_SHIFT, Template};
+use palmkit_core::signature::{
+    Algorithm, COARSE_CUTOFF, CoarseCode, Extractor, MAX_SHIFT, ProbeCodes, Template,
+};
 use palmkit_core::vision::HandTracker;
 use serde_json::json;
 
@@ -244,6 +246,7 @@ fn run_options(options: Options) -> Result<()> {
                     "tar_at_far_1e3": result.tar_1e3.tar,
                     "tar_at_far_1e4": result.tar_1e4.tar,
                     "rank1": result.rank1,
+                    "index_lost": result.index_lost,
                     "algorithm": algorithm.name(),
                 })
             );
@@ -294,6 +297,22 @@ fn run_options(options: Options) -> Result<()> {
                 result.within_threshold,
                 palmkit_core::signature::MATCH_THRESHOLD
             );
+            println!(
+                "  {:<14} store-match index (coarse codes, cutoff {COARSE_CUTOFF}): {} of {} \
+                 genuine pairs within {band:.2} dropped (index_lost); worst genuine coarse \
+                 distance {:.3}; {:.3} % of impostor pairs reach the exact stage (impostor \
+                 coarse distance at 0.1 % {:.3}, 1 % {:.3}, 50 % {:.3})",
+                "",
+                result.index_lost,
+                result.within_band,
+                result.worst_genuine_coarse,
+                100.0 * result.impostor_candidates,
+                result.impostor_coarse_quantiles[0],
+                result.impostor_coarse_quantiles[1],
+                result.impostor_coarse_quantiles[2],
+                band = palmkit_core::signature::MATCH_THRESHOLD
+                    + palmkit_core::signature::AMBIGUITY_MARGIN,
+            );
         }
         if let Some(dir) = &options.report {
             let page = report::write(dir, algorithm, &samples, &result)?;
@@ -328,6 +347,15 @@ pub(crate) struct Evaluation {
     /// of the service's search would drop.
     pub within_threshold: usize,
     pub coarse_lost: usize,
+    /// Genuine pairs within the match band (threshold + ambiguity margin), how many of them
+    /// the store match's coarse-code candidate stage would drop, the largest coarse
+    /// distance among them, and the share of impostor pairs the stage lets through.
+    pub within_band: usize,
+    pub index_lost: usize,
+    pub worst_genuine_coarse: f32,
+    pub impostor_candidates: f64,
+    /// Impostor coarse distances at the 0.1 %, 1 % and 50 % quantiles.
+    pub impostor_coarse_quantiles: [f32; 3],
 }
 
 fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Evaluation> {
@@ -367,6 +395,28 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
     };
     let mut scores = Scores::default();
     let mut pairs = Vec::new();
+    // The coarse codes of the index's candidate stage: the gallery's unshifted, each
+    // probe's at the stage's shifts.
+    let coarse_gallery: Vec<Option<CoarseCode>> = gallery
+        .iter()
+        .map(|t| t.as_ref().map(|t| CoarseCode::of(t, 0, 0)))
+        .collect();
+    let coarse_probes: Vec<Option<ProbeCodes>> = probes
+        .as_ref()
+        .unwrap_or(&gallery)
+        .iter()
+        .map(|t| t.as_ref().map(ProbeCodes::of))
+        .collect();
+    let coarse = |i: usize, j: usize| -> f32 {
+        match (&coarse_gallery[i], &coarse_probes[j]) {
+            (Some(g), Some(p)) => p.distance(g.words()),
+            _ => 1.0,
+        }
+    };
+    let band = palmkit_core::signature::MATCH_THRESHOLD + palmkit_core::signature::AMBIGUITY_MARGIN;
+    let (mut within_band, mut index_lost, mut worst_genuine_coarse) = (0usize, 0usize, 0f32);
+    let (mut impostors, mut impostor_passed) = (0usize, 0usize);
+    let mut impostor_coarse = Vec::new();
     let (mut within_threshold, mut coarse_lost) = (0usize, 0usize);
     let threshold = palmkit_core::signature::MATCH_THRESHOLD;
     let mut coarse_check = |a: &Option<Template>, b: &Option<Template>, d: f32| {
@@ -387,11 +437,22 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
                 None if i < j => distance(&gallery[i], &gallery[j]),
                 _ => continue,
             };
+            let c = coarse(i, j);
             if samples[i].palm == samples[j].palm {
                 let probe = probes.as_ref().map_or(&gallery[j], |p| &p[j]);
                 coarse_check(&gallery[i], probe, d);
+                if d <= band {
+                    within_band += 1;
+                    worst_genuine_coarse = worst_genuine_coarse.max(c);
+                    if c > COARSE_CUTOFF {
+                        index_lost += 1;
+                    }
+                }
                 scores.genuine.push(d);
             } else {
+                impostors += 1;
+                impostor_passed += usize::from(c <= COARSE_CUTOFF);
+                impostor_coarse.push(c);
                 scores.impostor.push(d);
             }
             pairs.push((d, i, j));
@@ -435,6 +496,23 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
         extract_ms,
         within_threshold,
         coarse_lost,
+        within_band,
+        index_lost,
+        worst_genuine_coarse,
+        impostor_candidates: impostor_passed as f64 / impostors.max(1) as f64,
+        impostor_coarse_quantiles: {
+            impostor_coarse.sort_by(f32::total_cmp);
+            let at = |q: f64| {
+                impostor_coarse
+                    .get(
+                        ((impostor_coarse.len() as f64 * q) as usize)
+                            .min(impostor_coarse.len().saturating_sub(1)),
+                    )
+                    .copied()
+                    .unwrap_or(f32::NAN)
+            };
+            [at(0.001), at(0.01), at(0.5)]
+        },
     })
 }
 

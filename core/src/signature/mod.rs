@@ -20,10 +20,12 @@
 //!   compared.
 //! - [`Algorithm::MultiScaleBocv`]: fragile-masked BOCV at two line widths (12 bits).
 
+pub mod coarse;
 pub mod gabor;
 pub mod roi;
 mod template;
 
+pub use coarse::{COARSE_CUTOFF, CoarseCode, ProbeCodes};
 pub use roi::{Roi, RoiError};
 pub use template::{COARSE_SLACK, Distance, FORMAT_VERSION, Template, TemplateError};
 

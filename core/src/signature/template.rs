@@ -89,6 +89,32 @@ impl Template {
         self.algorithm
     }
 
+    /// Bit planes.
+    pub fn planes(&self) -> usize {
+        self.planes
+    }
+
+    /// Plane `p`'s rows of code bits and of mask bits (bit x = grid column x).
+    pub(crate) fn plane_rows(&self, p: usize) -> (&[u32], &[u32]) {
+        let rows = p * GRID..(p + 1) * GRID;
+        (&self.bits[rows.clone()], &self.mask[rows])
+    }
+
+    /// A template of random code bits, every bit usable (the service's algorithm's shape).
+    #[cfg(test)]
+    pub(crate) fn random_for_tests(seed: u64) -> Self {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u32
+        };
+        let planes = Algorithm::Bocv.planes();
+        let bits = (0..planes * GRID).map(|_| next()).collect();
+        Template::new(Algorithm::Bocv, planes, bits, vec![u32::MAX; planes * GRID])
+    }
+
     /// Usable bits (set in the mask).
     pub fn usable_bits(&self) -> u32 {
         self.mask.iter().map(|m| m.count_ones()).sum()
@@ -257,16 +283,7 @@ mod tests {
     use super::*;
 
     fn random_template(seed: u64) -> Template {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u32
-        };
-        let planes = Algorithm::Bocv.planes();
-        let bits = (0..planes * GRID).map(|_| next()).collect();
-        Template::new(Algorithm::Bocv, planes, bits, vec![u32::MAX; planes * GRID])
+        Template::random_for_tests(seed)
     }
 
     #[test]

@@ -223,6 +223,7 @@ async fn scan(
         ));
     };
     // Decode and read on the blocking pool, outside the database lock.
+    let started = std::time::Instant::now();
     let read = tokio::task::spawn_blocking(move || {
         let decoded = crate::uploads::verify::decode(&body, None)?;
         let (width, height) = (decoded.width(), decoded.height());
@@ -251,6 +252,7 @@ async fn scan(
             ));
         }
     };
+    let read_ms = started.elapsed().as_secs_f64() * 1000.0;
     let probe = match read {
         Ok(template) => template,
         Err(unreadable) => {
@@ -266,34 +268,28 @@ async fn scan(
             return Ok(Json(scan));
         }
     };
-    // The pending enrollments' signatures (the database work on the pool; the comparisons
-    // after, outside the lock).
-    let cutoff = now();
-    let candidates: Vec<(String, Vec<u8>)> = state
-        .db()
-        .call(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT s.enrollment_id, s.template FROM palm_signatures s
-                 JOIN enrollments e ON e.id = s.enrollment_id
-                 WHERE e.state = 'pending_store_match' AND e.expires_at > ?1 AND s.algorithm = ?2",
-            )?;
-            let rows = stmt
-                .query_map(params![cutoff, signature::CURRENT.id()], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
-                .collect::<Result<_, _>>()?;
-            Ok(rows)
-        })
-        .await?;
-    let decision = tokio::task::spawn_blocking(move || {
-        let parsed: Vec<(String, Template)> = candidates
-            .into_iter()
-            .filter_map(|(id, bytes)| Template::from_bytes(&bytes).ok().map(|t| (id, t)))
-            .collect();
-        decide(&probe, parsed.iter().map(|(id, t)| (id.as_str(), t)))
-    })
-    .await
-    .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
+    // The index catches up with the change feed (database work on the pool), then the
+    // search runs on the blocking pool, outside the database lock.
+    let Some(index) = state.index().cloned() else {
+        return Err(ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "palms_unavailable",
+            "this server runs without the hand models and cannot match palms",
+        ));
+    };
+    let feed = index.clone();
+    state.db().call(move |c| feed.catch_up(c)).await?;
+    let searched = std::time::Instant::now();
+    let (decision, stats) = tokio::task::spawn_blocking(move || index.search(&probe, now()))
+        .await
+        .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))??;
+    tracing::info!(
+        read_ms = read_ms,
+        search_ms = searched.elapsed().as_secs_f64() * 1000.0,
+        indexed = stats.scanned,
+        candidates = stats.candidates,
+        "store scan searched"
+    );
     let scan = match decision {
         Decision::NoMatch { best } => {
             record(
