@@ -26,6 +26,10 @@ pub struct Limits {
     /// Cards one client address may tokenize per minute at the provider stand-in (the
     /// one write that needs no login).
     pub provider_writes_per_minute: u32,
+    /// Store scans that decode, read and search at once (the CPU-heavy part of a scan);
+    /// more wait their turn, within the request timeout. Below the core count by one, so a
+    /// burst of scans leaves a core for health checks, logins and uploads.
+    pub scan_workers: usize,
     /// Capture uploads.
     pub uploads: UploadLimits,
 }
@@ -39,6 +43,9 @@ impl Default for Limits {
             max_per_client: 32,
             header_read_timeout: Duration::from_secs(10),
             provider_writes_per_minute: 20,
+            scan_workers: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1))
+                .max(1),
             uploads: UploadLimits::default(),
         }
     }

@@ -47,6 +47,7 @@ pub struct AppState {
     provider_writes: Arc<WindowLimit>,
     palms: Option<Arc<PalmReader>>,
     index: Option<Arc<SearchIndex>>,
+    scan_slots: Arc<tokio::sync::Semaphore>,
     platforms: Arc<Platforms>,
 }
 
@@ -79,6 +80,7 @@ impl AppState {
             current_key_id,
             palms: None,
             index: None,
+            scan_slots: Arc::new(tokio::sync::Semaphore::new(limits.scan_workers.max(1))),
             platforms: Arc::new(Platforms::new(PlatformConfig::default())),
             uploads: Arc::new(uploads),
             auth: Arc::new(AuthState {
@@ -95,6 +97,12 @@ impl AppState {
         self.palms = Some(reader);
         self.index = Some(index);
         self
+    }
+
+    /// The store scans' bounded pool: a scan holds a slot while it decodes, reads and
+    /// searches.
+    pub fn scan_slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.scan_slots
     }
 
     /// The store match's search index, when the server reads palms.

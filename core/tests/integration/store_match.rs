@@ -334,3 +334,32 @@ async fn captures_kept_without_models_get_signatures_when_the_server_starts_with
     assert_eq!(matched.outcome, ScanOutcome::Matched, "{matched:?}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_beyond_the_bounded_pool_wait_their_turn_and_all_are_answered() {
+    // One scan at a time: the others queue for the slot (within the request timeout), a
+    // refused picture gives its slot back, and every scan gets its answer.
+    let (_dir, server) = support::start_server(|o| {
+        with_models(o);
+        o.limits.scan_workers = 1;
+    })
+    .await;
+    let device = server.issue_store_device("store-1").unwrap();
+    let refused = scan(&server, Some(&device.token), b"not a picture".to_vec()).await;
+    assert_eq!(refused.status(), 400);
+    let (_enrolled, uploaded) = enroll(&server, support::mock_store(), coep("001_1.jpg")).await;
+    assert_eq!(uploaded.unwrap().state, SessionState::PendingStoreMatch);
+    let started = std::time::Instant::now();
+    let t = &device.token;
+    let (a, b, c, d) = tokio::join!(
+        scan_ok(&server, t, coep("008_1.jpg")),
+        scan_ok(&server, t, coep("011_1.jpg")),
+        scan_ok(&server, t, coep("013_1.jpg")),
+        scan_ok(&server, t, coep("005_1.jpg")),
+    );
+    for answer in [&a, &b, &c, &d] {
+        assert_eq!(answer.outcome, ScanOutcome::NoMatch, "{answer:?}");
+    }
+    println!("4 scans through one slot in {:?}", started.elapsed());
+    server.shutdown().await;
+}

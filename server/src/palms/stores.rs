@@ -222,6 +222,16 @@ async fn scan(
             "this server runs without the hand models and cannot match palms",
         ));
     };
+    // A slot of the scans' bounded pool for the CPU-heavy part (decode, read, search),
+    // released however the scan ends; the wait counts in the request timeout.
+    let waited = std::time::Instant::now();
+    let _slot = state
+        .scan_slots()
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
+    let wait_ms = waited.elapsed().as_secs_f64() * 1000.0;
     // Decode and read on the blocking pool, outside the database lock.
     let started = std::time::Instant::now();
     let read = tokio::task::spawn_blocking(move || {
@@ -284,6 +294,7 @@ async fn scan(
         .await
         .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))??;
     tracing::info!(
+        wait_ms = wait_ms,
         read_ms = read_ms,
         search_ms = searched.elapsed().as_secs_f64() * 1000.0,
         indexed = stats.scanned,
