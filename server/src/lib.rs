@@ -347,17 +347,15 @@ async fn sweep_uploads(state: state::AppState, period: Duration) {
         if let Err(e) = uploads::sweep_expired(&state).await {
             tracing::warn!(error = %e, "sweeping expired uploads failed");
         }
-        // The store-match index's change feed: what the index applied, older than an
-        // hour, can go (one index per process today).
-        if let Some(index) = state.index() {
-            let applied = index.applied();
-            let pruned = state
-                .db()
-                .call(move |c| palms::index::prune_feed(c, applied, 3600))
-                .await;
-            if let Err(e) = pruned {
-                tracing::warn!(error = %e, "pruning the index feed failed");
-            }
+        // The store-match index's change feed: what the index applied (everything, on a
+        // server without one), older than an hour, can go (one index per process today).
+        let applied = state.index().map_or(i64::MAX, |index| index.applied());
+        let pruned = state
+            .db()
+            .call(move |c| palms::index::prune_feed(c, applied, 3600))
+            .await;
+        if let Err(e) = pruned {
+            tracing::warn!(error = %e, "pruning the index feed failed");
         }
     }
 }

@@ -370,4 +370,30 @@ mod tests {
         let (late, _) = index.search(&random(12), 11).unwrap();
         assert!(matches!(late, Decision::NoMatch { best: None }), "{late:?}");
     }
+
+    #[test]
+    fn the_feed_keeps_what_is_recent_or_not_yet_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("palmkit.sqlite3")).unwrap();
+        let count = |db: &Db| -> i64 {
+            db.with(|c| Ok(c.query_row("SELECT count(*) FROM palm_index_feed", [], |r| r.get(0))?))
+                .unwrap()
+        };
+        db.with(|c| {
+            c.execute_batch(
+                "INSERT INTO palm_index_feed (enrollment_id, at) VALUES ('enr-old', 0);
+                 INSERT INTO palm_index_feed (enrollment_id, at) VALUES ('enr-unapplied', 0);
+                 INSERT INTO palm_index_feed (enrollment_id) VALUES ('enr-new');",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        // Applied up to the first entry: the old, applied one goes; the old one not yet
+        // applied and the new one stay.
+        assert_eq!(db.with(|c| prune_feed(c, 1, 3600)).unwrap(), 1);
+        assert_eq!(count(&db), 2);
+        // A server without an index applies everything.
+        assert_eq!(db.with(|c| prune_feed(c, i64::MAX, 3600)).unwrap(), 1);
+        assert_eq!(count(&db), 1);
+    }
 }
