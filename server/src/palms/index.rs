@@ -72,6 +72,9 @@ impl SearchIndex {
     }
 
     /// Applies what the change feed added since the last call (all of it the first time).
+    /// It reads and applies while the caller holds the database connection, which is
+    /// one at a time: so two catch-ups never apply their reads out of order (a pool of
+    /// connections, issue 31, needs the apply ordered by feed sequence instead).
     pub fn catch_up(&self, c: &Connection) -> Result<(), DbError> {
         let (loaded, applied) = self
             .rows
@@ -129,7 +132,9 @@ impl SearchIndex {
                     // cannot be matched.
                     Some(Indexed {
                         enrollment_id: id.clone(),
-                        expires_at: expires_at.unwrap_or(i64::MAX),
+                        // No deadline is no match, as the SQL search had it (NULL > now
+                        // is false).
+                        expires_at: expires_at.unwrap_or(i64::MIN),
                         template: Template::from_bytes(&bytes).ok()?,
                     })
                 })
