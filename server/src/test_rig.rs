@@ -10,9 +10,15 @@ use std::sync::Arc;
 use palmkit_core::ServiceConfig;
 use palmkit_core::account::AccountClient;
 use palmkit_core::account::store::KeyringStore;
+use palmkit_core::enrollment::EnrollmentClient;
+use palmkit_core::error::Error;
 use palmkit_core::net::PinnedClient;
-use palmkit_core::protocol::Hand;
+use palmkit_core::protocol::{CaptureSource, Enrollment, Hand};
 use palmkit_core::upload::envelope::{self, SealContext};
+use palmkit_core::upload::{
+    CancelToken, Capture, RetryPolicy, TusOptions, UploadProgress, UploadReport,
+};
+use zeroize::Zeroizing;
 
 use crate::accounts::browser::ScriptedBrowser;
 use crate::accounts::{TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD};
@@ -110,7 +116,13 @@ impl TestRig {
     /// A client of the test shopper, signed in through the real login page, with its
     /// tokens in a fresh in-memory store.
     pub async fn test_shopper(&self) -> AccountClient {
-        let account = AccountClient::new(&self.server.client_config, memory_store()).unwrap();
+        self.test_shopper_in(memory_store()).await
+    }
+
+    /// [`test_shopper`](Self::test_shopper) with its tokens in `store` (for a test that
+    /// hands the same login to a second client).
+    pub async fn test_shopper_in(&self, store: Arc<KeyringStore>) -> AccountClient {
+        let account = AccountClient::new(&self.server.client_config, store).unwrap();
         log_in(&account, &self.server.client_config).await;
         account
     }
@@ -174,6 +186,45 @@ pub fn testdata_dir() -> PathBuf {
 /// A real palm photograph (11k Hands, JPEG) from the shared test data.
 pub fn palm_photo() -> Vec<u8> {
     std::fs::read(testdata_dir().join("palms/palm_11k_f_p.jpg")).expect("the test palm photo")
+}
+
+/// Upload options with `chunk`-byte chunks and retries quick enough for tests.
+pub fn quick_retry_options(chunk: usize) -> TusOptions {
+    TusOptions {
+        chunk_size: chunk,
+        retry: RetryPolicy {
+            initial_delay: std::time::Duration::from_millis(50),
+            max_delay: std::time::Duration::from_millis(400),
+            ..RetryPolicy::default()
+        },
+        ..TusOptions::default()
+    }
+}
+
+/// A draft enrollment of `account`'s shopper for `hands`.
+pub async fn draft(account: &AccountClient, hands: &[Hand]) -> Enrollment {
+    EnrollmentClient::new(account).create(hands).await.unwrap()
+}
+
+/// Uploads `image` as a file capture of `hand` to enrollment `enrollment_id`.
+pub async fn upload_file(
+    account: &AccountClient,
+    enrollment_id: &str,
+    hand: Hand,
+    image: &[u8],
+    options: &TusOptions,
+    progress: &dyn UploadProgress,
+) -> Result<UploadReport, Error> {
+    EnrollmentClient::new(account)
+        .upload_capture(
+            enrollment_id,
+            hand,
+            Capture::new(Zeroizing::new(image.to_vec()), CaptureSource::File)?,
+            options,
+            progress,
+            &CancelToken::new(),
+        )
+        .await
 }
 
 /// A credential store in memory (keyring-core's mock store): the fake of the platform

@@ -12,29 +12,19 @@ use std::time::{Duration, Instant};
 use palmkit_core::account::AccountClient;
 use palmkit_core::enrollment::EnrollmentClient;
 use palmkit_core::error::{Error, ErrorKind, UploadFailure};
-use palmkit_core::protocol::{CaptureSource, Enrollment, EnrollmentState, Hand, SpoofMetadata};
+use palmkit_core::protocol::{CaptureSource, EnrollmentState, Hand, SpoofMetadata};
 use palmkit_core::upload::envelope::{self, SealContext};
 use palmkit_core::upload::sealed_verdict;
 use palmkit_core::upload::{
     AeadSuite, CancelToken, Capture, NoProgress, RetryPolicy, TusAuth, TusClient, TusOptions,
-    UploadProgress, UploadReport,
+    UploadProgress,
 };
-use palmkit_server::test_rig::{TestRig, palm_photo};
+use palmkit_server::test_rig::{
+    TestRig, draft, palm_photo, quick_retry_options as options, upload_file as upload,
+};
 use zeroize::Zeroizing;
 
 const CHUNK: usize = 32 * 1024;
-
-fn options(chunk: usize) -> TusOptions {
-    TusOptions {
-        chunk_size: chunk,
-        retry: RetryPolicy {
-            initial_delay: Duration::from_millis(50),
-            max_delay: Duration::from_millis(400),
-            ..RetryPolicy::default()
-        },
-        ..TusOptions::default()
-    }
-}
 
 /// Records every progress report.
 #[derive(Default)]
@@ -44,32 +34,6 @@ impl UploadProgress for Recorder {
     fn on_progress(&self, confirmed: u64, total: u64) {
         self.0.lock().unwrap().push((confirmed, total));
     }
-}
-
-/// A draft enrollment of `account`'s shopper.
-async fn draft(account: &AccountClient, hands: &[Hand]) -> Enrollment {
-    EnrollmentClient::new(account).create(hands).await.unwrap()
-}
-
-/// Uploads `image` as a file capture of `hand`.
-async fn upload(
-    account: &AccountClient,
-    enrollment_id: &str,
-    hand: Hand,
-    image: &[u8],
-    options: &TusOptions,
-    progress: &dyn UploadProgress,
-) -> Result<UploadReport, Error> {
-    EnrollmentClient::new(account)
-        .upload_capture(
-            enrollment_id,
-            hand,
-            Capture::new(Zeroizing::new(image.to_vec()), CaptureSource::File)?,
-            options,
-            progress,
-            &CancelToken::new(),
-        )
-        .await
 }
 
 #[tokio::test]

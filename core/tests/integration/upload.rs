@@ -17,9 +17,11 @@ use palmkit_core::enrollment::EnrollmentClient;
 use palmkit_core::error::{Error, ErrorKind, UploadFailure};
 use palmkit_core::protocol::{CaptureSource, Hand};
 use palmkit_core::upload::{
-    CancelToken, Capture, NoProgress, RetryPolicy, TusAuth, TusClient, TusOptions, UploadProgress,
+    CancelToken, Capture, NoProgress, RetryPolicy, TusAuth, TusClient, TusOptions,
 };
-use palmkit_server::test_rig::TestRig;
+use palmkit_server::test_rig::{
+    self, TestRig, quick_retry_options as options, upload_file as upload,
+};
 use zeroize::Zeroizing;
 
 const CHUNK: usize = 32 * 1024;
@@ -35,8 +37,7 @@ impl Rig {
     async fn start(configure: impl FnOnce(&mut palmkit_server::ServerOptions)) -> Self {
         let test = TestRig::start_with(configure).await;
         let store = support::mock_store();
-        let account = AccountClient::new(test.client_config(), store.clone()).unwrap();
-        support::log_in(&account, test.client_config()).await;
+        let account = test.test_shopper_in(store.clone()).await;
         Self {
             test,
             store,
@@ -46,10 +47,7 @@ impl Rig {
 
     /// A draft enrollment of the rig's shopper.
     async fn draft(&self, hands: &[Hand]) -> palmkit_core::protocol::Enrollment {
-        EnrollmentClient::new(&self.account)
-            .create(hands)
-            .await
-            .unwrap()
+        test_rig::draft(&self.account, hands).await
     }
 
     /// A fault proxy in front of the server and a client with this rig's login that goes
@@ -71,38 +69,6 @@ impl Rig {
         store.save(&via.store_key(), &tokens).unwrap();
         via
     }
-}
-
-fn options(chunk: usize) -> TusOptions {
-    TusOptions {
-        chunk_size: chunk,
-        retry: RetryPolicy {
-            initial_delay: Duration::from_millis(50),
-            max_delay: Duration::from_millis(400),
-            ..RetryPolicy::default()
-        },
-        ..TusOptions::default()
-    }
-}
-
-async fn upload(
-    account: &AccountClient,
-    enrollment_id: &str,
-    hand: Hand,
-    image: &[u8],
-    options: &TusOptions,
-    progress: &dyn UploadProgress,
-) -> Result<palmkit_core::upload::UploadReport, Error> {
-    EnrollmentClient::new(account)
-        .upload_capture(
-            enrollment_id,
-            hand,
-            Capture::new(Zeroizing::new(image.to_vec()), CaptureSource::File)?,
-            options,
-            progress,
-            &CancelToken::new(),
-        )
-        .await
 }
 
 #[tokio::test]

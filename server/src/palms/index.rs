@@ -153,6 +153,11 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// The feed sequence applied last (for pruning).
+    pub fn applied(&self) -> i64 {
+        self.rows.read().map_or(0, |r| r.applied)
+    }
+
     /// Signatures indexed.
     pub fn len(&self) -> usize {
         self.rows.read().map_or(0, |r| r.templates.len())
@@ -251,13 +256,6 @@ pub fn prune_feed(c: &Connection, applied: i64, keep_s: i64) -> Result<usize, Db
         "DELETE FROM palm_index_feed WHERE seq <= ?1 AND at < ?2",
         params![applied, now() - keep_s],
     )?)
-}
-
-impl SearchIndex {
-    /// The feed sequence applied last (for pruning).
-    pub fn applied(&self) -> i64 {
-        self.rows.read().map_or(0, |r| r.applied)
-    }
 }
 
 #[cfg(test)]

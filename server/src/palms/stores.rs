@@ -215,7 +215,8 @@ async fn scan(
     device: StoreDevice,
     body: Bytes,
 ) -> Result<Json<StoreScan>, ApiFailure> {
-    let Some(reader) = state.palms().cloned() else {
+    // The reader and the index come together (both with the hand models).
+    let (Some(reader), Some(index)) = (state.palms().cloned(), state.index().cloned()) else {
         return Err(ApiFailure::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "palms_unavailable",
@@ -280,13 +281,6 @@ async fn scan(
     };
     // The index catches up with the change feed (database work on the pool), then the
     // search runs on the blocking pool, outside the database lock.
-    let Some(index) = state.index().cloned() else {
-        return Err(ApiFailure::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "palms_unavailable",
-            "this server runs without the hand models and cannot match palms",
-        ));
-    };
     let feed = index.clone();
     state.db().call(move |c| feed.catch_up(c)).await?;
     let searched = std::time::Instant::now();
