@@ -21,7 +21,8 @@ use std::time::Instant;
 
 use image::RgbImage;
 use palmkit_core::signature::{
-    Algorithm, COARSE_CUTOFF, CoarseCode, Extractor, MAX_SHIFT, ProbeCodes, Template,
+    self, Algorithm, COARSE_CUTOFF, CoarseCode, Extractor, LOCATE_CUTOFF, MAX_SHIFT, ProbeCodes,
+    Template,
 };
 use palmkit_core::vision::HandTracker;
 use serde_json::json;
@@ -61,6 +62,11 @@ pub struct Args {
     /// The provisioned model folder (as for `analyze`).
     #[arg(long)]
     models: Option<PathBuf>,
+    /// Write every image's template (and its degraded probe's, with `--degrade`) here as
+    /// JSON lines `{"palm", "name", "template", "probe"}` (hex), for the service's algorithm
+    /// only: what `cargo xtask bench store_match` builds its galleries from.
+    #[arg(long, value_name = "FILE")]
+    templates_out: Option<PathBuf>,
     /// Folders or files of palm photos.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -77,6 +83,7 @@ struct Options {
     json: bool,
     report: Option<PathBuf>,
     models: Option<PathBuf>,
+    templates_out: Option<PathBuf>,
 }
 
 /// Runs the evaluation and prints (and writes) its report.
@@ -95,6 +102,7 @@ pub fn run(args: Args) -> Result<()> {
         json: args.json,
         report: args.report,
         models: args.models,
+        templates_out: args.templates_out,
     };
     run_options(options)
 }
@@ -298,7 +306,8 @@ fn run_options(options: Options) -> Result<()> {
                 palmkit_core::signature::MATCH_THRESHOLD
             );
             println!(
-                "  {:<14} store-match index (coarse codes, cutoff {COARSE_CUTOFF}): {} of {} \
+                "  {:<14} store-match index (coarse codes: locate within {LOCATE_CUTOFF}, refine \
+                 within {COARSE_CUTOFF}): {} of {} \
                  genuine pairs within {band:.2} dropped (index_lost); worst genuine coarse \
                  distance {:.3}; {:.3} % of impostor pairs reach the exact stage (impostor \
                  coarse distance at 0.1 % {:.3}, 1 % {:.3}, 50 % {:.3})",
@@ -313,6 +322,11 @@ fn run_options(options: Options) -> Result<()> {
                 band = palmkit_core::signature::MATCH_THRESHOLD
                     + palmkit_core::signature::AMBIGUITY_MARGIN,
             );
+        }
+        if let Some(out) = &options.templates_out {
+            if algorithm == signature::CURRENT {
+                write_templates(out, &samples, &result)?;
+            }
         }
         if let Some(dir) = &options.report {
             let page = report::write(dir, algorithm, &samples, &result)?;
@@ -343,6 +357,9 @@ pub(crate) struct Evaluation {
     pub rank1: f64,
     pub failed: usize,
     pub extract_ms: f64,
+    /// Each sample's template, and its degraded probe's (with `--degrade`).
+    pub gallery: Vec<Option<Template>>,
+    pub probes: Option<Vec<Option<Template>>>,
     /// Genuine pairs within the operating threshold, and how many of them the coarse pass
     /// of the service's search would drop.
     pub within_threshold: usize,
@@ -399,7 +416,7 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
     // probe's at the stage's shifts.
     let coarse_gallery: Vec<Option<CoarseCode>> = gallery
         .iter()
-        .map(|t| t.as_ref().map(|t| CoarseCode::of(t, 0, 0)))
+        .map(|t| t.as_ref().map(|t| CoarseCode::of(t)))
         .collect();
     let coarse_probes: Vec<Option<ProbeCodes>> = probes
         .as_ref()
@@ -494,6 +511,8 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
         },
         failed,
         extract_ms,
+        gallery,
+        probes,
         within_threshold,
         coarse_lost,
         within_band,
@@ -517,6 +536,26 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
 }
 
 pub(crate) use crate::frames::rgb_frame as frame;
+
+/// `--templates-out`: one JSON line per sample.
+fn write_templates(out: &Path, samples: &[Sample], result: &Evaluation) -> Result<()> {
+    use std::io::Write;
+    let hex = |t: Option<&Option<Template>>| {
+        t.and_then(|t| t.as_ref())
+            .map(|t| hex::encode(t.to_bytes()))
+    };
+    let mut text = Vec::new();
+    for (i, s) in samples.iter().enumerate() {
+        let line = json!({
+            "palm": s.palm,
+            "name": s.name,
+            "template": hex(result.gallery.get(i)),
+            "probe": hex(result.probes.as_ref().and_then(|p| p.get(i))),
+        });
+        writeln!(text, "{line}").map_err(CliError::at(out))?;
+    }
+    std::fs::write(out, text).map_err(CliError::at(out))
+}
 
 fn find_hand(tracker: &mut HandTracker, image: &RgbImage) -> Result<Option<[[f32; 3]; 21]>> {
     let hand = tracker.detect(&frame(image))?;

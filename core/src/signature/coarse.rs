@@ -1,167 +1,250 @@
-//! The coarse code: the candidate stage of the 1:N store match. Each bit plane of a
-//! [`Template`] is reduced to 8 x 8 blocks of 4 x 4 grid points, one majority bit per block
-//! (and a mask bit when the block has enough usable bits and its vote is clear): one `u64`
-//! of code and one of mask per plane, 96 bytes for the service's 6-plane code instead of
-//! the template's 1 536.
+//! The coarse code: the candidate stage of the 1:N store match, a compact part of each
+//! template that a scan over every indexed row can afford, and that never drops a pair the
+//! exact distance would put within the match band.
 //!
-//! Shifts: the exact distance searches shifts of up to [`super::MAX_SHIFT`] grid points. A
-//! block is 4 points wide, so the probe's coarse code is made at a few shifts of its own
-//! ([`ProbeCodes`], every 2 points within the search) and a gallery code is compared with
-//! each; the least distance is the coarse distance. Gallery codes are made once, unshifted.
-//! The cut between candidates and the rest ([`COARSE_CUTOFF`]) is set on real genuine
-//! pairs so that none within the match band is dropped (`palmkit signature-eval` prints
-//! `index_lost`).
+//! Two block-majority codes of a [`Template`], each block one bit (its majority, or
+//! unusable when too few of its bits are usable or its vote is not clear):
+//! - **locate**: planes 0, 2 and 4 in 4 x 4 blocks (one `u64` per plane). The probe's code
+//!   is made at 9 shifts (every 2 grid points within ±2); the best of them says roughly how
+//!   the two templates line up, and rows farther than [`LOCATE_CUTOFF`] are dropped.
+//! - **refine**: planes 0 and 3 in 2 x 2 blocks (four `u64` per plane). The probe's code is
+//!   made at every one of the exact search's 49 shifts; a row is compared at the 3 x 3
+//!   shifts around the one the locate code found, and it is a candidate when the best of
+//!   those is within [`COARSE_CUTOFF`].
+//!
+//! Why this shape (measured on the COEP palms, `palmkit signature-eval` and
+//! docs/palm-signature.md): 4 x 4 block codes alone are cheap but not selective (palms
+//! share their major lines, which is what survives such blocks: a third to a fifth of the
+//! impostor pairs pass any cut that keeps every genuine pair); full-resolution codes need
+//! every shift (the code decorrelates within one grid point), which is the exact search's
+//! cost. 2 x 2 blocks keep the texture that tells palms apart and survive half-block
+//! misalignment; the locate code finds the alignment for them at a ninth of the cost.
+//!
+//! Every word holds "ones" and "zeros" separately (a block is in at most one; unusable
+//! blocks in neither), so the differing usable bits of two codes are
+//! `popcount(ones_a & zeros_b | zeros_a & ones_b)` and the usable ones
+//! `popcount((ones_a | zeros_a) & (ones_b | zeros_b))`.
 
-use super::Algorithm;
 use super::gabor::GRID;
 use super::template::Template;
 
-/// Blocks per side.
-const BLOCKS: usize = 8;
-/// Grid points per block side.
-const BLOCK: usize = GRID / BLOCKS;
-/// A block's vote counts when at least this many of its 16 bits are usable…
-const MIN_USABLE: u32 = 8;
-/// …and its ones and zeros differ by at least this.
-const MIN_MARGIN: u32 = 2;
-/// The probe shifts the coarse stage tries, grid points each way (every 2 within ±2: the
-/// residual misalignment is at most one point, a quarter of a block, inside ±3).
-const PROBE_SHIFTS: [i8; 3] = [-2, 0, 2];
+/// The locate code's planes, block side and probe shifts.
+const LOCATE_PLANES: [usize; 3] = [0, 2, 4];
+const LOCATE_BLOCK: usize = 4;
+const LOCATE_SHIFTS: [i8; 3] = [-2, 0, 2];
+/// Words per plane of the locate code (8 x 8 blocks).
+const LOCATE_WORDS: usize = 1;
+/// The refine code's planes and block side; its probe shifts are the exact search's.
+const REFINE_PLANES: [usize; 2] = [0, 3];
+const REFINE_BLOCK: usize = 2;
+/// Words per plane of the refine code (16 x 16 blocks).
+const REFINE_WORDS: usize = 4;
+/// The exact search's shift range, grid points each way (`super::MAX_SHIFT`).
+const SHIFT: i8 = super::MAX_SHIFT;
+const SHIFT_SIDE: usize = 2 * SHIFT as usize + 1;
 
-/// The coarse distance at or under which a gallery template is a candidate for the exact
-/// distance.
-pub const COARSE_CUTOFF: f32 = 0.36;
+const LOCATE_LEN: usize = LOCATE_PLANES.len() * LOCATE_WORDS;
+const REFINE_LEN: usize = REFINE_PLANES.len() * REFINE_WORDS;
+/// Words of one gallery row: locate ones, locate zeros, refine ones, refine zeros.
+pub const CODE_WORDS: usize = 2 * LOCATE_LEN + 2 * REFINE_LEN;
 
-/// The coarse code of one template: per plane, one `u64` of block bits (bit `by * 8 + bx`)
-/// and one of mask bits.
+/// Rows whose best locate distance is above this are not refined. Set well above the
+/// largest genuine locate distance measured (0.184 clean, 0.213 degraded on COEP).
+pub const LOCATE_CUTOFF: f32 = 0.27;
+/// The refine distance at or under which a row is a candidate for the exact distance. The
+/// largest genuine refine distance measured on COEP is 0.170 clean, 0.161 degraded (for
+/// every genuine pair within the match band); impostors start at ~0.22 (1 %).
+pub const COARSE_CUTOFF: f32 = 0.21;
+
+/// The coarse code of one gallery template ([`CODE_WORDS`] words).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CoarseCode {
-    algorithm: Algorithm,
-    /// `planes` words of code, then `planes` words of mask.
-    words: Vec<u64>,
+    words: [u64; CODE_WORDS],
 }
 
 impl CoarseCode {
-    /// The coarse code of `t` moved by (`dx`, `dy`) grid points (0, 0: as it is).
-    pub fn of(t: &Template, dx: i8, dy: i8) -> Self {
-        let planes = t.planes();
-        let mut words = vec![0u64; 2 * planes];
-        for p in 0..planes {
-            let (code, mask) = plane_code(t, p, dx, dy);
-            words[p] = code;
-            words[planes + p] = mask;
-        }
-        Self {
-            algorithm: t.algorithm(),
-            words,
-        }
+    /// The coarse code of `t` as it is (unshifted).
+    pub fn of(t: &Template) -> Self {
+        let mut words = [0u64; CODE_WORDS];
+        let (locate, refine) = words.split_at_mut(2 * LOCATE_LEN);
+        code_into(t, &LOCATE_PLANES, LOCATE_BLOCK, 0, 0, locate);
+        code_into(t, &REFINE_PLANES, REFINE_BLOCK, 0, 0, refine);
+        Self { words }
     }
 
-    /// The algorithm of the template it came from.
-    pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
-    }
-
-    /// Its words: `planes` of code, then `planes` of mask (what an index stores).
+    /// Its words (what an index stores, [`CODE_WORDS`] per row).
     pub fn words(&self) -> &[u64] {
         &self.words
     }
-
-    /// Usable block bits.
-    pub fn usable(&self) -> u32 {
-        let planes = self.words.len() / 2;
-        self.words[planes..].iter().map(|m| m.count_ones()).sum()
-    }
 }
 
-/// The probe's coarse codes at the shifts the coarse stage tries.
+/// The probe's codes at the shifts the stage tries.
 #[derive(Clone, Debug)]
 pub struct ProbeCodes {
-    codes: Vec<CoarseCode>,
+    /// 9 locate codes (`2 * LOCATE_LEN` words each), in `LOCATE_SHIFTS` order (dy major).
+    locate: Vec<[u64; 2 * LOCATE_LEN]>,
+    /// 49 refine codes (`2 * REFINE_LEN` words each) at shift (dx, dy), index
+    /// `(dy + 3) * 7 + dx + 3`.
+    refine: Vec<[u64; 2 * REFINE_LEN]>,
 }
 
 impl ProbeCodes {
-    /// The coarse codes of `probe` at every shift in `PROBE_SHIFTS` squared.
+    /// The coarse codes of `probe` at every shift the stage tries.
     pub fn of(probe: &Template) -> Self {
-        let mut codes = Vec::with_capacity(PROBE_SHIFTS.len() * PROBE_SHIFTS.len());
-        for dy in PROBE_SHIFTS {
-            for dx in PROBE_SHIFTS {
-                codes.push(CoarseCode::of(probe, dx, dy));
+        let mut locate = Vec::with_capacity(LOCATE_SHIFTS.len().pow(2));
+        for dy in LOCATE_SHIFTS {
+            for dx in LOCATE_SHIFTS {
+                let mut w = [0u64; 2 * LOCATE_LEN];
+                code_into(probe, &LOCATE_PLANES, LOCATE_BLOCK, -dx, -dy, &mut w);
+                locate.push(w);
             }
         }
-        Self { codes }
-    }
-
-    /// The coarse distance to gallery `words` (a [`CoarseCode::words`] of the same
-    /// algorithm): the least masked Hamming share over the probe's shifts; 1.0 when no
-    /// shift leaves enough usable bits.
-    #[inline]
-    pub fn distance(&self, words: &[u64]) -> f32 {
-        let mut best = 1.0f32;
-        for code in &self.codes {
-            best = best.min(distance(&code.words, words));
+        let mut refine = Vec::with_capacity(SHIFT_SIDE * SHIFT_SIDE);
+        for dy in -SHIFT..=SHIFT {
+            for dx in -SHIFT..=SHIFT {
+                let mut w = [0u64; 2 * REFINE_LEN];
+                code_into(probe, &REFINE_PLANES, REFINE_BLOCK, -dx, -dy, &mut w);
+                refine.push(w);
+            }
         }
-        best
+        Self { locate, refine }
     }
 
-    /// The algorithm of the probe.
-    pub fn algorithm(&self) -> Algorithm {
-        self.codes[0].algorithm
+    /// The coarse distance to one gallery row (the [`CoarseCode::words`] of a template):
+    /// the refine distance around the best locate shift, 1.0 when the locate stage drops
+    /// the row or too few bits are usable to say.
+    pub fn distance(&self, row: &[u64]) -> f32 {
+        with_popcnt(|| self.row_distance(row))
+    }
+
+    /// The rows of `codes` (rows of [`CODE_WORDS`] words, back to back) that `keep` allows
+    /// and whose coarse distance is within [`COARSE_CUTOFF`], appended to `out` by index.
+    /// One pass; the popcount instruction is used where the processor has it.
+    pub fn candidates(
+        &self,
+        codes: &[u64],
+        mut keep: impl FnMut(usize) -> bool,
+        out: &mut Vec<usize>,
+    ) {
+        with_popcnt(|| {
+            for (i, row) in codes.chunks_exact(CODE_WORDS).enumerate() {
+                if keep(i) && self.row_distance(row) <= COARSE_CUTOFF {
+                    out.push(i);
+                }
+            }
+        })
+    }
+
+    #[inline(always)]
+    fn row_distance(&self, row: &[u64]) -> f32 {
+        let (locate, refine) = row.split_at(2 * LOCATE_LEN);
+        let (mut best, mut at) = (f32::INFINITY, 0usize);
+        for (k, probe) in self.locate.iter().enumerate() {
+            let d = share(probe, locate, LOCATE_LEN);
+            if d < best {
+                (best, at) = (d, k);
+            }
+        }
+        if best > LOCATE_CUTOFF {
+            return 1.0;
+        }
+        // The locate shift's (dx, dy), and the refine shifts within one point of it.
+        let side = LOCATE_SHIFTS.len();
+        let (lx, ly) = (LOCATE_SHIFTS[at % side], LOCATE_SHIFTS[at / side]);
+        let mut refined = 1.0f32;
+        for dy in (ly - 1).max(-SHIFT)..=(ly + 1).min(SHIFT) {
+            for dx in (lx - 1).max(-SHIFT)..=(lx + 1).min(SHIFT) {
+                let k = (dy + SHIFT) as usize * SHIFT_SIDE + (dx + SHIFT) as usize;
+                refined = refined.min(share(&self.refine[k], refine, REFINE_LEN));
+            }
+        }
+        refined
     }
 }
 
-/// The masked Hamming share between two coarse codes' words (1.0 with too few bits in
-/// common to say).
-#[inline]
-pub fn distance(a: &[u64], b: &[u64]) -> f32 {
-    let planes = a.len() / 2;
+/// The masked Hamming share of two codes of `len` words of ones then `len` of zeros: 1.0
+/// with fewer than a sixth of the blocks usable in both (a sliver cannot score well by
+/// chance).
+#[inline(always)]
+fn share(a: &[u64], b: &[u64], len: usize) -> f32 {
+    let (a1, a0) = a.split_at(len);
+    let (b1, b0) = b.split_at(len);
     let (mut diff, mut bits) = (0u32, 0u32);
-    for p in 0..planes.min(b.len() / 2) {
-        let m = a[planes + p] & b[planes + p];
-        diff += ((a[p] ^ b[p]) & m).count_ones();
-        bits += m.count_ones();
+    for k in 0..len {
+        diff += ((a1[k] & b0[k]) | (a0[k] & b1[k])).count_ones();
+        bits += ((a1[k] | a0[k]) & (b1[k] | b0[k])).count_ones();
     }
-    // A third of one plane's blocks at least, so a sliver cannot score well by chance.
-    if bits < (BLOCKS * BLOCKS / 3) as u32 {
+    if bits < (len * 64 / 6) as u32 {
         return 1.0;
     }
     diff as f32 / bits as f32
 }
 
-/// One plane's block code and mask, the template moved by (`dx`, `dy`).
-fn plane_code(t: &Template, plane: usize, dx: i8, dy: i8) -> (u64, u64) {
-    let (bits, mask) = t.plane_rows(plane);
-    let row = |rows: &[u32], y: isize| -> u32 {
+/// Runs `f` compiled for the popcount instruction when this processor has it (the x86_64
+/// baseline the release build targets does not: `count_ones` is a dozen instructions
+/// there, and the stage is nothing but popcounts).
+#[inline(always)]
+pub(crate) fn with_popcnt<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "popcnt")]
+        fn popcnt<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the processor has the feature (checked just above).
+            return unsafe { popcnt(f) };
+        }
+    }
+    f()
+}
+
+/// The block code of `planes` of `t` moved by (`dx`, `dy`) grid points, blocks of `block`
+/// points a side: `out` gets the ones words of every plane, then the zeros words.
+fn code_into(t: &Template, planes: &[usize], block: usize, dx: i8, dy: i8, out: &mut [u64]) {
+    let blocks = GRID / block;
+    let words = blocks * blocks / 64;
+    let half = out.len() / 2;
+    let (ones, zeros) = out.split_at_mut(half);
+    // A block's vote counts when at least half its bits are usable and its ones and zeros
+    // differ clearly (by 2 in a 16-bit block, 1 in a 4-bit one).
+    let need = (block * block / 2) as u32;
+    let margin = if block >= 4 { 2 } else { 1 };
+    let cols = (1u32 << block) - 1;
+    for (n, &p) in planes.iter().enumerate() {
+        let (bits, mask) = t.plane_rows(p);
         // Row y of the moved template is row y - dy of the template, column x its column
         // x - dx; what moves in from outside is unusable (mask 0).
-        let sy = y - isize::from(dy);
-        if !(0..GRID as isize).contains(&sy) {
-            return 0;
-        }
-        let w = rows[sy as usize];
-        if dx >= 0 { w << dx } else { w >> (-dx) }
-    };
-    let (mut code, mut usable_mask) = (0u64, 0u64);
-    for by in 0..BLOCKS {
-        for bx in 0..BLOCKS {
-            let cols = 0xFu32 << (bx * BLOCK);
-            let (mut usable, mut ones) = (0u32, 0u32);
-            for y in by * BLOCK..(by + 1) * BLOCK {
-                let m = row(mask, y as isize) & cols;
-                usable += m.count_ones();
-                ones += (row(bits, y as isize) & m).count_ones();
+        let row = |rows: &[u32], y: usize| -> u32 {
+            let sy = y as isize - isize::from(dy);
+            if !(0..GRID as isize).contains(&sy) {
+                return 0;
             }
-            let zeros = usable - ones;
-            if usable >= MIN_USABLE && ones.abs_diff(zeros) >= MIN_MARGIN {
-                let bit = 1u64 << (by * BLOCKS + bx);
-                usable_mask |= bit;
-                if ones > zeros {
-                    code |= bit;
+            let w = rows[sy as usize];
+            if dx >= 0 { w << dx } else { w >> (-dx) }
+        };
+        for by in 0..blocks {
+            for bx in 0..blocks {
+                let cols = cols << (bx * block);
+                let (mut usable, mut set) = (0u32, 0u32);
+                for y in by * block..(by + 1) * block {
+                    let m = row(mask, y) & cols;
+                    usable += m.count_ones();
+                    set += (row(bits, y) & m).count_ones();
+                }
+                let unset = usable - set;
+                if usable >= need && set.abs_diff(unset) >= margin {
+                    let at = by * blocks + bx;
+                    let (word, bit) = (n * words + at / 64, 1u64 << (at % 64));
+                    if set > unset {
+                        ones[word] |= bit;
+                    } else {
+                        zeros[word] |= bit;
+                    }
                 }
             }
         }
     }
-    (code, usable_mask)
 }
 
 #[cfg(test)]
@@ -169,16 +252,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_code_is_at_coarse_distance_zero_of_itself_and_of_a_shifted_copy_nearly() {
+    fn a_code_is_at_coarse_distance_zero_of_itself_and_of_a_shifted_copy() {
         let t = Template::random_for_tests(3);
         let probe = ProbeCodes::of(&t);
-        let own = CoarseCode::of(&t, 0, 0);
+        let own = CoarseCode::of(&t);
         assert_eq!(probe.distance(own.words()), 0.0);
-        // The same template moved by 2 columns is among the probe's shifts: distance 0.
-        let moved = CoarseCode::of(&t, 2, 0);
-        assert_eq!(probe.distance(moved.words()), 0.0);
-        let other = CoarseCode::of(&Template::random_for_tests(4), 0, 0);
+        // The same template moved by 2 columns and 2 rows: its code is one of the probe's
+        // shifted codes, so it is found at distance 0 (the blocks moved in from outside
+        // are unusable in both).
+        let moved = t.moved_for_tests(2, 2);
+        assert_eq!(probe.distance(CoarseCode::of(&moved).words()), 0.0);
+        let other = CoarseCode::of(&Template::random_for_tests(4));
         let d = probe.distance(other.words());
         assert!(d > 0.3, "unrelated random codes at {d}");
+    }
+
+    #[test]
+    fn candidates_are_the_kept_rows_within_the_cutoff() {
+        let t = Template::random_for_tests(5);
+        let probe = ProbeCodes::of(&t);
+        let mut codes = Vec::new();
+        for seed in [5, 6, 5, 7] {
+            codes.extend_from_slice(CoarseCode::of(&Template::random_for_tests(seed)).words());
+        }
+        let mut out = Vec::new();
+        probe.candidates(&codes, |i| i != 2, &mut out);
+        assert_eq!(out, vec![0]);
     }
 }

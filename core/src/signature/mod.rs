@@ -25,7 +25,7 @@ pub mod gabor;
 pub mod roi;
 mod template;
 
-pub use coarse::{COARSE_CUTOFF, CoarseCode, ProbeCodes};
+pub use coarse::{COARSE_CUTOFF, CODE_WORDS, CoarseCode, LOCATE_CUTOFF, ProbeCodes};
 pub use roi::{Roi, RoiError};
 pub use template::{COARSE_SLACK, Distance, FORMAT_VERSION, Template, TemplateError};
 

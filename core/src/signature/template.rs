@@ -115,6 +115,28 @@ impl Template {
         Template::new(Algorithm::Bocv, planes, bits, vec![u32::MAX; planes * GRID])
     }
 
+    /// This template moved by (`dx`, `dy`) grid points (row y of the result is row y - dy,
+    /// column x column x - dx; what moves in from outside is unusable).
+    #[cfg(test)]
+    pub(crate) fn moved_for_tests(&self, dx: i8, dy: i8) -> Self {
+        let mut moved = self.clone();
+        for p in 0..self.planes {
+            for y in 0..GRID {
+                let sy = y as isize - isize::from(dy);
+                let (b, m) = if (0..GRID as isize).contains(&sy) {
+                    let i = p * GRID + sy as usize;
+                    let mv = |w: u32| if dx >= 0 { w << dx } else { w >> (-dx) };
+                    (mv(self.bits[i]), mv(self.mask[i]))
+                } else {
+                    (0, 0)
+                };
+                moved.bits[p * GRID + y] = b;
+                moved.mask[p * GRID + y] = m;
+            }
+        }
+        moved
+    }
+
     /// Usable bits (set in the mask).
     pub fn usable_bits(&self) -> u32 {
         self.mask.iter().map(|m| m.count_ones()).sum()
@@ -189,6 +211,11 @@ impl Template {
     /// bits stay usable, so a sliver of overlap cannot score well by chance). `None` when
     /// the two are of different algorithms or no shift overlaps enough.
     pub fn distance(&self, other: &Template, max_shift: i8) -> Option<Distance> {
+        super::coarse::with_popcnt(|| self.distance_here(other, max_shift))
+    }
+
+    #[inline(always)]
+    fn distance_here(&self, other: &Template, max_shift: i8) -> Option<Distance> {
         if self.algorithm != other.algorithm {
             return None;
         }
@@ -225,6 +252,16 @@ impl Template {
         max_shift: i8,
         cutoff: f32,
     ) -> Option<Distance> {
+        super::coarse::with_popcnt(|| self.distance_within_here(other, max_shift, cutoff))
+    }
+
+    #[inline(always)]
+    fn distance_within_here(
+        &self,
+        other: &Template,
+        max_shift: i8,
+        cutoff: f32,
+    ) -> Option<Distance> {
         if self.algorithm != other.algorithm {
             return None;
         }
@@ -242,16 +279,18 @@ impl Template {
         if coarse > cutoff + COARSE_SLACK {
             return None;
         }
-        self.distance(other, max_shift)
+        self.distance_here(other, max_shift)
     }
 
     /// Differing and usable bits with `other` moved by (`dx`, `dy`) grid points: row y of
     /// self meets row y + dy of other, column x meets column x + dx.
+    #[inline(always)]
     fn compare_at(&self, other: &Template, dx: i8, dy: i8) -> (u32, u32) {
         self.compare_planes(other, dx, dy, 1)
     }
 
     /// As `compare_at` over every `step`-th plane.
+    #[inline(always)]
     fn compare_planes(&self, other: &Template, dx: i8, dy: i8, step: usize) -> (u32, u32) {
         let (mut diff, mut bits) = (0u32, 0u32);
         let dy = isize::from(dy);

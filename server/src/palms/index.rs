@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use palmkit_core::signature::{self, COARSE_CUTOFF, CoarseCode, ProbeCodes, Template};
+use palmkit_core::signature::{self, CODE_WORDS, CoarseCode, ProbeCodes, Template};
 use rusqlite::{Connection, params};
 
 use crate::db::{Db, DbError, now};
@@ -35,9 +35,7 @@ struct Rows {
     loaded: bool,
     /// The feed sequence applied last.
     applied: i64,
-    /// Words per row in `coarse` (the algorithm's planes, twice).
-    stride: usize,
-    /// Every row's coarse code, back to back.
+    /// Every row's coarse code ([`CODE_WORDS`] words), back to back.
     coarse: Vec<u64>,
     templates: Vec<Template>,
     enrollment: Vec<Arc<str>>,
@@ -172,14 +170,13 @@ impl SearchIndex {
     /// `now_s`: the coarse stage over every row, the exact distance on the candidates.
     pub fn search(&self, probe: &Template, now_s: i64) -> Result<(Decision, SearchStats), DbError> {
         let rows = self.rows.read().map_err(|_| poisoned())?;
-        let codes = ProbeCodes::of(probe);
         let mut candidates = Vec::new();
-        if rows.stride > 0 && probe.algorithm() == signature::CURRENT {
-            for (i, words) in rows.coarse.chunks_exact(rows.stride).enumerate() {
-                if rows.expires_at[i] > now_s && codes.distance(words) <= COARSE_CUTOFF {
-                    candidates.push(i);
-                }
-            }
+        if probe.algorithm() == signature::CURRENT {
+            ProbeCodes::of(probe).candidates(
+                &rows.coarse,
+                |i| rows.expires_at[i] > now_s,
+                &mut candidates,
+            );
         }
         let stats = SearchStats {
             scanned: rows.templates.len(),
@@ -197,14 +194,11 @@ impl SearchIndex {
 
 impl Rows {
     fn push(&mut self, s: Indexed) {
-        let code = CoarseCode::of(&s.template, 0, 0);
-        if self.stride == 0 {
-            self.stride = code.words().len();
-        }
-        if code.words().len() != self.stride {
+        if s.template.algorithm() != signature::CURRENT {
             // Another algorithm's shape: not searchable with this build's.
             return;
         }
+        let code = CoarseCode::of(&s.template);
         let id: Arc<str> = self
             .by_enrollment
             .get_key_value(s.enrollment_id.as_str())
@@ -230,7 +224,7 @@ impl Rows {
             self.templates.swap_remove(row);
             self.enrollment.swap_remove(row);
             self.expires_at.swap_remove(row);
-            let w = self.stride;
+            let w = CODE_WORDS;
             if row != last {
                 self.coarse.copy_within(last * w..(last + 1) * w, row * w);
                 let moved = self.enrollment[row].clone();
