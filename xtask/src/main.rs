@@ -11,7 +11,8 @@
 //! - `ios`: the iOS static libraries (device and simulator) and their sizes.
 //! - `size`: release size of the FFI library for x86_64 and aarch64 Linux.
 //! - `bench`: the benchmarks (sealing vs the bare AEAD; loopback upload vs curl; frame
-//!   analysis vs OpenCV and onnxruntime, frames per second, allocations per frame).
+//!   analysis vs OpenCV and onnxruntime, frames per second, allocations per frame; the
+//!   store match's 1:N search over 10^4..10^6 templates vs the exhaustive search).
 //! - `load`: the reference server under wrk (per-route latency, cut connections).
 //! - `models`: provisions the hand models (ONNX) into the cache.
 //! - `fuzz [SECONDS]`: runs every fuzz target for a bounded time each (default 60 s).
@@ -53,7 +54,8 @@ tasks:
   load         load test of the reference server with wrk (127.0.0.1, ~1.5 min)
   bench [NAME] benchmarks: sealing vs the bare AEAD, 5 MB loopback upload vs curl,
                frame analysis vs OpenCV / onnxruntime, fps, allocations per frame
-               (NAME: only seal, upload_loopback, frame_analysis, signature or memory)
+               (NAME: only seal, upload_loopback, frame_analysis, signature, memory or
+               store_match, which takes --json)
   models       provision the hand models (pinned MediaPipe wheel -> ONNX) into the cache
   fuzz [SECS]  run every fuzz target (cargo fuzz, nightly) for SECS seconds each (60)
 
@@ -142,6 +144,7 @@ fn bench(only: Option<&str>) -> Result<(), String> {
         "frame_analysis",
         "signature",
         "memory",
+        "store_match",
     ];
     if let Some(name) = only.filter(|n| !NAMES.contains(n)) {
         return Err(format!(
@@ -151,6 +154,9 @@ fn bench(only: Option<&str>) -> Result<(), String> {
     }
     let wanted = |name: &str| only.is_none_or(|o| o == name);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if only == Some("store_match") {
+        return store_match(&cargo);
+    }
     let peers = tools::bench_peers_dir()?;
     let models = models::ensure()?;
     for (bench, extra) in [
@@ -174,17 +180,69 @@ fn bench(only: Option<&str>) -> Result<(), String> {
             .current_dir(util::root());
         util::run(&mut cmd)?;
     }
-    if !wanted("memory") {
-        return Ok(());
+    if wanted("memory") {
+        // Peak RSS of a whole demo, and RSS over 60 s of 1080p frames through the session.
+        let mut cmd = std::process::Command::new(&cargo);
+        cmd.args(["bench", "-p", "palmkit-cli", "--bench", "memory"])
+            .env("PALMKIT_MODELS", &models)
+            .env("PALMKIT_TESTDATA", util::testdata_dir()?)
+            .current_dir(util::root());
+        util::run(&mut cmd)?;
     }
-    // Peak RSS of a whole demo, and RSS over 60 s of 1080p frames through the session.
-    let mut cmd = std::process::Command::new(&cargo);
-    cmd.args(["bench", "-p", "palmkit-cli", "--bench", "memory"])
-        .env("PALMKIT_MODELS", &models)
-        .env("PALMKIT_TESTDATA", util::testdata_dir()?)
-        .current_dir(util::root());
-    util::run(&mut cmd)?;
+    if only.is_none() {
+        store_match(&cargo)?;
+    }
     Ok(())
+}
+
+/// The store match's benchmark (`server/benches/store_match.rs`): the COEP templates
+/// from `palmkit signature-eval --templates-out` (clean, and probes degraded `mixed`),
+/// then the bench over galleries built from them. `--json` (after the name) is passed on.
+fn store_match(cargo: &str) -> Result<(), String> {
+    let models = models::ensure()?;
+    let testdata = util::testdata_dir()?;
+    util::cargo(&["build", "--release", "-p", "palmkit-cli"])?;
+    let palmkit = util::target_dir().join("release/palmkit");
+    let out = util::target_dir().join("store-match");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let coep = testdata.join("palms/coep");
+    let mut files = Vec::new();
+    for (name, degrade) in [("clean.jsonl", None), ("mixed.jsonl", Some("mixed"))] {
+        let file = out.join(name);
+        let mut cmd = std::process::Command::new(&palmkit);
+        cmd.arg("signature-eval")
+            .arg(&coep)
+            .arg("--templates-out")
+            .arg(&file)
+            .arg("--models")
+            .arg(&models)
+            .stdout(std::process::Stdio::null());
+        if let Some(d) = degrade {
+            cmd.args(["--degrade", d]);
+        }
+        eprintln!(
+            "templates: {} ({})",
+            file.display(),
+            degrade.unwrap_or("clean")
+        );
+        util::run(&mut cmd)?;
+        files.push(file.display().to_string());
+    }
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args([
+        "bench",
+        "-p",
+        "palmkit-server",
+        "--bench",
+        "store_match",
+        "--",
+    ])
+    .args(std::env::args().skip(3))
+    .env("PALMKIT_STORE_MATCH_TEMPLATES", files.join(","))
+    .env("PALMKIT_MODELS", &models)
+    .env("PALMKIT_TESTDATA", &testdata)
+    .current_dir(util::root());
+    util::run(&mut cmd)
 }
 
 /// The load test: the reference server under wrk (Debian's package, installed when

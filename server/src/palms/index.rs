@@ -151,6 +151,45 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// An index of `rows` (enrollment id, template) that never expire, without a database:
+    /// for benchmarks and tests of the search alone.
+    pub fn from_templates(rows: impl IntoIterator<Item = (String, Template)>) -> Self {
+        let index = Self::default();
+        if let Ok(mut r) = index.rows.write() {
+            for (enrollment_id, template) in rows {
+                r.push(Indexed {
+                    enrollment_id,
+                    expires_at: i64::MAX,
+                    template,
+                });
+            }
+            r.loaded = true;
+        }
+        index
+    }
+
+    /// The enrollment of every row the candidate stage passes for `probe` (what reaches
+    /// the exact distance; for checking that nothing within the match band is lost).
+    pub fn candidates(&self, probe: &Template, now_s: i64) -> Result<Vec<Arc<str>>, DbError> {
+        let rows = self.rows.read().map_err(|_| poisoned())?;
+        Ok(rows
+            .candidate_rows(probe, now_s)
+            .into_iter()
+            .map(|i| rows.enrollment[i].clone())
+            .collect())
+    }
+
+    /// Bytes of memory the index holds per row: its coarse code, the template (bits and
+    /// masks with their vector headers), the enrollment reference and the deadline.
+    pub fn bytes_per_row() -> usize {
+        let planes = signature::CURRENT.planes();
+        CODE_WORDS * 8
+            + std::mem::size_of::<Template>()
+            + 2 * planes * 32 * 4
+            + std::mem::size_of::<Arc<str>>()
+            + std::mem::size_of::<i64>()
+    }
+
     /// The feed sequence applied last (for pruning).
     pub fn applied(&self) -> i64 {
         self.rows.read().map_or(0, |r| r.applied)
@@ -170,14 +209,7 @@ impl SearchIndex {
     /// `now_s`: the coarse stage over every row, the exact distance on the candidates.
     pub fn search(&self, probe: &Template, now_s: i64) -> Result<(Decision, SearchStats), DbError> {
         let rows = self.rows.read().map_err(|_| poisoned())?;
-        let mut candidates = Vec::new();
-        if probe.algorithm() == signature::CURRENT {
-            ProbeCodes::of(probe).candidates(
-                &rows.coarse,
-                |i| rows.expires_at[i] > now_s,
-                &mut candidates,
-            );
-        }
+        let candidates = rows.candidate_rows(probe, now_s);
         let stats = SearchStats {
             scanned: rows.templates.len(),
             candidates: candidates.len(),
@@ -193,6 +225,19 @@ impl SearchIndex {
 }
 
 impl Rows {
+    /// The rows within the candidate stage's cutoff for `probe`, not past their deadline.
+    fn candidate_rows(&self, probe: &Template, now_s: i64) -> Vec<usize> {
+        let mut candidates = Vec::new();
+        if probe.algorithm() == signature::CURRENT {
+            ProbeCodes::of(probe).candidates(
+                &self.coarse,
+                |i| self.expires_at[i] > now_s,
+                &mut candidates,
+            );
+        }
+        candidates
+    }
+
     fn push(&mut self, s: Indexed) {
         if s.template.algorithm() != signature::CURRENT {
             // Another algorithm's shape: not searchable with this build's.
@@ -299,18 +344,7 @@ mod tests {
     }
 
     fn index_of(templates: impl IntoIterator<Item = (String, Template)>) -> SearchIndex {
-        let index = SearchIndex::default();
-        {
-            let mut rows = index.rows.write().unwrap();
-            for (enrollment_id, template) in templates {
-                rows.push(Indexed {
-                    enrollment_id,
-                    expires_at: i64::MAX,
-                    template,
-                });
-            }
-        }
-        index
+        SearchIndex::from_templates(templates)
     }
 
     #[test]
