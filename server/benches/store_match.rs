@@ -21,7 +21,7 @@
 //! `--json`: one line per gallery size. `PALMKIT_BENCH_SIZES` (e.g. `10000,100000`) for
 //! other sizes.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -216,7 +216,23 @@ fn main() {
                 .expect("candidates")
                 .into_iter()
                 .collect();
-            lost += near.iter().filter(|id| !found.contains(**id)).count();
+            for id in near.iter().filter(|id| !found.contains(**id)) {
+                // Say which row and how far: a lost row is the finding to look at.
+                let (_, row) = gallery.iter().find(|(g, _)| g == id).expect("the row");
+                let exact = probe.distance(row, MAX_SHIFT).map_or(1.0, |d| d.value);
+                let coarse = signature::ProbeCodes::of(probe)
+                    .distance(signature::CoarseCode::of(row).words());
+                eprintln!(
+                    "lost at {n}: probe {} ({}), row {id}: exact {exact:.3}, coarse {coarse:.3}",
+                    reals[p].image,
+                    if reals[p].degraded {
+                        "degraded"
+                    } else {
+                        "clean"
+                    }
+                );
+                lost += 1;
+            }
         }
         let exhaustive_ms = ms(exhaustive) / timed as f64;
         let pre_index_ms = ms(pre_index) / timed as f64;
@@ -483,6 +499,8 @@ impl Tiles {
         let rows = self.words[0].len() / 2;
         let threshold = (flip * 256.0).round() as u64;
         let mut bytes = self.header.clone();
+        // Row k of the result takes row k of each of its tiles' sources.
+        #[allow(clippy::needless_range_loop)]
         for k in 0..2 * rows {
             let y = (k % rows) % GRID;
             let mut w = 0u32;
@@ -517,9 +535,6 @@ impl Rng {
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

@@ -416,7 +416,7 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
     // probe's at the stage's shifts.
     let coarse_gallery: Vec<Option<CoarseCode>> = gallery
         .iter()
-        .map(|t| t.as_ref().map(|t| CoarseCode::of(t)))
+        .map(|t| t.as_ref().map(CoarseCode::of))
         .collect();
     let coarse_probes: Vec<Option<ProbeCodes>> = probes
         .as_ref()

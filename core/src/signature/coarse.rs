@@ -86,6 +86,9 @@ pub struct ProbeCodes {
     /// 49 refine codes (`2 * REFINE_LEN` words each) at shift (dx, dy), index
     /// `(dy + 3) * 7 + dx + 3`.
     refine: Vec<[u64; 2 * REFINE_LEN]>,
+    /// Each code's usable words (ones | zeros).
+    locate_usable: Vec<[u64; LOCATE_LEN]>,
+    refine_usable: Vec<[u64; REFINE_LEN]>,
 }
 
 impl ProbeCodes {
@@ -107,96 +110,177 @@ impl ProbeCodes {
                 refine.push(w);
             }
         }
-        Self { locate, refine }
+        Self {
+            locate_usable: locate.iter().map(|c| usable::<LOCATE_LEN>(c)).collect(),
+            refine_usable: refine.iter().map(|c| usable::<REFINE_LEN>(c)).collect(),
+            locate,
+            refine,
+        }
     }
 
     /// The coarse distance to one gallery row (the [`CoarseCode::words`] of a template):
     /// the refine distance around the best locate shift, 1.0 when the locate stage drops
-    /// the row or too few bits are usable to say.
+    /// the row, too few bits are usable to say, or `row` is not [`CODE_WORDS`] long.
     pub fn distance(&self, row: &[u64]) -> f32 {
-        with_popcnt(|| self.row_distance(row))
+        if row.len() != CODE_WORDS {
+            return 1.0;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if has_popcnt() {
+            // SAFETY: the processor has the instruction (checked just above).
+            return unsafe { self.row_distance_popcnt(row) };
+        }
+        self.row_distance(row)
     }
 
     /// The rows of `codes` (rows of [`CODE_WORDS`] words, back to back) that `keep` allows
     /// and whose coarse distance is within [`COARSE_CUTOFF`], appended to `out` by index.
     /// One pass; the popcount instruction is used where the processor has it.
-    pub fn candidates(
+    pub fn candidates(&self, codes: &[u64], keep: impl FnMut(usize) -> bool, out: &mut Vec<usize>) {
+        #[cfg(target_arch = "x86_64")]
+        if has_popcnt() {
+            // SAFETY: the processor has the instruction (checked just above).
+            return unsafe { self.candidates_popcnt(codes, keep, out) };
+        }
+        self.candidates_here(codes, keep, out)
+    }
+
+    #[inline(always)]
+    fn candidates_here(
         &self,
         codes: &[u64],
         mut keep: impl FnMut(usize) -> bool,
         out: &mut Vec<usize>,
     ) {
-        with_popcnt(|| {
-            for (i, row) in codes.chunks_exact(CODE_WORDS).enumerate() {
-                if keep(i) && self.row_distance(row) <= COARSE_CUTOFF {
-                    out.push(i);
-                }
+        for (i, row) in codes.chunks_exact(CODE_WORDS).enumerate() {
+            if keep(i) && self.row_distance(row) <= COARSE_CUTOFF {
+                out.push(i);
             }
-        })
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn candidates_popcnt(
+        &self,
+        codes: &[u64],
+        keep: impl FnMut(usize) -> bool,
+        out: &mut Vec<usize>,
+    ) {
+        self.candidates_here(codes, keep, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn row_distance_popcnt(&self, row: &[u64]) -> f32 {
+        self.row_distance(row)
     }
 
     #[inline(always)]
     fn row_distance(&self, row: &[u64]) -> f32 {
         let (locate, refine) = row.split_at(2 * LOCATE_LEN);
-        let (mut best, mut at) = (f32::INFINITY, 0usize);
-        for (k, probe) in self.locate.iter().enumerate() {
-            let d = share(probe, locate, LOCATE_LEN);
-            if d < best {
-                (best, at) = (d, k);
+        let locate_usable = usable::<LOCATE_LEN>(locate);
+        // The best locate shift, compared as fractions (diff / bits) without dividing.
+        let (mut best, mut at) = (Count::NONE, 0usize);
+        for (k, (probe, probe_usable)) in self.locate.iter().zip(&self.locate_usable).enumerate() {
+            let c = count(probe, probe_usable, locate, &locate_usable, LOCATE_LEN);
+            if c.below(best) {
+                (best, at) = (c, k);
             }
         }
-        if best > LOCATE_CUTOFF {
+        if best.share() > LOCATE_CUTOFF {
             return 1.0;
         }
         // The locate shift's (dx, dy), and the refine shifts within one point of it.
         let side = LOCATE_SHIFTS.len();
         let (lx, ly) = (LOCATE_SHIFTS[at % side], LOCATE_SHIFTS[at / side]);
-        let mut refined = 1.0f32;
+        let refine_usable = usable::<REFINE_LEN>(refine);
+        let mut refined = Count::NONE;
         for dy in (ly - 1).max(-SHIFT)..=(ly + 1).min(SHIFT) {
             for dx in (lx - 1).max(-SHIFT)..=(lx + 1).min(SHIFT) {
                 let k = (dy + SHIFT) as usize * SHIFT_SIDE + (dx + SHIFT) as usize;
-                refined = refined.min(share(&self.refine[k], refine, REFINE_LEN));
+                let c = count(
+                    &self.refine[k],
+                    &self.refine_usable[k],
+                    refine,
+                    &refine_usable,
+                    REFINE_LEN,
+                );
+                if c.below(refined) {
+                    refined = c;
+                }
             }
         }
-        refined
+        refined.share()
     }
 }
 
-/// The masked Hamming share of two codes of `len` words of ones then `len` of zeros: 1.0
-/// with fewer than a sixth of the blocks usable in both (a sliver cannot score well by
-/// chance).
+/// Differing and usable bits of two codes; `bits == 0` when too few are usable to say.
+#[derive(Clone, Copy)]
+struct Count {
+    diff: u32,
+    bits: u32,
+}
+
+impl Count {
+    /// No comparison (share 1.0).
+    const NONE: Count = Count { diff: 1, bits: 0 };
+
+    /// Whether this share is below `other`'s (any share is below NONE).
+    #[inline(always)]
+    fn below(self, other: Count) -> bool {
+        self.bits > 0 && (other.bits == 0 || self.diff * other.bits < other.diff * self.bits)
+    }
+
+    #[inline(always)]
+    fn share(self) -> f32 {
+        if self.bits == 0 {
+            1.0
+        } else {
+            self.diff as f32 / self.bits as f32
+        }
+    }
+}
+
+/// The differing and usable bits of two codes of `len` words of ones then `len` of zeros;
+/// too few usable (under a sixth of the blocks in both) counts as none, so a sliver cannot
+/// score well by chance. `am` and `bm` are the codes' usable words (ones | zeros), made
+/// once per row and per probe code rather than at every comparison.
 #[inline(always)]
-fn share(a: &[u64], b: &[u64], len: usize) -> f32 {
+fn count(a: &[u64], am: &[u64], b: &[u64], bm: &[u64], len: usize) -> Count {
     let (a1, a0) = a.split_at(len);
     let (b1, b0) = b.split_at(len);
     let (mut diff, mut bits) = (0u32, 0u32);
     for k in 0..len {
         diff += ((a1[k] & b0[k]) | (a0[k] & b1[k])).count_ones();
-        bits += ((a1[k] | a0[k]) & (b1[k] | b0[k])).count_ones();
+        bits += (am[k] & bm[k]).count_ones();
     }
     if bits < (len * 64 / 6) as u32 {
-        return 1.0;
+        return Count::NONE;
     }
-    diff as f32 / bits as f32
+    Count { diff, bits }
 }
 
-/// Runs `f` compiled for the popcount instruction when this processor has it (the x86_64
-/// baseline the release build targets does not: `count_ones` is a dozen instructions
-/// there, and the stage is nothing but popcounts).
+/// The usable words (ones | zeros) of a code of `N` words of ones then `N` of zeros.
 #[inline(always)]
-pub(crate) fn with_popcnt<R>(f: impl FnOnce() -> R) -> R {
+fn usable<const N: usize>(code: &[u64]) -> [u64; N] {
+    std::array::from_fn(|k| code[k] | code[N + k])
+}
+
+/// Whether this processor has the popcount instruction. The x86_64 baseline the release
+/// build targets does not, so `count_ones` is a dozen instructions there, and the stage
+/// and the exact distance are nothing but popcounts: each has a copy compiled for the
+/// instruction (`#[target_feature]`), called when this says so.
+#[inline]
+pub(crate) fn has_popcnt() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        #[target_feature(enable = "popcnt")]
-        fn popcnt<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        if std::arch::is_x86_feature_detected!("popcnt") {
-            // SAFETY: the processor has the feature (checked just above).
-            return unsafe { popcnt(f) };
-        }
+        std::arch::is_x86_feature_detected!("popcnt")
     }
-    f()
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// The block code of `planes` of `t` moved by (`dx`, `dy`) grid points, blocks of `block`

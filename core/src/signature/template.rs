@@ -211,7 +211,18 @@ impl Template {
     /// bits stay usable, so a sliver of overlap cannot score well by chance). `None` when
     /// the two are of different algorithms or no shift overlaps enough.
     pub fn distance(&self, other: &Template, max_shift: i8) -> Option<Distance> {
-        super::coarse::with_popcnt(|| self.distance_here(other, max_shift))
+        #[cfg(target_arch = "x86_64")]
+        if super::coarse::has_popcnt() {
+            // SAFETY: the processor has the instruction (checked just above).
+            return unsafe { self.distance_popcnt(other, max_shift) };
+        }
+        self.distance_here(other, max_shift)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn distance_popcnt(&self, other: &Template, max_shift: i8) -> Option<Distance> {
+        self.distance_here(other, max_shift)
     }
 
     #[inline(always)]
@@ -252,7 +263,23 @@ impl Template {
         max_shift: i8,
         cutoff: f32,
     ) -> Option<Distance> {
-        super::coarse::with_popcnt(|| self.distance_within_here(other, max_shift, cutoff))
+        #[cfg(target_arch = "x86_64")]
+        if super::coarse::has_popcnt() {
+            // SAFETY: the processor has the instruction (checked just above).
+            return unsafe { self.distance_within_popcnt(other, max_shift, cutoff) };
+        }
+        self.distance_within_here(other, max_shift, cutoff)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn distance_within_popcnt(
+        &self,
+        other: &Template,
+        max_shift: i8,
+        cutoff: f32,
+    ) -> Option<Distance> {
+        self.distance_within_here(other, max_shift, cutoff)
     }
 
     #[inline(always)]
