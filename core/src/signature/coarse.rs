@@ -45,8 +45,11 @@ const SHIFT_SIDE: usize = 2 * SHIFT as usize + 1;
 
 const LOCATE_LEN: usize = LOCATE_PLANES.len() * LOCATE_WORDS;
 const REFINE_LEN: usize = REFINE_PLANES.len() * REFINE_WORDS;
+/// Words of a row's locate code (ones, then zeros) and of its refine code.
+pub const LOCATE_ROW: usize = 2 * LOCATE_LEN;
+pub const REFINE_ROW: usize = 2 * REFINE_LEN;
 /// Words of one gallery row: locate ones, locate zeros, refine ones, refine zeros.
-pub const CODE_WORDS: usize = 2 * LOCATE_LEN + 2 * REFINE_LEN;
+pub const CODE_WORDS: usize = LOCATE_ROW + REFINE_ROW;
 
 /// Rows whose best locate distance is above this are not refined. Set well above the
 /// largest genuine locate distance measured (0.184 clean, 0.213 degraded on COEP).
@@ -55,6 +58,32 @@ pub const LOCATE_CUTOFF: f32 = 0.27;
 /// largest genuine refine distance measured on COEP is 0.170 clean, 0.161 degraded (for
 /// every genuine pair within the match band); impostors start at ~0.22 (1 %).
 pub const COARSE_CUTOFF: f32 = 0.21;
+
+/// Indexed by a bound on the usable bits of a locate comparison, how many differing-bit
+/// counts keep the share within [`LOCATE_CUTOFF`] (0 under the usable minimum): the
+/// count `d` passes when `d < LOCATE_ALLOWED[bound]`. Made with the same `f32` division
+/// the exact test uses, so the bound test and the exact test agree at every edge.
+const LOCATE_ALLOWED: [u8; LOCATE_LEN * 64 + 1] = locate_allowed();
+
+const fn locate_allowed() -> [u8; LOCATE_LEN * 64 + 1] {
+    let mut table = [0u8; LOCATE_LEN * 64 + 1];
+    let mut bound = min_usable(LOCATE_LEN) as usize;
+    while bound < table.len() {
+        let mut d = 0;
+        while d <= bound && d as f32 / bound as f32 <= LOCATE_CUTOFF {
+            d += 1;
+        }
+        table[bound] = d as u8;
+        bound += 1;
+    }
+    table
+}
+
+/// The fewest usable bits a comparison of `len`-word codes needs to say anything: a sixth
+/// of the blocks, so a sliver cannot score well by chance.
+const fn min_usable(len: usize) -> u32 {
+    (len * 64 / 6) as u32
+}
 
 /// The coarse code of one gallery template ([`CODE_WORDS`] words).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +105,16 @@ impl CoarseCode {
     pub fn words(&self) -> &[u64] {
         &self.words
     }
+
+    /// The locate code's words ([`LOCATE_ROW`]), what the pass over every row reads.
+    pub fn locate_words(&self) -> &[u64] {
+        &self.words[..LOCATE_ROW]
+    }
+
+    /// The refine code's words ([`REFINE_ROW`]), read for the rows the locate code keeps.
+    pub fn refine_words(&self) -> &[u64] {
+        &self.words[LOCATE_ROW..]
+    }
 }
 
 /// The probe's codes at the shifts the stage tries.
@@ -89,6 +128,8 @@ pub struct ProbeCodes {
     /// Each code's usable words (ones | zeros).
     locate_usable: Vec<[u64; LOCATE_LEN]>,
     refine_usable: Vec<[u64; REFINE_LEN]>,
+    /// Each locate code's usable bit count.
+    locate_bits: Vec<u32>,
 }
 
 impl ProbeCodes {
@@ -110,8 +151,14 @@ impl ProbeCodes {
                 refine.push(w);
             }
         }
+        let locate_usable: Vec<[u64; LOCATE_LEN]> =
+            locate.iter().map(|c| usable::<LOCATE_LEN>(c)).collect();
         Self {
-            locate_usable: locate.iter().map(|c| usable::<LOCATE_LEN>(c)).collect(),
+            locate_bits: locate_usable
+                .iter()
+                .map(|u| u.iter().map(|w| w.count_ones()).sum())
+                .collect(),
+            locate_usable,
             refine_usable: refine.iter().map(|c| usable::<REFINE_LEN>(c)).collect(),
             locate,
             refine,
@@ -125,35 +172,49 @@ impl ProbeCodes {
         if row.len() != CODE_WORDS {
             return 1.0;
         }
+        let (locate, refine) = row.split_at(LOCATE_ROW);
         #[cfg(target_arch = "x86_64")]
         if has_popcnt() {
             // SAFETY: the processor has the instruction (checked just above).
-            return unsafe { self.row_distance_popcnt(row) };
+            return unsafe { self.row_distance_popcnt(locate, refine) };
         }
-        self.row_distance(row)
+        self.row_distance(locate, refine)
     }
 
-    /// The rows of `codes` (rows of [`CODE_WORDS`] words, back to back) that `keep` allows
-    /// and whose coarse distance is within [`COARSE_CUTOFF`], appended to `out` by index.
-    /// One pass; the popcount instruction is used where the processor has it.
-    pub fn candidates(&self, codes: &[u64], keep: impl FnMut(usize) -> bool, out: &mut Vec<usize>) {
+    /// The rows (by index) that `keep` allows and whose coarse distance is within
+    /// [`COARSE_CUTOFF`], appended to `out`. `locate` holds every row's
+    /// [`CoarseCode::locate_words`] back to back, `refine` their
+    /// [`CoarseCode::refine_words`] (two arrays, so the pass over every row reads only
+    /// the first; rows past the shorter array's end are not looked at). One pass; the
+    /// popcount instruction is used where the processor has it.
+    pub fn candidates(
+        &self,
+        locate: &[u64],
+        refine: &[u64],
+        keep: impl FnMut(usize) -> bool,
+        out: &mut Vec<usize>,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if has_popcnt() {
             // SAFETY: the processor has the instruction (checked just above).
-            return unsafe { self.candidates_popcnt(codes, keep, out) };
+            return unsafe { self.candidates_popcnt(locate, refine, keep, out) };
         }
-        self.candidates_here(codes, keep, out)
+        self.candidates_here(locate, refine, keep, out)
     }
 
     #[inline(always)]
     fn candidates_here(
         &self,
-        codes: &[u64],
+        locate: &[u64],
+        refine: &[u64],
         mut keep: impl FnMut(usize) -> bool,
         out: &mut Vec<usize>,
     ) {
-        for (i, row) in codes.chunks_exact(CODE_WORDS).enumerate() {
-            if keep(i) && self.row_distance(row) <= COARSE_CUTOFF {
+        let rows = locate
+            .chunks_exact(LOCATE_ROW)
+            .zip(refine.chunks_exact(REFINE_ROW));
+        for (i, (l, r)) in rows.enumerate() {
+            if self.may_locate(l) && keep(i) && self.row_distance(l, r) <= COARSE_CUTOFF {
                 out.push(i);
             }
         }
@@ -163,22 +224,24 @@ impl ProbeCodes {
     #[target_feature(enable = "popcnt")]
     unsafe fn candidates_popcnt(
         &self,
-        codes: &[u64],
+        locate: &[u64],
+        refine: &[u64],
         keep: impl FnMut(usize) -> bool,
         out: &mut Vec<usize>,
     ) {
-        self.candidates_here(codes, keep, out)
+        self.candidates_here(locate, refine, keep, out)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "popcnt")]
-    unsafe fn row_distance_popcnt(&self, row: &[u64]) -> f32 {
-        self.row_distance(row)
+    unsafe fn row_distance_popcnt(&self, locate: &[u64], refine: &[u64]) -> f32 {
+        self.row_distance(locate, refine)
     }
 
+    /// The locate stage: the best of the probe's locate shifts for this row (an index into
+    /// `LOCATE_SHIFTS` squared), `None` when its share is over [`LOCATE_CUTOFF`].
     #[inline(always)]
-    fn row_distance(&self, row: &[u64]) -> f32 {
-        let (locate, refine) = row.split_at(2 * LOCATE_LEN);
+    fn located(&self, locate: &[u64]) -> Option<usize> {
         let locate_usable = usable::<LOCATE_LEN>(locate);
         // The best locate shift, compared as fractions (diff / bits) without dividing.
         let (mut best, mut at) = (Count::NONE, 0usize);
@@ -188,9 +251,40 @@ impl ProbeCodes {
                 (best, at) = (c, k);
             }
         }
-        if best.share() > LOCATE_CUTOFF {
-            return 1.0;
+        (best.share() <= LOCATE_CUTOFF).then_some(at)
+    }
+
+    /// Whether the locate stage could keep this row: a bound that never says no where
+    /// [`Self::row_distance`]'s locate test says yes, at a third of its work. It counts
+    /// only the differing bits at each shift; the usable bits the share divides by are at
+    /// most the smaller of the probe's and the row's own usable counts, and a share only
+    /// grows as its divisor shrinks, so a row whose differing bits exceed what
+    /// [`LOCATE_CUTOFF`] allows over that bound is over the cutoff at that shift for sure.
+    #[inline(always)]
+    fn may_locate(&self, row: &[u64]) -> bool {
+        let (r1, r0) = row.split_at(LOCATE_LEN);
+        let mut own = 0u32;
+        for k in 0..LOCATE_LEN {
+            own += (r1[k] | r0[k]).count_ones();
         }
+        let mut may = false;
+        for (probe, &bits) in self.locate.iter().zip(&self.locate_bits) {
+            let (p1, p0) = probe.split_at(LOCATE_LEN);
+            let mut diff = 0u32;
+            for k in 0..LOCATE_LEN {
+                diff += ((p1[k] & r0[k]) | (p0[k] & r1[k])).count_ones();
+            }
+            // No branch per shift: all nine are counted, the answer or-ed.
+            may |= diff < u32::from(LOCATE_ALLOWED[bits.min(own) as usize]);
+        }
+        may
+    }
+
+    #[inline(always)]
+    fn row_distance(&self, locate: &[u64], refine: &[u64]) -> f32 {
+        let Some(at) = self.located(locate) else {
+            return 1.0;
+        };
         // The locate shift's (dx, dy), and the refine shifts within one point of it.
         let side = LOCATE_SHIFTS.len();
         let (lx, ly) = (LOCATE_SHIFTS[at % side], LOCATE_SHIFTS[at / side]);
@@ -255,7 +349,7 @@ fn count(a: &[u64], am: &[u64], b: &[u64], bm: &[u64], len: usize) -> Count {
         diff += ((a1[k] & b0[k]) | (a0[k] & b1[k])).count_ones();
         bits += (am[k] & bm[k]).count_ones();
     }
-    if bits < (len * 64 / 6) as u32 {
+    if bits < min_usable(len) {
         return Count::NONE;
     }
     Count { diff, bits }
@@ -352,15 +446,43 @@ mod tests {
     }
 
     #[test]
+    fn the_locate_bound_never_drops_a_row_the_locate_stage_keeps() {
+        // Templates related to the probe at every degree (moved, bits flipped, parts made
+        // unusable) so that both answers occur, many near the cutoff.
+        let probe_t = Template::random_for_tests(21);
+        let probe = ProbeCodes::of(&probe_t);
+        let (mut kept, mut bounded, mut rows) = (0, 0, 0);
+        for seed in 0..400u64 {
+            let moved = probe_t.moved_for_tests((seed % 5) as i8 - 2, (seed / 5 % 5) as i8 - 2);
+            let row_t = moved.perturbed_for_tests(seed, (seed % 40) as f64 / 80.0, seed % 3 == 0);
+            let code = CoarseCode::of(&row_t);
+            let located = probe.located(code.locate_words()).is_some();
+            let may = probe.may_locate(code.locate_words());
+            assert!(
+                may || !located,
+                "row {seed}: kept by the stage, dropped by its bound"
+            );
+            kept += usize::from(located);
+            bounded += usize::from(may);
+            rows += 1;
+        }
+        // Both answers were met, and the bound drops some rows of its own.
+        assert!(kept > 20 && kept < rows - 20, "{kept} of {rows} kept");
+        assert!(bounded < rows, "the bound kept every row");
+    }
+
+    #[test]
     fn candidates_are_the_kept_rows_within_the_cutoff() {
         let t = Template::random_for_tests(5);
         let probe = ProbeCodes::of(&t);
-        let mut codes = Vec::new();
+        let (mut locate, mut refine) = (Vec::new(), Vec::new());
         for seed in [5, 6, 5, 7] {
-            codes.extend_from_slice(CoarseCode::of(&Template::random_for_tests(seed)).words());
+            let code = CoarseCode::of(&Template::random_for_tests(seed));
+            locate.extend_from_slice(code.locate_words());
+            refine.extend_from_slice(code.refine_words());
         }
         let mut out = Vec::new();
-        probe.candidates(&codes, |i| i != 2, &mut out);
+        probe.candidates(&locate, &refine, |i| i != 2, &mut out);
         assert_eq!(out, vec![0]);
     }
 }

@@ -25,7 +25,9 @@ pub mod gabor;
 pub mod roi;
 mod template;
 
-pub use coarse::{COARSE_CUTOFF, CODE_WORDS, CoarseCode, LOCATE_CUTOFF, ProbeCodes};
+pub use coarse::{
+    COARSE_CUTOFF, CODE_WORDS, CoarseCode, LOCATE_CUTOFF, LOCATE_ROW, ProbeCodes, REFINE_ROW,
+};
 pub use roi::{Roi, RoiError};
 pub use template::{COARSE_SLACK, Distance, FORMAT_VERSION, Template, TemplateError};
 

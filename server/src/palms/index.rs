@@ -1,6 +1,6 @@
 //! The store match's in-memory search index: the signatures a scan may match (those of
 //! enrollments pending a store match and not past their deadline), each with its coarse
-//! code ([`palmkit_core::signature::CoarseCode`]) in one flat array the candidate stage
+//! code ([`palmkit_core::signature::CoarseCode`]) in two flat arrays the candidate stage
 //! scans with popcounts, and the full template for the exact distance on the candidates.
 //!
 //! Kept current from the database's change feed (`palm_index_feed`, appended by triggers
@@ -16,7 +16,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use palmkit_core::signature::{self, CODE_WORDS, CoarseCode, ProbeCodes, Template};
+use palmkit_core::signature::{
+    self, CODE_WORDS, CoarseCode, LOCATE_ROW, ProbeCodes, REFINE_ROW, Template,
+};
 use rusqlite::{Connection, params};
 
 use crate::db::{Db, DbError, now};
@@ -35,8 +37,11 @@ struct Rows {
     loaded: bool,
     /// The feed sequence applied last.
     applied: i64,
-    /// Every row's coarse code ([`CODE_WORDS`] words), back to back.
-    coarse: Vec<u64>,
+    /// Every row's locate code ([`LOCATE_ROW`] words), back to back: what the pass over
+    /// every row reads, apart from the rest so that pass streams as little as it can.
+    locate: Vec<u64>,
+    /// Every row's refine code ([`REFINE_ROW`] words), read for the rows locate keeps.
+    refine: Vec<u64>,
     templates: Vec<Template>,
     enrollment: Vec<Arc<str>>,
     /// Unix seconds after which the row's enrollment can no longer be matched.
@@ -230,7 +235,8 @@ impl Rows {
         let mut candidates = Vec::new();
         if probe.algorithm() == signature::CURRENT {
             ProbeCodes::of(probe).candidates(
-                &self.coarse,
+                &self.locate,
+                &self.refine,
                 |i| self.expires_at[i] > now_s,
                 &mut candidates,
             );
@@ -249,7 +255,8 @@ impl Rows {
             .get_key_value(s.enrollment_id.as_str())
             .map_or_else(|| Arc::from(s.enrollment_id.as_str()), |(k, _)| k.clone());
         let row = self.templates.len();
-        self.coarse.extend_from_slice(code.words());
+        self.locate.extend_from_slice(code.locate_words());
+        self.refine.extend_from_slice(code.refine_words());
         self.templates.push(s.template);
         self.enrollment.push(id.clone());
         self.expires_at.push(s.expires_at);
@@ -269,9 +276,10 @@ impl Rows {
             self.templates.swap_remove(row);
             self.enrollment.swap_remove(row);
             self.expires_at.swap_remove(row);
-            let w = CODE_WORDS;
+            let (l, r) = (LOCATE_ROW, REFINE_ROW);
             if row != last {
-                self.coarse.copy_within(last * w..(last + 1) * w, row * w);
+                self.locate.copy_within(last * l..(last + 1) * l, row * l);
+                self.refine.copy_within(last * r..(last + 1) * r, row * r);
                 let moved = self.enrollment[row].clone();
                 if let Some(rows) = self.by_enrollment.get_mut(&moved) {
                     for r in rows.iter_mut().filter(|r| **r == last) {
@@ -279,7 +287,8 @@ impl Rows {
                     }
                 }
             }
-            self.coarse.truncate(last * w);
+            self.locate.truncate(last * l);
+            self.refine.truncate(last * r);
         }
     }
 }
