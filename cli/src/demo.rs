@@ -43,11 +43,22 @@ pub struct Args {
     server: Option<PathBuf>,
 }
 
+/// What the demo says, and stops at, when it finds no palm photo to enroll.
+const NEEDS_PALMS: &str = "palmkit demo needs real palm photos, which do not ship with the \
+    binary: pass --palms DIR (JPEG or PNG photos of open palms), set PALMKIT_TESTDATA to the \
+    shared test data, or run `cargo xtask demo` in a checkout (it provisions the hand models \
+    and finds the photos)";
+
 /// Runs the demo; `Err` carries the failed step's explanation. With `--server` (a running
 /// `palmkit serve --dev`'s client configuration) the enrollment goes to that server instead
 /// of one started here, and this process writes no file at all (the `strace` test shows it).
 pub async fn run(args: Args) -> Result<()> {
     let (palms, server) = (args.palms.as_deref(), args.server.as_deref());
+    // A server that reads palms refuses anything but a real palm, and real palm photos
+    // never ship with the binary: say what is needed before starting anything.
+    if palms.is_none() && live_photo().is_none() {
+        return Err(CliError::Usage(NEEDS_PALMS.into()));
+    }
     let started = Instant::now();
     if let Some(config_path) = server {
         let config = crate::args::read_config(config_path)?;
@@ -69,13 +80,11 @@ pub async fn run(args: Args) -> Result<()> {
     step.begin("Start the reference server (new CA, service key, database)");
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let mut options = palmkit_server::ServerOptions::development(data.path(), listen);
-    // With the hand models the server reads each capture's palm and can match store scans,
-    // but only when the demo has a real palm to send: a server that reads palms refuses
-    // the generated stand-in (`no_palm`), so without a palm photo it runs without them.
+    // With the hand models the server reads each capture's palm and can match store scans
+    // (the demo has a real palm photo to send: checked above).
     let models = crate::analyze::models_dir(None);
     let provisioned = models.join("SHA256SUMS").exists();
-    let has_palm = palms.is_some() || live_photo().is_some();
-    options.models = Some(models).filter(|_| provisioned && has_palm);
+    options.models = Some(models).filter(|_| provisioned);
     let reads_palms = options.models.is_some();
     let server = palmkit_server::start(options)
         .await
@@ -85,9 +94,6 @@ pub async fn run(args: Args) -> Result<()> {
         server.base_url,
         if reads_palms {
             "reads palms (hand models loaded)"
-        } else if provisioned {
-            "no palm photo here (set PALMKIT_TESTDATA or pass --palms DIR): captures are not \
-             read, no store match"
         } else {
             "no hand models: captures are not read, no store match"
         }
@@ -509,26 +515,18 @@ fn live_photo() -> Option<PathBuf> {
         .filter(|p| p.exists())
 }
 
-/// The palm photo held when the camera path cannot run: a real palm photograph from the
-/// shared test data when it can be found (`PALMKIT_TESTDATA`), otherwise a generated
-/// stand-in image, said so.
+/// The palm photo held when the camera path cannot run (no hand models): the shared test
+/// data's palm photograph (`PALMKIT_TESTDATA`; [`run`] stops earlier without one).
 fn demo_image() -> Result<(Zeroizing<Vec<u8>>, String)> {
     const PHOTO: &str = "palms/palm_11k_f_p.jpg";
-    if let Some(dir) = std::env::var_os("PALMKIT_TESTDATA") {
-        let path = std::path::Path::new(&dir).join(PHOTO);
-        if let Ok(bytes) = std::fs::read(&path) {
-            return Ok((Zeroizing::new(bytes), format!("test photo {PHOTO}")));
-        }
-    }
-    let mut png = Vec::new();
-    let img = image::RgbImage::from_fn(640, 480, |x, y| {
-        image::Rgb([200 - (y / 4) as u8, 150 + (x / 16) as u8, 120])
-    });
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
-    Ok((
-        Zeroizing::new(png),
-        "a generated 640x480 stand-in (set PALMKIT_TESTDATA for a real palm photo)".into(),
-    ))
+    let dir =
+        std::env::var_os("PALMKIT_TESTDATA").ok_or_else(|| CliError::Usage(NEEDS_PALMS.into()))?;
+    let path = Path::new(&dir).join(PHOTO);
+    let bytes = std::fs::read(&path).map_err(|e| CliError::File {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok((Zeroizing::new(bytes), format!("test photo {PHOTO}")))
 }
 
 /// The session's listener: the states it went through, and the upload progress bar.

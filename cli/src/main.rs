@@ -32,7 +32,9 @@ use crate::args::ConfigArgs;
 /// the iPhone and Android apps use, against the reference enrollment server, so QA can see
 /// every step of an enrollment on a desktop.
 ///
-/// New here? Run `palmkit demo`: it needs no set-up.
+/// New here? In a checkout, run `cargo xtask demo`: it provisions the hand models, finds the
+/// shared palm photos and runs a whole enrollment. The binary alone needs real palm photos,
+/// which never ship with it: `palmkit demo --palms DIR` (or set PALMKIT_TESTDATA).
 #[derive(Parser)]
 #[command(name = "palmkit", version, propagate_version = true)]
 struct Cli {

@@ -49,6 +49,35 @@ fn demo_runs_every_step_and_passes() {
 }
 
 #[test]
+fn the_binary_alone_says_what_the_demo_needs_before_starting_anything() {
+    // As a newcomer runs it: no test-data or model variable, an empty home.
+    let home = tempfile::tempdir().unwrap();
+    let out = palmkit()
+        .arg("demo")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    // One clear line naming each way to give it palms, and no server started.
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    for needed in ["--palms DIR", "PALMKIT_TESTDATA", "cargo xtask demo"] {
+        assert!(stderr.contains(needed), "{needed} not named: {stderr}");
+    }
+    assert!(!stdout.contains("Start the reference server"), "{stdout}");
+    // And the help says so instead of promising no set-up.
+    let help = palmkit().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("needs real palm photos"), "{help}");
+    assert!(!help.contains("no set-up"), "{help}");
+}
+
+#[test]
 fn demo_enrolls_the_hand_the_palms_folder_shows() {
     let testdata = std::path::PathBuf::from(
         std::env::var_os("PALMKIT_TESTDATA").expect("PALMKIT_TESTDATA (cargo xtask test sets it)"),
