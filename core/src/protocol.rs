@@ -317,11 +317,14 @@ pub struct StoreScan {
     /// `below_threshold`, `two_candidates`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The matched shopper, pseudonymous (`shp-…`, the same for every enrollment of an
-    /// account; no name, no account id).
+    /// The matched shopper, pseudonymous (`shp-…`): one per shopper and store (another
+    /// store sees another), new after the shopper deletes an enrollment; no name, no
+    /// account id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shopper_ref: Option<String>,
-    /// How close the best candidate was, as a coarse band of the distance (`0.25-0.30`).
+    /// How close the best candidate was, as a coarse band of the distance (`0.20-0.25`):
+    /// for a match, an ambiguous scan, and a no-match only when it was a near miss
+    /// (within the threshold plus the ambiguity margin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score_band: Option<String>,
 }

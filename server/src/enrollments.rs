@@ -104,6 +104,9 @@ pub async fn expire_due(state: &AppState) -> Result<usize, DbError> {
                 uploads.extend(crate::uploads::store::forget_enrollment_data(&tx, id)?);
             }
             tx.commit()?;
+            if !due.is_empty() {
+                crate::db::checkpoint(c)?;
+            }
             Ok((due.len(), uploads))
         })
         .await?;
@@ -133,8 +136,11 @@ pub async fn delete(
                 return Ok(None);
             }
             let uploads = crate::uploads::store::forget_enrollment_data(&tx, &id)?;
+            // The shopper asked to be forgotten: the stores' pseudonyms go too.
+            crate::palms::stores::forget_shopper_refs(&tx, &who.account_id)?;
             tx.execute("DELETE FROM enrollments WHERE id = ?1", [&id])?;
             tx.commit()?;
+            crate::db::checkpoint(c)?;
             Ok(Some(uploads))
         })
         .await?
@@ -205,7 +211,14 @@ pub async fn create(
                 expires_at: None,
             };
             if let Some(key) = &key {
-                idempotency::remember(&tx, &who.account_id, key, &request, &to_json(&enrollment)?)?;
+                idempotency::remember(
+                    &tx,
+                    &who.account_id,
+                    key,
+                    &request,
+                    &to_json(&enrollment)?,
+                    Some(&enrollment.id),
+                )?;
             }
             tx.commit()?;
             Ok(Ok((true, enrollment)))
@@ -289,7 +302,14 @@ pub async fn submit(
             )?;
             enrollment.state = EnrollmentState::PendingStoreMatch;
             enrollment.expires_at = Some(rfc3339(&tx, expires_at)?);
-            idempotency::remember(&tx, &who.account_id, &key, &request, &to_json(&enrollment)?)?;
+            idempotency::remember(
+                &tx,
+                &who.account_id,
+                &key,
+                &request,
+                &to_json(&enrollment)?,
+                Some(&enrollment.id),
+            )?;
             tx.commit()?;
             Ok(Ok(enrollment))
         })

@@ -62,17 +62,21 @@ pub fn earlier(
     Ok(found.map(|(was, answer)| if was == request { Ok(answer) } else { Err(()) }))
 }
 
-/// Records the answer given to `request` under `key` (in the caller's transaction).
+/// Records the answer given to `request` under `key` (in the caller's transaction);
+/// `enrollment_id` is the enrollment the answer names, if any: deleting it deletes the
+/// answer (`uploads::store::forget_enrollment_data`).
 pub fn remember(
     conn: &Connection,
     account_id: &str,
     key: &str,
     request: &str,
     answer: &str,
+    enrollment_id: Option<&str>,
 ) -> Result<(), DbError> {
     conn.execute(
-        "INSERT INTO idempotency (account_id, key, request, response) VALUES (?1, ?2, ?3, ?4)",
-        params![account_id, key, request, answer],
+        "INSERT INTO idempotency (account_id, key, request, response, enrollment_id)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![account_id, key, request, answer, enrollment_id],
     )?;
     Ok(())
 }

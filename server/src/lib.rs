@@ -20,7 +20,9 @@ pub mod uploads;
 // The HTTP layers: the router at the top, what handlers share below them.
 pub mod api;
 pub mod auth;
+pub mod body_rate;
 pub mod client_limit;
+pub mod html;
 pub mod limits;
 pub mod router;
 pub mod state;
@@ -264,12 +266,13 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
     state = state.with_platforms(attestation::platform::Platforms::new(platforms.clone()));
     if let Some(models) = options.models.clone() {
         let db = data.db.clone();
+        let pictures = options.limits.pictures.clone();
         let reader = tokio::task::spawn_blocking(move || {
             let reader = palms::PalmReader::load(&models)
                 .map_err(|e| StartError::Models(format!("{}: {e}", models.display())))?;
             // Captures kept without a signature (or with an older algorithm's) are read
             // again before the first scan can miss them.
-            palms::signatures::rebuild(&db, &reader)?;
+            palms::signatures::rebuild(&db, &reader, &pictures)?;
             // The store match's index, from the database; the change feed keeps it current.
             let index = palms::index::SearchIndex::load(&db)?;
             tracing::info!(signatures = index.len(), "store-match index built");

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::body_rate::MinBodyRate;
+use crate::palms::pictures::PictureLimits;
 use crate::uploads::store::UploadLimits;
 
 /// Request limits.
@@ -16,8 +18,12 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Longest a request may take, waiting for a turn and reading the body included.
     pub request_timeout: Duration,
-    /// Requests served at once over all clients; more wait (within the request timeout).
+    /// Requests served at once over all clients, capture uploads and `/healthz` apart
+    /// (uploads have their own pool, `UploadLimits::max_concurrent_requests`); more wait
+    /// (within the request timeout).
     pub max_concurrent: usize,
+    /// The data rate every request body must keep ([`MinBodyRate`]).
+    pub min_body_rate: MinBodyRate,
     /// Requests one client address may have in flight; more are answered `429` at once.
     pub max_per_client: usize,
     /// Longest a connection may take to send a request's headers, and to send the first
@@ -30,8 +36,14 @@ pub struct Limits {
     /// more wait their turn, within the request timeout. Below the core count by one, so a
     /// burst of scans leaves a core for health checks, logins and uploads.
     pub scan_workers: usize,
+    /// Store scans one device may send a second on average, and at once (a burst).
+    pub scans_per_device: (f64, u32),
+    /// Store scans all of one store's devices may send a second, and at once.
+    pub scans_per_store: (f64, u32),
     /// Capture uploads.
     pub uploads: UploadLimits,
+    /// The pictures read (captures and scans): sides, memory, how many at once.
+    pub pictures: PictureLimits,
 }
 
 impl Default for Limits {
@@ -40,13 +52,17 @@ impl Default for Limits {
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             max_concurrent: 256,
+            min_body_rate: MinBodyRate::default(),
             max_per_client: 32,
             header_read_timeout: Duration::from_secs(10),
             provider_writes_per_minute: 20,
             scan_workers: std::thread::available_parallelism()
                 .map_or(1, |n| n.get().saturating_sub(1))
                 .max(1),
+            scans_per_device: (2.0, 5),
+            scans_per_store: (20.0, 20),
             uploads: UploadLimits::default(),
+            pictures: PictureLimits::default(),
         }
     }
 }

@@ -92,8 +92,14 @@ async fn record(tap: RequestTap, req: Request, next: Next) -> Response {
 }
 
 fn routes(state: AppState, limits: &Limits) -> Router {
+    // Three pools, so that no one kind of request queues the others: `/healthz` (no body,
+    // no work) outside every pool; the capture uploads (long bodies) in a pool of their
+    // own; everything else (logins, token refresh, enrollments, scans) in the shared one.
+    let health = Router::new().route("/healthz", get(healthz));
+    let uploads = uploads::routes().layer(GlobalConcurrencyLimitLayer::new(
+        limits.uploads.max_concurrent_requests.max(1),
+    ));
     Router::new()
-        .route("/healthz", get(healthz))
         .route(
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),
@@ -144,8 +150,12 @@ fn routes(state: AppState, limits: &Limits) -> Router {
         )
         .route("/v1/consent", post(crate::accounts::consent::give))
         .route("/v1/enrollments/{id}/submit", post(enrollments::submit))
-        .merge(uploads::routes())
         .merge(crate::palms::stores::routes())
+        // Waiting for a turn happens inside the timeout, after the per-client limit: a
+        // client holding many slow requests is refused more, not queued in front of others.
+        .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent))
+        .merge(uploads)
+        .merge(health)
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiFailure::new(
@@ -155,9 +165,11 @@ fn routes(state: AppState, limits: &Limits) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        // Waiting for a turn happens inside the timeout, after the per-client limit: a
-        // client holding many slow requests is refused more, not queued in front of others.
-        .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent))
+        // A body that trickles is cut long before the request timeout (crate::body_rate).
+        .layer(middleware::from_fn_with_state(
+            limits.min_body_rate,
+            crate::body_rate::enforce,
+        ))
         .layer(middleware::from_fn_with_state(
             Arc::new(crate::client_limit::ClientLimit::new(limits.max_per_client)),
             crate::client_limit::enforce,

@@ -13,7 +13,8 @@ use crate::db::Db;
 use crate::limits::Limits;
 use crate::palms::PalmReader;
 use crate::palms::index::SearchIndex;
-use crate::rate::WindowLimit;
+use crate::palms::pictures::PictureLimits;
+use crate::rate::{KeyedBucket, WindowLimit};
 use crate::uploads::store::UploadState;
 
 /// How far the server trusts what a client says about its captures.
@@ -48,6 +49,10 @@ pub struct AppState {
     palms: Option<Arc<PalmReader>>,
     index: Option<Arc<SearchIndex>>,
     scan_slots: Arc<tokio::sync::Semaphore>,
+    decode_slots: Arc<tokio::sync::Semaphore>,
+    pictures: Arc<PictureLimits>,
+    device_scans: Arc<KeyedBucket>,
+    store_scans: Arc<KeyedBucket>,
     platforms: Arc<Platforms>,
 }
 
@@ -81,6 +86,18 @@ impl AppState {
             palms: None,
             index: None,
             scan_slots: Arc::new(tokio::sync::Semaphore::new(limits.scan_workers.max(1))),
+            decode_slots: Arc::new(tokio::sync::Semaphore::new(
+                limits.pictures.decodes_at_once.max(1),
+            )),
+            pictures: Arc::new(limits.pictures.clone()),
+            device_scans: Arc::new(KeyedBucket::new(
+                limits.scans_per_device.0,
+                limits.scans_per_device.1,
+            )),
+            store_scans: Arc::new(KeyedBucket::new(
+                limits.scans_per_store.0,
+                limits.scans_per_store.1,
+            )),
             platforms: Arc::new(Platforms::new(PlatformConfig::default())),
             uploads: Arc::new(uploads),
             auth: Arc::new(AuthState {
@@ -103,6 +120,23 @@ impl AppState {
     /// searches.
     pub fn scan_slots(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.scan_slots
+    }
+
+    /// The pictures' decode slots: a capture being checked or a scan being read holds one
+    /// while its picture is decoded and read (one per core by default), so the memory
+    /// decoding takes is bounded by the slots times the budget of one.
+    pub fn decode_slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.decode_slots
+    }
+
+    /// The store scans' budgets: per device, and per store.
+    pub fn scan_budgets(&self) -> (&KeyedBucket, &KeyedBucket) {
+        (&self.device_scans, &self.store_scans)
+    }
+
+    /// The limits pictures are decoded under.
+    pub fn pictures(&self) -> &Arc<PictureLimits> {
+        &self.pictures
     }
 
     /// The store match's search index, when the server reads palms.

@@ -121,6 +121,84 @@ async fn slow_bodies_from_one_client_do_not_stall_another() {
     server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_bodies_from_several_addresses_are_cut_and_do_not_queue_healthz() {
+    // Round two of the attack: three addresses, each within its per-client share, fill
+    // the shared pool with bodies that trickle a byte a second.
+    let (_dir, server) = TestRig::start_with(|o| {
+        o.limits.max_concurrent = 8;
+        o.limits.max_per_client = 4;
+        o.limits.request_timeout = Duration::from_secs(20);
+        o.limits.min_body_rate = palmkit_server::body_rate::MinBodyRate {
+            bytes_per_s: 1024,
+            window: Duration::from_secs(1),
+        };
+    })
+    .await
+    .into_parts();
+    let mut slow = Vec::new();
+    for attacker in ["127.0.0.1", "127.0.0.3", "127.0.0.4"] {
+        for _ in 0..4 {
+            let mut conn = connect(&server, attacker.parse().unwrap()).await;
+            conn.write_all(
+                b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                  Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ng",
+            )
+            .await
+            .unwrap();
+            conn.flush().await.unwrap();
+            slow.push(conn);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    // /healthz is served at once, whatever the pool holds.
+    let shopper = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(&server))
+        .local_address("127.0.0.2".parse::<IpAddr>().unwrap())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let asked = Instant::now();
+    let health = shopper
+        .get(format!("{}healthz", server.base_url))
+        .send()
+        .await
+        .expect("/healthz did not answer while slow bodies filled the pool");
+    assert!(health.status().is_success());
+    assert!(
+        asked.elapsed() < Duration::from_millis(500),
+        "/healthz took {:?}",
+        asked.elapsed()
+    );
+    // Every trickling body is cut within a couple of windows, far before the 20 s timeout:
+    // each connection gets its answer (or is closed).
+    for conn in &mut slow {
+        let left = Duration::from_secs(4).saturating_sub(started.elapsed());
+        let answered = closed_within(conn, left.max(Duration::from_millis(10))).await;
+        assert!(
+            answered.is_some(),
+            "a slow body held its place for {:?}",
+            started.elapsed()
+        );
+    }
+    // And a token request of a well-behaved client is served afterwards.
+    let token = shopper
+        .post(format!("{}token", server.base_url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=refresh_token&refresh_token=nope")
+        .send()
+        .await
+        .unwrap();
+    // Refused for what it is (no client, a made-up token), not for the pool.
+    assert!(
+        matches!(token.status().as_u16(), 400 | 401),
+        "{}",
+        token.status()
+    );
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn half_sent_headers_silent_and_idle_connections_are_closed() {
     let (_dir, server) =

@@ -508,12 +508,19 @@ async fn an_abandoned_upload_expires_and_is_swept_with_its_file() {
     assert!(created.headers().contains_key("upload-expires"));
     let location = created.headers()["location"].to_str().unwrap().to_string();
     let url = account.net().url(location.trim_start_matches('/')).unwrap();
-    assert_eq!(
-        std::fs::read_dir(rig.data_dir().join("uploads"))
-            .unwrap()
-            .count(),
-        1
-    );
+    let parts: Vec<_> = std::fs::read_dir(rig.data_dir().join("uploads"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(parts.len(), 1);
+    // The bytes in flight are the service's alone: the folder 0700, each part file 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&rig.data_dir().join("uploads")), 0o700);
+        assert_eq!(mode(&parts[0]), 0o600, "{}", parts[0].display());
+    }
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let head = http
@@ -537,6 +544,86 @@ async fn an_abandoned_upload_expires_and_is_swept_with_its_file() {
             .count(),
         0
     );
+    rig.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_patch_in_flight_when_its_enrollment_is_deleted_answers_not_found() {
+    let rig = TestRig::start().await;
+    let account = rig.test_shopper().await;
+    let draft = draft(&account, &[Hand::Right]).await;
+    let token = account.access_token().await.unwrap();
+    let http = account.net().http();
+    let created = http
+        .post(account.net().url("v1/uploads").unwrap())
+        .bearer_auth(&token)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", "1000")
+        .header(
+            "upload-metadata",
+            format!(
+                "enrollment_id {},hand cmlnaHQ=",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &draft.id)
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    let url = account.net().url(location.trim_start_matches('/')).unwrap();
+    // Half the bytes, then the body waits until the enrollment is gone, then the rest.
+    let (resume, resumed) = tokio::sync::oneshot::channel::<()>();
+    let body = futures_util::stream::unfold((0, Some(resumed)), |(sent, wait)| async move {
+        match sent {
+            0 => Some((
+                Ok::<_, std::io::Error>(bytes::Bytes::from(vec![7u8; 500])),
+                (1, wait),
+            )),
+            1 => {
+                let _ = wait?.await;
+                Some((Ok(bytes::Bytes::from(vec![7u8; 500])), (2, None)))
+            }
+            _ => None,
+        }
+    });
+    let patch = tokio::spawn(
+        http.patch(url)
+            .bearer_auth(&token)
+            .header("tus-resumable", "1.0.0")
+            .header("upload-offset", "0")
+            .header("content-type", "application/offset+octet-stream")
+            .header("content-length", "1000")
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    // The first half is on disk: the PATCH is in flight.
+    let part = rig.data_dir().join("uploads");
+    let started = Instant::now();
+    while walk(&part)
+        .iter()
+        .all(|p| std::fs::metadata(p).map_or(0, |m| m.len()) < 500)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the first half never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    EnrollmentClient::new(&account)
+        .delete(&draft.id)
+        .await
+        .unwrap();
+    resume.send(()).unwrap();
+    let answer = patch.await.unwrap().unwrap();
+    let status = answer.status();
+    let body = answer.text().await.unwrap();
+    assert!(
+        status == 404 || status == 410,
+        "a PATCH whose enrollment was deleted answered {status}: {body}"
+    );
+    assert_eq!(rig.count("SELECT count(*) FROM uploads"), 0);
+    assert!(walk(&part).is_empty(), "a part file was left");
     rig.shutdown().await;
 }
 

@@ -3,7 +3,8 @@
 //! registered store device posts another photo of the same palm and the enrollment becomes
 //! complete (the session and its listener see it); another palm does not match; scans need
 //! a store device's own, unrevoked credential; deleted and expired enrollments never
-//! match; a capture with no palm or of the other hand is refused with a named reason; and
+//! match; each store sees its own pseudonym of a shopper, new after a deletion; a
+//! capture with no palm or of the other hand is refused with a named reason; and
 //! captures kept by a server without models get their signatures when it starts with them.
 //! Palms: COEP photos from the shared test data (right palms, four per person).
 
@@ -278,6 +279,108 @@ async fn deleted_and_expired_enrollments_never_match() {
         SessionState::Expired
     );
     server.shutdown().await;
+}
+
+/// The test shopper enrolls photo `enrolled` (a new session) and the store device with
+/// `token` scans `scanned`: it must match; returns the session and the reference seen.
+async fn matched_at(
+    server: &RunningServer,
+    token: &str,
+    enrolled: &str,
+    scanned: &str,
+) -> (Arc<EnrollmentSession>, String) {
+    let (session, uploaded) = enroll(server, support::mock_store(), coep(enrolled)).await;
+    assert_eq!(uploaded.unwrap().state, SessionState::PendingStoreMatch);
+    let scan = scan_ok(server, token, coep(scanned)).await;
+    assert_eq!(
+        scan.outcome,
+        ScanOutcome::Matched,
+        "{enrolled} / {scanned}: {scan:?}"
+    );
+    (session, scan.shopper_ref.unwrap())
+}
+
+#[tokio::test]
+async fn each_store_sees_its_own_pseudonym_and_a_deletion_starts_new_ones() {
+    let (_dir, server) = support::start_server(with_models).await;
+    let (north, south) = (
+        server.issue_store_device("store-north").unwrap(),
+        server.issue_store_device("store-south").unwrap(),
+    );
+    // One shopper, four enrollments (one palm each), each completed by a store scan.
+    let (_, at_north) = matched_at(&server, &north.token, "001_1.jpg", "001_2.jpg").await;
+    let (_, at_south) = matched_at(&server, &south.token, "015_1.jpg", "015_2.jpg").await;
+    assert_ne!(
+        at_north, at_south,
+        "two stores saw the same shopper reference"
+    );
+    let (latest, again_north) = matched_at(&server, &north.token, "018_1.jpg", "018_2.jpg").await;
+    assert_eq!(
+        again_north, at_north,
+        "a store sees one reference per shopper"
+    );
+    // The shopper deletes an enrollment: every store's reference goes with it, and the
+    // scans that matched it no longer name it.
+    let deleted = latest.snapshot().enrollment_id.clone().unwrap();
+    assert_eq!(latest.delete().await.unwrap().state, SessionState::Deleted);
+    let db = palmkit_server::db::Db::open(&server.data_dir.join("palmkit.sqlite3")).unwrap();
+    let count = |sql: &str| -> i64 {
+        db.with(|c| Ok(c.query_row(sql, [&deleted], |r| r.get(0))?))
+            .unwrap()
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM store_scans WHERE enrollment_id = ?1"),
+        0
+    );
+    let (_, after) = matched_at(&server, &north.token, "020_1.jpg", "020_2.jpg").await;
+    assert_ne!(after, at_north, "the reference survived the deletion");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_deleted_enrollment_leaves_no_copy_in_any_file_the_service_wrote() {
+    let (dir, server) = support::start_server(with_models).await;
+    let (session, uploaded) = enroll(&server, support::mock_store(), coep("001_1.jpg")).await;
+    assert_eq!(uploaded.unwrap().state, SessionState::PendingStoreMatch);
+    // What the service keeps of it: the palm template and the sealed capture.
+    let (template, sealed): (Vec<u8>, Vec<u8>) = {
+        let db = palmkit_server::db::Db::open(&server.data_dir.join("palmkit.sqlite3")).unwrap();
+        db.with(|c| {
+            Ok((
+                c.query_row("SELECT template FROM palm_signatures", [], |r| r.get(0))?,
+                c.query_row("SELECT sealed FROM captures", [], |r| r.get(0))?,
+            ))
+        })
+        .unwrap()
+    };
+    assert_eq!(session.delete().await.unwrap().state, SessionState::Deleted);
+    server.shutdown().await;
+    // Windows of each from past their headers: a match anywhere is a copy left behind.
+    let needles = [
+        ("template", &template[8..8 + 64]),
+        (
+            "sealed capture",
+            &sealed[sealed.len() / 2..sealed.len() / 2 + 64],
+        ),
+    ];
+    let mut files = vec![dir.path().to_path_buf()];
+    let mut looked = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        looked += 1;
+        for (what, needle) in &needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == *needle),
+                "the deleted {what} is still in {}",
+                path.display()
+            );
+        }
+    }
+    assert!(looked >= 3, "only {looked} files looked at");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 //! is enough for the reference server: a read takes ~50 ms of one core.
 
 pub mod index;
+pub mod pictures;
 pub mod signatures;
 pub mod stores;
 

@@ -45,7 +45,11 @@ pub struct Rebuilt {
 
 /// Makes the signature of every capture that has none, or one of another algorithm or
 /// format than this build's. Runs at start, before the server takes requests.
-pub fn rebuild(db: &Db, reader: &PalmReader) -> Result<Rebuilt, DbError> {
+pub fn rebuild(
+    db: &Db,
+    reader: &PalmReader,
+    pictures: &crate::palms::pictures::PictureLimits,
+) -> Result<Rebuilt, DbError> {
     let stale: Vec<(String, String, String, String, Vec<u8>)> = db.with(|c| {
         let mut stmt = c.prepare(
             "SELECT c.upload_id, u.account_id, c.enrollment_id, c.hand, c.sealed
@@ -73,6 +77,7 @@ pub fn rebuild(db: &Db, reader: &PalmReader) -> Result<Rebuilt, DbError> {
             hand,
             |key_id| db.with(|c| crate::keys::private_key(c, key_id)),
             Some(reader),
+            pictures,
         )?;
         match verified.ok().and_then(|v| v.signature) {
             Some(template) => {

@@ -21,6 +21,7 @@ use sha2::{Digest as _, Sha256};
 use crate::api::ApiFailure;
 use crate::db::{Db, DbError, now};
 use crate::ids;
+use crate::palms::pictures::{self, PictureKind};
 use crate::state::AppState;
 
 /// Prefix of store device tokens (tells them apart from shoppers' tokens in logs and
@@ -142,6 +143,14 @@ fn band(distance: f32) -> String {
     format!("{lo:.2}-{:.2}", lo + 0.05)
 }
 
+/// The distance a no-match reports (as its band): only a near miss, within the match
+/// threshold plus the ambiguity margin, where the search promises to have looked at every
+/// enrollment. Beyond it the best candidate is whichever impostor the candidate stage let
+/// through, which says nothing a till needs and more than a store should learn.
+fn near_miss(best: Option<f32>) -> Option<f32> {
+    best.filter(|d| *d <= signature::MATCH_THRESHOLD + signature::AMBIGUITY_MARGIN)
+}
+
 /// How a probe compares with the pending enrollments.
 #[derive(Debug, PartialEq)]
 pub enum Decision {
@@ -189,12 +198,15 @@ pub fn decide<'a>(
     }
 }
 
-/// The pseudonymous reference stores see for the account (made on its first match).
-fn shopper_ref(c: &Connection, account_id: &str) -> Result<String, DbError> {
+/// The pseudonymous reference `store` sees for the account: its own (made at the
+/// account's first match there, random), so two stores comparing what they saw cannot
+/// tell they served the same shopper; dropped when the shopper deletes an enrollment
+/// ([`forget_shopper_refs`]), so the next match anywhere starts a new one.
+fn shopper_ref(c: &Connection, account_id: &str, store: &str) -> Result<String, DbError> {
     if let Some(r) = c
         .query_row(
-            "SELECT ref FROM shopper_refs WHERE account_id = ?1",
-            [account_id],
+            "SELECT ref FROM store_shopper_refs WHERE account_id = ?1 AND store = ?2",
+            params![account_id, store],
             |r| r.get(0),
         )
         .optional()?
@@ -203,10 +215,19 @@ fn shopper_ref(c: &Connection, account_id: &str) -> Result<String, DbError> {
     }
     let r = ids::new_id("shp")?;
     c.execute(
-        "INSERT INTO shopper_refs (account_id, ref) VALUES (?1, ?2)",
-        params![account_id, r],
+        "INSERT INTO store_shopper_refs (account_id, store, ref) VALUES (?1, ?2, ?3)",
+        params![account_id, store, r],
     )?;
     Ok(r)
+}
+
+/// Forgets every store's pseudonym of `account_id` (in the caller's transaction).
+pub(crate) fn forget_shopper_refs(c: &Connection, account_id: &str) -> Result<(), DbError> {
+    c.execute(
+        "DELETE FROM store_shopper_refs WHERE account_id = ?1",
+        [account_id],
+    )?;
+    Ok(())
 }
 
 /// `POST /v1/store/scans`: the body is the scanner's picture (JPEG or PNG).
@@ -215,6 +236,23 @@ async fn scan(
     device: StoreDevice,
     body: Bytes,
 ) -> Result<Json<StoreScan>, ApiFailure> {
+    // Each device and each store within its budget, before any work: one busy device must
+    // not slow the shoppers' uploads or another store's scans.
+    let (per_device, per_store) = state.scan_budgets();
+    if let Err(wait) = per_device
+        .allow(&device.id)
+        .and_then(|()| per_store.allow(&device.store))
+    {
+        return Err(ApiFailure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "this store device (or its store) sends scans faster than its budget; retry later",
+        )
+        .with_header(
+            "retry-after",
+            wait.as_secs_f64().ceil().max(1.0).to_string(),
+        ));
+    }
     // The reader and the index come together (both with the hand models).
     let (Some(reader), Some(index)) = (state.palms().cloned(), state.index().cloned()) else {
         return Err(ApiFailure::new(
@@ -235,11 +273,20 @@ async fn scan(
     let wait_ms = waited.elapsed().as_secs_f64() * 1000.0;
     // Decode and read on the blocking pool, outside the database lock.
     let started = std::time::Instant::now();
+    // And a decode slot, shared with the captures being checked (crate::palms::pictures).
+    let decode_slot = state
+        .decode_slots()
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
+    let pictures = state.pictures().clone();
     let read = tokio::task::spawn_blocking(move || {
-        let decoded = crate::uploads::verify::decode(&body, None)?;
+        let _slot = decode_slot;
+        let decoded = pictures::decode(&body, None, PictureKind::Scan, &pictures)?;
         let (width, height) = (decoded.width(), decoded.height());
-        let rgb = crate::uploads::verify::into_rgb(decoded);
-        Ok::<_, crate::uploads::verify::Refused>(reader.read(&rgb, width, height, None))
+        let rgb = pictures::into_rgb(decoded);
+        Ok::<_, crate::palms::Refused>(reader.read(&rgb, width, height, None))
     })
     .await
     .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
@@ -302,7 +349,7 @@ async fn scan(
                 &device,
                 ScanOutcome::NoMatch,
                 Some("below_threshold"),
-                best,
+                near_miss(best),
                 None,
             )
             .await?
@@ -337,7 +384,8 @@ async fn scan(
 }
 
 /// Records a scan (and, for a match, completes the enrollment in the same transaction)
-/// and returns the answer for the device.
+/// and returns the answer for the device; a device revoked while its scan was in flight
+/// is refused here, before anything is written.
 async fn record(
     state: &AppState,
     device: &StoreDevice,
@@ -347,65 +395,21 @@ async fn record(
     matched: Option<String>,
 ) -> Result<StoreScan, ApiFailure> {
     let (device_id, store) = (device.id.clone(), device.store.clone());
-    let score_band = distance.map(band);
     let scan = state
         .db()
         .call(move |c| {
-            let tx = c.unchecked_transaction()?;
-            let mut outcome = outcome;
-            let mut reason = reason;
-            let mut shopper = None;
-            if let Some(enrollment_id) = &matched {
-                // Deleted or expired between the search and now: not a match after all.
-                // Completed meanwhile by another scan of the same palm: still this shopper.
-                let account: Option<String> = tx
-                    .query_row(
-                        "UPDATE enrollments SET state = 'complete', completed_at = COALESCE(completed_at, ?1)
-                         WHERE id = ?2 AND (state = 'complete' OR
-                               (state = 'pending_store_match' AND expires_at > ?1))
-                         RETURNING account_id",
-                        params![now(), enrollment_id],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                match account {
-                    Some(account) => shopper = Some(shopper_ref(&tx, &account)?),
-                    None => {
-                        outcome = ScanOutcome::NoMatch;
-                        reason = Some("enrollment_gone");
-                    }
-                }
-            }
-            let id = ids::new_id("scan")?;
-            let outcome_text = serde_json::to_value(outcome)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            tx.execute(
-                "INSERT INTO store_scans (id, device_id, store, outcome, reason, score_band,
-                                          enrollment_id, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    id,
-                    device_id,
-                    store,
-                    outcome_text,
-                    reason,
-                    score_band,
-                    if shopper.is_some() { matched.as_deref() } else { None },
-                    now()
-                ],
-            )?;
-            tx.commit()?;
-            Ok(StoreScan {
-                scan_id: id,
+            write_scan(
+                c,
+                &device_id,
+                &store,
                 outcome,
-                reason: reason.map(str::to_string),
-                shopper_ref: shopper,
-                score_band,
-            })
+                reason,
+                distance,
+                matched.as_deref(),
+            )
         })
-        .await?;
+        .await?
+        .ok_or_else(revoked_meanwhile)?;
     tracing::info!(
         store = %device.store,
         outcome = ?scan.outcome,
@@ -414,6 +418,93 @@ async fn record(
         "store scan"
     );
     Ok(scan)
+}
+
+fn revoked_meanwhile() -> ApiFailure {
+    ApiFailure::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_store_credential",
+        "this store device was revoked while its scan was read",
+    )
+}
+
+/// The scan's record, and for a match the enrollment completed, in one transaction;
+/// `None` (nothing written) when the device is revoked by now: its credential was checked
+/// when the scan came in, and a scan takes long enough for a revocation to land meanwhile.
+fn write_scan(
+    c: &Connection,
+    device_id: &str,
+    store: &str,
+    outcome: ScanOutcome,
+    reason: Option<&'static str>,
+    distance: Option<f32>,
+    matched: Option<&str>,
+) -> Result<Option<StoreScan>, DbError> {
+    let tx = c.unchecked_transaction()?;
+    let live: bool = tx
+        .query_row(
+            "SELECT revoked_at IS NULL FROM store_devices WHERE id = ?1",
+            [device_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if !live {
+        return Ok(None);
+    }
+    let score_band = distance.map(band);
+    let mut outcome = outcome;
+    let mut reason = reason;
+    let mut shopper = None;
+    if let Some(enrollment_id) = matched {
+        // Deleted or expired between the search and now: not a match after all.
+        // Completed meanwhile by another scan of the same palm: still this shopper.
+        let account: Option<String> = tx
+            .query_row(
+                "UPDATE enrollments SET state = 'complete', completed_at = COALESCE(completed_at, ?1)
+                 WHERE id = ?2 AND (state = 'complete' OR
+                       (state = 'pending_store_match' AND expires_at > ?1))
+                 RETURNING account_id",
+                params![now(), enrollment_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match account {
+            Some(account) => shopper = Some(shopper_ref(&tx, &account, store)?),
+            None => {
+                outcome = ScanOutcome::NoMatch;
+                reason = Some("enrollment_gone");
+            }
+        }
+    }
+    let id = ids::new_id("scan")?;
+    let outcome_text = serde_json::to_value(outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    tx.execute(
+        "INSERT INTO store_scans (id, device_id, store, outcome, reason, score_band,
+                                  enrollment_id, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id,
+            device_id,
+            store,
+            outcome_text,
+            reason,
+            score_band,
+            if shopper.is_some() { matched } else { None },
+            now()
+        ],
+    )?;
+    tx.commit()?;
+    Ok(Some(StoreScan {
+        scan_id: id,
+        outcome,
+        reason: reason.map(str::to_string),
+        shopper_ref: shopper,
+        score_band,
+    }))
 }
 
 #[cfg(test)]
@@ -492,5 +583,65 @@ mod tests {
         );
         assert_eq!(decide(&probe, []), Decision::NoMatch { best: None });
         assert_eq!(band(0.234), "0.20-0.25");
+    }
+
+    #[test]
+    fn a_device_revoked_while_its_scan_was_read_completes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("palmkit.sqlite3")).unwrap();
+        let device = issue_device(&db, "store-1").unwrap();
+        db.with(|c| {
+            c.execute_batch(&format!(
+                "INSERT INTO accounts (id, email, display_name, password_hash, created_at)
+                 VALUES ('acct-1', 'a@example.com', 'A', 'x', 'now');
+                 INSERT INTO enrollments (id, state, hands, created_at, account_id, expires_at)
+                 VALUES ('enr-1', 'pending_store_match', 'right', 'now', 'acct-1', {});",
+                now() + 3600
+            ))?;
+            Ok(())
+        })
+        .unwrap();
+        let scan = |db: &Db| {
+            db.with(|c| {
+                write_scan(
+                    c,
+                    &device.id,
+                    "store-1",
+                    ScanOutcome::Matched,
+                    None,
+                    Some(0.1),
+                    Some("enr-1"),
+                )
+            })
+            .unwrap()
+        };
+        // The scan came in with a live credential; the device is revoked before the
+        // completing write.
+        assert_eq!(revoke_devices(&db, &device.id).unwrap(), 1);
+        assert_eq!(scan(&db), None);
+        let state: String = db
+            .with(|c| Ok(c.query_row("SELECT state FROM enrollments", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(state, "pending_store_match");
+        let recorded: i64 = db
+            .with(|c| Ok(c.query_row("SELECT count(*) FROM store_scans", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(recorded, 0);
+    }
+
+    #[test]
+    fn a_no_match_reports_a_band_only_for_a_near_miss() {
+        // A candidate the coarse pass let through at 0.30: decided no match, and its
+        // distance is not reported (24 of 120 impostor scans reported 0.25-0.40 before).
+        let probe = template(3, None);
+        let bytes = probe.to_bytes();
+        let impostor = template(0, Some((&bytes, 0.30)));
+        let Decision::NoMatch { best } = decide(&probe, [("enr-x", &impostor)]) else {
+            panic!("a template at 0.30 matched");
+        };
+        assert_eq!(near_miss(best), None, "{best:?}");
+        // Within the band every candidate is searched in: reported.
+        assert_eq!(near_miss(Some(0.23)), Some(0.23));
+        assert_eq!(near_miss(None), None);
     }
 }

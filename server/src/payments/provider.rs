@@ -16,7 +16,7 @@
 use axum::Json;
 use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use rusqlite::{OptionalExtension as _, params};
 use serde::Deserialize;
 use serde_json::json;
@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::ApiFailure;
 use crate::db::DbError;
+use crate::html;
 use crate::state::AppState;
 
 /// The publishable key apps use with the provider (public by design).
@@ -392,12 +393,16 @@ pub async fn authentication_page(Query(q): Query<AuthenticationQuery>) -> Respon
         return nothing_to_confirm();
     };
     let action = html_attribute(&authentication_url("", &id, &secret));
-    Html(format!(
-        "<!doctype html><title>Confirm your card</title><h1>Confirm it is your card</h1>\
-         <form method=\"post\" action=\"{action}\"><button name=\"result\" value=\"approve\">Confirm</button> \
-         <button name=\"result\" value=\"fail\">Cancel</button></form>"
-    ))
-    .into_response()
+    // Its URL carries the client secret and one click confirms: never framed, cached or
+    // sent on as a referrer (crate::html).
+    html::page(
+        StatusCode::OK,
+        format!(
+            "<!doctype html><title>Confirm your card</title><h1>Confirm it is your card</h1>\
+             <form method=\"post\" action=\"{action}\"><button name=\"result\" value=\"approve\">Confirm</button> \
+             <button name=\"result\" value=\"fail\">Cancel</button></form>"
+        ),
+    )
 }
 
 /// Escapes text for a double-quoted HTML attribute.
@@ -409,11 +414,10 @@ fn html_attribute(text: &str) -> String {
 }
 
 fn nothing_to_confirm() -> Response {
-    (
+    html::page(
         StatusCode::NOT_FOUND,
-        Html("<p>Nothing to confirm.</p>".to_string()),
+        "<p>Nothing to confirm.</p>".to_string(),
     )
-        .into_response()
 }
 
 /// The authentication form.
@@ -451,16 +455,38 @@ pub async fn authentication_submit(
         })
         .await;
     match result {
-        Ok(1) => Html(format!(
-            "<!doctype html><title>Done</title><p>{}</p>",
-            if approved {
-                "Card confirmed. Return to the app."
-            } else {
-                "Card not confirmed."
-            }
-        ))
-        .into_response(),
+        Ok(1) => html::page(
+            StatusCode::OK,
+            format!(
+                "<!doctype html><title>Done</title><p>{}</p>",
+                if approved {
+                    "Card confirmed. Return to the app."
+                } else {
+                    "Card not confirmed."
+                }
+            ),
+        ),
         Ok(_) => nothing_to_confirm(),
         Err(e) => ApiFailure::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod page_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_3ds_page_is_never_framed_cached_or_referred() {
+        let query = |id: Option<&str>| AuthenticationQuery {
+            setup_intent: id.map(str::to_string),
+            client_secret: id.map(|_| "seti_secret".to_string()),
+        };
+        // The page with the secret in its URL, and the answer without one.
+        let page = authentication_page(Query(query(Some("seti_1")))).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        html::tests::assert_page_headers(&page);
+        let nothing = authentication_page(Query(query(None))).await;
+        assert_eq!(nothing.status(), StatusCode::NOT_FOUND);
+        html::tests::assert_page_headers(&nothing);
     }
 }

@@ -179,6 +179,7 @@ pub async fn link(
                 &key,
                 &body.payment_method_id,
                 &serde_json::to_string(&link).map_err(|e| DbError::Task(e.to_string()))?,
+                None,
             )?;
             tx.commit()?;
             Ok(Ok(link))

@@ -139,6 +139,16 @@ fn not_found() -> ApiFailure {
     ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such upload")
 }
 
+/// The upload was there when the request began and is not any more: its enrollment was
+/// deleted (or the upload terminated or swept) while its bytes were arriving or opened.
+fn deleted_meanwhile() -> ApiFailure {
+    ApiFailure::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "the upload or its enrollment was deleted meanwhile",
+    )
+}
+
 fn gone() -> ApiFailure {
     ApiFailure::new(
         StatusCode::GONE,
@@ -336,8 +346,7 @@ async fn create(
         })
         .await?;
     outcome?;
-    let path = state.uploads().part_path(&id);
-    tokio::fs::File::create(&path).await.map_err(|e| {
+    state.uploads().create_part(&id).await.map_err(|e| {
         tracing::error!(error = %e, "cannot create an upload file");
         ApiFailure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -508,16 +517,19 @@ async fn append(
     let written = write_body(&path, upload.received, room, body, checksum).await?;
     let received = upload.received + written.bytes;
     let record_id = id.clone();
-    state
+    let updated = state
         .db()
         .call(move |c| {
-            c.execute(
+            Ok(c.execute(
                 "UPDATE uploads SET received = ?1 WHERE id = ?2",
                 params![received as i64, record_id],
-            )?;
-            Ok(())
+            )?)
         })
         .await?;
+    if updated == 0 {
+        // Deleted while the body arrived: the bytes went to a file already removed.
+        return Err(deleted_meanwhile());
+    }
     if let Some(failure) = written.failure {
         return Err(failure.with_header("upload-offset", received.to_string()));
     }
@@ -561,7 +573,10 @@ async fn write_body(
         .write(true)
         .open(path)
         .await
-        .map_err(storage_failure)?;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => deleted_meanwhile(),
+            _ => storage_failure(e),
+        })?;
     file.set_len(at).await.map_err(storage_failure)?;
     file.seek(std::io::SeekFrom::Start(at))
         .await
@@ -618,6 +633,9 @@ async fn write_body(
     Ok(Written { bytes, failure })
 }
 
+/// The refusal `finish` gives itself when the upload went while its capture was opened.
+const UPLOAD_GONE: &str = "upload_gone";
+
 /// The last byte is in: open, check, keep the sealed bytes or refuse them.
 async fn finish(
     state: &AppState,
@@ -626,7 +644,10 @@ async fn finish(
     upload: &mut Upload,
 ) -> Result<(), ApiFailure> {
     let path = state.uploads().part_path(id);
-    let sealed = tokio::fs::read(&path).await.map_err(storage_failure)?;
+    let sealed = tokio::fs::read(&path).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => deleted_meanwhile(),
+        _ => storage_failure(e),
+    })?;
     let db = state.db().clone();
     let upload_id = id.to_string();
     let (id, account_id) = (id.to_string(), account_id.to_string());
@@ -639,9 +660,18 @@ async fn finish(
     // pool and outside the database lock, which is taken only to look the key up and,
     // below, for the writes (four finishing uploads under the lock held every other
     // request, /healthz included, for seconds).
+    // A decode slot bounds the pictures decoded at once (crate::palms::pictures); the wait
+    // counts in the request timeout.
+    let slot = state
+        .decode_slots()
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
     let (sealed, verdict) = {
         let db = db.clone();
         let palms = state.palms().cloned();
+        let pictures = state.pictures().clone();
         let (account_id, enrollment_id) = (account_id.clone(), enrollment_id.clone());
         tokio::task::spawn_blocking(move || {
             let verdict = verify::verify(
@@ -651,7 +681,9 @@ async fn finish(
                 hand,
                 |key_id| db.with(|c| crate::keys::private_key(c, key_id)),
                 palms.as_deref(),
+                &pictures,
             );
+            drop(slot);
             (sealed, verdict)
         })
         .await
@@ -671,7 +703,7 @@ async fn finish(
             )?;
             if !still_receiving {
                 return Ok(Err(verify::Refused {
-                    code: "upload_gone",
+                    code: UPLOAD_GONE,
                     message: "the upload or its enrollment was deleted meanwhile".into(),
                 }));
             }
@@ -739,6 +771,7 @@ async fn finish(
             upload.state = "accepted".into();
             Ok(())
         }
+        Err(refused) if refused.code == UPLOAD_GONE => Err(deleted_meanwhile()),
         Err(refused) => {
             tracing::warn!(upload = %upload_id, code = refused.code, "capture rejected");
             Err(ApiFailure::new(

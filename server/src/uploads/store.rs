@@ -20,6 +20,9 @@ pub struct UploadLimits {
     pub max_active_per_account: u32,
     /// PATCH bodies being written at once, over all accounts.
     pub max_concurrent_writes: usize,
+    /// Upload requests (every tus method) served at once: their own pool, apart from the
+    /// shared one, so slow uploads never queue logins, token refresh or scans.
+    pub max_concurrent_requests: usize,
     /// How long an unfinished upload is kept.
     pub expiry: Duration,
     /// The `Retry-After` sent with `503` and `423`.
@@ -44,6 +47,7 @@ impl Default for UploadLimits {
             max_upload_bytes: 16 * 1024 * 1024,
             max_active_per_account: 8,
             max_concurrent_writes: 32,
+            max_concurrent_requests: 128,
             expiry: Duration::from_secs(24 * 3600),
             retry_after: Duration::from_secs(1),
             require_attestation: false,
@@ -64,9 +68,17 @@ pub struct UploadState {
 }
 
 impl UploadState {
-    /// Upload state keeping part files in `dir` (created if missing).
+    /// Upload state keeping part files in `dir` (created if missing). The folder is made
+    /// the owner's alone (0700) and part files an older version left are tightened to
+    /// 0600, as every new one is created ([`create_part`]).
     pub fn new(dir: PathBuf, limits: UploadLimits) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&dir)?;
+        crate::files::private_dir(&dir).map_err(|e| e.source)?;
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "part") {
+                crate::files::private_file(&path)?;
+            }
+        }
         Ok(Self {
             dir,
             writes: Semaphore::new(limits.max_concurrent_writes),
@@ -78,6 +90,15 @@ impl UploadState {
     /// The limits it enforces.
     pub fn limits(&self) -> &UploadLimits {
         &self.limits
+    }
+
+    /// Creates the empty part file of upload `id`, readable by the owner only.
+    pub(crate) async fn create_part(&self, id: &str) -> std::io::Result<()> {
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        options.open(self.part_path(id)).await.map(drop)
     }
 
     pub(crate) fn part_path(&self, id: &str) -> PathBuf {
@@ -97,11 +118,21 @@ impl UploadState {
 }
 
 /// Deletes every capture (and its palm signature) and upload of `enrollment_id` (rows;
-/// the caller removes part files by the returned upload ids).
+/// the caller removes part files by the returned upload ids), and cuts every link to it:
+/// the store scans that matched it keep their outcome but not the enrollment, and the
+/// idempotent answers that named it go (a replay must not answer a deleted enrollment).
 pub(crate) fn forget_enrollment_data(
     c: &rusqlite::Connection,
     enrollment_id: &str,
 ) -> Result<Vec<String>, DbError> {
+    c.execute(
+        "UPDATE store_scans SET enrollment_id = NULL WHERE enrollment_id = ?1",
+        [enrollment_id],
+    )?;
+    c.execute(
+        "DELETE FROM idempotency WHERE enrollment_id = ?1",
+        [enrollment_id],
+    )?;
     c.execute(
         "DELETE FROM palm_signatures WHERE enrollment_id = ?1",
         [enrollment_id],

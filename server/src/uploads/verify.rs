@@ -9,8 +9,6 @@
 //! The plaintext and the decoded pixels exist only in memory here and are zeroized before
 //! this returns; only the sealed bytes are stored.
 
-use std::io::Cursor;
-
 use palmkit_core::protocol::{CaptureMetadata, CaptureSource, Hand, SpoofMetadata};
 use palmkit_core::upload::envelope::{self, AeadSuite, EnvelopeError, SealContext};
 use palmkit_core::upload::sealed_verdict;
@@ -20,13 +18,7 @@ use palmkit_core::signature::Template;
 
 use crate::db::DbError;
 use crate::palms::PalmReader;
-
-/// Largest image side accepted, and the most memory a decode may take: a 12 MP phone
-/// photo needs ~37 MB; a small file that claims huge dimensions (a decompression bomb) is
-/// refused before its pixels are allocated. Decodes run inside the upload write limit, so
-/// at most that many run at once.
-const MAX_SIDE: u32 = 8192;
-const MAX_DECODE_BYTES: u64 = 128 * 1024 * 1024;
+use crate::palms::pictures::{self, PictureKind, PictureLimits};
 
 /// An accepted capture, ready to store.
 #[derive(Debug)]
@@ -55,7 +47,8 @@ fn refused(code: &'static str, message: impl Into<String>) -> Refused {
 }
 
 /// Checks a completed upload. `private_key` looks a service key up by id; `palms` reads
-/// the palm and makes its signature (`None`: the server runs without hand models).
+/// the palm and makes its signature (`None`: the server runs without hand models); the
+/// image is decoded under `pictures` (the caller holds a decode slot).
 pub fn verify(
     sealed: &[u8],
     account_id: &str,
@@ -63,6 +56,7 @@ pub fn verify(
     hand: Hand,
     private_key: impl FnOnce(&str) -> Result<Option<[u8; 32]>, DbError>,
     palms: Option<&PalmReader>,
+    pictures: &PictureLimits,
 ) -> Result<Result<Verified, Refused>, DbError> {
     let parsed = match envelope::parse(sealed) {
         Ok(p) => p,
@@ -98,7 +92,7 @@ pub fn verify(
         Ok(m) => m,
         Err(e) => return Ok(Err(refused("invalid_metadata", e.to_string()))),
     };
-    let signature = match check_image(&plaintext, &metadata, palms.map(|p| (p, hand))) {
+    let signature = match check_image(&plaintext, &metadata, palms.map(|p| (p, hand)), pictures) {
         Ok(signature) => signature,
         Err(why) => return Ok(Err(why)),
     };
@@ -144,8 +138,14 @@ fn check_image(
     bytes: &[u8],
     metadata: &CaptureMetadata,
     palms: Option<(&PalmReader, Hand)>,
+    limits: &PictureLimits,
 ) -> Result<Option<Template>, Refused> {
-    let decoded = decode(bytes, Some(&metadata.media_type))?;
+    let decoded = pictures::decode(
+        bytes,
+        Some(&metadata.media_type),
+        PictureKind::Capture,
+        limits,
+    )?;
     let (width, height) = (decoded.width(), decoded.height());
     if (width, height) != (metadata.width, metadata.height) {
         decoded.into_bytes().zeroize();
@@ -161,47 +161,6 @@ fn check_image(
         decoded.into_bytes().zeroize();
         return Ok(None);
     };
-    let rgb = into_rgb(decoded);
+    let rgb = pictures::into_rgb(decoded);
     reader.read(&rgb, width, height, Some(hand)).map(Some)
-}
-
-/// Decodes a JPEG or PNG fully under the size and memory limits (the caller wipes the
-/// pixels). With `expected`, a picture of another media type is refused from its header,
-/// before any decoding.
-pub(crate) fn decode(bytes: &[u8], expected: Option<&str>) -> Result<image::DynamicImage, Refused> {
-    let mut reader = image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| refused("invalid_image", e.to_string()))?;
-    let media_type = match reader.format() {
-        Some(image::ImageFormat::Jpeg) => "image/jpeg",
-        Some(image::ImageFormat::Png) => "image/png",
-        _ => return Err(refused("invalid_image", "not a JPEG or PNG image")),
-    };
-    if let Some(expected) = expected.filter(|e| *e != media_type) {
-        return Err(refused(
-            "metadata_mismatch",
-            format!("the image is {media_type}, the metadata says {expected:.40}"),
-        ));
-    }
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
-    reader.limits(limits);
-    reader
-        .decode()
-        .map_err(|e| refused("invalid_image", format!("does not decode: {e}")))
-}
-
-/// The pixels of a decoded image as RGB8 (wiped on drop); the decoder's own buffer is
-/// wiped here.
-pub(crate) fn into_rgb(decoded: image::DynamicImage) -> Zeroizing<Vec<u8>> {
-    match decoded {
-        image::DynamicImage::ImageRgb8(rgb) => Zeroizing::new(rgb.into_raw()),
-        other => {
-            let rgb = Zeroizing::new(other.to_rgb8().into_raw());
-            other.into_bytes().zeroize();
-            rgb
-        }
-    }
 }

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use url::Url;
 
@@ -88,6 +88,16 @@ struct Checked {
     code_challenge: String,
 }
 
+/// Whether `challenge` can be an S256 code challenge: BASE64URL of a SHA-256 digest
+/// without padding (RFC 7636 §4.2), so 43 characters of `A-Z a-z 0-9 - _` and nothing
+/// else (the form echoes it back into the login page).
+fn is_s256_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Checks the request. `Err` is a finished answer (boxed: it is large): an error page
 /// when the client or its redirect URI are not ours, otherwise an error redirect.
 fn check(params: &AuthorizeParams, issuer: &str) -> Result<Checked, Box<Response>> {
@@ -119,7 +129,7 @@ fn check(params: &AuthorizeParams, issuer: &str) -> Result<Checked, Box<Response
         ));
     }
     let challenge = params.code_challenge.clone().unwrap_or_default();
-    if params.code_challenge_method.as_deref() != Some("S256") || challenge.len() != 43 {
+    if params.code_challenge_method.as_deref() != Some("S256") || !is_s256_challenge(&challenge) {
         return Err(fail(
             "invalid_request",
             "PKCE with code_challenge_method=S256 is required",
@@ -293,18 +303,17 @@ fn escape(text: &str) -> String {
         .collect()
 }
 
+/// The sign-in page: never framed (clickjacking) nor cached (it may echo the state), as
+/// every page of the service ([`crate::html::page`]).
 fn page(status: StatusCode, body: String) -> Response {
-    let mut response = (status, Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+    crate::html::page(
+        status,
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\"><title>PalmKit sign-in</title></head>\
          <body style=\"font-family:sans-serif;max-width:26rem;margin:2rem auto\">{body}</body></html>"
-    )))
-        .into_response();
-    // The page must not be framed (clickjacking) nor cached (it may echo the state).
-    let headers = response.headers_mut();
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+        ),
+    )
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response {
@@ -470,5 +479,46 @@ pub async fn revoke(State(state): State<AppState>, Form(form): Form<RevokeForm>)
     {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => ApiFailure::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(challenge: &str) -> AuthorizeParams {
+        AuthorizeParams {
+            response_type: Some("code".into()),
+            client_id: Some(APP_CLIENT_ID.into()),
+            redirect_uri: Some(APP_REDIRECT_URI.into()),
+            state: Some("st".into()),
+            scope: None,
+            code_challenge: Some(challenge.into()),
+            code_challenge_method: Some("S256".into()),
+        }
+    }
+
+    #[test]
+    fn a_code_challenge_outside_base64url_is_refused() {
+        let issuer = "https://127.0.0.1:1";
+        let good = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c_";
+        assert!(check(&request(good), issuer).is_ok());
+        // 43 bytes each, none of them a base64url digest.
+        let accented = format!("{}A", "é".repeat(21));
+        for bad in [
+            &format!("{}=", &good[..42]),
+            &format!("{}.", &good[..42]),
+            &format!("{}<", &good[..42]),
+            &format!("{} ", &good[..42]),
+            &accented,
+        ] {
+            assert_eq!(bad.len(), 43);
+            let refused = check(&request(bad), issuer).err().expect(bad);
+            let location = refused.headers()[header::LOCATION].to_str().unwrap();
+            assert!(
+                location.contains("error=invalid_request"),
+                "{bad}: {location}"
+            );
+        }
     }
 }
