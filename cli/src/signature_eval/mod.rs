@@ -255,6 +255,7 @@ fn run_options(options: Options) -> Result<()> {
                     "tar_at_far_1e4": result.tar_1e4.tar,
                     "rank1": result.rank1,
                     "index_lost": result.index_lost,
+                    "impostors_located": result.impostor_located,
                     "algorithm": algorithm.name(),
                 })
             );
@@ -309,12 +310,15 @@ fn run_options(options: Options) -> Result<()> {
                 "  {:<14} store-match index (coarse codes: locate within {LOCATE_CUTOFF}, refine \
                  within {COARSE_CUTOFF}): {} of {} \
                  genuine pairs within {band:.2} dropped (index_lost); worst genuine coarse \
-                 distance {:.3}; {:.3} % of impostor pairs reach the exact stage (impostor \
-                 coarse distance at 0.1 % {:.3}, 1 % {:.3}, 50 % {:.3})",
+                 distance {:.3}, locate share {:.3}; {:.1} % of impostor pairs pass the locate \
+                 code, {:.3} % reach the exact stage (impostor coarse distance at 0.1 % {:.3}, \
+                 1 % {:.3}, 50 % {:.3})",
                 "",
                 result.index_lost,
                 result.within_band,
                 result.worst_genuine_coarse,
+                result.worst_genuine_locate,
+                100.0 * result.impostor_located,
                 100.0 * result.impostor_candidates,
                 result.impostor_coarse_quantiles[0],
                 result.impostor_coarse_quantiles[1],
@@ -371,6 +375,10 @@ pub(crate) struct Evaluation {
     pub index_lost: usize,
     pub worst_genuine_coarse: f32,
     pub impostor_candidates: f64,
+    /// The share of impostor pairs the locate code hands on to the refine code, and the
+    /// largest locate share of a genuine pair within the band.
+    pub impostor_located: f64,
+    pub worst_genuine_locate: f32,
     /// Impostor coarse distances at the 0.1 %, 1 % and 50 % quantiles.
     pub impostor_coarse_quantiles: [f32; 3],
 }
@@ -430,6 +438,14 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
             _ => 1.0,
         }
     };
+    // The locate stage alone: how much of the gallery it hands on to the refine code.
+    let locate = |i: usize, j: usize| -> f32 {
+        match (&coarse_gallery[i], &coarse_probes[j]) {
+            (Some(g), Some(p)) => p.locate_share(g.words()),
+            _ => 1.0,
+        }
+    };
+    let (mut impostor_located, mut worst_genuine_locate) = (0usize, 0f32);
     let band = palmkit_core::signature::MATCH_THRESHOLD + palmkit_core::signature::AMBIGUITY_MARGIN;
     let (mut within_band, mut index_lost, mut worst_genuine_coarse) = (0usize, 0usize, 0f32);
     let (mut impostors, mut impostor_passed) = (0usize, 0usize);
@@ -461,6 +477,7 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
                 if d <= band {
                     within_band += 1;
                     worst_genuine_coarse = worst_genuine_coarse.max(c);
+                    worst_genuine_locate = worst_genuine_locate.max(locate(i, j));
                     if c > COARSE_CUTOFF {
                         index_lost += 1;
                     }
@@ -469,6 +486,7 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
             } else {
                 impostors += 1;
                 impostor_passed += usize::from(c <= COARSE_CUTOFF);
+                impostor_located += usize::from(locate(i, j) <= LOCATE_CUTOFF);
                 impostor_coarse.push(c);
                 scores.impostor.push(d);
             }
@@ -519,6 +537,8 @@ fn evaluate(samples: &[Sample], palms: usize, algorithm: Algorithm) -> Result<Ev
         index_lost,
         worst_genuine_coarse,
         impostor_candidates: impostor_passed as f64 / impostors.max(1) as f64,
+        impostor_located: impostor_located as f64 / impostors.max(1) as f64,
+        worst_genuine_locate,
         impostor_coarse_quantiles: {
             impostor_coarse.sort_by(f32::total_cmp);
             let at = |q: f64| {

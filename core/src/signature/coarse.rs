@@ -59,26 +59,6 @@ pub const LOCATE_CUTOFF: f32 = 0.27;
 /// every genuine pair within the match band); impostors start at ~0.22 (1 %).
 pub const COARSE_CUTOFF: f32 = 0.21;
 
-/// Indexed by a bound on the usable bits of a locate comparison, how many differing-bit
-/// counts keep the share within [`LOCATE_CUTOFF`] (0 under the usable minimum): the
-/// count `d` passes when `d < LOCATE_ALLOWED[bound]`. Made with the same `f32` division
-/// the exact test uses, so the bound test and the exact test agree at every edge.
-const LOCATE_ALLOWED: [u8; LOCATE_LEN * 64 + 1] = locate_allowed();
-
-const fn locate_allowed() -> [u8; LOCATE_LEN * 64 + 1] {
-    let mut table = [0u8; LOCATE_LEN * 64 + 1];
-    let mut bound = min_usable(LOCATE_LEN) as usize;
-    while bound < table.len() {
-        let mut d = 0;
-        while d <= bound && d as f32 / bound as f32 <= LOCATE_CUTOFF {
-            d += 1;
-        }
-        table[bound] = d as u8;
-        bound += 1;
-    }
-    table
-}
-
 /// The fewest usable bits a comparison of `len`-word codes needs to say anything: a sixth
 /// of the blocks, so a sliver cannot score well by chance.
 const fn min_usable(len: usize) -> u32 {
@@ -128,8 +108,6 @@ pub struct ProbeCodes {
     /// Each code's usable words (ones | zeros).
     locate_usable: Vec<[u64; LOCATE_LEN]>,
     refine_usable: Vec<[u64; REFINE_LEN]>,
-    /// Each locate code's usable bit count.
-    locate_bits: Vec<u32>,
 }
 
 impl ProbeCodes {
@@ -151,14 +129,8 @@ impl ProbeCodes {
                 refine.push(w);
             }
         }
-        let locate_usable: Vec<[u64; LOCATE_LEN]> =
-            locate.iter().map(|c| usable::<LOCATE_LEN>(c)).collect();
         Self {
-            locate_bits: locate_usable
-                .iter()
-                .map(|u| u.iter().map(|w| w.count_ones()).sum())
-                .collect(),
-            locate_usable,
+            locate_usable: locate.iter().map(|c| usable::<LOCATE_LEN>(c)).collect(),
             refine_usable: refine.iter().map(|c| usable::<REFINE_LEN>(c)).collect(),
             locate,
             refine,
@@ -214,7 +186,7 @@ impl ProbeCodes {
             .chunks_exact(LOCATE_ROW)
             .zip(refine.chunks_exact(REFINE_ROW));
         for (i, (l, r)) in rows.enumerate() {
-            if self.may_locate(l) && keep(i) && self.row_distance(l, r) <= COARSE_CUTOFF {
+            if keep(i) && self.row_distance(l, r) <= COARSE_CUTOFF {
                 out.push(i);
             }
         }
@@ -242,6 +214,24 @@ impl ProbeCodes {
     /// `LOCATE_SHIFTS` squared), `None` when its share is over [`LOCATE_CUTOFF`].
     #[inline(always)]
     fn located(&self, locate: &[u64]) -> Option<usize> {
+        let (best, at) = self.best_locate(locate);
+        (best.share() <= LOCATE_CUTOFF).then_some(at)
+    }
+
+    /// The best locate share over the probe's locate shifts for one gallery row (its
+    /// [`CoarseCode::words`]; 1.0 when too few bits are usable to say or `row` is not
+    /// [`CODE_WORDS`] long): what the locate stage compares with [`LOCATE_CUTOFF`], for
+    /// evaluations (`palmkit signature-eval`).
+    pub fn locate_share(&self, row: &[u64]) -> f32 {
+        if row.len() != CODE_WORDS {
+            return 1.0;
+        }
+        self.best_locate(&row[..LOCATE_ROW]).0.share()
+    }
+
+    /// The best locate comparison and its shift's index.
+    #[inline(always)]
+    fn best_locate(&self, locate: &[u64]) -> (Count, usize) {
         let locate_usable = usable::<LOCATE_LEN>(locate);
         // The best locate shift, compared as fractions (diff / bits) without dividing.
         let (mut best, mut at) = (Count::NONE, 0usize);
@@ -251,33 +241,7 @@ impl ProbeCodes {
                 (best, at) = (c, k);
             }
         }
-        (best.share() <= LOCATE_CUTOFF).then_some(at)
-    }
-
-    /// Whether the locate stage could keep this row: a bound that never says no where
-    /// [`Self::row_distance`]'s locate test says yes, at a third of its work. It counts
-    /// only the differing bits at each shift; the usable bits the share divides by are at
-    /// most the smaller of the probe's and the row's own usable counts, and a share only
-    /// grows as its divisor shrinks, so a row whose differing bits exceed what
-    /// [`LOCATE_CUTOFF`] allows over that bound is over the cutoff at that shift for sure.
-    #[inline(always)]
-    fn may_locate(&self, row: &[u64]) -> bool {
-        let (r1, r0) = row.split_at(LOCATE_LEN);
-        let mut own = 0u32;
-        for k in 0..LOCATE_LEN {
-            own += (r1[k] | r0[k]).count_ones();
-        }
-        let mut may = false;
-        for (probe, &bits) in self.locate.iter().zip(&self.locate_bits) {
-            let (p1, p0) = probe.split_at(LOCATE_LEN);
-            let mut diff = 0u32;
-            for k in 0..LOCATE_LEN {
-                diff += ((p1[k] & r0[k]) | (p0[k] & r1[k])).count_ones();
-            }
-            // No branch per shift: all nine are counted, the answer or-ed.
-            may |= diff < u32::from(LOCATE_ALLOWED[bits.min(own) as usize]);
-        }
-        may
+        (best, at)
     }
 
     #[inline(always)]
@@ -443,32 +407,6 @@ mod tests {
         let other = CoarseCode::of(&Template::random_for_tests(4));
         let d = probe.distance(other.words());
         assert!(d > 0.3, "unrelated random codes at {d}");
-    }
-
-    #[test]
-    fn the_locate_bound_never_drops_a_row_the_locate_stage_keeps() {
-        // Templates related to the probe at every degree (moved, bits flipped, parts made
-        // unusable) so that both answers occur, many near the cutoff.
-        let probe_t = Template::random_for_tests(21);
-        let probe = ProbeCodes::of(&probe_t);
-        let (mut kept, mut bounded, mut rows) = (0, 0, 0);
-        for seed in 0..400u64 {
-            let moved = probe_t.moved_for_tests((seed % 5) as i8 - 2, (seed / 5 % 5) as i8 - 2);
-            let row_t = moved.perturbed_for_tests(seed, (seed % 40) as f64 / 80.0, seed % 3 == 0);
-            let code = CoarseCode::of(&row_t);
-            let located = probe.located(code.locate_words()).is_some();
-            let may = probe.may_locate(code.locate_words());
-            assert!(
-                may || !located,
-                "row {seed}: kept by the stage, dropped by its bound"
-            );
-            kept += usize::from(located);
-            bounded += usize::from(may);
-            rows += 1;
-        }
-        // Both answers were met, and the bound drops some rows of its own.
-        assert!(kept > 20 && kept < rows - 20, "{kept} of {rows} kept");
-        assert!(bounded < rows, "the bound kept every row");
     }
 
     #[test]

@@ -137,38 +137,6 @@ impl Template {
         moved
     }
 
-    /// This template with each bit flipped with probability `flip` (a deterministic
-    /// stream from `seed`) and, when `hide`, a band of rows (a sixth to a third of the
-    /// grid, at a place `seed` picks) made unusable in every plane.
-    #[cfg(test)]
-    pub(crate) fn perturbed_for_tests(&self, seed: u64, flip: f64, hide: bool) -> Self {
-        let mut state = seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let mut t = self.clone();
-        for w in &mut t.bits {
-            for bit in 0..32 {
-                if next() < flip {
-                    *w ^= 1 << bit;
-                }
-            }
-        }
-        if hide {
-            let rows = GRID / 6 + (next() * (GRID / 6) as f64) as usize;
-            let from = (next() * (GRID - rows) as f64) as usize;
-            for p in 0..t.planes {
-                for y in from..from + rows {
-                    t.mask[p * GRID + y] = 0;
-                }
-            }
-        }
-        t
-    }
-
     /// Usable bits (set in the mask).
     pub fn usable_bits(&self) -> u32 {
         self.mask.iter().map(|m| m.count_ones()).sum()
