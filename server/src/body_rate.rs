@@ -1,9 +1,10 @@
 //! A minimum data rate for request bodies. A body that trickles holds its request's place
 //! in the concurrency limits until the request timeout (30 s): 32 slow bodies from each of
 //! 8 addresses filled the global 256 and `/healthz` took 28.5 s. Every body must bring at
-//! least [`MinBodyRate::bytes_per_s`] on average over each window of
-//! [`MinBodyRate::window`] (the first starts with the request), or it is cut: its reader
-//! sees an error, the handler answers, and the connection goes.
+//! least [`MinBodyRate::bytes_per_s`] on average over each [`MinBodyRate::window`] of time
+//! its reader spends waiting for it, or it is cut: the reader sees an error, the handler
+//! answers, and the connection goes. Only the waiting counts: a request queued for a turn,
+//! or a handler busy between reads, is the server's time, not the client's.
 
 use std::time::Duration;
 
@@ -48,7 +49,8 @@ pub async fn enforce(State(rate): State<MinBodyRate>, req: Request, next: Next) 
 struct Pace<S> {
     inner: S,
     rate: MinBodyRate,
-    window_ends: Instant,
+    /// Time spent waiting for the body in this window, and the bytes it brought.
+    waited: Duration,
     in_window: u64,
     done: bool,
 }
@@ -58,7 +60,7 @@ fn checked(body: Body, rate: MinBodyRate) -> Body {
     let pace = Pace {
         inner: body.into_data_stream(),
         rate,
-        window_ends: Instant::now() + rate.window,
+        waited: Duration::ZERO,
         in_window: 0,
         done: false,
     };
@@ -68,10 +70,14 @@ fn checked(body: Body, rate: MinBodyRate) -> Body {
         }
         let need = (pace.rate.bytes_per_s as f64 * pace.rate.window.as_secs_f64()) as u64;
         loop {
-            match tokio::time::timeout_at(pace.window_ends, pace.inner.next()).await {
+            let asked = Instant::now();
+            let left = pace.rate.window.saturating_sub(pace.waited);
+            let next = tokio::time::timeout(left, pace.inner.next()).await;
+            pace.waited += asked.elapsed();
+            match next {
                 Ok(Some(Ok(chunk))) => {
                     pace.in_window += chunk.len() as u64;
-                    if Instant::now() >= pace.window_ends {
+                    if pace.waited >= pace.rate.window {
                         if pace.in_window < need {
                             return cut(pace);
                         }
@@ -94,7 +100,7 @@ fn checked(body: Body, rate: MinBodyRate) -> Body {
 
 impl<S> Pace<S> {
     fn next_window(&mut self) {
-        self.window_ends += self.rate.window;
+        self.waited = Duration::ZERO;
         self.in_window = 0;
     }
 }
@@ -139,6 +145,22 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_waits_elsewhere_is_not_charged_for_it() {
+        // The body is all there, but its reader takes its time (a turn in a queue, work
+        // between reads): 10 bytes read every 100 ms is no slow client.
+        let body = Body::from_stream(futures_util::stream::iter(
+            (0..10).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![1u8; 10]))),
+        ));
+        let mut stream = checked(body, RATE).into_data_stream();
+        let mut read = 0;
+        while let Some(chunk) = stream.next().await {
+            read += chunk.unwrap().len();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(read, 100);
     }
 
     #[tokio::test]
