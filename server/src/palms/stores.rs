@@ -270,9 +270,6 @@ async fn scan(
         .acquire_owned()
         .await
         .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
-    let wait_ms = waited.elapsed().as_secs_f64() * 1000.0;
-    // Decode and read on the blocking pool, outside the database lock.
-    let started = std::time::Instant::now();
     // And a decode slot, shared with the captures being checked (crate::palms::pictures).
     let decode_slot = state
         .decode_slots()
@@ -280,6 +277,9 @@ async fn scan(
         .acquire_owned()
         .await
         .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
+    let wait_ms = waited.elapsed().as_secs_f64() * 1000.0;
+    // Decode and read on the blocking pool, outside the database lock.
+    let started = std::time::Instant::now();
     let pictures = state.pictures().clone();
     let read = tokio::task::spawn_blocking(move || {
         let _slot = decode_slot;
