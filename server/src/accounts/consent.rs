@@ -26,6 +26,9 @@ pub async fn given(db: &Db, account_id: &str) -> Result<bool, DbError> {
     .await
 }
 
+/// Consent text versions one account may hold.
+const CONSENT_VERSIONS_PER_ACCOUNT: i64 = 16;
+
 /// `POST /v1/consent`: records the consent (the first time for a version is kept).
 pub async fn give(
     State(state): State<AppState>,
@@ -48,6 +51,17 @@ pub async fn give(
     let record = state
         .db()
         .call(move |c| {
+            // A shopper meets a handful of consent texts over the years; a client sending
+            // new versions in a loop (300 were accepted) must not grow the table.
+            let (known, held): (bool, i64) = c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM consents WHERE account_id = ?1 AND text_version = ?2),
+                        (SELECT count(*) FROM consents WHERE account_id = ?1)",
+                params![who.account_id, version],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if !known && held >= CONSENT_VERSIONS_PER_ACCOUNT {
+                return Ok(None);
+            }
             c.execute(
                 "INSERT OR IGNORE INTO consents (account_id, text_version, given_at)
                  VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
@@ -58,12 +72,22 @@ pub async fn give(
                 params![who.account_id, version],
                 |r| r.get(0),
             )?;
-            Ok::<_, DbError>(ConsentRecord {
+            Ok::<_, DbError>(Some(ConsentRecord {
                 text_version: version,
                 given_at,
-            })
+            }))
         })
-        .await?;
+        .await?
+        .ok_or_else(|| {
+            ApiFailure::new(
+                StatusCode::CONFLICT,
+                "consent_limit",
+                format!(
+                    "this account holds consents to {CONSENT_VERSIONS_PER_ACCOUNT} text \
+                     versions, the most kept"
+                ),
+            )
+        })?;
     tracing::info!(version = %record.text_version, "biometric consent recorded");
     Ok((StatusCode::CREATED, Json(record)))
 }

@@ -44,6 +44,11 @@ pub const NONCE_TTL_SECS: i64 = 300;
 /// How long nonces are kept after they expire (an upload created in time may finish
 /// within its own expiry, a day).
 const KEEP_SECS: i64 = 24 * 3600;
+/// Nonces kept per account, newest first: far more than an app has uploads in flight
+/// (8), and a bound on what a signed-in client can make the table grow by (2000 nonces
+/// in 4 s were all kept for a day). An older one dropped is "unknown" if it comes back,
+/// which refuses it as a spent one would be.
+const NONCES_PER_ACCOUNT: i64 = 16;
 /// The development key's file in the data directory (base64url, for dev shells and tests).
 pub const DEV_KEY_FILE: &str = "dev-attestation.key";
 
@@ -105,6 +110,12 @@ pub async fn issue_nonce(
                 "INSERT INTO attestation_nonces (nonce, account_id, expires_at)
                  VALUES (?1, ?2, ?3)",
                 params![row, who.account_id, at + NONCE_TTL_SECS],
+            )?;
+            c.execute(
+                "DELETE FROM attestation_nonces WHERE account_id = ?1 AND rowid NOT IN (
+                     SELECT rowid FROM attestation_nonces WHERE account_id = ?1
+                     ORDER BY expires_at DESC, rowid DESC LIMIT ?2)",
+                params![who.account_id, NONCES_PER_ACCOUNT],
             )?;
             Ok(())
         })
