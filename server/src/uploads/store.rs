@@ -70,7 +70,7 @@ pub struct UploadState {
 impl UploadState {
     /// Upload state keeping part files in `dir` (created if missing). The folder is made
     /// the owner's alone (0700) and part files an older version left are tightened to
-    /// 0600, as every new one is created ([`create_part`]).
+    /// 0600, as every new one is created ([`Self::create_part`]).
     pub fn new(dir: PathBuf, limits: UploadLimits) -> std::io::Result<Self> {
         crate::files::private_dir(&dir).map_err(|e| e.source)?;
         for entry in std::fs::read_dir(&dir)? {
