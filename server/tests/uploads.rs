@@ -548,6 +548,33 @@ async fn an_abandoned_upload_expires_and_is_swept_with_its_file() {
 }
 
 #[tokio::test]
+async fn a_rejected_upload_is_swept_once_as_old_as_the_expiry() {
+    let rig = TestRig::start_with(|o| o.limits.uploads.expiry = Duration::from_secs(1)).await;
+    let account = rig.test_shopper().await;
+    let draft = draft(&account, &[Hand::Right]).await;
+    // Not an envelope: refused, and the refusal kept for a while (its answer is given).
+    assert!(
+        send_raw(&account, &draft.id, "right", b"not an envelope at all")
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        rig.count("SELECT count(*) FROM uploads WHERE state = 'rejected'"),
+        1
+    );
+    // The sweeper (every second with this expiry) forgets it once it is that old.
+    let started = Instant::now();
+    while rig.count("SELECT count(*) FROM uploads") > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "a rejected upload was kept"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    rig.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_patch_in_flight_when_its_enrollment_is_deleted_answers_not_found() {
     let rig = TestRig::start().await;
     let account = rig.test_shopper().await;

@@ -823,9 +823,13 @@ async fn terminate(
     }
 }
 
-/// Forgets unfinished uploads past their expiry, and their files. Returns how many.
+/// Forgets unfinished uploads past their expiry, and their files, and rejected uploads
+/// once they are as old as an upload's expiry (their answer has been given; kept for
+/// ever, a client refused in a loop grew the table without bound). Returns how many
+/// unfinished ones went.
 pub async fn sweep_expired(state: &AppState) -> Result<usize, DbError> {
     let cutoff = now();
+    let rejected_before = cutoff - state.uploads().limits().expiry.as_secs() as i64;
     let ids = state
         .db()
         .call(move |c| {
@@ -838,6 +842,10 @@ pub async fn sweep_expired(state: &AppState) -> Result<usize, DbError> {
                 stmt.query_map([cutoff], |r| r.get::<_, String>(0))?
                     .collect::<Result<Vec<_>, _>>()?
             };
+            tx.execute(
+                "DELETE FROM uploads WHERE state = 'rejected' AND completed_at <= ?1",
+                [rejected_before],
+            )?;
             tx.commit()?;
             Ok(ids)
         })
