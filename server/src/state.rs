@@ -129,6 +129,17 @@ impl AppState {
         &self.decode_slots
     }
 
+    /// A place in one of the state's pools (`scan_slots`, `decode_slots`), waited for;
+    /// given back when the permit drops. The wait counts in the request timeout.
+    pub async fn slot(
+        pool: &Arc<tokio::sync::Semaphore>,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, crate::db::DbError> {
+        pool.clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| crate::db::DbError::Task(e.to_string()))
+    }
+
     /// The store scans' budgets: per device, and per store.
     pub fn scan_budgets(&self) -> (&KeyedBucket, &KeyedBucket) {
         (&self.device_scans, &self.store_scans)

@@ -42,6 +42,16 @@ async fn connect(server: &RunningServer, local: IpAddr) -> TlsStream<tokio::net:
         .unwrap()
 }
 
+/// The well-behaved shopper: another address than the attackers', a 5 s timeout.
+fn shopper_client(server: &RunningServer) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(server))
+        .local_address("127.0.0.2".parse::<IpAddr>().unwrap())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
 /// Reads until the server closes the connection or `within` passes: `Some(bytes)` if it
 /// closed, `None` if it was still open.
 async fn closed_within(
@@ -88,12 +98,7 @@ async fn slow_bodies_from_one_client_do_not_stall_another() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // The shopper, from another address, is served at once.
-    let shopper = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls_config(&server))
-        .local_address("127.0.0.2".parse::<IpAddr>().unwrap())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let shopper = shopper_client(&server);
     let asked = Instant::now();
     let answer = shopper
         .get(format!("{}healthz", server.base_url))
@@ -153,12 +158,7 @@ async fn slow_bodies_from_several_addresses_are_cut_and_do_not_queue_healthz() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
     // /healthz is served at once, whatever the pool holds.
-    let shopper = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls_config(&server))
-        .local_address("127.0.0.2".parse::<IpAddr>().unwrap())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let shopper = shopper_client(&server);
     let asked = Instant::now();
     let health = shopper
         .get(format!("{}healthz", server.base_url))

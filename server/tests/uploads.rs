@@ -482,6 +482,34 @@ async fn a_capture_sealed_to_the_previous_key_opens_after_rotation() {
     rig.shutdown().await;
 }
 
+/// Creates a 1000-byte tus upload of the right hand for `enrollment_id` (raw HTTP, as the
+/// shopper with `token`); asserts `201` and returns the answer.
+async fn create_right_hand_upload(
+    account: &AccountClient,
+    enrollment_id: &str,
+    token: &str,
+) -> reqwest::Response {
+    let created = account
+        .net()
+        .http()
+        .post(account.net().url("v1/uploads").unwrap())
+        .bearer_auth(token)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", "1000")
+        .header(
+            "upload-metadata",
+            format!(
+                "enrollment_id {},hand cmlnaHQ=",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, enrollment_id)
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    created
+}
+
 #[tokio::test]
 async fn an_abandoned_upload_expires_and_is_swept_with_its_file() {
     let rig = TestRig::start_with(|o| o.limits.uploads.expiry = Duration::from_secs(1)).await;
@@ -489,22 +517,7 @@ async fn an_abandoned_upload_expires_and_is_swept_with_its_file() {
     let draft = draft(&account, &[Hand::Right]).await;
     let token = account.access_token().await.unwrap();
     let http = account.net().http();
-    let created = http
-        .post(account.net().url("v1/uploads").unwrap())
-        .bearer_auth(&token)
-        .header("tus-resumable", "1.0.0")
-        .header("upload-length", "1000")
-        .header(
-            "upload-metadata",
-            format!(
-                "enrollment_id {},hand cmlnaHQ=",
-                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &draft.id)
-            ),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    let created = create_right_hand_upload(&account, &draft.id, &token).await;
     assert!(created.headers().contains_key("upload-expires"));
     let location = created.headers()["location"].to_str().unwrap().to_string();
     let url = account.net().url(location.trim_start_matches('/')).unwrap();
@@ -581,22 +594,7 @@ async fn a_patch_in_flight_when_its_enrollment_is_deleted_answers_not_found() {
     let draft = draft(&account, &[Hand::Right]).await;
     let token = account.access_token().await.unwrap();
     let http = account.net().http();
-    let created = http
-        .post(account.net().url("v1/uploads").unwrap())
-        .bearer_auth(&token)
-        .header("tus-resumable", "1.0.0")
-        .header("upload-length", "1000")
-        .header(
-            "upload-metadata",
-            format!(
-                "enrollment_id {},hand cmlnaHQ=",
-                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &draft.id)
-            ),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    let created = create_right_hand_upload(&account, &draft.id, &token).await;
     let location = created.headers()["location"].to_str().unwrap().to_string();
     let url = account.net().url(location.trim_start_matches('/')).unwrap();
     // Half the bytes, then the body waits until the enrollment is gone, then the rest.

@@ -264,19 +264,9 @@ async fn scan(
     // A slot of the scans' bounded pool for the CPU-heavy part (decode, read, search),
     // released however the scan ends; the wait counts in the request timeout.
     let waited = std::time::Instant::now();
-    let _slot = state
-        .scan_slots()
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
+    let _slot = AppState::slot(state.scan_slots()).await?;
     // And a decode slot, shared with the captures being checked (crate::palms::pictures).
-    let decode_slot = state
-        .decode_slots()
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
+    let decode_slot = AppState::slot(state.decode_slots()).await?;
     let wait_ms = waited.elapsed().as_secs_f64() * 1000.0;
     // Decode and read on the blocking pool, outside the database lock.
     let started = std::time::Instant::now();

@@ -662,12 +662,7 @@ async fn finish(
     // request, /healthz included, for seconds).
     // A decode slot bounds the pictures decoded at once (crate::palms::pictures); the wait
     // counts in the request timeout.
-    let slot = state
-        .decode_slots()
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?;
+    let slot = AppState::slot(state.decode_slots()).await?;
     let (sealed, verdict) = {
         let db = db.clone();
         let palms = state.palms().cloned();
