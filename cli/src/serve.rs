@@ -36,8 +36,30 @@ pub struct Args {
     /// unread (signatures are made at a later start with models), store scans refused.
     #[arg(long)]
     no_models: bool,
+    /// The keys that open biometric data: a file of `<id> <key>` lines, newest first
+    /// (`palmkit serve --new-data-key` prints a line). Default: the PALMKIT_DATA_KEYS
+    /// variable (the same text), else DATA_DIR/data-keys, made on first start. Put it
+    /// outside the data directory in production: a copy of the directory alone then
+    /// opens no capture and no template. To rotate, put a new line first and restart;
+    /// the old line can go after that start (docs/operations.md).
+    #[arg(long, env = "PALMKIT_DATA_KEYS_FILE")]
+    data_keys: Option<PathBuf>,
+    /// Print a new data-key line (for the data-keys file) and exit.
+    #[arg(long)]
+    new_data_key: bool,
     #[command(flatten)]
     attestation: crate::attestation::ServeArgs,
+}
+
+/// Where the data keys come from: `--data-keys`, else the variable's text, else the
+/// data directory's file.
+fn data_key_source(file: Option<PathBuf>) -> palmkit_server::data_keys::DataKeySource {
+    use palmkit_server::data_keys::{DATA_KEYS_ENV, DataKeySource};
+    match (file, std::env::var(DATA_KEYS_ENV)) {
+        (Some(path), _) => DataKeySource::File(path),
+        (None, Ok(text)) if !text.trim().is_empty() => DataKeySource::Text(text),
+        _ => DataKeySource::DataDir,
+    }
 }
 
 /// Runs the server until a stop signal, then stops it gracefully.
@@ -47,9 +69,14 @@ pub async fn run(args: Args) -> Result<()> {
     } else {
         ServerMode::Production
     };
+    if args.new_data_key {
+        print!("{}", palmkit_server::data_keys::new_key_line()?);
+        return Ok(());
+    }
     let platforms = args.attestation.config()?;
+    let data_keys = data_key_source(args.data_keys.clone());
     if args.init_only {
-        let dir = palmkit_server::init_data_dir(&args.data_dir, mode)?;
+        let dir = palmkit_server::prepare_data_dir(&args.data_dir, mode, &data_keys)?;
         println!("Data directory ready: {}", dir.root.display());
         println!("  CA certificate: {}", dir.pki.ca_path.display());
         println!("  service key:    {}", dir.key.id);
@@ -60,6 +87,7 @@ pub async fn run(args: Args) -> Result<()> {
     );
     let mut options = palmkit_server::ServerOptions::new(&args.data_dir, args.listen);
     options.mode = mode;
+    options.data_keys = data_keys;
     let trusted_apps = platforms.apple_app_ids.len() + platforms.android_apps.len();
     options.attestation = platforms;
     // Explicit models must be there; the default folder is used when provisioned.

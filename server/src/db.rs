@@ -275,6 +275,21 @@ fn migrations() -> Migrations<'static> {
              WHERE enrollment_id NOT IN (SELECT id FROM enrollments);
              CREATE INDEX idempotency_by_enrollment ON idempotency (enrollment_id);",
         ),
+        // Crypto-shredding (`data_keys`): each enrollment's key, wrapped under a data key
+        // from outside this file and deleted with the enrollment; captures (image and
+        // verdict) and templates under it (`boxed`); service private keys wrapped
+        // (`data_key_id`). Rows from before are boxed at the next start (`rewrap`).
+        M::up(
+            "CREATE TABLE enrollment_keys (
+                 enrollment_id TEXT PRIMARY KEY REFERENCES enrollments(id),
+                 data_key_id   TEXT NOT NULL,
+                 wrapped       BLOB NOT NULL
+             ) STRICT;
+             ALTER TABLE service_keys ADD COLUMN data_key_id TEXT;
+             ALTER TABLE captures ADD COLUMN boxed INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE captures ADD COLUMN spoof_box BLOB;
+             ALTER TABLE palm_signatures ADD COLUMN boxed INTEGER NOT NULL DEFAULT 0;",
+        ),
     ])
 }
 

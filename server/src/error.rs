@@ -24,6 +24,9 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Db(#[from] db::DbError),
+    /// The data keys could not be read, or do not open what the database holds.
+    #[error("data keys: {0}")]
+    DataKeys(String),
     /// The hand models could not be loaded.
     #[error("hand models: {0}")]
     Models(String),

@@ -22,12 +22,14 @@ pub mod api;
 pub mod auth;
 pub mod body_rate;
 pub mod client_limit;
+pub mod connections;
 pub mod html;
 pub mod limits;
 pub mod router;
 pub mod state;
 
 // Infrastructure, at the bottom.
+pub mod data_keys;
 pub mod db;
 pub mod error;
 pub mod files;
@@ -84,6 +86,9 @@ pub struct ServerOptions {
     /// Production attestation: the trusted apps, the device policy, the roots and the
     /// status list.
     pub attestation: attestation::platform::PlatformConfig,
+    /// Where the keys that open biometric data come from (default: `data-keys` in the
+    /// data directory; production puts them elsewhere).
+    pub data_keys: data_keys::DataKeySource,
 }
 
 impl ServerOptions {
@@ -98,6 +103,7 @@ impl ServerOptions {
             mode: ServerMode::Production,
             models: None,
             attestation: attestation::platform::PlatformConfig::default(),
+            data_keys: data_keys::DataKeySource::default(),
         }
     }
 
@@ -117,10 +123,24 @@ impl ServerOptions {
 /// holds the HPKE private keys. The development attestation key is made and written only
 /// in [`ServerMode::Development`]; in production an old one is removed.
 pub fn init_data_dir(data_dir: &Path, mode: ServerMode) -> Result<DataDir, StartError> {
+    prepare_data_dir(data_dir, mode, &data_keys::DataKeySource::default())
+}
+
+/// [`init_data_dir`] with the data keys from `source`. Everything the database keeps
+/// wrapped under an older data key (or from before the keys) is re-wrapped under the
+/// current one before anything else reads it.
+pub fn prepare_data_dir(
+    data_dir: &Path,
+    mode: ServerMode,
+    source: &data_keys::DataKeySource,
+) -> Result<DataDir, StartError> {
     files::private_dir(data_dir)?;
     let pki = pki::DevPki::load_or_create(&data_dir.join("tls"))?;
     let db = db::Db::open(&data_dir.join("palmkit.sqlite3"))?;
-    let key = keys::current_or_create(&db)?;
+    let data_keys = std::sync::Arc::new(data_keys::DataKeys::load(source, data_dir)?);
+    db.with(|c| data_keys::rewrap(c, &data_keys))
+        .map_err(|e| StartError::DataKeys(e.to_string()))?;
+    let key = keys::current_or_create(&db, &data_keys)?;
     accounts::seed_test_shopper(&db)?;
     let key_path = data_dir.join(attestation::DEV_KEY_FILE);
     match mode {
@@ -146,6 +166,7 @@ pub fn init_data_dir(data_dir: &Path, mode: ServerMode) -> Result<DataDir, Start
         pki,
         db,
         key,
+        data_keys,
     })
 }
 
@@ -159,6 +180,8 @@ pub struct DataDir {
     pub db: db::Db,
     /// The service key new uploads are sealed to.
     pub key: keys::PublicServiceKey,
+    /// The keys that open what the database keeps wrapped.
+    pub data_keys: std::sync::Arc<data_keys::DataKeys>,
 }
 
 impl DataDir {
@@ -205,7 +228,8 @@ pub struct RunningServer {
 pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> {
     let dir = options.data_dir.clone();
     let mode = options.mode;
-    let data = tokio::task::spawn_blocking(move || init_data_dir(&dir, mode))
+    let source = options.data_keys.clone();
+    let data = tokio::task::spawn_blocking(move || prepare_data_dir(&dir, mode, &source))
         .await
         .map_err(|e| StartError::Tls(format!("initialisation task failed: {e}")))??;
 
@@ -237,8 +261,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
         uploads::store::UploadState::new(upload_dir.clone(), options.limits.uploads.clone())
             .map_err(io_err(&upload_dir))?;
     let mut state = state::AppState::new(
-        data.db.clone(),
-        data.key.id.clone(),
+        &data,
         issuer,
         options.lifetimes,
         uploads,
@@ -266,15 +289,16 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
     state = state.with_platforms(attestation::platform::Platforms::new(platforms.clone()));
     if let Some(models) = options.models.clone() {
         let db = data.db.clone();
+        let data_keys = data.data_keys.clone();
         let pictures = options.limits.pictures.clone();
         let reader = tokio::task::spawn_blocking(move || {
             let reader = palms::PalmReader::load(&models)
                 .map_err(|e| StartError::Models(format!("{}: {e}", models.display())))?;
             // Captures kept without a signature (or with an older algorithm's) are read
             // again before the first scan can miss them.
-            palms::signatures::rebuild(&db, &reader, &pictures)?;
+            palms::signatures::rebuild(&db, &data_keys, &reader, &pictures)?;
             // The store match's index, from the database; the change feed keeps it current.
-            let index = palms::index::SearchIndex::load(&db)?;
+            let index = palms::index::SearchIndex::load(&db, data_keys)?;
             tracing::info!(signatures = index.len(), "store-match index built");
             Ok::<_, StartError>((reader, index))
         })
@@ -292,14 +316,17 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, StartError> 
     let sweeper = tokio::spawn(sweep_uploads(state.clone(), sweep_every));
     let app = router::router(state, &options.limits, options.tap.clone());
     let handle = axum_server::Handle::new();
+    let connections = connections::ConnectionGuard::new(
+        options.limits.connections_per_address,
+        options.limits.connection_idle_timeout,
+    );
     let mut server = axum_server::from_tcp_rustls(listener, tls)
         .map_err(|source| StartError::Bind {
             addr: options.listen,
             source,
         })?
-        // TCP_NODELAY: without it Nagle holds each short answer (a PATCH's 204) until the
-        // client's delayed ACK, ~40 ms per upload chunk.
-        .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
+        // Under TLS: a cap on the connections per address, the idle close, TCP_NODELAY.
+        .map(|tls| tls.acceptor(connections.clone()))
         // A connection that never sends a whole first request (HTTP/1.1 or 2) is closed.
         .first_request_timeout(options.limits.header_read_timeout)
         .handle(handle.clone());

@@ -40,6 +40,12 @@ pub struct Limits {
     pub scans_per_device: (f64, u32),
     /// Store scans all of one store's devices may send a second, and at once.
     pub scans_per_store: (f64, u32),
+    /// Connections one client address may hold open at once; more are closed as they
+    /// arrive (`crate::connections`).
+    pub connections_per_address: usize,
+    /// A connection with no request in flight for this long is closed (HTTP/2 above
+    /// all: its pings kept a parked connection alive for ever).
+    pub connection_idle_timeout: Duration,
     /// Capture uploads.
     pub uploads: UploadLimits,
     /// The pictures read (captures and scans): sides, memory, how many at once.
@@ -61,6 +67,8 @@ impl Default for Limits {
                 .max(1),
             scans_per_device: (2.0, 5),
             scans_per_store: (20.0, 20),
+            connections_per_address: 128,
+            connection_idle_timeout: Duration::from_secs(30),
             uploads: UploadLimits::default(),
             pictures: PictureLimits::default(),
         }

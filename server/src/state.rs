@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::accounts::oauth::grants::Lifetimes;
 use crate::accounts::oauth::limiter::LoginLimiter;
 use crate::attestation::platform::{PlatformConfig, Platforms};
+use crate::data_keys::DataKeys;
 use crate::db::Db;
 use crate::limits::Limits;
 use crate::palms::PalmReader;
@@ -41,6 +42,7 @@ pub enum ServerMode {
 #[derive(Clone)]
 pub struct AppState {
     db: Db,
+    data_keys: Arc<DataKeys>,
     mode: ServerMode,
     current_key_id: String,
     auth: Arc<AuthState>,
@@ -63,12 +65,12 @@ struct AuthState {
 }
 
 impl AppState {
-    /// State over an open database, the id of the current service key, the issuer URL
+    /// State over a prepared data directory (its database, the data keys that open what
+    /// it keeps wrapped, the current service key), the issuer URL
     /// (`https://HOST:PORT`, no trailing slash), token lifetimes, the upload store, the
     /// mode and the request limits.
     pub fn new(
-        db: Db,
-        current_key_id: String,
+        data: &crate::DataDir,
         issuer: String,
         lifetimes: Lifetimes,
         uploads: UploadState,
@@ -76,13 +78,14 @@ impl AppState {
         limits: &Limits,
     ) -> Self {
         Self {
-            db,
+            db: data.db.clone(),
+            data_keys: data.data_keys.clone(),
+            current_key_id: data.key.id.clone(),
             mode,
             provider_writes: Arc::new(WindowLimit::new(
                 limits.provider_writes_per_minute,
                 Duration::from_secs(60),
             )),
-            current_key_id,
             palms: None,
             index: None,
             scan_slots: Arc::new(tokio::sync::Semaphore::new(limits.scan_workers.max(1))),
@@ -180,6 +183,11 @@ impl AppState {
     /// The database.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The keys that open the service keys and the enrollment keys the database holds.
+    pub fn data_keys(&self) -> &Arc<DataKeys> {
+        &self.data_keys
     }
 
     /// The per-address limit of card tokenizations.

@@ -84,6 +84,12 @@ impl TestRig {
         Db::open(&self.dir.path().join("palmkit.sqlite3")).expect("the test database opens")
     }
 
+    /// The data keys the server opened its database with (the data directory's file).
+    pub fn data_keys(&self) -> crate::data_keys::DataKeys {
+        crate::data_keys::DataKeys::load(&crate::data_keys::DataKeySource::DataDir, self.dir.path())
+            .expect("the data keys load")
+    }
+
     /// The single number `sql` selects from the server's database.
     pub fn count(&self, sql: &str) -> i64 {
         self.db()
@@ -133,6 +139,28 @@ impl TestRig {
         another_shopper(&self.server, self.dir.path(), email).await
     }
 
+    /// The spoof verdict the server keeps for capture `upload_id`, opened with its
+    /// enrollment's key (JSON), and the stored box it was opened from.
+    pub fn opened_spoof_verdict(&self, upload_id: &str) -> (String, Vec<u8>) {
+        let db = self.db();
+        let (enrollment_id, boxed): (String, Vec<u8>) = db
+            .with(|c| {
+                Ok(c.query_row(
+                    "SELECT enrollment_id, spoof_box FROM captures WHERE upload_id = ?1",
+                    [upload_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .expect("the capture has a boxed spoof verdict");
+        let opened = db
+            .with(|c| crate::data_keys::EnrollmentKey::get(c, &self.data_keys(), &enrollment_id))
+            .unwrap()
+            .expect("the enrollment has its key")
+            .open(crate::data_keys::Boxed::SpoofVerdict, upload_id, &boxed)
+            .expect("the verdict opens with its enrollment's key");
+        (String::from_utf8(opened.to_vec()).expect("JSON"), boxed)
+    }
+
     /// What the server keeps for upload `upload_id`, opened with its private key in the
     /// context it recorded: the plaintext the service would see.
     pub fn opened_capture(&self, upload_id: &str) -> Vec<u8> {
@@ -153,10 +181,17 @@ impl TestRig {
                 )?)
             })
             .expect("the upload has a capture");
+        let keys = self.data_keys();
         let private = db
-            .with(|c| crate::keys::private_key(c, &key_id))
+            .with(|c| crate::keys::private_key(c, &keys, &key_id))
             .unwrap()
             .expect("the capture's key is the server's");
+        let sealed = db
+            .with(|c| crate::data_keys::EnrollmentKey::get(c, &keys, &enrollment_id))
+            .unwrap()
+            .expect("the enrollment has its key")
+            .open(crate::data_keys::Boxed::Capture, upload_id, &sealed)
+            .expect("the stored capture opens with its enrollment's key");
         let context = SealContext {
             account_id: &account_id,
             enrollment_id: &enrollment_id,

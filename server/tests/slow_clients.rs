@@ -243,3 +243,140 @@ async fn half_sent_headers_silent_and_idle_connections_are_closed() {
     assert!(started.elapsed() < Duration::from_secs(5));
     server.shutdown().await;
 }
+
+/// An HTTP/2 frame header: payload length, type, flags, stream id.
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut out = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Opens an HTTP/2 connection from 127.0.0.1 and asks `GET /healthz` on stream 1 (HPACK
+/// by hand: static-table and literal fields, no Huffman).
+async fn h2_healthz(server: &RunningServer) -> TlsStream<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut config = tls_config(server);
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let mut conn = TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    assert_eq!(conn.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let mut headers = vec![0x82, 0x87]; // :method GET, :scheme https
+    headers.extend_from_slice(&[0x44, 8]); // :path, literal
+    headers.extend_from_slice(b"/healthz");
+    headers.extend_from_slice(&[0x41, 9]); // :authority, literal
+    headers.extend_from_slice(b"127.0.0.1");
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend(frame(4, 0, 0, &[])); // SETTINGS
+    hello.extend(frame(1, 0x05, 1, &headers)); // HEADERS, END_STREAM | END_HEADERS
+    conn.write_all(&hello).await.unwrap();
+    conn.flush().await.unwrap();
+    conn
+}
+
+/// Reads frames until stream 1's answer has ended (acknowledging the server's
+/// SETTINGS); false if the connection ended first.
+async fn h2_answered(conn: &mut TlsStream<tokio::net::TcpStream>) -> bool {
+    loop {
+        let mut head = [0u8; 9];
+        if conn.read_exact(&mut head).await.is_err() {
+            return false;
+        }
+        let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let (kind, flags) = (head[3], head[4]);
+        let stream = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+        let mut payload = vec![0u8; len];
+        if conn.read_exact(&mut payload).await.is_err() {
+            return false;
+        }
+        if kind == 4 && flags & 1 == 0 {
+            conn.write_all(&frame(4, 1, 0, &[])).await.unwrap();
+            conn.flush().await.unwrap();
+        }
+        // HEADERS or DATA on stream 1 with END_STREAM: answered.
+        if stream == 1 && (kind == 0 || kind == 1) && flags & 1 == 1 {
+            return true;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_http2_connection_is_closed() {
+    let (_dir, server) = TestRig::start_with(|o| {
+        o.limits.connection_idle_timeout = Duration::from_secs(1);
+        o.limits.connections_per_address = 8;
+    })
+    .await
+    .into_parts();
+    // HTTP/2 answers its pings, so it stayed open once its streams ended (45 s and more).
+    let mut conn = h2_healthz(&server).await;
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), h2_answered(&mut conn))
+            .await
+            .unwrap(),
+        "no answer to GET /healthz over HTTP/2"
+    );
+    let answered = Instant::now();
+    assert!(
+        closed_within(&mut conn, Duration::from_secs(6))
+            .await
+            .is_some(),
+        "an idle HTTP/2 connection stayed open"
+    );
+    let idle = answered.elapsed();
+    assert!(
+        idle >= Duration::from_millis(900),
+        "closed after {idle:?}, before its idle time"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_parks_no_more_connections_than_its_cap() {
+    let (_dir, server) = TestRig::start_with(|o| o.limits.connections_per_address = 8)
+        .await
+        .into_parts();
+    // Parked TCP connections from one address (1000 all stayed open): 8 stay, the rest
+    // are closed at once.
+    let parker: IpAddr = "127.0.0.3".parse().unwrap();
+    let mut parked = Vec::new();
+    for _ in 0..14 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(parker, 0)).unwrap();
+        parked.push(socket.connect(server.addr).await.unwrap());
+        // One at a time, so which ones are over the cap is the order they came in.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut open = 0;
+    for conn in &mut parked {
+        let mut buf = [0u8; 16];
+        // Still open: the read waits. Closed: EOF or a reset at once.
+        let read = tokio::time::timeout(Duration::from_millis(300), conn.read(&mut buf)).await;
+        open += usize::from(read.is_err());
+    }
+    assert_eq!(open, 8, "parked connections left open from one address");
+    // Another address is served meanwhile.
+    let answer = shopper_client(&server)
+        .get(format!("{}healthz", server.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
+    // A parked connection closed gives its place back.
+    parked.clear();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(parker, 0)).unwrap();
+    let mut again = socket.connect(server.addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), again.read(&mut buf))
+            .await
+            .is_err(),
+        "the address's places were not given back"
+    );
+    server.shutdown().await;
+}

@@ -339,32 +339,71 @@ async fn each_store_sees_its_own_pseudonym_and_a_deletion_starts_new_ones() {
 
 #[tokio::test]
 async fn a_deleted_enrollment_leaves_no_copy_in_any_file_the_service_wrote() {
+    use palmkit_server::data_keys::{Boxed, DataKeySource, DataKeys, EnrollmentKey};
     let (dir, server) = support::start_server(with_models).await;
     let (session, uploaded) = enroll(&server, support::mock_store(), coep("001_1.jpg")).await;
     assert_eq!(uploaded.unwrap().state, SessionState::PendingStoreMatch);
-    // What the service keeps of it: the palm template and the sealed capture.
-    let (template, sealed): (Vec<u8>, Vec<u8>) = {
-        let db = palmkit_server::db::Db::open(&server.data_dir.join("palmkit.sqlite3")).unwrap();
-        db.with(|c| {
-            Ok((
+    // What the service keeps of it, as stored (each under the enrollment's key, which is
+    // stored wrapped under the data key) and as opened: the palm template and the sealed
+    // capture as the phone sent it.
+    let keys = DataKeys::load(&DataKeySource::DataDir, dir.path()).unwrap();
+    let db = palmkit_server::db::Db::open(&server.data_dir.join("palmkit.sqlite3")).unwrap();
+    let stored: [Vec<u8>; 3] = db
+        .with(|c| {
+            Ok([
                 c.query_row("SELECT template FROM palm_signatures", [], |r| r.get(0))?,
                 c.query_row("SELECT sealed FROM captures", [], |r| r.get(0))?,
-            ))
+                c.query_row("SELECT wrapped FROM enrollment_keys", [], |r| r.get(0))?,
+            ])
         })
+        .unwrap();
+    let (enrollment_id, upload_id): (String, String) = db
+        .with(|c| {
+            Ok(
+                c.query_row("SELECT enrollment_id, upload_id FROM captures", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?,
+            )
+        })
+        .unwrap();
+    let key = db
+        .with(|c| EnrollmentKey::get(c, &keys, &enrollment_id))
         .unwrap()
-    };
+        .unwrap();
+    let template = key.open(Boxed::Template, &upload_id, &stored[0]).unwrap();
+    let sealed = key.open(Boxed::Capture, &upload_id, &stored[1]).unwrap();
+    drop(db);
+    // A window of each from past its header: a match anywhere is a copy.
+    let window = |b: &[u8]| b[b.len() / 2 - 32..b.len() / 2 + 32].to_vec();
+    let opened = [
+        ("template in the clear", window(&template)),
+        ("capture as sent", window(&sealed)),
+    ];
+    // While it exists, the clear forms are in no file: only the boxes are.
+    let (found, looked) = files_holding(dir.path(), &opened);
+    assert!(found.is_empty(), "found before deletion: {found:?}");
+    assert!(looked >= 3, "only {looked} files looked at");
+
     assert_eq!(session.delete().await.unwrap().state, SessionState::Deleted);
     server.shutdown().await;
-    // Windows of each from past their headers: a match anywhere is a copy left behind.
-    let needles = [
-        ("template", &template[8..8 + 64]),
-        (
-            "sealed capture",
-            &sealed[sealed.len() / 2..sealed.len() / 2 + 64],
-        ),
+    let stored = [
+        ("stored template", window(&stored[0])),
+        ("stored capture", window(&stored[1])),
+        ("wrapped enrollment key", stored[2].clone()),
     ];
-    let mut files = vec![dir.path().to_path_buf()];
-    let mut looked = 0;
+    let (found, looked) = files_holding(dir.path(), &[&opened[..], &stored[..]].concat());
+    assert!(found.is_empty(), "left after deletion: {found:?}");
+    assert!(looked >= 3, "only {looked} files looked at");
+}
+
+/// Which of `needles` some file under `dir` holds (what, file), and how many files there
+/// are.
+fn files_holding(
+    dir: &std::path::Path,
+    needles: &[(&'static str, Vec<u8>)],
+) -> (Vec<(&'static str, std::path::PathBuf)>, usize) {
+    let mut files = vec![dir.to_path_buf()];
+    let (mut found, mut looked) = (Vec::new(), 0);
     while let Some(path) = files.pop() {
         if path.is_dir() {
             files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
@@ -372,15 +411,13 @@ async fn a_deleted_enrollment_leaves_no_copy_in_any_file_the_service_wrote() {
         }
         let bytes = std::fs::read(&path).unwrap();
         looked += 1;
-        for (what, needle) in &needles {
-            assert!(
-                !bytes.windows(needle.len()).any(|w| w == *needle),
-                "the deleted {what} is still in {}",
-                path.display()
-            );
+        for (what, needle) in needles {
+            if bytes.windows(needle.len()).any(|w| w == needle.as_slice()) {
+                found.push((*what, path.clone()));
+            }
         }
     }
-    assert!(looked >= 3, "only {looked} files looked at");
+    (found, looked)
 }
 
 #[tokio::test]

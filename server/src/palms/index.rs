@@ -21,6 +21,7 @@ use palmkit_core::signature::{
 };
 use rusqlite::{Connection, params};
 
+use crate::data_keys::{Boxed, DataKeys, EnrollmentKey};
 use crate::db::{Db, DbError, now};
 use crate::palms::stores::{Decision, decide};
 
@@ -28,6 +29,8 @@ use crate::palms::stores::{Decision, decide};
 #[derive(Default)]
 pub struct SearchIndex {
     rows: RwLock<Rows>,
+    /// What opens the stored templates (none for an index built without a database).
+    keys: Option<Arc<DataKeys>>,
 }
 
 /// The indexed signatures, as parallel arrays (row `i` in each).
@@ -68,8 +71,11 @@ pub struct SearchStats {
 
 impl SearchIndex {
     /// The index of every signature the database holds for pending enrollments.
-    pub fn load(db: &Db) -> Result<Self, DbError> {
-        let index = Self::default();
+    pub fn load(db: &Db, keys: Arc<DataKeys>) -> Result<Self, DbError> {
+        let index = Self {
+            keys: Some(keys),
+            ..Self::default()
+        };
         db.with(|c| index.catch_up(c))?;
         Ok(index)
     }
@@ -114,23 +120,36 @@ impl SearchIndex {
             ids.dedup();
             (last, ids)
         };
+        let keys = self
+            .keys
+            .as_deref()
+            .ok_or_else(|| DbError::Task("this index has no database keys".into()))?;
         // Read every changed enrollment's current signatures before taking the lock.
         let mut fresh = Vec::with_capacity(changed.len());
         let mut stmt = c.prepare(
-            "SELECT s.template, e.expires_at FROM palm_signatures s
+            "SELECT s.upload_id, s.template, e.expires_at FROM palm_signatures s
              JOIN enrollments e ON e.id = s.enrollment_id
              WHERE s.enrollment_id = ?1 AND e.state = 'pending_store_match'
                AND s.algorithm = ?2",
         )?;
         for id in &changed {
-            let rows: Vec<(Vec<u8>, Option<i64>)> = stmt
+            let rows: Vec<(String, Vec<u8>, Option<i64>)> = stmt
                 .query_map(params![id, signature::CURRENT.id()], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
                 .collect::<Result<_, _>>()?;
+            // No key: the enrollment's data is gone (deleted or expired) or going.
+            let key = match rows.is_empty() {
+                true => None,
+                false => EnrollmentKey::get(c, keys, id)?,
+            };
             let signatures: Vec<Indexed> = rows
                 .into_iter()
-                .filter_map(|(bytes, expires_at)| {
+                .filter_map(|(upload_id, boxed, expires_at)| {
+                    let bytes = key
+                        .as_ref()?
+                        .open(Boxed::Template, &upload_id, &boxed)
+                        .ok()?;
                     // A template this build cannot read is rebuilt at start; until then it
                     // cannot be matched.
                     Some(Indexed {

@@ -1,17 +1,21 @@
 //! Palm signatures at rest: one per accepted capture, bound to its enrollment and hand,
 //! and their rebuild when the algorithm or template format moves (the sealed capture is
-//! kept for exactly this: it is opened again in memory, read, and wiped).
+//! kept for exactly this: it is opened again in memory, read, and wiped). Templates are
+//! stored under their enrollment's key ([`crate::data_keys`]).
 
 use palmkit_core::protocol::Hand;
 use palmkit_core::signature::{self, FORMAT_VERSION, Template};
 use rusqlite::{Connection, params};
 
+use crate::data_keys::{Boxed, DataKeys, EnrollmentKey};
 use crate::db::{Db, DbError, now};
 use crate::palms::PalmReader;
 
-/// Stores (or replaces) the signature of capture `upload_id`.
+/// Stores (or replaces) the signature of capture `upload_id`, under `key` (its
+/// enrollment's).
 pub fn store(
     c: &Connection,
+    key: &EnrollmentKey,
     upload_id: &str,
     enrollment_id: &str,
     hand: Hand,
@@ -19,15 +23,19 @@ pub fn store(
 ) -> Result<(), DbError> {
     c.execute(
         "INSERT OR REPLACE INTO palm_signatures
-             (upload_id, enrollment_id, hand, algorithm, format, template, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             (upload_id, enrollment_id, hand, algorithm, format, template, created_at, boxed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)",
         params![
             upload_id,
             enrollment_id,
             hand.as_str(),
             template.algorithm().id(),
             FORMAT_VERSION,
-            template.to_bytes(),
+            key.seal(
+                Boxed::Template,
+                upload_id,
+                &zeroize::Zeroizing::new(template.to_bytes())
+            )?,
             now()
         ],
     )?;
@@ -47,6 +55,7 @@ pub struct Rebuilt {
 /// format than this build's. Runs at start, before the server takes requests.
 pub fn rebuild(
     db: &Db,
+    keys: &DataKeys,
     reader: &PalmReader,
     pictures: &crate::palms::pictures::PictureLimits,
 ) -> Result<Rebuilt, DbError> {
@@ -70,18 +79,23 @@ pub fn rebuild(
             // The schema's CHECK allows only the two; a row that is neither is skipped.
             continue;
         };
+        let Some(key) = db.with(|c| EnrollmentKey::get(c, keys, &enrollment_id))? else {
+            // No key, no capture: the enrollment is being deleted.
+            continue;
+        };
+        let sealed = key.open(Boxed::Capture, &upload_id, &sealed)?;
         let verified = crate::uploads::verify::verify(
             &sealed,
             &account_id,
             &enrollment_id,
             hand,
-            |key_id| db.with(|c| crate::keys::private_key(c, key_id)),
+            |key_id| db.with(|c| crate::keys::private_key(c, keys, key_id)),
             Some(reader),
             pictures,
         )?;
         match verified.ok().and_then(|v| v.signature) {
             Some(template) => {
-                db.with(|c| store(c, &upload_id, &enrollment_id, hand, &template))?;
+                db.with(|c| store(c, &key, &upload_id, &enrollment_id, hand, &template))?;
                 done.made += 1;
             }
             None => {

@@ -38,6 +38,7 @@ use attested::{attestation_refused, platform_statement};
 
 use crate::api::ApiFailure;
 use crate::auth::Authenticated;
+use crate::data_keys::{Boxed, EnrollmentKey};
 use crate::db::DbError;
 use crate::state::AppState;
 
@@ -665,6 +666,7 @@ async fn finish(
     let slot = AppState::slot(state.decode_slots()).await?;
     let (sealed, verdict) = {
         let db = db.clone();
+        let data_keys = state.data_keys().clone();
         let palms = state.palms().cloned();
         let pictures = state.pictures().clone();
         let (account_id, enrollment_id) = (account_id.clone(), enrollment_id.clone());
@@ -674,7 +676,7 @@ async fn finish(
                 &account_id,
                 &enrollment_id,
                 hand,
-                |key_id| db.with(|c| crate::keys::private_key(c, key_id)),
+                |key_id| db.with(|c| crate::keys::private_key(c, &data_keys, key_id)),
                 palms.as_deref(),
                 &pictures,
             );
@@ -685,6 +687,7 @@ async fn finish(
         .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))?
     };
     let verdict = verdict?.and_then(|v| policy::admit(state.mode(), v));
+    let data_keys = state.data_keys().clone();
     let verdict = db
         .call(move |c| {
             let tx = c.unchecked_transaction()?;
@@ -721,24 +724,39 @@ async fn finish(
             });
             match &verdict {
                 Ok(v) => {
+                    // Image, verdict and template under the enrollment's own key
+                    // (crate::data_keys): deleted with the enrollment, they never open again.
+                    let key = EnrollmentKey::get_or_create(&tx, &data_keys, &enrollment_id)?;
+                    let spoof_box = v
+                        .spoof
+                        .as_deref()
+                        .map(|s| key.seal(Boxed::SpoofVerdict, &id, s.as_bytes()))
+                        .transpose()?;
                     tx.execute(
                         "INSERT INTO captures (upload_id, enrollment_id, hand, key_id, metadata,
-                                               sealed, created_at, attestation, spoof)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                               sealed, created_at, attestation, spoof_box, boxed)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1)",
                         params![
                             id,
                             enrollment_id,
                             hand.as_str(),
                             v.key_id,
                             v.metadata,
-                            sealed,
+                            key.seal(Boxed::Capture, &id, &sealed)?,
                             now(),
                             attested,
-                            v.spoof
+                            spoof_box
                         ],
                     )?;
                     if let Some(signature) = &v.signature {
-                        crate::palms::signatures::store(&tx, &id, &enrollment_id, hand, signature)?;
+                        crate::palms::signatures::store(
+                            &tx,
+                            &key,
+                            &id,
+                            &enrollment_id,
+                            hand,
+                            signature,
+                        )?;
                     }
                     tx.execute(
                         "UPDATE uploads SET state = 'accepted', completed_at = ?1 WHERE id = ?2",

@@ -141,6 +141,9 @@ pub(crate) fn forget_enrollment_data(
         "DELETE FROM captures WHERE enrollment_id = ?1",
         [enrollment_id],
     )?;
+    // The key every copy of the above was stored under: a copy the database did not
+    // overwrite (or a backup) no longer opens.
+    crate::data_keys::EnrollmentKey::shred(c, enrollment_id)?;
     let mut stmt = c.prepare("DELETE FROM uploads WHERE enrollment_id = ?1 RETURNING id")?;
     let ids = stmt
         .query_map([enrollment_id], |r| r.get::<_, String>(0))?

@@ -12,6 +12,10 @@
 //! client cut the connection, a server error) gives every key its attempt back when it is
 //! dropped: its client learned nothing, and a flaky network must not lock a shopper out
 //! (the load test's cut connections locked out every login from the address before).
+//! Those refunds are bounded, [`MAX_REFUNDS`] per key within the window: the hash runs to
+//! its end whether or not the client waits, so unbounded refunds let a client that cuts
+//! every attempt hash passwords without limit (1576 cut attempts in 10 s never locked,
+//! and slowed every other login 2-3x). Beyond the bound a cut attempt counts as a failure.
 //! The hashing itself is bounded by [`LoginLimiter::hashing`], so a flood of logins cannot
 //! occupy every blocking thread.
 
@@ -23,10 +27,22 @@ use std::time::{Duration, Instant};
 pub const MAX_FAILURES: u32 = 5;
 /// How long failures are remembered.
 pub const WINDOW: Duration = Duration::from_secs(300);
+/// Attempts per key within the window given back because they ended without an answer.
+pub const MAX_REFUNDS: u32 = 5;
+
+/// One key's attempts within its window.
+struct Entry {
+    /// Attempts counted (started, not given back).
+    count: u32,
+    /// Attempts given back for ending without an answer.
+    refunds: u32,
+    /// When the window started.
+    since: Instant,
+}
 
 /// Counts attempts per key (a lower-cased email, or a client address).
 pub struct LoginLimiter {
-    attempts: Mutex<HashMap<String, (u32, Instant)>>,
+    attempts: Mutex<HashMap<String, Entry>>,
     hashing: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
@@ -48,12 +64,12 @@ impl LoginLimiter {
     pub fn begin(&self, keys: &[&str]) -> Result<Attempt<'_>, Duration> {
         let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         // Keep the map small: forget windows that have passed.
-        map.retain(|_, (_, since)| since.elapsed() < WINDOW);
+        map.retain(|_, e| e.since.elapsed() < WINDOW);
         let wait = keys
             .iter()
             .filter_map(|key| {
-                let (count, since) = map.get(*key)?;
-                (*count >= MAX_FAILURES).then(|| WINDOW.saturating_sub(since.elapsed()))
+                let e = map.get(*key)?;
+                (e.count >= MAX_FAILURES).then(|| WINDOW.saturating_sub(e.since.elapsed()))
             })
             .max();
         if let Some(wait) = wait {
@@ -61,8 +77,12 @@ impl LoginLimiter {
         }
         for key in keys {
             map.entry((*key).to_string())
-                .or_insert((0, Instant::now()))
-                .0 += 1;
+                .or_insert(Entry {
+                    count: 0,
+                    refunds: 0,
+                    since: Instant::now(),
+                })
+                .count += 1;
         }
         Ok(Attempt {
             limiter: self,
@@ -74,9 +94,9 @@ impl LoginLimiter {
     #[cfg(test)]
     fn locked(&self, key: &str) -> Option<Duration> {
         let map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        let (count, since) = map.get(key)?;
-        let elapsed = since.elapsed();
-        (*count >= MAX_FAILURES && elapsed < WINDOW).then(|| WINDOW - elapsed)
+        let e = map.get(key)?;
+        let elapsed = e.since.elapsed();
+        (e.count >= MAX_FAILURES && elapsed < WINDOW).then(|| WINDOW - elapsed)
     }
 
     /// Forgets the attempts of `key` (the email, after a successful login).
@@ -87,12 +107,20 @@ impl LoginLimiter {
             .remove(key);
     }
 
-    /// Gives one attempt back to `key`.
-    fn refund(&self, key: &str) {
+    /// Gives one attempt back to `key`: always after a success (the address's attempt),
+    /// at most [`MAX_REFUNDS`] times in the window for an attempt that ended unanswered.
+    fn refund(&self, key: &str, unanswered: bool) {
         let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(entry) = map.get_mut(key) {
-            entry.0 = entry.0.saturating_sub(1);
-            if entry.0 == 0 {
+            if unanswered {
+                if entry.refunds >= MAX_REFUNDS {
+                    return;
+                }
+                entry.refunds += 1;
+            }
+            entry.count = entry.count.saturating_sub(1);
+            // The entry stays while it remembers refunds: forgetting it would reset them.
+            if entry.count == 0 && entry.refunds == 0 {
                 map.remove(key);
             }
         }
@@ -129,7 +157,7 @@ impl Attempt<'_> {
             if key == email_key {
                 self.limiter.succeed(&key);
             } else {
-                self.limiter.refund(&key);
+                self.limiter.refund(&key, false);
             }
         }
     }
@@ -139,7 +167,7 @@ impl Drop for Attempt<'_> {
     /// Ended without an answer (cut connection, server error): nothing was learned.
     fn drop(&mut self) {
         for key in &self.keys {
-            self.limiter.refund(key);
+            self.limiter.refund(key, true);
         }
     }
 }
@@ -161,6 +189,33 @@ mod tests {
         assert!(limiter.locked("b").is_none());
         limiter.succeed("a");
         assert!(limiter.locked("a").is_none());
+    }
+
+    #[test]
+    fn attempts_cut_before_their_answer_are_given_back_a_bounded_number_of_times() {
+        let limiter = LoginLimiter::default();
+        // A flaky network: the first cut attempts cost the shopper nothing.
+        for _ in 0..MAX_REFUNDS {
+            drop(limiter.begin(&["email:a", "ip:1"]).unwrap());
+        }
+        assert!(limiter.locked("email:a").is_none());
+        assert!(limiter.locked("ip:1").is_none());
+        // Beyond the bound each cut counts: a client cutting every attempt (each still
+        // costs a whole password hash) is locked out like one that waits for the answer.
+        for _ in 0..MAX_FAILURES {
+            drop(limiter.begin(&["email:a", "ip:1"]).unwrap());
+        }
+        assert!(limiter.begin(&["email:a", "ip:2"]).is_err(), "the email");
+        assert!(limiter.begin(&["email:b", "ip:1"]).is_err(), "the address");
+        // A success still gives the address its attempt back, without bound.
+        let other = LoginLimiter::default();
+        for _ in 0..MAX_FAILURES * 3 {
+            other
+                .begin(&["email:c", "ip:3"])
+                .unwrap()
+                .succeeded("email:c");
+        }
+        assert!(other.locked("ip:3").is_none());
     }
 
     #[test]
@@ -208,17 +263,5 @@ mod tests {
         // The address keeps its four failures, not five.
         limiter.begin(&["ip:1"]).unwrap().failed();
         assert!(limiter.locked("ip:1").is_some());
-    }
-
-    #[test]
-    fn an_attempt_without_an_answer_is_given_back() {
-        let limiter = LoginLimiter::default();
-        for _ in 0..MAX_FAILURES * 3 {
-            // Dropped: the client cut the connection during the hash.
-            drop(limiter.begin(&["email:a", "ip:1"]).unwrap());
-        }
-        assert!(limiter.locked("email:a").is_none());
-        assert!(limiter.locked("ip:1").is_none());
-        assert!(limiter.begin(&["email:a", "ip:1"]).is_ok());
     }
 }
