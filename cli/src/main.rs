@@ -11,6 +11,7 @@ mod enrollment;
 mod error;
 mod frames;
 mod health;
+mod holds;
 mod login;
 mod payment;
 mod progress;
@@ -62,6 +63,10 @@ enum Command {
     /// Register or revoke in-store scanner devices in a server's data directory.
     #[command(subcommand)]
     Store(store::Command),
+    /// Review enrollments held because their palm is near another account's (the
+    /// duplicate-palm policy) in a server's data directory.
+    #[command(subcommand)]
+    Holds(holds::Command),
     /// Platform attestation statements (App Attest, Android Key Attestation).
     #[command(subcommand)]
     Attestation(attestation::Command),
@@ -151,6 +156,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Store(command) => store::run(command),
+            Command::Holds(command) => holds::run(command),
             Command::Attestation(command) => attestation::run(command),
             Command::Scan(args) => store::scan(args).await,
             Command::Health(args) => health::run(args).await,

@@ -80,7 +80,7 @@ fn token_path(data_dir: &Path, store: &str) -> PathBuf {
     data_dir.join("stores").join(format!("{store}.token"))
 }
 
-fn open_db(data_dir: &Path) -> Result<palmkit_server::db::Db> {
+pub(crate) fn open_db(data_dir: &Path) -> Result<palmkit_server::db::Db> {
     let path = data_dir.join("palmkit.sqlite3");
     if !path.exists() {
         return Err(CliError::file(

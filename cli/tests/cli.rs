@@ -451,6 +451,28 @@ fn login_whoami_logout_through_the_loopback_redirect() {
     assert!(same_text.contains("matched shopper shp-"), "{same_text}");
     let shown = status();
     assert!(String::from_utf8_lossy(&shown.stdout).contains("complete"));
+    // One shopper, no duplicate palm: nothing is held; releasing what is not held is a
+    // usage error that says where to look.
+    let holds = |verb: &[&str]| {
+        palmkit()
+            .arg("holds")
+            .args(verb)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let listed = holds(&["list"]);
+    assert!(listed.status.success());
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("No enrollment is held"));
+    let released = holds(&["release", &enrollment_id]);
+    assert!(!released.status.success());
+    assert!(
+        String::from_utf8_lossy(&released.stderr)
+            .contains("is not held (see `palmkit holds list`)"),
+        "{}",
+        String::from_utf8_lossy(&released.stderr)
+    );
     // The token kept by someone before the revocation.
     std::fs::copy(&token_file, dir.path().join("stolen.token")).unwrap();
     let revoked = palmkit()

@@ -290,6 +290,29 @@ fn migrations() -> Migrations<'static> {
              ALTER TABLE captures ADD COLUMN spoof_box BLOB;
              ALTER TABLE palm_signatures ADD COLUMN boxed INTEGER NOT NULL DEFAULT 0;",
         ),
+        // One palm in two accounts (`palms::holds`): enrollments held for review (out of
+        // the index while `released_at` is NULL; released ones were reviewed) and the
+        // conflicts found between them. A hold changing is an index change.
+        M::up(
+            "CREATE TABLE palm_holds (
+                 enrollment_id TEXT PRIMARY KEY REFERENCES enrollments(id),
+                 held_at       INTEGER NOT NULL,
+                 released_at   INTEGER
+             ) STRICT;
+             CREATE TABLE palm_conflicts (
+                 enrollment_id TEXT NOT NULL REFERENCES enrollments(id),
+                 other_id      TEXT NOT NULL REFERENCES enrollments(id),
+                 found_at      INTEGER NOT NULL,
+                 PRIMARY KEY (enrollment_id, other_id)
+             ) STRICT;
+             CREATE INDEX palm_conflicts_by_other ON palm_conflicts (other_id);
+             CREATE TRIGGER palm_index_on_hold_insert AFTER INSERT ON palm_holds
+             BEGIN INSERT INTO palm_index_feed (enrollment_id) VALUES (NEW.enrollment_id); END;
+             CREATE TRIGGER palm_index_on_hold_update AFTER UPDATE ON palm_holds
+             BEGIN INSERT INTO palm_index_feed (enrollment_id) VALUES (NEW.enrollment_id); END;
+             CREATE TRIGGER palm_index_on_hold_delete AFTER DELETE ON palm_holds
+             BEGIN INSERT INTO palm_index_feed (enrollment_id) VALUES (OLD.enrollment_id); END;",
+        ),
     ])
 }
 

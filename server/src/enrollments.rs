@@ -264,6 +264,9 @@ pub async fn submit(
     let mut uploads = body.uploads;
     uploads.sort();
     uploads.dedup();
+    // One submit at a time from the duplicate-palm search to the write (`palms::holds`).
+    let _turn = state.submit_turn().lock().await;
+    let near = near_other_palms(&state, &id, &who.account_id).await?;
     let outcome = state
         .db()
         .call(move |c| {
@@ -300,6 +303,9 @@ pub async fn submit(
                  WHERE id = ?1",
                 params![enrollment.id, expires_at],
             )?;
+            // Held or not, the shopper's answer is the same (no "is this palm
+            // enrolled?" oracle); the hold is for the operator.
+            crate::palms::holds::hold_if_near(&tx, &enrollment.id, &who.account_id, &near)?;
             enrollment.state = EnrollmentState::PendingStoreMatch;
             enrollment.expires_at = Some(rfc3339(&tx, expires_at)?);
             idempotency::remember(
@@ -321,6 +327,46 @@ pub async fn submit(
         }
         Err((status, code, why)) => Err(ApiFailure::new(status, code, why)),
     }
+}
+
+/// The searchable pending enrollments near the palms of draft `id` (the duplicate-palm
+/// check, `palms::holds`): none when the server reads no palms, or `id` is no draft of
+/// the account (the submit then answers why, or replays its earlier answer). The search
+/// runs whether anything is near or not, so its time tells a shopper nothing.
+async fn near_other_palms(
+    state: &AppState,
+    id: &str,
+    account_id: &str,
+) -> Result<Vec<String>, ApiFailure> {
+    let Some(index) = state.index().cloned() else {
+        return Ok(Vec::new());
+    };
+    let (id, account_id, keys) = (
+        id.to_string(),
+        account_id.to_string(),
+        state.data_keys().clone(),
+    );
+    let feed = index.clone();
+    let templates = state
+        .db()
+        .call(move |c| {
+            feed.catch_up(c)?;
+            match load(c, &id, &account_id)? {
+                Some(e) if e.state == EnrollmentState::Draft => {
+                    crate::palms::holds::templates(c, &keys, &id)
+                }
+                _ => Ok(Vec::new()),
+            }
+        })
+        .await?;
+    if templates.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(tokio::task::spawn_blocking(move || {
+        crate::palms::holds::near(&index, &templates, crate::db::now())
+    })
+    .await
+    .map_err(|e| ApiFailure::from(DbError::Task(e.to_string())))??)
 }
 
 /// Every named upload is an accepted capture of this enrollment, and together they cover

@@ -50,6 +50,7 @@ pub struct AppState {
     provider_writes: Arc<WindowLimit>,
     palms: Option<Arc<PalmReader>>,
     index: Option<Arc<SearchIndex>>,
+    submit_turn: Arc<tokio::sync::Mutex<()>>,
     scan_slots: Arc<tokio::sync::Semaphore>,
     decode_slots: Arc<tokio::sync::Semaphore>,
     pictures: Arc<PictureLimits>,
@@ -88,6 +89,7 @@ impl AppState {
             )),
             palms: None,
             index: None,
+            submit_turn: Arc::default(),
             scan_slots: Arc::new(tokio::sync::Semaphore::new(limits.scan_workers.max(1))),
             decode_slots: Arc::new(tokio::sync::Semaphore::new(
                 limits.pictures.decodes_at_once.max(1),
@@ -156,6 +158,13 @@ impl AppState {
     /// The store match's search index, when the server reads palms.
     pub fn index(&self) -> Option<&Arc<SearchIndex>> {
         self.index.as_ref()
+    }
+
+    /// The submissions' turn: a submit holds it across its duplicate-palm search and its
+    /// write, so two accounts submitting one palm at once cannot each miss the other
+    /// ([`crate::palms::holds`]).
+    pub fn submit_turn(&self) -> &tokio::sync::Mutex<()> {
+        &self.submit_turn
     }
 
     /// The same state verifying platform attestation with `platforms`.

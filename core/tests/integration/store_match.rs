@@ -54,10 +54,27 @@ async fn enroll(
     Arc<EnrollmentSession>,
     Result<SessionSnapshot, palmkit_core::Error>,
 ) {
+    let shopper = (
+        palmkit_server::accounts::TEST_SHOPPER_EMAIL,
+        palmkit_server::accounts::TEST_SHOPPER_PASSWORD,
+    );
+    enroll_as(server, shopper, store, photo).await
+}
+
+/// [`enroll`] as the shopper with `(email, password)`.
+async fn enroll_as(
+    server: &RunningServer,
+    (email, password): (&str, &str),
+    store: Arc<KeyringStore>,
+    photo: Vec<u8>,
+) -> (
+    Arc<EnrollmentSession>,
+    Result<SessionSnapshot, palmkit_core::Error>,
+) {
     let session = Arc::new(
         EnrollmentSession::new(&server.client_config, store, SessionOptions::default()).unwrap(),
     );
-    support::sign_in(&session, &server.client_config).await;
+    support::sign_in_as(&session, &server.client_config, email, password).await;
     session.give_consent("test-consent-v1").await.unwrap();
     session.start_hand(Some(Hand::Right)).unwrap();
     let capture = Capture::new(Zeroizing::new(photo), CaptureSource::Camera).unwrap();
@@ -334,6 +351,92 @@ async fn each_store_sees_its_own_pseudonym_and_a_deletion_starts_new_ones() {
     );
     let (_, after) = matched_at(&server, &north.token, "020_1.jpg", "020_2.jpg").await;
     assert_ne!(after, at_north, "the reference survived the deletion");
+    server.shutdown().await;
+}
+
+/// Creates a shopper `email` in the server's database (password `copy-password`).
+fn another_account(server: &RunningServer, email: &'static str) -> (&'static str, &'static str) {
+    let db = palmkit_server::db::Db::open(&server.data_dir.join("palmkit.sqlite3")).unwrap();
+    palmkit_server::accounts::create(&db, email, "Copy", "copy-password").unwrap();
+    (email, "copy-password")
+}
+
+#[tokio::test]
+async fn one_palm_in_two_accounts_is_held_for_review_and_no_shopper_can_tell() {
+    use palmkit_server::palms::holds;
+    let (_dir, server) = support::start_server(with_models).await;
+    let device = server.issue_store_device("store-1").unwrap();
+    let db = palmkit_server::db::Db::open(&server.data_dir.join("palmkit.sqlite3")).unwrap();
+    let (owner, uploaded) = enroll(&server, support::mock_store(), coep("001_1.jpg")).await;
+    assert_eq!(uploaded.unwrap().state, SessionState::PendingStoreMatch);
+    let owner_id = owner.snapshot().enrollment_id.clone().unwrap();
+    // Another palm in another account is nobody's duplicate.
+    let stranger = another_account(&server, "stranger@example.com");
+    let (_, uploaded) =
+        enroll_as(&server, stranger, support::mock_store(), coep("015_1.jpg")).await;
+    assert_eq!(uploaded.unwrap().state, SessionState::PendingStoreMatch);
+    assert_eq!(holds::list(&db).unwrap(), vec![]);
+    // Another account enrolls another photo of the owner's palm: its shopper sees what
+    // every shopper sees (no oracle), and the owner's scan is no longer answered
+    // `ambiguous` (as it was, for ever, before the policy) — both are held for review.
+    let copier = another_account(&server, "copy@example.com");
+    let (copy, uploaded) =
+        enroll_as(&server, copier, support::mock_store(), coep("001_3.jpg")).await;
+    let uploaded = uploaded.unwrap();
+    assert_eq!(uploaded.state, SessionState::PendingStoreMatch);
+    let copy_id = uploaded.enrollment_id.clone().unwrap();
+    // (The service's `load` of an enrollment never reads the holds: its answer cannot
+    // differ.)
+    assert_eq!(
+        copy.refresh().await.unwrap().state,
+        SessionState::PendingStoreMatch
+    );
+    let while_held = scan_ok(&server, &device.token, coep("001_2.jpg")).await;
+    assert_eq!(while_held.outcome, ScanOutcome::NoMatch, "{while_held:?}");
+    let held = holds::list(&db).unwrap();
+    let mut ids: Vec<&str> = held.iter().map(|h| h.enrollment_id.as_str()).collect();
+    ids.sort();
+    let mut want = vec![owner_id.as_str(), copy_id.as_str()];
+    want.sort();
+    assert_eq!(ids, want, "{held:?}");
+    for h in &held {
+        let other = if h.enrollment_id == owner_id {
+            &copy_id
+        } else {
+            &owner_id
+        };
+        assert_eq!(&h.conflicts_with, &vec![other.clone()]);
+    }
+    // A third account's copy of the held palm is held too (held rows are still searched).
+    let third = another_account(&server, "third@example.com");
+    let (_, uploaded) = enroll_as(&server, third, support::mock_store(), coep("001_4.jpg")).await;
+    let third_id = uploaded.unwrap().enrollment_id.clone().unwrap();
+    assert_eq!(holds::list(&db).unwrap().len(), 3);
+    // The operator releases the owner's after review: the next scan matches it, with no
+    // restart, and the copies stay held.
+    assert!(holds::release(&db, &owner_id).unwrap());
+    assert!(!holds::release(&db, &owner_id).unwrap(), "released twice");
+    let released = scan_ok(&server, &device.token, coep("001_2.jpg")).await;
+    assert_eq!(released.outcome, ScanOutcome::Matched, "{released:?}");
+    assert_eq!(owner.refresh().await.unwrap().state, SessionState::Complete);
+    // A deletion cuts the copy's hold and every conflict naming it.
+    assert_eq!(copy.delete().await.unwrap().state, SessionState::Deleted);
+    let held = holds::list(&db).unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0].enrollment_id, third_id);
+    assert!(!held[0].conflicts_with.contains(&copy_id), "{held:?}");
+    let links: i64 = db
+        .with(|c| {
+            Ok(c.query_row(
+                "SELECT (SELECT count(*) FROM palm_holds WHERE enrollment_id = ?1)
+                      + (SELECT count(*) FROM palm_conflicts
+                         WHERE enrollment_id = ?1 OR other_id = ?1)",
+                [&copy_id],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(links, 0);
     server.shutdown().await;
 }
 

@@ -36,10 +36,26 @@ pub async fn sign_in(
     session: &palmkit_core::enrollment::EnrollmentSession,
     browser_config: &ServiceConfig,
 ) -> palmkit_core::enrollment::SessionSnapshot {
+    sign_in_as(
+        session,
+        browser_config,
+        TEST_SHOPPER_EMAIL,
+        TEST_SHOPPER_PASSWORD,
+    )
+    .await
+}
+
+/// Signs the shopper with `email` and `password` in on `session`, as [`sign_in`].
+pub async fn sign_in_as(
+    session: &palmkit_core::enrollment::EnrollmentSession,
+    browser_config: &ServiceConfig,
+    email: &str,
+    password: &str,
+) -> palmkit_core::enrollment::SessionSnapshot {
     let url = session.start_login().await.unwrap();
     let redirect = ScriptedBrowser::new(browser_config)
         .unwrap()
-        .login(url.as_str(), TEST_SHOPPER_EMAIL, TEST_SHOPPER_PASSWORD)
+        .login(url.as_str(), email, password)
         .await
         .unwrap();
     session.finish_login(&redirect).await.unwrap()

@@ -10,6 +10,9 @@
 //! ever needed, and a second replica can follow the same feed. A deadline passing needs no
 //! feed entry: the search skips rows whose deadline is over.
 //!
+//! Enrollments held for review (one palm in two accounts, [`crate::palms::holds`]) are
+//! indexed but never a scan's candidate until released.
+//!
 //! The candidate rule is a threshold, not a top-K: every row within [`COARSE_CUTOFF`]
 //! reaches the exact stage, so the runner-up the ambiguity rule needs is there too.
 
@@ -49,6 +52,10 @@ struct Rows {
     enrollment: Vec<Arc<str>>,
     /// Unix seconds after which the row's enrollment can no longer be matched.
     expires_at: Vec<i64>,
+    /// Whether the row's enrollment is held for review: never a scan's candidate, but
+    /// searched by the duplicate-palm check (a third account's copy of a held palm must
+    /// be held too).
+    held: Vec<bool>,
     /// The rows of each enrollment.
     by_enrollment: HashMap<Arc<str>, Vec<usize>>,
 }
@@ -57,6 +64,7 @@ struct Rows {
 struct Indexed {
     enrollment_id: String,
     expires_at: i64,
+    held: bool,
     template: Template,
 }
 
@@ -127,15 +135,17 @@ impl SearchIndex {
         // Read every changed enrollment's current signatures before taking the lock.
         let mut fresh = Vec::with_capacity(changed.len());
         let mut stmt = c.prepare(
-            "SELECT s.upload_id, s.template, e.expires_at FROM palm_signatures s
-             JOIN enrollments e ON e.id = s.enrollment_id
+            "SELECT s.upload_id, s.template, e.expires_at, EXISTS(
+                     SELECT 1 FROM palm_holds h
+                     WHERE h.enrollment_id = e.id AND h.released_at IS NULL)
+             FROM palm_signatures s JOIN enrollments e ON e.id = s.enrollment_id
              WHERE s.enrollment_id = ?1 AND e.state = 'pending_store_match'
                AND s.algorithm = ?2",
         )?;
         for id in &changed {
-            let rows: Vec<(String, Vec<u8>, Option<i64>)> = stmt
+            let rows: Vec<(String, Vec<u8>, Option<i64>, bool)> = stmt
                 .query_map(params![id, signature::CURRENT.id()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })?
                 .collect::<Result<_, _>>()?;
             // No key: the enrollment's data is gone (deleted or expired) or going.
@@ -145,7 +155,7 @@ impl SearchIndex {
             };
             let signatures: Vec<Indexed> = rows
                 .into_iter()
-                .filter_map(|(upload_id, boxed, expires_at)| {
+                .filter_map(|(upload_id, boxed, expires_at, held)| {
                     let bytes = key
                         .as_ref()?
                         .open(Boxed::Template, &upload_id, &boxed)
@@ -157,6 +167,7 @@ impl SearchIndex {
                         // No deadline is no match, as the SQL search had it (NULL > now
                         // is false).
                         expires_at: expires_at.unwrap_or(i64::MIN),
+                        held,
                         template: Template::from_bytes(&bytes).ok()?,
                     })
                 })
@@ -184,6 +195,7 @@ impl SearchIndex {
                 r.push(Indexed {
                     enrollment_id,
                     expires_at: i64::MAX,
+                    held: false,
                     template,
                 });
             }
@@ -197,14 +209,14 @@ impl SearchIndex {
     pub fn candidates(&self, probe: &Template, now_s: i64) -> Result<Vec<Arc<str>>, DbError> {
         let rows = self.rows.read().map_err(|_| poisoned())?;
         Ok(rows
-            .candidate_rows(probe, now_s)
+            .candidate_rows(probe, now_s, false)
             .into_iter()
             .map(|i| rows.enrollment[i].clone())
             .collect())
     }
 
     /// Bytes of memory the index holds per row: its coarse code, the template (bits and
-    /// masks with their vector headers), the enrollment reference and the deadline.
+    /// masks with their vector headers), the enrollment reference, the deadline and the hold.
     pub fn bytes_per_row() -> usize {
         let planes = signature::CURRENT.planes();
         CODE_WORDS * 8
@@ -212,6 +224,7 @@ impl SearchIndex {
             + 2 * planes * 32 * 4
             + std::mem::size_of::<Arc<str>>()
             + std::mem::size_of::<i64>()
+            + std::mem::size_of::<bool>()
     }
 
     /// The feed sequence applied last (for pruning).
@@ -233,7 +246,7 @@ impl SearchIndex {
     /// `now_s`: the coarse stage over every row, the exact distance on the candidates.
     pub fn search(&self, probe: &Template, now_s: i64) -> Result<(Decision, SearchStats), DbError> {
         let rows = self.rows.read().map_err(|_| poisoned())?;
-        let candidates = rows.candidate_rows(probe, now_s);
+        let candidates = rows.candidate_rows(probe, now_s, false);
         let stats = SearchStats {
             scanned: rows.templates.len(),
             candidates: candidates.len(),
@@ -246,17 +259,41 @@ impl SearchIndex {
         );
         Ok((decision, stats))
     }
+
+    /// Every indexed enrollment (deadline after `now_s`, held ones too) within the ambiguity band of
+    /// `probe` — where a scan of that palm would be answered `ambiguous` — with its least
+    /// distance: the duplicate-palm check ([`crate::palms::holds`]).
+    pub fn within_band(
+        &self,
+        probe: &Template,
+        now_s: i64,
+    ) -> Result<Vec<(Arc<str>, f32)>, DbError> {
+        let rows = self.rows.read().map_err(|_| poisoned())?;
+        let cutoff = signature::MATCH_THRESHOLD + signature::AMBIGUITY_MARGIN;
+        let mut near: HashMap<Arc<str>, f32> = HashMap::new();
+        for i in rows.candidate_rows(probe, now_s, true) {
+            if let Some(d) = probe.distance_within(&rows.templates[i], signature::MAX_SHIFT, cutoff)
+            {
+                let entry = near
+                    .entry(rows.enrollment[i].clone())
+                    .or_insert(f32::INFINITY);
+                *entry = entry.min(d.value);
+            }
+        }
+        Ok(near.into_iter().collect())
+    }
 }
 
 impl Rows {
-    /// The rows within the candidate stage's cutoff for `probe`, not past their deadline.
-    fn candidate_rows(&self, probe: &Template, now_s: i64) -> Vec<usize> {
+    /// The rows within the candidate stage's cutoff for `probe`, not past their deadline
+    /// (and not held, unless `held_too`).
+    fn candidate_rows(&self, probe: &Template, now_s: i64, held_too: bool) -> Vec<usize> {
         let mut candidates = Vec::new();
         if probe.algorithm() == signature::CURRENT {
             ProbeCodes::of(probe).candidates(
                 &self.locate,
                 &self.refine,
-                |i| self.expires_at[i] > now_s,
+                |i| self.expires_at[i] > now_s && (held_too || !self.held[i]),
                 &mut candidates,
             );
         }
@@ -279,6 +316,7 @@ impl Rows {
         self.templates.push(s.template);
         self.enrollment.push(id.clone());
         self.expires_at.push(s.expires_at);
+        self.held.push(s.held);
         self.by_enrollment.entry(id).or_default().push(row);
     }
 
@@ -295,6 +333,7 @@ impl Rows {
             self.templates.swap_remove(row);
             self.enrollment.swap_remove(row);
             self.expires_at.swap_remove(row);
+            self.held.swap_remove(row);
             let (l, r) = (LOCATE_ROW, REFINE_ROW);
             if row != last {
                 self.locate.copy_within(last * l..(last + 1) * l, row * l);
@@ -424,6 +463,15 @@ mod tests {
         assert_eq!(index.len(), 1);
         let (c, _) = index.search(&random(12), 0).unwrap();
         assert!(matches!(&c, Decision::Match { enrollment_id, .. } if enrollment_id == "enr-c"));
+        // Held for review: no scan's candidate, still found by the duplicate check.
+        index.rows.write().unwrap().held[0] = true;
+        let (held, _) = index.search(&random(12), 0).unwrap();
+        assert!(matches!(held, Decision::NoMatch { best: None }), "{held:?}");
+        let near = index.within_band(&random(12), 0).unwrap();
+        assert_eq!(near.len(), 1);
+        assert_eq!(&*near[0].0, "enr-c");
+        assert!(index.within_band(&random(13), 0).unwrap().is_empty());
+        index.rows.write().unwrap().held[0] = false;
         // Past its deadline a row is not searched.
         index.rows.write().unwrap().expires_at[0] = 10;
         let (late, _) = index.search(&random(12), 11).unwrap();

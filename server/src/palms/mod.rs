@@ -6,6 +6,7 @@
 //! The models are loaded once; one tracker serves every request in turn (a mutex), which
 //! is enough for the reference server: a read takes ~50 ms of one core.
 
+pub mod holds;
 pub mod index;
 pub mod pictures;
 pub mod signatures;

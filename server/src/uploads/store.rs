@@ -133,6 +133,7 @@ pub(crate) fn forget_enrollment_data(
         "DELETE FROM idempotency WHERE enrollment_id = ?1",
         [enrollment_id],
     )?;
+    crate::palms::holds::forget(c, enrollment_id)?;
     c.execute(
         "DELETE FROM palm_signatures WHERE enrollment_id = ?1",
         [enrollment_id],
