@@ -14,6 +14,10 @@
 //! cuts 10 % of connections at a random byte. A short sweep of the status route over
 //! connection counts shows where throughput stops growing (saturation).
 //!
+//! First, the attacks of hardening round two run as phases against a separate server with the
+//! default limits ([`attacks`]): slow bodies from 8 addresses and the picture bomb, each
+//! with `/healthz` p99 and the peak RSS over it.
+//!
 //! Limits meant for the open internet are raised here (all load comes from one address):
 //! the per-client limit, caps on captures and enrollments, unfinished uploads per account.
 
@@ -36,6 +40,9 @@ use palmkit_server::accounts::browser::ScriptedBrowser;
 use palmkit_server::{APP_CLIENT_ID, APP_REDIRECT_URI, ServerOptions};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+#[path = "load/attacks.rs"]
+mod attacks;
+
 const SHOPPERS: usize = 16;
 const PHASE_SECS: u64 = 20;
 const SWEEP_SECS: u64 = 5;
@@ -55,6 +62,12 @@ fn main() {
 
 async fn run(wrk: &str) -> Result<(), String> {
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // The attacks first, while the process is small: its peak RSS is then theirs (the
+    // logins below leave gigabytes of argon2 memory with the allocator, see attacks.rs).
+    let models = std::env::var_os("PALMKIT_MODELS")
+        .map(PathBuf::from)
+        .filter(|d| d.join("SHA256SUMS").exists());
+    attacks::run(work.path(), models).await?;
     let mut options =
         ServerOptions::development(work.path().join("data"), "127.0.0.1:0".parse().unwrap());
     options.limits.max_per_client = 100_000;
@@ -211,6 +224,14 @@ async fn phase(
     stop.store(true, Ordering::SeqCst);
     let health = poller.await.map_err(|e| e.to_string())?;
     table.push_str(&format!("  /healthz meanwhile: {health}\n"));
+    table.push_str(&format!(
+        "  process RSS after the phase: {:.0} MiB (anon {:.0}, file {:.0}, shmem {:.0}; peak so far {:.0} MiB)\n",
+        attacks::status_kib("VmRSS") as f64 / 1024.0,
+        attacks::status_kib("RssAnon") as f64 / 1024.0,
+        attacks::status_kib("RssFile") as f64 / 1024.0,
+        attacks::status_kib("RssShmem") as f64 / 1024.0,
+        attacks::status_kib("VmHWM") as f64 / 1024.0
+    ));
     Ok(table)
 }
 

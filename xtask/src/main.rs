@@ -51,7 +51,7 @@ tasks:
                (the XCFramework step needs a Mac: ios/scripts/build-xcframework.sh)
   size         release size of the FFI library, x86_64 and aarch64 Linux
                (--phone: aarch64 only, as CI runs it)
-  load         load test of the reference server with wrk (127.0.0.1, ~1.5 min)
+  load         load test of the reference server with wrk, then the attack phases (127.0.0.1, ~3 min)
   bench [NAME] benchmarks: sealing vs the bare AEAD, 5 MB loopback upload vs curl,
                frame analysis vs OpenCV / onnxruntime, fps, allocations per frame
                (NAME: only seal, upload_loopback, frame_analysis, signature, memory or
@@ -253,6 +253,8 @@ fn load() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = std::process::Command::new(&cargo);
     cmd.args(["bench", "-p", "palmkit-server", "--bench", "load"])
+        // The picture-bomb phase posts to the scan route, which reads palms.
+        .env("PALMKIT_MODELS", models::ensure()?)
         .current_dir(util::root());
     util::run(&mut cmd)
 }
