@@ -329,7 +329,7 @@ pub async fn submit(
     }
 }
 
-/// The searchable pending enrollments near the palms of draft `id` (the duplicate-palm
+/// The indexed pending enrollments (held ones too) near the palms of draft `id` (the duplicate-palm
 /// check, `palms::holds`): none when the server reads no palms, or `id` is no draft of
 /// the account (the submit then answers why, or replays its earlier answer). The search
 /// runs whether anything is near or not, so its time tells a shopper nothing.

@@ -114,12 +114,8 @@ async fn measured(
     Measured {
         attack,
         health,
-        peak_rss_mib: peak_rss_kib() as f64 / 1024.0,
+        peak_rss_mib: status_kib("VmHWM") as f64 / 1024.0,
     }
-}
-
-fn peak_rss_kib() -> u64 {
-    status_kib("VmHWM")
 }
 
 /// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`).

@@ -95,7 +95,8 @@ pub fn hold_if_near(
                 |r| r.get(0),
             )
             .optional()?;
-        if theirs.is_some_and(|theirs| theirs != account_id) && other != enrollment_id {
+        // The shopper's own enrollments (this one among them) are not duplicates.
+        if theirs.is_some_and(|theirs| theirs != account_id) {
             others.push(other);
         }
     }

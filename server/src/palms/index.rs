@@ -269,18 +269,14 @@ impl SearchIndex {
         now_s: i64,
     ) -> Result<Vec<(Arc<str>, f32)>, DbError> {
         let rows = self.rows.read().map_err(|_| poisoned())?;
-        let cutoff = signature::MATCH_THRESHOLD + signature::AMBIGUITY_MARGIN;
-        let mut near: HashMap<Arc<str>, f32> = HashMap::new();
-        for i in rows.candidate_rows(probe, now_s, true) {
-            if let Some(d) = probe.distance_within(&rows.templates[i], signature::MAX_SHIFT, cutoff)
-            {
-                let entry = near
-                    .entry(rows.enrollment[i].clone())
-                    .or_insert(f32::INFINITY);
-                *entry = entry.min(d.value);
-            }
-        }
-        Ok(near.into_iter().collect())
+        let candidates = rows.candidate_rows(probe, now_s, true);
+        let near = crate::palms::stores::within_band(
+            probe,
+            candidates
+                .iter()
+                .map(|&i| (&*rows.enrollment[i], &rows.templates[i])),
+        );
+        Ok(near.into_iter().map(|(id, d)| (Arc::from(id), d)).collect())
     }
 }
 

@@ -165,12 +165,13 @@ pub enum Decision {
     Ambiguous { best: f32 },
 }
 
-/// Decides over candidates (enrollment id, template): the least distance per enrollment
-/// (an enrollment may have both hands), then the threshold and the ambiguity margin.
-pub fn decide<'a>(
+/// The candidates' enrollments within the ambiguity band of `probe`, each with its least
+/// distance (an enrollment may have both hands), nearest first: what [`decide`] ranks and
+/// the duplicate-palm check holds.
+pub fn within_band<'a>(
     probe: &Template,
     candidates: impl IntoIterator<Item = (&'a str, &'a Template)>,
-) -> Decision {
+) -> Vec<(&'a str, f32)> {
     let mut best: std::collections::HashMap<&str, f32> = std::collections::HashMap::new();
     for (enrollment, template) in candidates {
         // Only what can come within the ambiguity band matters; the rest is dropped after
@@ -183,6 +184,16 @@ pub fn decide<'a>(
     }
     let mut ranked: Vec<(&str, f32)> = best.into_iter().collect();
     ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
+    ranked
+}
+
+/// Decides over candidates (enrollment id, template): the least distance per enrollment
+/// (an enrollment may have both hands), then the threshold and the ambiguity margin.
+pub fn decide<'a>(
+    probe: &Template,
+    candidates: impl IntoIterator<Item = (&'a str, &'a Template)>,
+) -> Decision {
+    let ranked = within_band(probe, candidates);
     match ranked.as_slice() {
         [] => Decision::NoMatch { best: None },
         [(_, d), ..] if *d > signature::MATCH_THRESHOLD => Decision::NoMatch { best: Some(*d) },
