@@ -1,11 +1,12 @@
-//! Frame descriptions and bytes from the fuzzer: making a view must either fail with a
+//! Frame descriptions and bytes from the fuzzer: making a view (one buffer, or the planes
+//! in buffers of their own as the FFI's frame call passes them) must either fail with a
 //! typed error or give a frame whose every upright pixel can be read (debug assertions in
 //! the reads catch any read outside the buffer), and the pixel quality measures must run on
 //! any box of it, inside or outside the picture.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use palmkit_core::frame::{Frame, Layout, Orientation, PackedFormat, Rotation, YuvLayout};
+use palmkit_core::frame::{Frame, Layout, Orientation, PackedFormat, Planes, Rotation, YuvLayout};
 use palmkit_core::quality::{PixelScratch, SensorRect, pixels};
 
 fn take(data: &mut &[u8], n: usize) -> u64 {
@@ -43,7 +44,16 @@ fuzz_target!(|input: &[u8]| {
             uv_pixel_stride: take(&mut d, 1) as usize,
         })
     };
-    let Ok(frame) = Frame::new(d, width, height, layout, Orientation { rotation, mirrored }) else {
+    let planes = if kind & 16 == 0 {
+        Planes::one(d)
+    } else {
+        // Three buffers cut from the rest at two fuzzed points (they may overlap).
+        let a = (take(&mut d, 2) as usize).min(d.len());
+        let b = (take(&mut d, 2) as usize).min(d.len());
+        Planes { y: &d[..a], u: &d[a..], v: &d[b..] }
+    };
+    let orientation = Orientation { rotation, mirrored };
+    let Ok(frame) = Frame::with_planes(planes, width, height, layout, orientation) else {
         return;
     };
     let (uw, uh) = frame.upright_size();

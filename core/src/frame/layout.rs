@@ -1,4 +1,4 @@
-//! How a frame's bytes are laid out, checked once against the buffer so that every later
+//! How a frame's bytes are laid out, checked once against its planes so that every later
 //! read is in bounds. Reads still go through `get` (a bug here returns black, it does not
 //! panic across the FFI).
 
@@ -33,23 +33,48 @@ impl PackedFormat {
     }
 }
 
-/// A YUV 4:2:0 frame in one buffer: Android's YUV_420_888 (three planes with row and pixel
-/// strides, here as offsets into one buffer), NV21 (V/U interleaved: pixel stride 2, U one
-/// byte after V), NV12 (U first) and I420 (pixel stride 1).
+/// A YUV 4:2:0 frame: Android's YUV_420_888 (three planes with row and pixel strides, the
+/// U and V buffers overlapping when the pixel stride is 2), NV21 (V/U interleaved right
+/// after Y in one buffer: pixel stride 2, U one byte after V), NV12 (iOS: Y, then U/V
+/// interleaved, U first) and I420 (pixel stride 1). Offsets are into each plane's own bytes
+/// ([`Planes`]); a one-buffer frame gives every plane the whole buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct YuvLayout {
-    /// Where the Y plane starts.
+    /// Where the Y plane starts in its bytes.
     pub y_offset: usize,
     /// Bytes from one Y row to the next.
     pub y_row_stride: usize,
-    /// Where the U (Cb) plane starts.
+    /// Where the U (Cb) plane starts in its bytes.
     pub u_offset: usize,
-    /// Where the V (Cr) plane starts.
+    /// Where the V (Cr) plane starts in its bytes.
     pub v_offset: usize,
     /// Bytes from one chroma row to the next.
     pub uv_row_stride: usize,
     /// Bytes from one chroma sample to the next in a row: 1 (planar) or 2 (interleaved).
     pub uv_pixel_stride: usize,
+}
+
+/// The bytes of a frame's planes, borrowed from the caller (the camera's own buffers at the
+/// FFI): Y, U and V for YUV layouts, the pixels in `y` for packed ones (`u`, `v` unused).
+#[derive(Clone, Copy, Debug)]
+pub struct Planes<'a> {
+    /// The Y plane, or the packed pixels.
+    pub y: &'a [u8],
+    /// The U (Cb) plane.
+    pub u: &'a [u8],
+    /// The V (Cr) plane.
+    pub v: &'a [u8],
+}
+
+impl<'a> Planes<'a> {
+    /// Every plane in one buffer (at the layout's offsets).
+    pub fn one(data: &'a [u8]) -> Self {
+        Self {
+            y: data,
+            u: data,
+            v: data,
+        }
+    }
 }
 
 /// A frame layout.
@@ -86,8 +111,13 @@ fn fits(plane: &'static str, end: Option<usize>, len: usize) -> Result<(), Frame
 }
 
 impl Layout {
-    /// Checks that a `width` x `height` frame in this layout lies inside `len` bytes.
-    pub(super) fn check(&self, len: usize, width: usize, height: usize) -> Result<(), FrameError> {
+    /// Checks that a `width` x `height` frame in this layout lies inside its planes.
+    pub(super) fn check(
+        &self,
+        planes: &Planes<'_>,
+        width: usize,
+        height: usize,
+    ) -> Result<(), FrameError> {
         match *self {
             Self::Packed { format, row_stride } => {
                 let row = width * format.bytes_per_pixel();
@@ -98,7 +128,11 @@ impl Layout {
                         min: row,
                     });
                 }
-                fits("pixel", plane_end(0, row_stride, height, row), len)
+                fits(
+                    "pixel",
+                    plane_end(0, row_stride, height, row),
+                    planes.y.len(),
+                )
             }
             Self::Yuv(y) => {
                 if y.y_row_stride < width {
@@ -124,34 +158,34 @@ impl Layout {
                 fits(
                     "Y",
                     plane_end(y.y_offset, y.y_row_stride, height, width),
-                    len,
+                    planes.y.len(),
                 )?;
                 fits(
                     "U",
                     plane_end(y.u_offset, y.uv_row_stride, ch, chroma_row),
-                    len,
+                    planes.u.len(),
                 )?;
                 fits(
                     "V",
                     plane_end(y.v_offset, y.uv_row_stride, ch, chroma_row),
-                    len,
+                    planes.v.len(),
                 )
             }
         }
     }
 
     #[inline]
-    pub(super) fn luma(&self, data: &[u8], x: usize, y: usize) -> u8 {
+    pub(super) fn luma(&self, planes: &Planes<'_>, x: usize, y: usize) -> u8 {
         match *self {
             Self::Yuv(l) => {
                 let at = l.y_offset + y * l.y_row_stride + x;
                 // Checked layouts never read outside; debug builds (tests, fuzzing) say so
                 // loudly if that ever breaks, release builds read black.
-                debug_assert!(at < data.len(), "luma read outside a checked frame");
-                data.get(at).copied().unwrap_or(0)
+                debug_assert!(at < planes.y.len(), "luma read outside a checked frame");
+                planes.y.get(at).copied().unwrap_or(0)
             }
             Self::Packed { .. } => {
-                let [r, g, b] = self.rgb(data, x, y);
+                let [r, g, b] = self.rgb(planes, x, y);
                 // BT.601 weights in 8-bit fixed point.
                 ((77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b)) >> 8) as u8
             }
@@ -159,9 +193,10 @@ impl Layout {
     }
 
     #[inline]
-    pub(super) fn rgb(&self, data: &[u8], x: usize, y: usize) -> [u8; 3] {
+    pub(super) fn rgb(&self, planes: &Planes<'_>, x: usize, y: usize) -> [u8; 3] {
         match *self {
             Self::Packed { format, row_stride } => {
+                let data = planes.y;
                 let at = y * row_stride + x * format.bytes_per_pixel();
                 debug_assert!(
                     at + format.bytes_per_pixel() <= data.len(),
@@ -172,14 +207,14 @@ impl Layout {
                 [byte(r), byte(g), byte(b)]
             }
             Self::Yuv(l) => {
-                let luma = self.luma(data, x, y);
+                let luma = self.luma(planes, x, y);
                 let c = (y / 2) * l.uv_row_stride + (x / 2) * l.uv_pixel_stride;
                 debug_assert!(
-                    l.u_offset + c < data.len() && l.v_offset + c < data.len(),
+                    l.u_offset + c < planes.u.len() && l.v_offset + c < planes.v.len(),
                     "chroma read outside a checked frame"
                 );
-                let u = data.get(l.u_offset + c).copied().unwrap_or(128);
-                let v = data.get(l.v_offset + c).copied().unwrap_or(128);
+                let u = planes.u.get(l.u_offset + c).copied().unwrap_or(128);
+                let v = planes.v.get(l.v_offset + c).copied().unwrap_or(128);
                 yuv_to_rgb(luma, u, v)
             }
         }
@@ -188,16 +223,16 @@ impl Layout {
     /// Chroma (Cb, Cr), centred on 0: straight from the U and V planes of a YUV layout
     /// (no round trip through clamped RGB), BT.601 full range from RGB otherwise.
     #[inline]
-    pub(super) fn chroma(&self, data: &[u8], x: usize, y: usize) -> (f32, f32) {
+    pub(super) fn chroma(&self, planes: &Planes<'_>, x: usize, y: usize) -> (f32, f32) {
         match *self {
             Self::Yuv(l) => {
                 let c = (y / 2) * l.uv_row_stride + (x / 2) * l.uv_pixel_stride;
-                let u = data.get(l.u_offset + c).copied().unwrap_or(128);
-                let v = data.get(l.v_offset + c).copied().unwrap_or(128);
+                let u = planes.u.get(l.u_offset + c).copied().unwrap_or(128);
+                let v = planes.v.get(l.v_offset + c).copied().unwrap_or(128);
                 (f32::from(u) - 128.0, f32::from(v) - 128.0)
             }
             Self::Packed { .. } => {
-                let [r, g, b] = self.rgb(data, x, y).map(f32::from);
+                let [r, g, b] = self.rgb(planes, x, y).map(f32::from);
                 (
                     -0.168_736 * r - 0.331_264 * g + 0.5 * b,
                     0.5 * r - 0.418_688 * g - 0.081_312 * b,
@@ -206,11 +241,16 @@ impl Layout {
         }
     }
 
-    pub(super) fn luma_row<'a>(&self, data: &'a [u8], y: usize, width: usize) -> Option<&'a [u8]> {
+    pub(super) fn luma_row<'a>(
+        &self,
+        planes: &Planes<'a>,
+        y: usize,
+        width: usize,
+    ) -> Option<&'a [u8]> {
         match *self {
             Self::Yuv(l) => {
                 let start = l.y_offset + y * l.y_row_stride;
-                data.get(start..start + width)
+                planes.y.get(start..start + width)
             }
             Self::Packed { .. } => None,
         }

@@ -1,7 +1,7 @@
 //! Camera frame views: NV21 and YUV_420_888 with row and pixel strides (Android), BGRA8888
-//! (iOS), RGBA8 / RGB8 (decoded images on the desktop), with the rotation and mirroring
-//! that turn the sensor's picture upright. A [`Frame`] borrows the caller's bytes: nothing
-//! is copied. Every layout is checked once, when the view is made, so that no later pixel
+//! (iOS), NV12 in two planes (iOS), RGBA8 / RGB8 (decoded images on the desktop), with the
+//! rotation and mirroring that turn the sensor's picture upright. A [`Frame`] borrows the
+//! caller's planes ([`Planes`]: at the FFI, the camera's own buffers): nothing is copied. Every layout is checked once, when the view is made, so that no later pixel
 //! read can leave the buffer: an inconsistent buffer (length, strides, offsets, zero or
 //! absurd sizes) is a typed [`FrameError`], never a panic.
 //!
@@ -15,7 +15,7 @@ mod orientation;
 pub mod synthetic;
 
 pub use decoded::{DecodeError, DecodedImage};
-pub use layout::{Layout, PackedFormat, YuvLayout};
+pub use layout::{Layout, PackedFormat, Planes, YuvLayout};
 pub use orientation::{Orientation, Rotation};
 
 /// Largest side accepted (a 16K sensor); anything larger is a corrupt description.
@@ -57,8 +57,8 @@ pub enum FrameError {
     /// A chroma pixel stride that is neither 1 (planar) nor 2 (semi-planar).
     #[error("the chroma pixel stride is {0}; YUV_420_888 uses 1 or 2")]
     BadPixelStride(usize),
-    /// A plane runs past the end of the buffer.
-    #[error("the {plane} plane needs bytes up to {needed} but the buffer has {len}")]
+    /// A plane runs past the end of its bytes.
+    #[error("the {plane} plane needs bytes up to {needed} but its buffer has {len}")]
     BufferTooSmall {
         /// Which plane.
         plane: &'static str,
@@ -72,11 +72,11 @@ pub enum FrameError {
     BadRotation(u32),
 }
 
-/// A camera frame: borrowed bytes, their layout, and the orientation that makes them
+/// A camera frame: borrowed planes, their layout, and the orientation that makes them
 /// upright.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame<'a> {
-    data: &'a [u8],
+    planes: Planes<'a>,
     width: u32,
     height: u32,
     layout: Layout,
@@ -94,7 +94,8 @@ fn check_size(width: u32, height: u32) -> Result<(), FrameError> {
 }
 
 impl<'a> Frame<'a> {
-    /// A view of `data` as a `width` x `height` frame in `layout`, checked.
+    /// A view of `data` as a `width` x `height` frame in `layout` (every plane in this one
+    /// buffer, at the layout's offsets), checked.
     pub fn new(
         data: &'a [u8],
         width: u32,
@@ -102,10 +103,22 @@ impl<'a> Frame<'a> {
         layout: Layout,
         orientation: Orientation,
     ) -> Result<Self, FrameError> {
+        Self::with_planes(Planes::one(data), width, height, layout, orientation)
+    }
+
+    /// A view of `planes` as a `width` x `height` frame in `layout` (its offsets into each
+    /// plane's own bytes), checked.
+    pub fn with_planes(
+        planes: Planes<'a>,
+        width: u32,
+        height: u32,
+        layout: Layout,
+        orientation: Orientation,
+    ) -> Result<Self, FrameError> {
         check_size(width, height)?;
-        layout.check(data.len(), width as usize, height as usize)?;
+        layout.check(&planes, width as usize, height as usize)?;
         Ok(Self {
-            data,
+            planes,
             width,
             height,
             layout,
@@ -135,6 +148,66 @@ impl<'a> Frame<'a> {
             uv_pixel_stride: 2,
         });
         Self::new(data, width, height, layout, orientation)
+    }
+
+    /// Android's YUV_420_888 as an `ImageReader` delivers it: three planes, each its own
+    /// buffer (U and V may overlap: with pixel stride 2 they are the same memory one byte
+    /// apart), the chroma planes sharing a row and a pixel stride; the last row of a plane
+    /// may stop at its last sample.
+    #[allow(clippy::too_many_arguments)]
+    pub fn yuv420(
+        planes: Planes<'a>,
+        width: u32,
+        height: u32,
+        y_row_stride: usize,
+        uv_row_stride: usize,
+        uv_pixel_stride: usize,
+        orientation: Orientation,
+    ) -> Result<Self, FrameError> {
+        let layout = Layout::Yuv(YuvLayout {
+            y_offset: 0,
+            y_row_stride,
+            u_offset: 0,
+            v_offset: 0,
+            uv_row_stride,
+            uv_pixel_stride,
+        });
+        Self::with_planes(planes, width, height, layout, orientation)
+    }
+
+    /// NV12 in two planes (iOS `kCVPixelFormatType_420YpCbCr8BiPlanarFullRange`): `y`, and
+    /// `uv` with U and V interleaved, U first.
+    pub fn nv12(
+        y: &'a [u8],
+        uv: &'a [u8],
+        width: u32,
+        height: u32,
+        y_row_stride: usize,
+        uv_row_stride: usize,
+        orientation: Orientation,
+    ) -> Result<Self, FrameError> {
+        let planes = Planes {
+            y,
+            u: uv,
+            // V is the byte after each U: the same bytes, one on.
+            v: uv.get(1..).unwrap_or_default(),
+        };
+        Self::yuv420(
+            planes,
+            width,
+            height,
+            y_row_stride,
+            uv_row_stride,
+            2,
+            orientation,
+        )
+    }
+
+    /// The planes' first bytes (null for an empty plane), for checks that a frame is the
+    /// caller's memory and not a copy of it.
+    pub fn plane_addresses(&self) -> [usize; 3] {
+        let at = |p: &[u8]| if p.is_empty() { 0 } else { p.as_ptr() as usize };
+        [at(self.planes.y), at(self.planes.u), at(self.planes.v)]
     }
 
     /// A packed format (BGRA8888 on iOS, RGBA / RGB on the desktop) with `row_stride`-byte
@@ -194,7 +267,7 @@ impl<'a> Frame<'a> {
         if x >= self.width || y >= self.height {
             return 0;
         }
-        self.layout.luma(self.data, x as usize, y as usize)
+        self.layout.luma(&self.planes, x as usize, y as usize)
     }
 
     /// RGB of sensor pixel (`x`, `y`) (YUV: BT.601 full range, as Android and iOS cameras
@@ -204,7 +277,7 @@ impl<'a> Frame<'a> {
         if x >= self.width || y >= self.height {
             return [0, 0, 0];
         }
-        self.layout.rgb(self.data, x as usize, y as usize)
+        self.layout.rgb(&self.planes, x as usize, y as usize)
     }
 
     /// Chroma (Cb, Cr) of sensor pixel (`x`, `y`), centred on 0 (BT.601 full range; read
@@ -214,7 +287,7 @@ impl<'a> Frame<'a> {
         if x >= self.width || y >= self.height {
             return (0.0, 0.0);
         }
-        self.layout.chroma(self.data, x as usize, y as usize)
+        self.layout.chroma(&self.planes, x as usize, y as usize)
     }
 
     /// One sensor row of luma bytes, when the layout stores luma directly (YUV); `None`
@@ -224,7 +297,7 @@ impl<'a> Frame<'a> {
             return None;
         }
         self.layout
-            .luma_row(self.data, y as usize, self.width as usize)
+            .luma_row(&self.planes, y as usize, self.width as usize)
     }
 }
 

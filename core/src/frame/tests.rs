@@ -84,6 +84,122 @@ fn nv21_with_padded_rows_reads_luma_and_chroma() {
     assert_eq!(frame.rgb(0, 4), [0, 0, 0]);
 }
 
+/// A `w` x `h` YUV picture as (Y, U, V) sample grids: what every layout below must read back.
+fn yuv_samples(w: usize, h: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let y = (0..w * h).map(|i| (i * 7 % 251) as u8).collect();
+    let u = (0..cw * ch).map(|i| (40 + i * 13 % 170) as u8).collect();
+    let v = (0..cw * ch).map(|i| (200 - i * 11 % 150) as u8).collect();
+    (y, u, v)
+}
+
+#[test]
+fn yuv_420_888_planes_in_their_own_buffers_read_like_one_buffer() {
+    // Android's ImageReader: padded rows, U and V interleaved in one block of memory (pixel
+    // stride 2, V one byte after U), each plane's last row stopping at its last sample.
+    let (w, h) = (7usize, 5usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let (ys, us, vs) = yuv_samples(w, h);
+    let (y_stride, uv_stride) = (12usize, 10usize);
+    let mut y = vec![0xEEu8; y_stride * (h - 1) + w];
+    for r in 0..h {
+        y[r * y_stride..r * y_stride + w].copy_from_slice(&ys[r * w..(r + 1) * w]);
+    }
+    let mut uv = vec![0xEEu8; uv_stride * (ch - 1) + 2 * cw];
+    for r in 0..ch {
+        for c in 0..cw {
+            uv[r * uv_stride + 2 * c] = us[r * cw + c];
+            uv[r * uv_stride + 2 * c + 1] = vs[r * cw + c];
+        }
+    }
+    // Both chroma buffers are views of the same memory; each ends at its plane's last sample.
+    let u_plane = &uv[..uv.len() - 1];
+    let v_plane = &uv[1..];
+    let planes = Planes {
+        y: &y,
+        u: u_plane,
+        v: v_plane,
+    };
+    let o = Orientation::default();
+    let frame = Frame::yuv420(planes, w as u32, h as u32, y_stride, uv_stride, 2, o).unwrap();
+    // The same picture in one tight I420 buffer, planes at offsets.
+    let mut one = ys.clone();
+    one.extend_from_slice(&us);
+    one.extend_from_slice(&vs);
+    let layout = Layout::Yuv(YuvLayout {
+        y_offset: 0,
+        y_row_stride: w,
+        u_offset: w * h,
+        v_offset: w * h + cw * ch,
+        uv_row_stride: cw,
+        uv_pixel_stride: 1,
+    });
+    let reference = Frame::new(&one, w as u32, h as u32, layout, o).unwrap();
+    for sy in 0..h as u32 {
+        for sx in 0..w as u32 {
+            assert_eq!(frame.rgb(sx, sy), reference.rgb(sx, sy), "({sx},{sy})");
+            assert_eq!(frame.chroma(sx, sy), reference.chroma(sx, sy));
+        }
+        assert_eq!(frame.luma_row(sy), reference.luma_row(sy));
+    }
+    // The view is the caller's memory: no plane was copied.
+    assert_eq!(
+        frame.plane_addresses(),
+        [y.as_ptr(), u_plane.as_ptr(), v_plane.as_ptr()].map(|p| p as usize)
+    );
+    // A chroma buffer one byte short of its last sample is a typed error naming it.
+    let short = Planes {
+        v: &uv[1..uv.len() - 1],
+        ..planes
+    };
+    assert!(matches!(
+        Frame::yuv420(short, w as u32, h as u32, y_stride, uv_stride, 2, o),
+        Err(FrameError::BufferTooSmall { plane: "V", .. })
+    ));
+    let short_y = Planes {
+        y: &y[..y.len() - 1],
+        ..planes
+    };
+    assert!(matches!(
+        Frame::yuv420(short_y, w as u32, h as u32, y_stride, uv_stride, 2, o),
+        Err(FrameError::BufferTooSmall { plane: "Y", .. })
+    ));
+}
+
+#[test]
+fn nv12_in_two_planes_reads_u_first() {
+    let (w, h) = (6usize, 4usize);
+    let (cw, ch) = (w / 2, h / 2);
+    let (ys, us, vs) = yuv_samples(w, h);
+    let uv_stride = 16usize;
+    let mut uv = vec![0u8; uv_stride * ch];
+    for r in 0..ch {
+        for c in 0..cw {
+            uv[r * uv_stride + 2 * c] = us[r * cw + c];
+            uv[r * uv_stride + 2 * c + 1] = vs[r * cw + c];
+        }
+    }
+    let o = Orientation::default();
+    let frame = Frame::nv12(&ys, &uv, w as u32, h as u32, w, uv_stride, o).unwrap();
+    assert_eq!(
+        frame.chroma(3, 3),
+        (f32::from(us[cw + 1]) - 128.0, f32::from(vs[cw + 1]) - 128.0)
+    );
+    assert_eq!(
+        frame.plane_addresses()[..2],
+        [ys.as_ptr() as usize, uv.as_ptr() as usize]
+    );
+    // No chroma plane at all, or a Y plane for a smaller picture: typed errors.
+    assert!(matches!(
+        Frame::nv12(&ys, &[], w as u32, h as u32, w, uv_stride, o),
+        Err(FrameError::BufferTooSmall { plane: "U", .. })
+    ));
+    assert!(matches!(
+        Frame::nv12(&ys[..w * 2], &uv, w as u32, h as u32, w, uv_stride, o),
+        Err(FrameError::BufferTooSmall { plane: "Y", needed, len }) if needed == w * h && len == w * 2
+    ));
+}
+
 #[test]
 fn yuv_colours_convert_like_bt601_full_range() {
     // Pure red in BT.601 full range: Y 76, U 85, V 255.
@@ -251,7 +367,18 @@ fn random_descriptions_never_panic_and_never_read_outside() {
                 uv_pixel_stride: rng.upto(3),
             })
         };
-        let Ok(frame) = Frame::new(&buf[..len], w, h, layout, orientation) else {
+        // Half the time the planes are three separate buffers of their own lengths.
+        let planes = if rng.upto(1) == 0 {
+            Planes::one(&buf[..len])
+        } else {
+            let (a, b) = (rng.upto(4096), rng.upto(4096));
+            Planes {
+                y: &buf[..len],
+                u: &buf[a.min(b)..],
+                v: &buf[..a.max(b)],
+            }
+        };
+        let Ok(frame) = Frame::with_planes(planes, w, h, layout, orientation) else {
             continue;
         };
         accepted += 1;

@@ -4,10 +4,14 @@
 
 pub mod browser;
 pub mod consent;
+mod hash_memory;
 pub mod oauth;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use zeroize::Zeroize as _;
+
+pub use hash_memory::HashMemory;
 use rusqlite::OptionalExtension as _;
 
 use crate::db::{Db, DbError};
@@ -96,9 +100,8 @@ pub fn verify(db: &Db, email: &str, password: &str) -> Result<Option<Account>, D
     let stored = row.as_ref().map(|r| r.3.clone()).unwrap_or_else(dummy_hash);
     let parsed =
         PasswordHash::new(&stored).map_err(|e| DbError::Task(format!("stored hash: {e}")))?;
-    let ok = Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
+    let ok = password_matches(password.as_bytes(), &parsed, HashMemory::shared())
+        .map_err(|e| DbError::Task(format!("stored hash: {e}")))?;
     Ok(match (ok, row) {
         (true, Some((id, email, display_name, _))) => Some(Account {
             id,
@@ -107,6 +110,37 @@ pub fn verify(db: &Db, email: &str, password: &str) -> Result<Option<Account>, D
         }),
         _ => None,
     })
+}
+
+/// Whether `password` hashes to `hash`, argon2's working memory taken from `memory`
+/// rather than allocated for the check (what `PasswordVerifier::verify_password` does;
+/// [`HashMemory`] says why not). The outputs are compared in constant time (`Output`'s
+/// equality).
+fn password_matches(
+    password: &[u8],
+    hash: &PasswordHash<'_>,
+    memory: &HashMemory,
+) -> Result<bool, argon2::password_hash::Error> {
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return Ok(false);
+    };
+    let params = Params::try_from(hash)?;
+    let algorithm = Algorithm::try_from(hash.algorithm)?;
+    let version = hash
+        .version
+        .map(Version::try_from)
+        .transpose()?
+        .unwrap_or_default();
+    let mut salt_bytes = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_bytes)?;
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    memory.with_blocks(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password, salt, &mut out, blocks)
+    })?;
+    let matches = Output::new(&out)? == *expected;
+    out.zeroize();
+    Ok(matches)
 }
 
 /// An account by id.
@@ -158,5 +192,35 @@ mod tests {
             .unwrap();
         assert!(stored.starts_with("$argon2id$"), "{stored}");
         assert!(!stored.contains(TEST_SHOPPER_PASSWORD));
+    }
+
+    #[test]
+    fn the_pooled_check_agrees_with_argon2s_own_for_other_parameters_too() {
+        use argon2::password_hash::PasswordVerifier as _;
+        // Small, non-default costs and the older version: what a hash stored under other
+        // parameters would carry. The pooled buffer grows to a larger cost and shrinks back.
+        let memory = HashMemory::new(1);
+        let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+        for (m, version) in [
+            (64, Version::V0x10),
+            (19 * 1024 + 7, Version::V0x13),
+            (8, Version::V0x13),
+        ] {
+            let params = Params::new(m, 1, 1, None).unwrap();
+            let argon2 = Argon2::new(Algorithm::Argon2id, version, params);
+            let stored = argon2.hash_password(b"right", &salt).unwrap().to_string();
+            let parsed = PasswordHash::new(&stored).unwrap();
+            for password in [&b"right"[..], b"wrong", b""] {
+                assert_eq!(
+                    password_matches(password, &parsed, &memory).unwrap(),
+                    Argon2::default().verify_password(password, &parsed).is_ok(),
+                    "m={m} {version:?} {password:?}"
+                );
+            }
+        }
+        assert_eq!(memory.made(), 1);
+        // A hash with no output part cannot match anything.
+        let bare = PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$c2l4dGVlbiBieXRlIHNsdA").unwrap();
+        assert!(!password_matches(b"right", &bare, &memory).unwrap());
     }
 }
