@@ -154,7 +154,6 @@ impl<'a> Frame<'a> {
     /// buffer (U and V may overlap: with pixel stride 2 they are the same memory one byte
     /// apart), the chroma planes sharing a row and a pixel stride; the last row of a plane
     /// may stop at its last sample.
-    #[allow(clippy::too_many_arguments)]
     pub fn yuv420(
         planes: Planes<'a>,
         width: u32,

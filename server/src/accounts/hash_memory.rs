@@ -4,7 +4,7 @@
 //! login burst left the service at 5.5-10 GiB resident after it ended (`cargo xtask load`,
 //! the wrk login phases): glibc raises its mmap threshold after the first such block is
 //! freed, so the next ones come from the blocking-pool threads' own arenas and stay there,
-//! one per thread that ever hashed. Here at most [`HashMemory::capacity`] buffers exist,
+//! one per thread that ever hashed. Here at most one buffer per core exists,
 //! the same number as the login limiter's hashing turns, so a check never waits for one in
 //! practice; each is wiped after every use (it holds values derived from the password).
 
@@ -48,12 +48,8 @@ impl HashMemory {
         })
     }
 
-    /// The most buffers this set makes.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// Buffers made so far.
+    #[cfg(test)]
     pub fn made(&self) -> usize {
         self.lock().made
     }

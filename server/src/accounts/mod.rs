@@ -11,7 +11,7 @@ use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use zeroize::Zeroize as _;
 
-pub use hash_memory::HashMemory;
+use hash_memory::HashMemory;
 use rusqlite::OptionalExtension as _;
 
 use crate::db::{Db, DbError};
